@@ -1,0 +1,148 @@
+// Package blob is the Cloud Storage adapter. A Writer is bound to one bucket,
+// so a component can only write where DESIGN.md lets it; reading and URL
+// making work on any bucket.
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
+)
+
+var (
+	// ErrExists means the object was already there and was not overwritten.
+	ErrExists = errors.New("object already exists")
+	// ErrNotFound means the object does not exist.
+	ErrNotFound = errors.New("object not found")
+)
+
+// Writer writes and deletes objects in its one bucket.
+type Writer struct {
+	bucket *storage.BucketHandle
+	name   string
+}
+
+// NewWriter binds a writer to bucket.
+func NewWriter(client *storage.Client, bucket string) *Writer {
+	return &Writer{bucket: client.Bucket(bucket), name: bucket}
+}
+
+// Bucket names the bucket this writer may touch.
+func (w *Writer) Bucket() string { return w.name }
+
+// Create stores data as object, never overwriting: ErrExists if present.
+func (w *Writer) Create(ctx context.Context, object, contentType string, data []byte) error {
+	ow := w.bucket.Object(object).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
+	ow.ContentType = contentType
+	ow.SendCRC32C = false
+	if _, err := ow.Write(data); err != nil {
+		ow.Close()
+		return fmt.Errorf("blob.Create %s/%s: %w", w.name, object, err)
+	}
+	if err := ow.Close(); err != nil {
+		var gerr *googleapi.Error
+		if errors.As(err, &gerr) && gerr.Code == 412 {
+			return fmt.Errorf("blob.Create %s/%s: %w", w.name, object, ErrExists)
+		}
+		return fmt.Errorf("blob.Create %s/%s: %w", w.name, object, err)
+	}
+	return nil
+}
+
+// Delete removes object; a missing object is not an error, so undo steps can
+// be retried.
+func (w *Writer) Delete(ctx context.Context, object string) error {
+	err := w.bucket.Object(object).Delete(ctx)
+	if err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+		return fmt.Errorf("blob.Delete %s/%s: %w", w.name, object, err)
+	}
+	return nil
+}
+
+// Reader reads objects from any bucket.
+type Reader struct {
+	client *storage.Client
+}
+
+// NewReader wraps a storage client for reading.
+func NewReader(client *storage.Client) *Reader { return &Reader{client: client} }
+
+// Read returns the whole object, refusing more than limit bytes.
+func (r *Reader) Read(ctx context.Context, bucket, object string, limit int64) ([]byte, error) {
+	or, err := r.client.Bucket(bucket).Object(object).NewReader(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return nil, fmt.Errorf("blob.Read %s/%s: %w", bucket, object, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob.Read %s/%s: %w", bucket, object, err)
+	}
+	defer or.Close()
+	data, err := io.ReadAll(io.LimitReader(or, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("blob.Read %s/%s: %w", bucket, object, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("blob.Read %s/%s: larger than %d bytes", bucket, object, limit)
+	}
+	return data, nil
+}
+
+// Exists reports whether object is in bucket.
+func (r *Reader) Exists(ctx context.Context, bucket, object string) (bool, error) {
+	_, err := r.client.Bucket(bucket).Object(object).Attrs(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob.Exists %s/%s: %w", bucket, object, err)
+	}
+	return true, nil
+}
+
+// URLs makes download links for objects.
+type URLs interface {
+	URL(ctx context.Context, bucket, object string) (string, error)
+}
+
+// EmulatorURLs links straight to the Storage emulator's media endpoint; the
+// emulator has no signed URLs.
+type EmulatorURLs struct {
+	Host string // STORAGE_EMULATOR_HOST, with or without scheme
+}
+
+// URL returns the emulator download URL of the object.
+func (e EmulatorURLs) URL(_ context.Context, bucket, object string) (string, error) {
+	base := e.Host
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return fmt.Sprintf("%s/storage/v1/b/%s/o/%s?alt=media",
+		strings.TrimSuffix(base, "/"), url.PathEscape(bucket), url.PathEscape(object)), nil
+}
+
+// SignedURLs signs V4 GET URLs that expire after Expiry, with the runtime
+// service account's credentials.
+type SignedURLs struct {
+	Client *storage.Client
+	Expiry time.Duration
+}
+
+// URL returns a signed download URL.
+func (s SignedURLs) URL(_ context.Context, bucket, object string) (string, error) {
+	u, err := s.Client.Bucket(bucket).SignedURL(object, &storage.SignedURLOptions{
+		Method:  "GET",
+		Expires: time.Now().Add(s.Expiry),
+		Scheme:  storage.SigningSchemeV4,
+	})
+	if err != nil {
+		return "", fmt.Errorf("blob.SignedURL %s/%s: %w", bucket, object, err)
+	}
+	return u, nil
+}

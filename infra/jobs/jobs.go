@@ -1,0 +1,143 @@
+// Package jobs holds the job model shared by every component: the queue
+// message, the Firestore documents of DESIGN.md and the derived status.
+package jobs
+
+import (
+	"fmt"
+	"time"
+)
+
+// Priority is the scheduling class of a job.
+type Priority string
+
+const (
+	// Booth jobs come from staff on site and always go first.
+	Booth Priority = "booth"
+	// Online jobs come from attendees and fill the remaining capacity.
+	Online Priority = "online"
+)
+
+// ParsePriority maps the API's priority field; empty means Online.
+func ParsePriority(s string) (Priority, error) {
+	switch Priority(s) {
+	case "", Online:
+		return Online, nil
+	case Booth:
+		return Booth, nil
+	}
+	return "", fmt.Errorf("unknown priority %q (want %q or %q)", s, Booth, Online)
+}
+
+// Message is the body of the one message the Gateway publishes per job.
+type Message struct {
+	JobID    string   `json:"jobId"`
+	UID      string   `json:"uid"`
+	Event    string   `json:"event"`
+	Style    string   `json:"style"`
+	Priority Priority `json:"priority"`
+	Input    string   `json:"input"`
+	Attempt  int      `json:"attempt"`
+}
+
+// Validate reports what makes a message unusable, so a malformed one can be
+// dead-lettered instead of retried.
+func (m Message) Validate() error {
+	switch {
+	case m.JobID == "":
+		return fmt.Errorf("message has no jobId")
+	case m.Input == "":
+		return fmt.Errorf("message %s has no input", m.JobID)
+	case m.Style == "":
+		return fmt.Errorf("message %s has no style", m.JobID)
+	}
+	if _, err := ParsePriority(string(m.Priority)); err != nil {
+		return fmt.Errorf("message %s: %w", m.JobID, err)
+	}
+	return nil
+}
+
+// Notify says where the owner wants to hear about the result.
+type Notify struct {
+	Email string `firestore:"email,omitempty" json:"email,omitempty"`
+}
+
+// Request is requests/{jobId}, written once by the Gateway.
+type Request struct {
+	UID            string    `firestore:"uid"`
+	Event          string    `firestore:"event"`
+	Style          string    `firestore:"style"`
+	Priority       Priority  `firestore:"priority"`
+	Input          string    `firestore:"input"`
+	ContentType    string    `firestore:"contentType"`
+	Width          int       `firestore:"width"`
+	Height         int       `firestore:"height"`
+	Notify         Notify    `firestore:"notify"`
+	IdempotencyKey string    `firestore:"idempotencyKey,omitempty"`
+	CreatedAt      time.Time `firestore:"createdAt"`
+}
+
+// Response states.
+const (
+	StateRunning   = "running"
+	StateSucceeded = "succeeded"
+)
+
+// Output is one generated image.
+type Output struct {
+	Name        string `firestore:"name"`
+	ContentType string `firestore:"contentType"`
+	Width       int    `firestore:"width"`
+	Height      int    `firestore:"height"`
+}
+
+// Timings are the job's durations in milliseconds.
+type Timings struct {
+	QueuedMs   int64 `firestore:"queuedMs"`
+	GenerateMs int64 `firestore:"generateMs"`
+	TotalMs    int64 `firestore:"totalMs"`
+}
+
+// Response is responses/{jobId}, written by the worker.
+type Response struct {
+	State       string    `firestore:"state"`
+	Attempt     int       `firestore:"attempt"`
+	StartedAt   time.Time `firestore:"startedAt"`
+	Outputs     []Output  `firestore:"outputs,omitempty"`
+	Backend     string    `firestore:"backend,omitempty"`
+	Model       string    `firestore:"model,omitempty"`
+	Timings     *Timings  `firestore:"timings,omitempty"`
+	CompletedAt time.Time `firestore:"completedAt,omitempty"`
+}
+
+// Failure is errors/{jobId}, written by the worker when a job cannot succeed.
+type Failure struct {
+	Code      string    `firestore:"code"`
+	Message   string    `firestore:"message"`
+	Retryable bool      `firestore:"retryable"`
+	Attempts  int       `firestore:"attempts"`
+	FailedAt  time.Time `firestore:"failedAt"`
+}
+
+// Status is derived from the documents, never stored.
+type Status string
+
+const (
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+)
+
+// StatusOf derives a job's status as DESIGN.md defines it: an error document
+// wins, then the response state, otherwise the job is still queued.
+func StatusOf(resp *Response, failure *Failure) Status {
+	switch {
+	case failure != nil:
+		return Failed
+	case resp != nil && resp.State == StateSucceeded:
+		return Succeeded
+	case resp != nil && resp.State == StateRunning:
+		return Running
+	}
+	return Queued
+}

@@ -1,0 +1,73 @@
+package jobs
+
+import "testing"
+
+func TestStatusOf(t *testing.T) {
+	running := &Response{State: StateRunning}
+	done := &Response{State: StateSucceeded}
+	failure := &Failure{Code: "internal"}
+	tests := []struct {
+		name    string
+		resp    *Response
+		failure *Failure
+		want    Status
+	}{
+		{"nothing yet", nil, nil, Queued},
+		{"running", running, nil, Running},
+		{"succeeded", done, nil, Succeeded},
+		{"error document wins over running", running, failure, Failed},
+		{"error document wins over succeeded", done, failure, Failed},
+		{"unknown state is queued", &Response{State: "weird"}, nil, Queued},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StatusOf(tc.resp, tc.failure); got != tc.want {
+				t.Errorf("StatusOf = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePriority(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Priority
+		wantErr bool
+	}{
+		{"", Online, false},
+		{"online", Online, false},
+		{"booth", Booth, false},
+		{"BOOTH", "", true},
+		{"vip", "", true},
+	}
+	for _, tc := range tests {
+		got, err := ParsePriority(tc.in)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("ParsePriority(%q) = %q, %v; want %q, err=%v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestMessageValidate(t *testing.T) {
+	ok := Message{JobID: "j", Input: "in/j", Style: "sketch", Priority: Online}
+	tests := []struct {
+		name    string
+		mutate  func(*Message)
+		wantErr bool
+	}{
+		{"valid", func(*Message) {}, false},
+		{"no job id", func(m *Message) { m.JobID = "" }, true},
+		{"no input", func(m *Message) { m.Input = "" }, true},
+		{"no style", func(m *Message) { m.Style = "" }, true},
+		{"bad priority", func(m *Message) { m.Priority = "vip" }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := ok
+			tc.mutate(&m)
+			if err := m.Validate(); (err != nil) != tc.wantErr {
+				t.Errorf("Validate() = %v, wantErr %v", err, tc.wantErr)
+			}
+		})
+	}
+}

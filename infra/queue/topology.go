@@ -1,0 +1,101 @@
+// Package queue is the RabbitMQ adapter: the topology both the Gateway and the
+// worker declare, the confirmed publisher and (for the worker) the consumer.
+package queue
+
+import (
+	"fmt"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+)
+
+// AMQP priorities. RabbitMQ advises few levels; booth sits above online with
+// one level between them for retried online jobs.
+const (
+	priorityOnline uint8 = 1
+	priorityRetry  uint8 = 2
+	priorityBooth  uint8 = 3
+	maxPriority          = 3
+)
+
+// PriorityOf maps a job's class (and whether it is a retry) to the AMQP
+// message priority.
+func PriorityOf(p jobs.Priority, retry bool) uint8 {
+	switch {
+	case p == jobs.Booth:
+		return priorityBooth
+	case retry:
+		return priorityRetry
+	}
+	return priorityOnline
+}
+
+// Topology names the exchange and queues of one deployment. Every name derives
+// from one prefix so several events or test runs can share a broker.
+type Topology struct {
+	Prefix string
+}
+
+// Exchange is the durable direct exchange jobs are published to.
+func (t Topology) Exchange() string { return t.Prefix + ".jobs" }
+
+// Queue is the durable priority queue the worker consumes.
+func (t Topology) Queue() string { return t.Prefix + ".jobs" }
+
+// DeadExchange receives rejected messages.
+func (t Topology) DeadExchange() string { return t.Prefix + ".dead" }
+
+// DeadQueue keeps rejected messages for an operator to inspect.
+func (t Topology) DeadQueue() string { return t.Prefix + ".dead" }
+
+// RoutingKey binds the job queue to its exchange.
+func (t Topology) RoutingKey() string { return "job" }
+
+// Declare creates the topology, or checks it is already there with the same
+// arguments. It is idempotent and called on every (re)connection.
+func (t Topology) Declare(ch *amqp.Channel) error {
+	if t.Prefix == "" {
+		return fmt.Errorf("queue.Declare: empty prefix")
+	}
+	if err := ch.ExchangeDeclare(t.DeadExchange(), amqp.ExchangeFanout, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("queue.Declare dead exchange: %w", err)
+	}
+	if _, err := ch.QueueDeclare(t.DeadQueue(), true, false, false, false, amqp.Table{
+		amqp.QueueTypeArg: amqp.QueueTypeClassic,
+	}); err != nil {
+		return fmt.Errorf("queue.Declare dead queue: %w", err)
+	}
+	if err := ch.QueueBind(t.DeadQueue(), "", t.DeadExchange(), false, nil); err != nil {
+		return fmt.Errorf("queue.Declare bind dead queue: %w", err)
+	}
+	if err := ch.ExchangeDeclare(t.Exchange(), amqp.ExchangeDirect, true, false, false, false, nil); err != nil {
+		return fmt.Errorf("queue.Declare exchange: %w", err)
+	}
+	if _, err := ch.QueueDeclare(t.Queue(), true, false, false, false, amqp.Table{
+		amqp.QueueTypeArg:        amqp.QueueTypeClassic,
+		"x-max-priority":         maxPriority,
+		"x-dead-letter-exchange": t.DeadExchange(),
+	}); err != nil {
+		return fmt.Errorf("queue.Declare job queue: %w", err)
+	}
+	if err := ch.QueueBind(t.Queue(), t.RoutingKey(), t.Exchange(), false, nil); err != nil {
+		return fmt.Errorf("queue.Declare bind job queue: %w", err)
+	}
+	return nil
+}
+
+// Delete removes everything Declare created; tests use it to clean up.
+func (t Topology) Delete(ch *amqp.Channel) error {
+	for _, q := range []string{t.Queue(), t.DeadQueue()} {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			return fmt.Errorf("queue.Delete %s: %w", q, err)
+		}
+	}
+	for _, x := range []string{t.Exchange(), t.DeadExchange()} {
+		if err := ch.ExchangeDelete(x, false, false); err != nil {
+			return fmt.Errorf("queue.Delete %s: %w", x, err)
+		}
+	}
+	return nil
+}

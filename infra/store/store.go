@@ -1,0 +1,203 @@
+// Package store is the Firestore adapter. Reading is open to every component;
+// writing goes through one writer type per component (GatewayWriter,
+// WorkerWriter, NotifyWriter), each of which can only touch the collections
+// DESIGN.md gives that component.
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+)
+
+// Collection names of DESIGN.md.
+const (
+	Requests      = "requests"
+	Responses     = "responses"
+	Errors        = "errors"
+	Notifications = "notifications"
+	Devices       = "devices"
+)
+
+var (
+	// ErrNotFound means the document does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrAlreadyExists means a create found the document already there.
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Job is everything stored about one job.
+type Job struct {
+	ID       string
+	Request  jobs.Request
+	Response *jobs.Response
+	Failure  *jobs.Failure
+}
+
+// Status derives the job's status from its documents.
+func (j Job) Status() jobs.Status { return jobs.StatusOf(j.Response, j.Failure) }
+
+// Reader reads any collection.
+type Reader struct {
+	fs *firestore.Client
+}
+
+// NewReader wraps a Firestore client for reading.
+func NewReader(fs *firestore.Client) *Reader { return &Reader{fs: fs} }
+
+// Request reads requests/{id}.
+func (r *Reader) Request(ctx context.Context, id string) (jobs.Request, error) {
+	snap, err := r.fs.Collection(Requests).Doc(id).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return jobs.Request{}, fmt.Errorf("store.Request %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return jobs.Request{}, fmt.Errorf("store.Request %s: %w", id, err)
+	}
+	var req jobs.Request
+	if err := snap.DataTo(&req); err != nil {
+		return jobs.Request{}, fmt.Errorf("store.Request %s: decode: %w", id, err)
+	}
+	return req, nil
+}
+
+// Job reads a job's request, response and error documents in one round trip.
+func (r *Reader) Job(ctx context.Context, id string) (Job, error) {
+	found, err := r.jobs(ctx, []string{id})
+	if err != nil {
+		return Job{}, fmt.Errorf("store.Job %s: %w", id, err)
+	}
+	if len(found) == 0 {
+		return Job{}, fmt.Errorf("store.Job %s: %w", id, ErrNotFound)
+	}
+	return found[0], nil
+}
+
+// jobs loads the given jobs, skipping ids without a request document.
+func (r *Reader) jobs(ctx context.Context, ids []string) ([]Job, error) {
+	refs := make([]*firestore.DocumentRef, 0, 3*len(ids))
+	for _, id := range ids {
+		refs = append(refs,
+			r.fs.Collection(Requests).Doc(id),
+			r.fs.Collection(Responses).Doc(id),
+			r.fs.Collection(Errors).Doc(id))
+	}
+	snaps, err := r.fs.GetAll(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Job, 0, len(ids))
+	for i, id := range ids {
+		reqSnap, respSnap, errSnap := snaps[3*i], snaps[3*i+1], snaps[3*i+2]
+		if !reqSnap.Exists() {
+			continue
+		}
+		j := Job{ID: id}
+		if err := reqSnap.DataTo(&j.Request); err != nil {
+			return nil, fmt.Errorf("decode request %s: %w", id, err)
+		}
+		if respSnap.Exists() {
+			j.Response = new(jobs.Response)
+			if err := respSnap.DataTo(j.Response); err != nil {
+				return nil, fmt.Errorf("decode response %s: %w", id, err)
+			}
+		}
+		if errSnap.Exists() {
+			j.Failure = new(jobs.Failure)
+			if err := errSnap.DataTo(j.Failure); err != nil {
+				return nil, fmt.Errorf("decode error %s: %w", id, err)
+			}
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// Cursor marks where a page of ListJobs ended.
+type Cursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        string    `json:"id"`
+}
+
+// Token encodes the cursor as an opaque page token.
+func (c Cursor) Token() string {
+	b, _ := json.Marshal(c) // a struct of a time and a string always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ParseCursor decodes a page token made by Token.
+func ParseCursor(token string) (Cursor, error) {
+	var c Cursor
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" || c.CreatedAt.IsZero() {
+		return Cursor{}, fmt.Errorf("invalid page token")
+	}
+	return c, nil
+}
+
+// ListJobs returns uid's jobs, newest first, starting after the cursor (nil
+// for the first page), and the cursor of the next page (nil on the last).
+func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cursor) ([]Job, *Cursor, error) {
+	q := r.fs.Collection(Requests).
+		Where("uid", "==", uid).
+		OrderBy("createdAt", firestore.Desc).
+		OrderBy(firestore.DocumentID, firestore.Desc)
+	if after != nil {
+		q = q.StartAfter(after.CreatedAt, after.ID)
+	}
+	snaps, err := q.Limit(limit + 1).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
+	}
+	var next *Cursor
+	if len(snaps) > limit {
+		snaps = snaps[:limit]
+		last := snaps[limit-1]
+		created, _ := last.DataAt("createdAt")
+		t, _ := created.(time.Time)
+		next = &Cursor{CreatedAt: t, ID: last.Ref.ID}
+	}
+	ids := make([]string, len(snaps))
+	for i, s := range snaps {
+		ids[i] = s.Ref.ID
+	}
+	found, err := r.jobs(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
+	}
+	return found, next, nil
+}
+
+// Device is devices/{uid}: the push tokens a user registered.
+type Device struct {
+	Tokens    []string  `firestore:"tokens"`
+	UpdatedAt time.Time `firestore:"updatedAt"`
+}
+
+// Devices reads devices/{uid}; a user without registrations has none.
+func (r *Reader) Devices(ctx context.Context, uid string) (Device, error) {
+	snap, err := r.fs.Collection(Devices).Doc(uid).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return Device{}, nil
+	}
+	if err != nil {
+		return Device{}, fmt.Errorf("store.Devices: %w", err)
+	}
+	var d Device
+	if err := snap.DataTo(&d); err != nil {
+		return Device{}, fmt.Errorf("store.Devices: decode: %w", err)
+	}
+	return d, nil
+}
