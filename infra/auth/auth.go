@@ -51,8 +51,14 @@ func (v *Verifier) Verify(ctx context.Context, idToken string) (User, error) {
 		return User{}, fmt.Errorf("%w: empty", ErrInvalidToken)
 	}
 	tok, err := v.client.VerifyIDToken(ctx, idToken)
-	if err != nil {
+	switch {
+	case err == nil:
+	case fbauth.IsIDTokenInvalid(err), fbauth.IsUserNotFound(err), fbauth.IsUserDisabled(err):
 		return User{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	default:
+		// Fetching Google's keys (or, locally, the emulator's user) failed:
+		// the token may be fine, so the caller should retry, not re-login.
+		return User{}, fmt.Errorf("auth.Verify: %w", err)
 	}
 	u := User{UID: tok.UID}
 	u.Email, _ = tok.Claims["email"].(string)

@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is the Gateway's environment, documented in README.md.
+type Config struct {
+	Project      string `env:"GCLOUD_PROJECT"`
+	Event        string `env:"EVENT, default=local"`
+	InputBucket  string `env:"INPUT_BUCKET"`
+	OutputBucket string `env:"OUTPUT_BUCKET"`
+	// AMQPURL holds the broker password: it is never logged.
+	AMQPURL     string `env:"AMQP_URL"`
+	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
+	StylesFile  string `env:"STYLES_FILE"`
+	MaxBytes    int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
+	MaxPixels   int64  `env:"MAX_PIXELS, default=25000000"`
+	// StorageEmulatorHost switches output links from signed URLs to the
+	// emulator's download URLs.
+	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
+	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=24h"`
+	LogLevel            string        `env:"LOG_LEVEL, default=info"`
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	required := []struct{ name, value string }{
+		{"GCLOUD_PROJECT", c.Project},
+		{"INPUT_BUCKET", c.InputBucket},
+		{"OUTPUT_BUCKET", c.OutputBucket},
+		{"AMQP_URL", c.AMQPURL},
+		{"QUEUE_PREFIX", c.QueuePrefix},
+		{"EVENT", c.Event},
+	}
+	for _, r := range required {
+		if r.value == "" {
+			errs = append(errs, fmt.Errorf("%s is required", r.name))
+		}
+	}
+	if c.InputBucket != "" && c.InputBucket == c.OutputBucket {
+		errs = append(errs, errors.New("INPUT_BUCKET and OUTPUT_BUCKET must differ: they have different writers"))
+	}
+	if c.MaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("MAX_UPLOAD_BYTES=%d is too small", c.MaxBytes))
+	}
+	if c.MaxPixels < 1024 {
+		errs = append(errs, fmt.Errorf("MAX_PIXELS=%d is too small", c.MaxPixels))
+	}
+	if c.URLExpiry <= 0 || c.URLExpiry > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("SIGNED_URL_EXPIRY=%s must be within (0, 168h]", c.URLExpiry))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Level parses LOG_LEVEL.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return l, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}

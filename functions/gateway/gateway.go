@@ -1,0 +1,164 @@
+// Package gateway is the public HTTP API of DESIGN.md: it authenticates the
+// caller, validates uploads, stores the input and the request document,
+// enqueues the job with a broker confirm and serves job status.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/auth"
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+)
+
+// Verifier checks a Firebase ID token.
+type Verifier interface {
+	Verify(ctx context.Context, idToken string) (auth.User, error)
+}
+
+// Publisher enqueues a job and returns once the broker confirmed it.
+type Publisher interface {
+	Publish(ctx context.Context, msg jobs.Message) error
+}
+
+// Writer is the Gateway's Firestore write scope.
+type Writer interface {
+	CreateRequest(ctx context.Context, id string, req jobs.Request) error
+	DeleteRequest(ctx context.Context, id string) error
+	AddDeviceToken(ctx context.Context, uid, token string) error
+}
+
+// Reader reads jobs.
+type Reader interface {
+	Job(ctx context.Context, id string) (store.Job, error)
+	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
+}
+
+// Inputs is the Gateway's Storage write scope: the input bucket.
+type Inputs interface {
+	Create(ctx context.Context, object, contentType string, data []byte) error
+	Delete(ctx context.Context, object string) error
+}
+
+// Deps are the Gateway's collaborators.
+type Deps struct {
+	Verifier     Verifier
+	Publisher    Publisher
+	Writer       Writer
+	Reader       Reader
+	Inputs       Inputs
+	URLs         blob.URLs
+	Styles       *styles.Catalogue
+	Logger       *slog.Logger
+	Now          func() time.Time
+	Event        string
+	OutputBucket string
+	MaxBytes     int64
+	MaxPixels    int64
+}
+
+// Server serves the API.
+type Server struct {
+	d   Deps
+	mux *http.ServeMux
+}
+
+// New builds the Gateway.
+func New(d Deps) *Server {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{d: d, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /v1/styles", s.listStyles)
+	s.mux.HandleFunc("POST /v1/jobs", s.authed(s.createJob))
+	s.mux.HandleFunc("GET /v1/jobs", s.authed(s.listJobs))
+	s.mux.HandleFunc("GET /v1/jobs/{id}", s.authed(s.getJob))
+	s.mux.HandleFunc("POST /v1/devices", s.authed(s.registerDevice))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := logging.WithLogger(r.Context(), s.d.Logger)
+	s.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) listStyles(w http.ResponseWriter, _ *http.Request) {
+	all := s.d.Styles.All()
+	out := make([]StyleInfo, len(all))
+	for i, st := range all {
+		out[i] = StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"styles": out})
+}
+
+type authedHandler func(w http.ResponseWriter, r *http.Request, user auth.User)
+
+// authed verifies the bearer token before calling h. The token itself is
+// never logged.
+func (s *Server) authed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(header, "Bearer ")
+		if header == "" {
+			writeError(w, errUnauthenticated("missing Authorization: Bearer <Firebase ID token>"))
+			return
+		}
+		if !ok || strings.TrimSpace(token) == "" {
+			writeError(w, errUnauthenticated("malformed Authorization header; want Bearer <Firebase ID token>"))
+			return
+		}
+		user, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				logging.FromContext(r.Context()).Error("token verification failed", "err", err)
+				writeError(w, errUnavailable("could not verify the token; retry later"))
+				return
+			}
+			logging.FromContext(r.Context()).Info("rejected token", "reason", err.Error())
+			writeError(w, errUnauthenticated("invalid, expired or revoked ID token"))
+			return
+		}
+		ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("uid", user.UID))
+		h(w, r.WithContext(ctx), user)
+	}
+}
+
+func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, user auth.User) {
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		writeError(w, err)
+		return
+	}
+	if body.Token == "" || len(body.Token) > 4096 {
+		writeError(w, errInvalid("token: an FCM registration token is required"))
+		return
+	}
+	if err := s.d.Writer.AddDeviceToken(r.Context(), user.UID, body.Token); err != nil {
+		logging.FromContext(r.Context()).Error("register device", "err", err)
+		writeError(w, errUnavailable("could not register the device; retry later"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"registered": true})
+}

@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/storage"
+
+	"github.com/tigerstudio/studio/infra/auth"
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+)
+
+// Build connects the Gateway's real collaborators from cfg. The returned
+// close function releases them.
+func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() error, error) {
+	cat, err := styles.Load(cfg.StylesFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
+	}
+	verifier, err := auth.NewVerifier(ctx, cfg.Project)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
+	}
+	fs, err := firestore.NewClient(ctx, cfg.Project)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.Build: firestore: %w", err)
+	}
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		fs.Close()
+		return nil, nil, fmt.Errorf("gateway.Build: storage: %w", err)
+	}
+	var urls blob.URLs = blob.SignedURLs{Client: gcs, Expiry: cfg.URLExpiry}
+	if cfg.StorageEmulatorHost != "" {
+		urls = blob.EmulatorURLs{Host: cfg.StorageEmulatorHost}
+	}
+	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
+	srv := New(Deps{
+		Verifier:     verifier,
+		Publisher:    pub,
+		Writer:       store.NewGatewayWriter(fs),
+		Reader:       store.NewReader(fs),
+		Inputs:       blob.NewWriter(gcs, cfg.InputBucket),
+		URLs:         urls,
+		Styles:       cat,
+		Logger:       log,
+		Event:        cfg.Event,
+		OutputBucket: cfg.OutputBucket,
+		MaxBytes:     cfg.MaxBytes,
+		MaxPixels:    cfg.MaxPixels,
+	})
+	closeAll := func() error {
+		return errors.Join(pub.Close(), gcs.Close(), fs.Close())
+	}
+	return srv, closeAll, nil
+}
