@@ -1,0 +1,366 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"testing"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/storage"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// fixture is an in-process Gateway wired to the real local stack, with an
+// input bucket and a queue topology of its own.
+type fixture struct {
+	stack  testenv.Stack
+	url    string
+	fs     *firestore.Client
+	gcs    *storage.Client
+	bucket string
+	topo   queue.Topology
+}
+
+func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
+	t.Helper()
+	s := testenv.Get(t)
+	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t)}
+	f.bucket = s.Bucket(t, f.gcs)
+	f.topo = s.Topology(t)
+	cfg := &gateway.Config{
+		Project:             s.Project,
+		Event:               "test",
+		InputBucket:         f.bucket,
+		OutputBucket:        s.OutputBucket,
+		AMQPURL:             s.AMQPURL,
+		QueuePrefix:         f.topo.Prefix,
+		MaxBytes:            2 << 20,
+		MaxPixels:           4_000_000,
+		StorageEmulatorHost: s.StorageHost,
+		URLExpiry:           3600e9,
+		LogLevel:            "debug",
+	}
+	for _, m := range mutate {
+		m(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(t.Output(), -4))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); closeFn() })
+	f.url = hs.URL
+	return f
+}
+
+type form struct {
+	photo    []byte
+	declared string // Content-Type of the photo part
+	fields   map[string]string
+	noPhoto  bool
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func (r reply) errorCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	code, _ := e["code"].(string)
+	return code
+}
+
+func (r reply) job() map[string]any {
+	j, _ := r.body["job"].(map[string]any)
+	return j
+}
+
+func (r reply) jobID() string {
+	id, _ := r.job()["id"].(string)
+	return id
+}
+
+func do(t testing.TB, req *http.Request) reply {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := reply{status: resp.StatusCode, header: resp.Header}
+	if err := json.Unmarshal(raw, &out.body); err != nil {
+		t.Fatalf("%s %s: status %d, body not JSON: %q", req.Method, req.URL, resp.StatusCode, raw)
+	}
+	return out
+}
+
+func (f *fixture) submit(t testing.TB, token string, fm form, headers map[string]string) reply {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fm.fields {
+		_ = mw.WriteField(k, v)
+	}
+	if !fm.noPhoto {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="photo"; filename="photo"`)
+		if fm.declared != "" {
+			h.Set("Content-Type", fm.declared)
+		}
+		pw, _ := mw.CreatePart(h)
+		_, _ = pw.Write(fm.photo)
+	}
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/jobs", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return do(t, req)
+}
+
+func (f *fixture) get(t *testing.T, token, path string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(t, req)
+}
+
+// requestsOf returns the ids of uid's request documents.
+func (f *fixture) requestsOf(t *testing.T, uid string) []string {
+	t.Helper()
+	snaps, err := f.fs.Collection("requests").Where("uid", "==", uid).Documents(testenv.Ctx(t)).GetAll()
+	if err != nil {
+		t.Fatalf("query requests: %v", err)
+	}
+	ids := make([]string, len(snaps))
+	for i, s := range snaps {
+		ids[i] = s.Ref.ID
+	}
+	return ids
+}
+
+// assertNothingLeft checks a rejected submission stored and enqueued nothing.
+func (f *fixture) assertNothingLeft(t *testing.T, uid string) {
+	t.Helper()
+	if ids := f.requestsOf(t, uid); len(ids) != 0 {
+		t.Errorf("request documents left behind: %v", ids)
+	}
+	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 0 {
+		t.Errorf("input objects left behind: %v", objs)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 0 {
+		t.Errorf("%d messages enqueued", n)
+	}
+}
+
+func photo(w, h int) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 3), uint8(y * 5), uint8(x ^ y), 255})
+		}
+	}
+	return img
+}
+
+func jpegBytes(t testing.TB, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, photo(w, h), &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func pngBytes(t testing.TB, w, h int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, photo(w, h)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func validForm(t testing.TB) form {
+	return form{photo: jpegBytes(t, 120, 90), declared: "image/jpeg", fields: map[string]string{"style": "sketch"}}
+}
+
+func TestHealthzAndStyles(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if r := f.get(t, "", "/healthz"); r.status != http.StatusOK {
+		t.Errorf("healthz = %d", r.status)
+	}
+	r := f.get(t, "", "/v1/styles")
+	styles, _ := r.body["styles"].([]any)
+	if r.status != http.StatusOK || len(styles) < 3 {
+		t.Fatalf("styles = %d %v", r.status, r.body)
+	}
+	first, _ := styles[0].(map[string]any)
+	for _, k := range []string{"id", "name", "description"} {
+		if s, _ := first[k].(string); s == "" {
+			t.Errorf("style has no %s: %v", k, first)
+		}
+	}
+	if _, leaked := first["params"]; leaked {
+		t.Errorf("style exposes its parameters: %v", first)
+	}
+	if r := f.get(t, "", "/nope"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
+		t.Errorf("unknown path = %d %v", r.status, r.body)
+	}
+}
+
+// TestDeployedGateway talks to the Gateway that `make dev` serves through the
+// functions framework, the way the app reaches it.
+func TestDeployedGateway(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	if s.GatewayURL == "" {
+		t.Fatal("GATEWAY_URL is not set although the stack is")
+	}
+	f := &fixture{stack: s, url: s.GatewayURL}
+	if r := f.get(t, "", "/healthz"); r.status != http.StatusOK {
+		t.Fatalf("healthz = %d", r.status)
+	}
+	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	r := f.submit(t, user.Token, validForm(t), nil)
+	if r.status != http.StatusAccepted || r.jobID() == "" {
+		t.Fatalf("submit = %d %v", r.status, r.body)
+	}
+	got := f.get(t, user.Token, "/v1/jobs/"+r.jobID())
+	if got.status != http.StatusOK || got.jobID() != r.jobID() {
+		t.Fatalf("get = %d %v", got.status, got.body)
+	}
+}
+
+func TestCreateJob(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	fm := validForm(t)
+	r := f.submit(t, user.Token, fm, nil)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("status = %d %v", r.status, r.body)
+	}
+	job := r.job()
+	id := r.jobID()
+	if job["status"] != "queued" || job["style"] != "sketch" || job["priority"] != "online" {
+		t.Errorf("job = %v", job)
+	}
+
+	snap, err := f.fs.Collection("requests").Doc(id).Get(testenv.Ctx(t))
+	if err != nil {
+		t.Fatalf("request document: %v", err)
+	}
+	doc := snap.Data()
+	for k, want := range map[string]any{
+		"uid": user.UID, "event": "test", "style": "sketch", "priority": "online",
+		"contentType": "image/jpeg", "width": int64(120), "height": int64(90),
+	} {
+		if doc[k] != want {
+			t.Errorf("request.%s = %v, want %v", k, doc[k], want)
+		}
+	}
+	if n, _ := doc["notify"].(map[string]any); n["email"] != user.Email {
+		t.Errorf("notify = %v, want the verified email %s", doc["notify"], user.Email)
+	}
+	input, _ := doc["input"].(string)
+	rd, err := f.gcs.Bucket(f.bucket).Object(input).NewReader(testenv.Ctx(t))
+	if err != nil {
+		t.Fatalf("input object %s: %v", input, err)
+	}
+	stored, _ := io.ReadAll(rd)
+	rd.Close()
+	if !bytes.Equal(stored, fm.photo) {
+		t.Errorf("stored input differs from the upload (%d vs %d bytes)", len(stored), len(fm.photo))
+	}
+
+	msg, ok := f.stack.GetMessage(t, f.topo.Queue())
+	if !ok {
+		t.Fatal("no message enqueued")
+	}
+	if msg.MessageId != id || msg.DeliveryMode != 2 || msg.ContentType != "application/json" || msg.Priority != queue.PriorityOf("online", false) {
+		t.Errorf("message properties: id=%q mode=%d type=%q prio=%d", msg.MessageId, msg.DeliveryMode, msg.ContentType, msg.Priority)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(msg.Body, &body); err != nil {
+		t.Fatalf("message body: %v", err)
+	}
+	for k, want := range map[string]any{
+		"jobId": id, "uid": user.UID, "event": "test", "style": "sketch",
+		"priority": "online", "input": input, "attempt": float64(0),
+	} {
+		if body[k] != want {
+			t.Errorf("message.%s = %v, want %v", k, body[k], want)
+		}
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 0 {
+		t.Errorf("%d more messages than the one job", n)
+	}
+
+	got := f.get(t, user.Token, "/v1/jobs/"+id)
+	if got.status != http.StatusOK || got.jobID() != id || got.job()["status"] != "queued" {
+		t.Errorf("get job = %d %v", got.status, got.body)
+	}
+}
+
+func TestCreateJobFormats(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	webp, err := os.ReadFile("upload/testdata/photo.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, declared, wantType string
+		data                     []byte
+	}{
+		{"png", "image/png", "image/png", pngBytes(t, 50, 40)},
+		{"webp", "image/webp", "image/webp", webp},
+		{"jpeg sent as octet-stream", "application/octet-stream", "image/jpeg", jpegBytes(t, 20, 20)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.submit(t, user.Token, form{photo: tc.data, declared: tc.declared, fields: map[string]string{"style": "studio"}}, nil)
+			if r.status != http.StatusAccepted {
+				t.Fatalf("status = %d %v", r.status, r.body)
+			}
+			snap, err := f.fs.Collection("requests").Doc(r.jobID()).Get(testenv.Ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ct, _ := snap.Data()["contentType"].(string); ct != tc.wantType {
+				t.Errorf("contentType = %q, want %q", ct, tc.wantType)
+			}
+		})
+	}
+}
+

@@ -1,0 +1,398 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+func TestBoothPriority(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	fm := validForm(t)
+	fm.fields["priority"] = "booth"
+	r := f.submit(t, staff.Token, fm, nil)
+	if r.status != http.StatusAccepted || r.job()["priority"] != "booth" {
+		t.Fatalf("got %d %v", r.status, r.body)
+	}
+	msg, ok := f.stack.GetMessage(t, f.topo.Queue())
+	if !ok || msg.Priority != queue.PriorityOf("booth", false) || msg.Priority <= queue.PriorityOf("online", true) {
+		t.Fatalf("booth message priority = %d (ok=%v), want above every online priority", msg.Priority, ok)
+	}
+}
+
+func TestNotifyEmail(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	verified := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	unverified := f.stack.NewUser(t, testenv.UserOpts{})
+	tests := []struct {
+		name  string
+		user  testenv.User
+		email string
+		want  string
+	}{
+		{"verified token email by default", verified, "", verified.Email},
+		{"unverified token email is not used", unverified, "", ""},
+		{"explicit email wins", unverified, "someone@example.test", "someone@example.test"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fm := validForm(t)
+			if tc.email != "" {
+				fm.fields["email"] = tc.email
+			}
+			r := f.submit(t, tc.user.Token, fm, nil)
+			if r.status != http.StatusAccepted {
+				t.Fatalf("got %d %v", r.status, r.body)
+			}
+			snap, err := f.fs.Collection("requests").Doc(r.jobID()).Get(testenv.Ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := snap.Data()["notify"].(map[string]any)
+			if got, _ := n["email"].(string); got != tc.want {
+				t.Errorf("notify.email = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	alice := f.stack.NewUser(t, testenv.UserOpts{})
+	bob := f.stack.NewUser(t, testenv.UserOpts{})
+	key := map[string]string{"Idempotency-Key": "booth-7-upload-42"}
+
+	first := f.submit(t, alice.Token, validForm(t), key)
+	again := f.submit(t, alice.Token, validForm(t), key)
+	if first.status != 202 || again.status != 202 {
+		t.Fatalf("statuses %d, %d: %v %v", first.status, again.status, first.body, again.body)
+	}
+	if first.jobID() != again.jobID() {
+		t.Errorf("retry got job %s, want the first job %s", again.jobID(), first.jobID())
+	}
+	if again.header.Get("Idempotent-Replayed") != "true" {
+		t.Error("replay is not marked Idempotent-Replayed")
+	}
+	other := f.submit(t, bob.Token, validForm(t), key)
+	if other.status != 202 || other.jobID() == first.jobID() {
+		t.Errorf("another user's same key gave %d job %s; want a job of their own", other.status, other.jobID())
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 2 {
+		t.Errorf("%d messages, want 2 (one per user)", n)
+	}
+	if ids := f.requestsOf(t, alice.UID); len(ids) != 1 {
+		t.Errorf("alice has %d request documents, want 1", len(ids))
+	}
+}
+
+// TestIdempotencyKeyConcurrent is a booth tablet retrying while the first
+// upload is still in flight: one job, one message, whatever the interleaving.
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
+	var wg sync.WaitGroup
+	replies := make([]reply, 6)
+	for i := range replies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fm := validForm(t)
+			if i%2 == 1 { // another format, hence another input object name
+				fm = form{photo: pngBytes(t, 30, 30), declared: "image/png", fields: map[string]string{"style": "sketch"}}
+			}
+			replies[i] = f.submit(t, user.Token, fm, key)
+		}()
+	}
+	wg.Wait()
+	ids := map[string]bool{}
+	for _, r := range replies {
+		switch r.status {
+		case 202:
+			ids[r.jobID()] = true
+		case 409:
+			if r.errorCode() != "already_exists" {
+				t.Errorf("409 with code %s", r.errorCode())
+			}
+		default:
+			t.Errorf("unexpected %d %v", r.status, r.body)
+		}
+	}
+	if len(ids) != 1 {
+		t.Errorf("job ids %v, want exactly one", ids)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 1 {
+		t.Errorf("input objects %v, want 1", objs)
+	}
+}
+
+func TestGetJobOwnership(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	owner := f.stack.NewUser(t, testenv.UserOpts{})
+	stranger := f.stack.NewUser(t, testenv.UserOpts{})
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	id := f.submit(t, owner.Token, validForm(t), nil).jobID()
+	tests := []struct {
+		name, token, path string
+		want              int
+	}{
+		{"owner", owner.Token, "/v1/jobs/" + id, 200},
+		{"staff", staff.Token, "/v1/jobs/" + id, 200},
+		{"someone else", stranger.Token, "/v1/jobs/" + id, 404},
+		{"no such job", owner.Token, "/v1/jobs/does-not-exist", 404},
+		{"no token", "", "/v1/jobs/" + id, 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.get(t, tc.token, tc.path)
+			if r.status != tc.want {
+				t.Fatalf("got %d %v, want %d", r.status, r.body, tc.want)
+			}
+			if tc.want == 200 && r.jobID() != id {
+				t.Errorf("got job %s, want %s", r.jobID(), id)
+			}
+			if tc.want == 404 && r.errorCode() != "not_found" {
+				t.Errorf("code %s, want not_found", r.errorCode())
+			}
+		})
+	}
+}
+
+func TestListJobs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	alice := f.stack.NewUser(t, testenv.UserOpts{})
+	bob := f.stack.NewUser(t, testenv.UserOpts{})
+	var created []string // oldest first
+	for range 5 {
+		created = append(created, f.submit(t, alice.Token, validForm(t), nil).jobID())
+	}
+	bobs := f.submit(t, bob.Token, validForm(t), nil).jobID()
+
+	var listed []string
+	token := ""
+	pages := 0
+	for {
+		path := "/v1/jobs?limit=2"
+		if token != "" {
+			path += "&pageToken=" + token
+		}
+		r := f.get(t, alice.Token, path)
+		if r.status != 200 {
+			t.Fatalf("list = %d %v", r.status, r.body)
+		}
+		jobs, _ := r.body["jobs"].([]any)
+		if len(jobs) > 2 {
+			t.Fatalf("page of %d jobs with limit 2", len(jobs))
+		}
+		for _, j := range jobs {
+			listed = append(listed, j.(map[string]any)["id"].(string))
+		}
+		pages++
+		token, _ = r.body["nextPageToken"].(string)
+		if token == "" || pages > 5 {
+			break
+		}
+	}
+	want := make([]string, len(created))
+	for i, id := range created {
+		want[len(created)-1-i] = id
+	}
+	if strings.Join(listed, ",") != strings.Join(want, ",") {
+		t.Errorf("listed %v, want newest first %v", listed, want)
+	}
+	if pages != 3 {
+		t.Errorf("%d pages, want 3", pages)
+	}
+	for _, id := range listed {
+		if id == bobs {
+			t.Error("alice's list shows bob's job")
+		}
+	}
+	for _, bad := range []string{"limit=0", "limit=101", "limit=x", "pageToken=garbage"} {
+		if r := f.get(t, alice.Token, "/v1/jobs?"+bad); r.status != 400 || r.errorCode() != "invalid_argument" {
+			t.Errorf("%s: got %d %v", bad, r.status, r.body)
+		}
+	}
+}
+
+// TestSucceededJobLinksOutputs plays the worker's part by writing a
+// succeeded response and an output object, and checks the link downloads it.
+func TestSucceededJobLinksOutputs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	id := f.submit(t, user.Token, validForm(t), nil).jobID()
+	out := jpegBytes(t, 32, 32)
+	name := id + "/out-0.jpg"
+	w := f.gcs.Bucket(f.stack.OutputBucket).Object(name).NewWriter(testenv.Ctx(t))
+	w.ContentType = "image/jpeg"
+	w.Write(out)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.fs.Collection("responses").Doc(id).Set(testenv.Ctx(t), map[string]any{
+		"state": "succeeded", "attempt": 1, "startedAt": time.Now(),
+		"outputs": []map[string]any{{"name": name, "contentType": "image/jpeg", "width": 32, "height": 32}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.get(t, user.Token, "/v1/jobs/"+id)
+	outputs, _ := r.job()["outputs"].([]any)
+	if r.job()["status"] != "succeeded" || len(outputs) != 1 {
+		t.Fatalf("job = %v", r.body)
+	}
+	url := outputs[0].(map[string]any)["url"].(string)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, out) {
+		t.Errorf("GET %s = %d, %d bytes; want the output image", url, resp.StatusCode, len(got))
+	}
+
+	_, err = f.fs.Collection("errors").Doc(id).Set(testenv.Ctx(t), map[string]any{
+		"code": "internal", "message": "GPU fell over", "retryable": false, "attempts": 3, "failedAt": time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = f.get(t, user.Token, "/v1/jobs/"+id)
+	e, _ := r.job()["error"].(map[string]any)
+	if r.job()["status"] != "failed" || e["code"] != "internal" || e["message"] != "GPU fell over" {
+		t.Errorf("failed job = %v", r.body)
+	}
+}
+
+func TestRegisterDevice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	post := func(body string) reply {
+		req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/devices", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+user.Token)
+		return do(t, req)
+	}
+	for _, tok := range []string{"fcm-token-a", "fcm-token-b", "fcm-token-a"} {
+		if r := post(fmt.Sprintf(`{"token":%q}`, tok)); r.status != 200 {
+			t.Fatalf("register %s = %d %v", tok, r.status, r.body)
+		}
+	}
+	snap, err := f.fs.Collection("devices").Doc(user.UID).Get(testenv.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(snap.Data()["tokens"])
+	if string(b) != `["fcm-token-a","fcm-token-b"]` {
+		t.Errorf("tokens = %s", b)
+	}
+	if r := post(`{"token":""}`); r.status != 400 {
+		t.Errorf("empty token = %d", r.status)
+	}
+}
+
+func TestBrokerUnreachable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.AMQPURL = "amqp://guest:guest@127.0.0.1:1/" })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	r := f.submit(t, user.Token, validForm(t), nil)
+	if r.status != 503 || r.errorCode() != "unavailable" {
+		t.Fatalf("got %d %v, want 503 unavailable", r.status, r.body)
+	}
+	f.assertNothingLeft(t, user.UID)
+}
+
+// TestBrokerGoesAway cuts the Gateway's broker connection between two jobs:
+// the next job is refused with 503 and leaves nothing; once the broker is
+// back, jobs are accepted again without restarting the Gateway.
+func TestBrokerGoesAway(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	proxy := testenv.NewProxy(t, amqpHost(t, s.AMQPURL))
+	f := newFixture(t, func(c *gateway.Config) { c.AMQPURL = proxy.AMQPURL(t, s.AMQPURL) })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
+		t.Fatalf("before: %d %v", r.status, r.body)
+	}
+	before := f.requestsOf(t, user.UID)
+	proxy.Cut()
+	r := f.submit(t, user.Token, validForm(t), nil)
+	if r.status != 503 || r.errorCode() != "unavailable" {
+		t.Fatalf("broker gone: got %d %v, want 503", r.status, r.body)
+	}
+	if after := f.requestsOf(t, user.UID); len(after) != len(before) {
+		t.Errorf("request documents %v after a refused job, want %v", after, before)
+	}
+	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 1 {
+		t.Errorf("input objects %v, want only the first job's", objs)
+	}
+	proxy.Restore(t)
+	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
+		t.Fatalf("after restore: %d %v", r.status, r.body)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 2 {
+		t.Errorf("%d messages, want 2", n)
+	}
+}
+
+// TestUnroutableMessageIsRefused removes the queue binding after the
+// Gateway connected (it declares the topology on connect): the broker
+// confirms but returns the message, which must count as not enqueued.
+func TestUnroutableMessageIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
+		t.Fatalf("warm-up job: %d %v", r.status, r.body)
+	}
+	if _, ok := f.stack.GetMessage(t, f.topo.Queue()); !ok {
+		t.Fatal("warm-up job was not enqueued")
+	}
+	f.stack.WithChannel(t, func(ch *amqp.Channel) error {
+		return ch.QueueUnbind(f.topo.Queue(), f.topo.RoutingKey(), f.topo.Exchange(), nil)
+	})
+	r := f.submit(t, user.Token, validForm(t), nil)
+	if r.status != 503 || r.errorCode() != "unavailable" {
+		t.Fatalf("got %d %v, want 503", r.status, r.body)
+	}
+	if ids := f.requestsOf(t, user.UID); len(ids) != 1 {
+		t.Errorf("request documents %v, want only the warm-up job's", ids)
+	}
+	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 1 {
+		t.Errorf("input objects %v, want only the warm-up job's", objs)
+	}
+}
+
+func amqpHost(t *testing.T, amqpURL string) string {
+	t.Helper()
+	u, err := amqp.ParseURI(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}
