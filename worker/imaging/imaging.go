@@ -1,0 +1,206 @@
+// Package imaging decodes uploaded photos the way a camera meant them (EXIF
+// orientation applied), bounds their size for generation and encodes
+// outputs.
+package imaging
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+
+	"golang.org/x/image/webp"
+)
+
+// Decode decodes a JPEG, PNG or WebP and applies its EXIF orientation.
+func Decode(data []byte) (*image.RGBA, error) {
+	var (
+		img    image.Image
+		err    error
+		orient = 1
+	)
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		img, err = jpeg.Decode(bytes.NewReader(data))
+		orient = jpegOrientation(data)
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		img, err = png.Decode(bytes.NewReader(data))
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		img, err = webp.Decode(bytes.NewReader(data))
+		orient = webpOrientation(data)
+	default:
+		return nil, fmt.Errorf("imaging.Decode: not a JPEG, PNG or WebP image")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imaging.Decode: %w", err)
+	}
+	return Orient(ToRGBA(img), orient), nil
+}
+
+// ToRGBA converts any image to an *image.RGBA with origin (0,0).
+func ToRGBA(img image.Image) *image.RGBA {
+	b := img.Bounds()
+	if r, ok := img.(*image.RGBA); ok && b.Min == (image.Point{}) {
+		return r
+	}
+	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	return out
+}
+
+// EncodeJPEG encodes an output image.
+func EncodeJPEG(img image.Image, quality int) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, fmt.Errorf("imaging.EncodeJPEG: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Orient applies an EXIF orientation (1-8) so the image is upright.
+func Orient(src *image.RGBA, orientation int) *image.RGBA {
+	if orientation < 2 || orientation > 8 {
+		return src
+	}
+	w, h := src.Bounds().Dx(), src.Bounds().Dy()
+	dw, dh := w, h
+	if orientation >= 5 { // 5-8 swap the axes
+		dw, dh = h, w
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch orientation {
+			case 2: // mirrored horizontally
+				dx, dy = w-1-x, y
+			case 3: // rotated 180
+				dx, dy = w-1-x, h-1-y
+			case 4: // mirrored vertically
+				dx, dy = x, h-1-y
+			case 5: // transposed
+				dx, dy = y, x
+			case 6: // rotated 90 clockwise to be upright
+				dx, dy = h-1-y, x
+			case 7: // transversed
+				dx, dy = h-1-y, w-1-x
+			case 8: // rotated 90 counter-clockwise to be upright
+				dx, dy = y, w-1-x
+			}
+			si := src.PixOffset(x, y)
+			di := dst.PixOffset(dx, dy)
+			copy(dst.Pix[di:di+4], src.Pix[si:si+4])
+		}
+	}
+	return dst
+}
+
+// jpegOrientation finds the orientation tag in a JPEG's APP1 Exif segment.
+func jpegOrientation(data []byte) int {
+	i := 2
+	for i+4 <= len(data) && data[i] == 0xFF {
+		marker := data[i+1]
+		if marker == 0xDA || marker == 0xD9 { // image data starts: no more metadata
+			break
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			break
+		}
+		seg := data[i+4 : i+2+n]
+		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+			return tiffOrientation(seg[6:])
+		}
+		i += 2 + n
+	}
+	return 1
+}
+
+// webpOrientation reads the EXIF chunk of an extended WebP.
+func webpOrientation(data []byte) int {
+	for i := 12; i+8 <= len(data); {
+		id := string(data[i : i+4])
+		n := int(binary.LittleEndian.Uint32(data[i+4:]))
+		if n < 0 || i+8+n > len(data) {
+			break
+		}
+		if id == "EXIF" {
+			chunk := data[i+8 : i+8+n]
+			chunk = bytes.TrimPrefix(chunk, []byte("Exif\x00\x00"))
+			return tiffOrientation(chunk)
+		}
+		i += 8 + n + n%2
+	}
+	return 1
+}
+
+// tiffOrientation reads tag 0x0112 of IFD0 of a TIFF (EXIF) block.
+func tiffOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	off := int(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > len(t) {
+		return 1
+	}
+	count := int(bo.Uint16(t[off:]))
+	for k := 0; k < count; k++ {
+		e := off + 2 + 12*k
+		if e+12 > len(t) {
+			break
+		}
+		if bo.Uint16(t[e:]) == 0x0112 {
+			v := int(bo.Uint16(t[e+8:]))
+			if v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+// Fit scales img down (never up) so its longer side is at most maxSide,
+// averaging the source pixels each output pixel covers.
+func Fit(img *image.RGBA, maxSide int) *image.RGBA {
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	if w <= maxSide && h <= maxSide {
+		return img
+	}
+	scale := float64(maxSide) / float64(max(w, h))
+	dw, dh := max(1, int(float64(w)*scale+0.5)), max(1, int(float64(h)*scale+0.5))
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	for dy := 0; dy < dh; dy++ {
+		y0, y1 := dy*h/dh, max(dy*h/dh+1, (dy+1)*h/dh)
+		for dx := 0; dx < dw; dx++ {
+			x0, x1 := dx*w/dw, max(dx*w/dw+1, (dx+1)*w/dw)
+			var sum [4]int
+			for y := y0; y < y1; y++ {
+				p := img.Pix[img.PixOffset(x0, y):]
+				for x := 0; x < x1-x0; x++ {
+					for c := 0; c < 4; c++ {
+						sum[c] += int(p[4*x+c])
+					}
+				}
+			}
+			n := (y1 - y0) * (x1 - x0)
+			o := dst.PixOffset(dx, dy)
+			for c := 0; c < 4; c++ {
+				dst.Pix[o+c] = uint8(sum[c] / n)
+			}
+		}
+	}
+	return dst
+}
