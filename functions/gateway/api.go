@@ -14,14 +14,20 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-func errInvalid(msg string) *apiError { return &apiError{http.StatusBadRequest, "invalid_argument", msg} }
+func errInvalid(msg string) *apiError {
+	return &apiError{http.StatusBadRequest, "invalid_argument", msg}
+}
 func errUnauthenticated(msg string) *apiError {
 	return &apiError{http.StatusUnauthorized, "unauthenticated", msg}
 }
-func errForbidden(msg string) *apiError { return &apiError{http.StatusForbidden, "permission_denied", msg} }
-func errNotFound(msg string) *apiError  { return &apiError{http.StatusNotFound, "not_found", msg} }
-func errConflict(msg string) *apiError  { return &apiError{http.StatusConflict, "already_exists", msg} }
-func errTooLarge(msg string) *apiError  { return &apiError{http.StatusRequestEntityTooLarge, "too_large", msg} }
+func errForbidden(msg string) *apiError {
+	return &apiError{http.StatusForbidden, "permission_denied", msg}
+}
+func errNotFound(msg string) *apiError { return &apiError{http.StatusNotFound, "not_found", msg} }
+func errConflict(msg string) *apiError { return &apiError{http.StatusConflict, "already_exists", msg} }
+func errTooLarge(msg string) *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, "too_large", msg}
+}
 func errMediaType(msg string) *apiError {
 	return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", msg}
 }

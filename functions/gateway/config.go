@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/tigerstudio/studio/infra/logging"
 )
 
 // Config is the Gateway's environment, documented in README.md.
@@ -61,10 +63,4 @@ func (c *Config) Validate() error {
 }
 
 // Level parses LOG_LEVEL.
-func (c *Config) Level() (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return l, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", c.LogLevel)
-	}
-	return l, nil
-}
+func (c *Config) Level() (slog.Level, error) { return logging.ParseLevel(c.LogLevel) }

@@ -363,4 +363,3 @@ func TestCreateJobFormats(t *testing.T) {
 		})
 	}
 }
-

@@ -5,6 +5,7 @@ package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 )
@@ -58,4 +59,13 @@ func FromContext(ctx context.Context) *slog.Logger {
 // WithJob returns ctx whose logger tags every line with the job id.
 func WithJob(ctx context.Context, jobID string) context.Context {
 	return WithLogger(ctx, FromContext(ctx).With("jobId", jobID))
+}
+
+// ParseLevel parses a LOG_LEVEL setting.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }

@@ -49,6 +49,11 @@ func (t Topology) DeadExchange() string { return t.Prefix + ".dead" }
 // DeadQueue keeps rejected messages for an operator to inspect.
 func (t Topology) DeadQueue() string { return t.Prefix + ".dead" }
 
+// RetryQueue holds retried messages until their per-message TTL (the
+// backoff) expires; the broker then dead-letters them back to the exchange.
+// It has no consumer.
+func (t Topology) RetryQueue() string { return t.Prefix + ".retry" }
+
 // RoutingKey binds the job queue to its exchange.
 func (t Topology) RoutingKey() string { return "job" }
 
@@ -82,12 +87,19 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 	if err := ch.QueueBind(t.Queue(), t.RoutingKey(), t.Exchange(), false, nil); err != nil {
 		return fmt.Errorf("queue.Declare bind job queue: %w", err)
 	}
+	if _, err := ch.QueueDeclare(t.RetryQueue(), true, false, false, false, amqp.Table{
+		amqp.QueueTypeArg:           amqp.QueueTypeClassic,
+		"x-dead-letter-exchange":    t.Exchange(),
+		"x-dead-letter-routing-key": t.RoutingKey(),
+	}); err != nil {
+		return fmt.Errorf("queue.Declare retry queue: %w", err)
+	}
 	return nil
 }
 
 // Delete removes everything Declare created; tests use it to clean up.
 func (t Topology) Delete(ch *amqp.Channel) error {
-	for _, q := range []string{t.Queue(), t.DeadQueue()} {
+	for _, q := range []string{t.Queue(), t.DeadQueue(), t.RetryQueue()} {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 			return fmt.Errorf("queue.Delete %s: %w", q, err)
 		}

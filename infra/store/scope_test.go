@@ -16,6 +16,7 @@ func TestWriterScopes(t *testing.T) {
 		want   []string
 	}{
 		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest"}},
+		{&store.WorkerWriter{}, []string{"Begin", "Fail", "Succeed"}},
 	}
 	for _, tc := range tests {
 		typ := reflect.TypeOf(tc.writer)

@@ -1,0 +1,280 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/tigerstudio/studio/infra/logging"
+)
+
+// ErrDeadLetter, wrapped in a handler's error, rejects the message without
+// requeueing: the broker moves it to the dead-letter queue. Use it for
+// messages that can never succeed.
+var ErrDeadLetter = errors.New("dead-letter the message")
+
+// retriesHeader counts how often a message went through the retry queue; it
+// sets the backoff only. Attempts that matter are counted durably by the
+// handler.
+const retriesHeader = "x-tiger-retries"
+
+// Message is a delivery as the handler sees it.
+type Message struct {
+	ID          string
+	Body        []byte
+	Priority    uint8
+	Redelivered bool
+	Retries     int
+}
+
+// Handler processes one message. nil acks it; an error wrapping
+// ErrDeadLetter dead-letters it; any other error retries it after a backoff.
+// If ctx ends (shutdown past its grace, lost connection) the message goes back
+// to the head of the queue.
+type Handler interface {
+	Handle(ctx context.Context, m Message) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, m Message) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// ConsumerConfig configures a Consumer.
+type ConsumerConfig struct {
+	URL      string
+	Topology Topology
+	// Slots is how many messages are handled at once, and the prefetch:
+	// never more, so a high-priority message waits only for those.
+	Slots int
+	// Grace is how long a shutdown waits for messages in hand.
+	Grace time.Duration
+	// Backoff is the first retry delay; it doubles up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+}
+
+// Consumer consumes the job queue with manual acks, reconnecting whenever the
+// broker connection drops.
+type Consumer struct {
+	cfg       ConsumerConfig
+	connected atomic.Bool
+}
+
+// NewConsumer returns a consumer; Run starts it.
+func NewConsumer(cfg ConsumerConfig) *Consumer {
+	if cfg.Slots < 1 {
+		cfg.Slots = 1
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = time.Second
+	}
+	if cfg.MaxBackoff < cfg.Backoff {
+		cfg.MaxBackoff = 30 * cfg.Backoff
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Consumer{cfg: cfg}
+}
+
+// Connected reports whether the consumer holds a live broker session.
+func (c *Consumer) Connected() bool { return c.connected.Load() }
+
+// Run consumes until ctx is cancelled, then stops taking messages, lets those
+// in hand finish within the grace period and returns the rest to the queue.
+func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	delay := 250 * time.Millisecond
+	for {
+		started := time.Now()
+		err := c.session(ctx, h)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(started) > time.Minute {
+			delay = 250 * time.Millisecond
+		}
+		c.cfg.Logger.Warn("broker session ended; reconnecting", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
+
+func (c *Consumer) session(ctx context.Context, h Handler) error {
+	conn, err := dial(c.cfg.URL, c.cfg.Topology, "worker")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	ch, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("queue.Consumer channel: %w", err)
+	}
+	if err := ch.Qos(c.cfg.Slots, 0, false); err != nil {
+		return fmt.Errorf("queue.Consumer qos: %w", err)
+	}
+	retryCh, err := conn.Channel()
+	if err != nil {
+		return fmt.Errorf("queue.Consumer retry channel: %w", err)
+	}
+	if err := retryCh.Confirm(false); err != nil {
+		return fmt.Errorf("queue.Consumer retry confirms: %w", err)
+	}
+	const tag = "worker"
+	deliveries, err := ch.Consume(c.cfg.Topology.Queue(), tag, false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("queue.Consumer consume: %w", err)
+	}
+	c.connected.Store(true)
+	defer c.connected.Store(false)
+	c.cfg.Logger.Info("consuming", "queue", c.cfg.Topology.Queue(), "slots", c.cfg.Slots)
+
+	// Handlers run under their own context: shutdown does not cancel them
+	// until the grace period is over, a lost connection does at once (their
+	// messages are back in the queue already).
+	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHandlers()
+	var wg sync.WaitGroup
+	drain := func() {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(c.cfg.Grace):
+			c.cfg.Logger.Warn("grace period over; returning unfinished messages to the queue")
+			cancelHandlers()
+			<-done
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			_ = ch.Cancel(tag, false)
+			drain()
+			return nil
+		case err := <-closed:
+			cancelHandlers()
+			wg.Wait()
+			return fmt.Errorf("queue.Consumer: connection closed: %v", err)
+		case d, ok := <-deliveries:
+			if !ok {
+				cancelHandlers()
+				wg.Wait()
+				return errors.New("queue.Consumer: delivery channel closed")
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.handle(handlerCtx, retryCh, d, h)
+			}()
+		}
+	}
+}
+
+func (c *Consumer) handle(ctx context.Context, retryCh *amqp.Channel, d amqp.Delivery, h Handler) {
+	m := Message{ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: retries(d.Headers)}
+	log := c.cfg.Logger.With("jobId", d.MessageId)
+	err := safeHandle(logging.WithLogger(ctx, c.cfg.Logger), h, m)
+	switch {
+	case err == nil:
+		ackErr(log, d.Ack(false))
+	case errors.Is(err, ErrDeadLetter):
+		log.Warn("dead-lettering message", "err", err)
+		ackErr(log, d.Nack(false, false))
+	case ctx.Err() != nil:
+		log.Info("returning message to the queue", "err", err)
+		ackErr(log, d.Nack(false, true))
+	default:
+		delay := c.backoff(m.Retries)
+		log.Warn("retrying message later", "err", err, "in", delay, "retries", m.Retries+1)
+		if perr := c.retry(ctx, retryCh, d, m.Retries+1, delay); perr != nil {
+			log.Error("could not schedule the retry; requeueing now", "err", perr)
+			ackErr(log, d.Nack(false, true))
+			return
+		}
+		ackErr(log, d.Ack(false))
+	}
+}
+
+// safeHandle turns a handler panic into an error, so one bad job cannot
+// take the worker down with messages unacknowledged forever.
+func safeHandle(ctx context.Context, h Handler, m Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return h.Handle(ctx, m)
+}
+
+func ackErr(log *slog.Logger, err error) {
+	if err != nil {
+		// The channel is gone: the broker requeues the message itself.
+		log.Warn("ack/nack failed", "err", err)
+	}
+}
+
+func (c *Consumer) backoff(retries int) time.Duration {
+	d := c.cfg.Backoff << min(retries, 16)
+	d = min(d, c.cfg.MaxBackoff)
+	// Jitter spreads retries of jobs that failed together.
+	return d/2 + rand.N(d/2+1)
+}
+
+// retry parks a copy of the message in the retry queue with the delay as its
+// TTL; the broker dead-letters it back to the job exchange when it expires.
+func (c *Consumer) retry(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, n int, delay time.Duration) error {
+	headers := amqp.Table{}
+	for k, v := range d.Headers {
+		headers[k] = v
+	}
+	headers[retriesHeader] = int32(n)
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", c.cfg.Topology.RetryQueue(), true, false, amqp.Publishing{
+		ContentType:  d.ContentType,
+		DeliveryMode: amqp.Persistent,
+		MessageId:    d.MessageId,
+		Priority:     d.Priority,
+		Timestamp:    d.Timestamp,
+		Headers:      headers,
+		Expiration:   strconv.FormatInt(max(delay.Milliseconds(), 1), 10),
+		Body:         d.Body,
+	})
+	if err != nil {
+		return err
+	}
+	ok, err := dc.WaitContext(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotConfirmed
+	}
+	return nil
+}
+
+func retries(h amqp.Table) int {
+	switch v := h[retriesHeader].(type) {
+	case int32:
+		return int(v)
+	case int64:
+		return int(v)
+	case int:
+		return v
+	}
+	return 0
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+)
+
+var (
+	// ErrFinished means the job already has a succeeded response or an
+	// error document: a redelivery to acknowledge without work.
+	ErrFinished = errors.New("job already finished")
+	// ErrSuperseded means another attempt started after this one: its
+	// result must be discarded.
+	ErrSuperseded = errors.New("attempt superseded by a later one")
+)
+
+// WorkerWriter is the worker's only way to write Firestore:
+// responses/{jobId} and errors/{jobId}.
+type WorkerWriter struct {
+	fs *firestore.Client
+}
+
+// NewWorkerWriter wraps a Firestore client for the worker's writes.
+func NewWorkerWriter(fs *firestore.Client) *WorkerWriter { return &WorkerWriter{fs: fs} }
+
+// Begin durably records the start of a new attempt and returns its number:
+// the count survives redeliveries and crashes, unlike a counter in the
+// message. ErrFinished if the job is already done or failed.
+func (w *WorkerWriter) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+	respRef := w.fs.Collection(Responses).Doc(id)
+	errRef := w.fs.Collection(Errors).Doc(id)
+	var attempt int
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{respRef, errRef})
+		if err != nil {
+			return err
+		}
+		if snaps[1].Exists() {
+			return ErrFinished
+		}
+		var prev jobs.Response
+		if snaps[0].Exists() {
+			if err := snaps[0].DataTo(&prev); err != nil {
+				return fmt.Errorf("decode response: %w", err)
+			}
+			if prev.State == jobs.StateSucceeded {
+				return ErrFinished
+			}
+		}
+		attempt = prev.Attempt + 1
+		return tx.Set(respRef, jobs.Response{State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC()})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store.Begin %s: %w", id, err)
+	}
+	return attempt, nil
+}
+
+// Succeed commits a succeeded response for the given attempt, unless a later
+// attempt has started (ErrSuperseded) or the job finished (ErrFinished): a
+// job's result is written exactly once.
+func (w *WorkerWriter) Succeed(ctx context.Context, id string, resp jobs.Response) error {
+	respRef := w.fs.Collection(Responses).Doc(id)
+	errRef := w.fs.Collection(Errors).Doc(id)
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snaps, err := tx.GetAll([]*firestore.DocumentRef{respRef, errRef})
+		if err != nil {
+			return err
+		}
+		if snaps[1].Exists() {
+			return ErrFinished
+		}
+		var cur jobs.Response
+		if snaps[0].Exists() {
+			if err := snaps[0].DataTo(&cur); err != nil {
+				return fmt.Errorf("decode response: %w", err)
+			}
+		}
+		switch {
+		case cur.State == jobs.StateSucceeded:
+			return ErrFinished
+		case cur.Attempt != resp.Attempt:
+			return ErrSuperseded
+		}
+		resp.State = jobs.StateSucceeded
+		return tx.Set(respRef, resp)
+	})
+	if err != nil {
+		return fmt.Errorf("store.Succeed %s: %w", id, err)
+	}
+	return nil
+}
+
+// Fail writes errors/{id}. A second call keeps the first document: the job
+// failed once.
+func (w *WorkerWriter) Fail(ctx context.Context, id string, f jobs.Failure) error {
+	_, err := w.fs.Collection(Errors).Doc(id).Create(ctx, f)
+	if err != nil && status.Code(err) != codes.AlreadyExists {
+		return fmt.Errorf("store.Fail %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/logging"
+)
+
+// Config is the worker's environment, documented in README.md.
+type Config struct {
+	Project      string `env:"GCLOUD_PROJECT"`
+	InputBucket  string `env:"INPUT_BUCKET"`
+	OutputBucket string `env:"OUTPUT_BUCKET"`
+	// AMQPURL holds the broker password: it is never logged.
+	AMQPURL     string `env:"AMQP_URL"`
+	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
+	StylesFile  string `env:"STYLES_FILE"`
+	Port        string `env:"PORT, default=8080"`
+	// Slots is the number of concurrent generations (and the prefetch).
+	Slots        int           `env:"WORKER_SLOTS, default=1"`
+	MaxAttempts  int           `env:"WORKER_MAX_ATTEMPTS, default=3"`
+	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
+	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`
+	MaxSide      int           `env:"WORKER_MAX_SIDE, default=1024"`
+	MaxInput     int64         `env:"WORKER_MAX_INPUT_BYTES, default=33554432"`
+	// Device picks the ONNX execution provider: cpu or cuda.
+	Device         string `env:"WORKER_DEVICE, default=cpu"`
+	ModelDir       string `env:"MODEL_DIR"`
+	ORTLibraryPath string `env:"ORT_LIBRARY_PATH"`
+	LogLevel       string `env:"LOG_LEVEL, default=info"`
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, r := range []struct{ name, value string }{
+		{"GCLOUD_PROJECT", c.Project}, {"INPUT_BUCKET", c.InputBucket},
+		{"OUTPUT_BUCKET", c.OutputBucket}, {"AMQP_URL", c.AMQPURL}, {"QUEUE_PREFIX", c.QueuePrefix},
+	} {
+		if r.value == "" {
+			errs = append(errs, fmt.Errorf("%s is required", r.name))
+		}
+	}
+	if c.InputBucket != "" && c.InputBucket == c.OutputBucket {
+		errs = append(errs, errors.New("INPUT_BUCKET and OUTPUT_BUCKET must differ: they have different writers"))
+	}
+	if c.Slots < 1 || c.Slots > 64 {
+		errs = append(errs, fmt.Errorf("WORKER_SLOTS=%d must be within 1..64", c.Slots))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("WORKER_MAX_ATTEMPTS=%d must be at least 1", c.MaxAttempts))
+	}
+	if c.Grace < 0 {
+		errs = append(errs, fmt.Errorf("WORKER_GRACE=%s must not be negative", c.Grace))
+	}
+	if c.RetryBackoff <= 0 {
+		errs = append(errs, fmt.Errorf("WORKER_RETRY_BACKOFF=%s must be positive", c.RetryBackoff))
+	}
+	if c.MaxSide < 64 {
+		errs = append(errs, fmt.Errorf("WORKER_MAX_SIDE=%d must be at least 64", c.MaxSide))
+	}
+	if c.Device != "cpu" && c.Device != "cuda" {
+		errs = append(errs, fmt.Errorf("WORKER_DEVICE=%q: want cpu or cuda", c.Device))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Level parses LOG_LEVEL.
+func (c *Config) Level() (slog.Level, error) { return logging.ParseLevel(c.LogLevel) }

@@ -1,0 +1,229 @@
+// Package worker runs jobs: it takes a message from the queue, generates the
+// styled images and stores the result, keeping Storage and Firestore in
+// agreement and counting attempts durably.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/imaging"
+)
+
+// Error codes of errors/{jobId}.
+const (
+	CodeInvalidInput     = "invalid_input"
+	CodeAttemptsExceeded = "attempts_exhausted"
+	CodeInternal         = "internal"
+)
+
+// Requests reads the job's request document.
+type Requests interface {
+	Request(ctx context.Context, id string) (jobs.Request, error)
+}
+
+// Results is the worker's Firestore write scope.
+type Results interface {
+	Begin(ctx context.Context, id string, now time.Time) (int, error)
+	Succeed(ctx context.Context, id string, resp jobs.Response) error
+	Fail(ctx context.Context, id string, f jobs.Failure) error
+}
+
+// Inputs reads input objects.
+type Inputs interface {
+	Read(ctx context.Context, bucket, object string, limit int64) ([]byte, error)
+}
+
+// Outputs is the worker's Storage write scope: the output bucket.
+type Outputs interface {
+	Create(ctx context.Context, object, contentType string, data []byte) error
+	Delete(ctx context.Context, object string) error
+}
+
+// Processor handles one job message; it is the consumer's Handler.
+type Processor struct {
+	Requests    Requests
+	Results     Results
+	Inputs      Inputs
+	Outputs     Outputs
+	Generator   generate.Generator
+	Styles      *styles.Catalogue
+	InputBucket string
+	// MaxAttempts bounds how often a job is started, crashes included.
+	MaxAttempts int
+	// MaxSide bounds the longer side of the image that is generated from.
+	MaxSide int
+	// MaxInputBytes bounds the download.
+	MaxInputBytes int64
+	Now           func() time.Time
+}
+
+// Handle implements queue.Handler.
+func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
+	var msg jobs.Message
+	if err := json.Unmarshal(m.Body, &msg); err != nil {
+		return fmt.Errorf("%w: malformed body: %v", queue.ErrDeadLetter, err)
+	}
+	if err := msg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", queue.ErrDeadLetter, err)
+	}
+	ctx = logging.WithJob(ctx, msg.JobID)
+	log := logging.FromContext(ctx)
+	req, err := p.Requests.Request(ctx, msg.JobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no request document for job %s", queue.ErrDeadLetter, msg.JobID)
+	}
+	if err != nil {
+		return fmt.Errorf("worker: read request: %w", err)
+	}
+	started := p.Now()
+	attempt, err := p.Results.Begin(ctx, msg.JobID, started)
+	if errors.Is(err, store.ErrFinished) {
+		log.Info("job already finished; acknowledging redelivery")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("worker: begin: %w", err)
+	}
+	log = log.With("attempt", attempt)
+	ctx = logging.WithLogger(ctx, log)
+	if attempt > p.MaxAttempts {
+		// Earlier attempts ended without a word (a crash, a kill): stop.
+		return p.fail(ctx, msg.JobID, attempt-1, CodeAttemptsExceeded,
+			fmt.Sprintf("the job was started %d times without finishing", attempt-1), true)
+	}
+	log.Info("job started", "style", req.Style, "priority", req.Priority, "queuedMs", started.Sub(req.CreatedAt).Milliseconds())
+	err = p.run(ctx, msg.JobID, req, attempt, started)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return err // back to the queue: shutdown or lost broker
+	case errors.Is(err, generate.ErrInvalidInput):
+		return p.fail(ctx, msg.JobID, attempt, CodeInvalidInput, err.Error(), false)
+	case attempt >= p.MaxAttempts:
+		return p.fail(ctx, msg.JobID, attempt, CodeInternal, "the job failed on every attempt; the last error: "+err.Error(), true)
+	}
+	return err
+}
+
+// fail writes the error document and dead-letters the message.
+func (p *Processor) fail(ctx context.Context, id string, attempts int, code, message string, retryable bool) error {
+	err := p.Results.Fail(ctx, id, jobs.Failure{
+		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.Now().UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("worker: write error document: %w", err)
+	}
+	logging.FromContext(ctx).Warn("job failed", "code", code, "reason", message)
+	return fmt.Errorf("%w: job failed: %s", queue.ErrDeadLetter, code)
+}
+
+func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attempt int, started time.Time) error {
+	log := logging.FromContext(ctx)
+	style, ok := p.Styles.Lookup(req.Style)
+	if !ok {
+		return fmt.Errorf("%w: unknown style %q", generate.ErrInvalidInput, req.Style)
+	}
+	data, err := p.Inputs.Read(ctx, p.InputBucket, req.Input, p.MaxInputBytes)
+	if errors.Is(err, blob.ErrNotFound) {
+		return fmt.Errorf("%w: input object %s is missing", generate.ErrInvalidInput, req.Input)
+	}
+	if err != nil {
+		return fmt.Errorf("worker: download input: %w", err)
+	}
+	img, err := imaging.Decode(data)
+	if err != nil {
+		return fmt.Errorf("%w: %v", generate.ErrInvalidInput, err)
+	}
+	img = imaging.Fit(img, p.MaxSide)
+	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
+
+	genStart := p.Now()
+	images, err := p.Generator.Generate(ctx, style, img)
+	if err != nil {
+		return fmt.Errorf("worker: generate: %w", err)
+	}
+	genMs := p.Now().Sub(genStart).Milliseconds()
+	log.Info("generated", "outputs", len(images), "generateMs", genMs)
+
+	outputs, err := p.store(ctx, id, style.ID, attempt, images)
+	if err != nil {
+		return err
+	}
+	done := p.Now()
+	resp := jobs.Response{
+		Attempt:   attempt,
+		StartedAt: started.UTC(),
+		Outputs:   outputs,
+		Backend:   style.Backend,
+		Model:     style.Model,
+		Timings: &jobs.Timings{
+			QueuedMs:   started.Sub(req.CreatedAt).Milliseconds(),
+			GenerateMs: genMs,
+			TotalMs:    done.Sub(req.CreatedAt).Milliseconds(),
+		},
+		CompletedAt: done.UTC(),
+	}
+	if err := p.Results.Succeed(ctx, id, resp); err != nil {
+		// Storage and Firestore never disagree: without the document, the
+		// outputs must go.
+		p.deleteOutputs(ctx, outputs)
+		if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrSuperseded) {
+			log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
+			return nil
+		}
+		return fmt.Errorf("worker: write response: %w", err)
+	}
+	log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
+	return nil
+}
+
+// store encodes and uploads the outputs; on failure it removes what it had
+// uploaded.
+func (p *Processor) store(ctx context.Context, id, style string, attempt int, images []image.Image) ([]jobs.Output, error) {
+	var outputs []jobs.Output
+	for i, img := range images {
+		data, err := imaging.EncodeJPEG(img, 90)
+		if err != nil {
+			p.deleteOutputs(ctx, outputs)
+			return nil, fmt.Errorf("worker: %w", err)
+		}
+		// The attempt is in the name so a late, superseded attempt can never
+		// overwrite or delete the winner's files.
+		o := jobs.Output{
+			Name:        fmt.Sprintf("%s/%s-a%d-%d.jpg", id, style, attempt, i),
+			ContentType: "image/jpeg",
+			Width:       img.Bounds().Dx(),
+			Height:      img.Bounds().Dy(),
+		}
+		if err := p.Outputs.Create(ctx, o.Name, o.ContentType, data); err != nil {
+			p.deleteOutputs(ctx, outputs)
+			return nil, fmt.Errorf("worker: upload output: %w", err)
+		}
+		outputs = append(outputs, o)
+	}
+	return outputs, nil
+}
+
+func (p *Processor) deleteOutputs(ctx context.Context, outputs []jobs.Output) {
+	// Clean up even when ctx was cancelled mid-job.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for _, o := range outputs {
+		if err := p.Outputs.Delete(ctx, o.Name); err != nil {
+			logging.FromContext(ctx).Error("could not delete output; it is orphaned", "object", o.Name, "err", err)
+		}
+	}
+}
