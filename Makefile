@@ -1,0 +1,65 @@
+# Tiger Studio: local development entry points (see DESIGN.md, "Local stack").
+# The work is done by emulators/stack.sh; these targets only wire it up.
+#
+#   make setup   install what is missing (rabbitmq-server, firebase-tools, Go modules)
+#   make dev     start the stack and leave it running; env in .local/env
+#   make stop    stop what make dev started
+#   make status  show what runs
+#   make test    run every test against a stack (started and stopped here if not running)
+#   make bench   run the benchmarks the same way
+#   make demo    start the stack (left running) and run the demo
+#   make vet     gofmt and go vet
+#   make fuzz    fuzz the upload validation for FUZZTIME
+#
+# Settings are environment variables, documented at the top of emulators/stack.sh
+# (ports, AMQP_URL for an external broker, STACK_SKIP=gateway, ...).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+STACK := ./emulators/stack.sh
+
+GO_TEST_FLAGS ?= -race -shuffle=on -count=1
+BENCHTIME ?= 1s
+FUZZTIME ?= 30s
+PKGS ?= ./...
+
+.PHONY: setup dev up stop down status test bench demo vet fuzz clean
+
+setup:
+	@$(STACK) setup
+
+dev up: setup
+	@$(STACK) up
+
+stop down:
+	@$(STACK) down
+
+status:
+	@$(STACK) status
+
+# with-stack exports .local/env, runs the command, and stops the stack again
+# only if it started it (also when the tests fail); the exit status is go test's.
+test: setup
+	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS)
+
+bench: setup
+	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)
+
+# The stack stays up after the demo so the printed output URL can be opened;
+# make stop ends it.
+demo: setup
+	@$(STACK) up
+	@set -a; . .local/env; set +a; go run ./cmd/demo
+
+# Go files git knows or would add (so node_modules and .local/ are left out).
+vet:
+	@files=$$(git ls-files -co --exclude-standard -- '*.go' | xargs -r gofmt -l); \
+	if [[ -n "$$files" ]]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
+	go vet $(PKGS)
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME) ./functions/gateway/upload/
+
+# Removes everything local: stack state, logs, RabbitMQ data, built binaries.
+clean: stop
+	rm -rf .local

@@ -1,0 +1,137 @@
+// Command emulators runs the local stand-ins for cloud services that no
+// official emulator covers. Each service is a subcommand so the stack script
+// can start, log and stop it as its own process:
+//
+//	emulators storage   Cloud Storage (fake-gcs-server, in memory)
+//
+// Later parts of the local stack (the SMTP sink, the Firestore to CloudEvent
+// bridge) belong here as further subcommands.
+//
+// Flags default to the environment variables the stack uses, so
+// `set -a; . .local/env` followed by `emulators storage` does the right thing.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tigerstudio/studio/emulators/gcs"
+)
+
+func main() {
+	// SIGTERM is what the stack script sends on `make stop`.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := realMain(ctx, logger, os.Args[1:], os.Stderr); err != nil {
+		stop()
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		logger.Error("emulators failed", slog.Any("error", err))
+		os.Exit(2)
+	}
+}
+
+// subcommand is one local service.
+type subcommand struct {
+	summary string
+	run     func(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error
+}
+
+var subcommands = map[string]subcommand{
+	"storage": {summary: "Cloud Storage emulator (fake-gcs-server, in memory)", run: runStorage},
+}
+
+func realMain(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		printUsage(usage)
+		if len(args) == 0 {
+			return errors.New("missing subcommand")
+		}
+		return flag.ErrHelp
+	}
+	cmd, ok := subcommands[args[0]]
+	if !ok {
+		printUsage(usage)
+		return fmt.Errorf("unknown subcommand %q", args[0])
+	}
+	return cmd.run(ctx, logger.With(slog.String("part", args[0])), args[1:], usage)
+}
+
+func printUsage(w io.Writer) {
+	names := make([]string, 0, len(subcommands))
+	for n := range subcommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: emulators <subcommand> [flags]")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, subcommands[n].summary)
+	}
+}
+
+func runStorage(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
+	fs := flag.NewFlagSet("storage", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	host := fs.String("host", envOr("STORAGE_HOST", "127.0.0.1"), "address to bind (env STORAGE_HOST)")
+	port := fs.Uint("port", uint(envUint("STORAGE_PORT", 9023)), "port to bind (env STORAGE_PORT)")
+	input := fs.String("input-bucket", envOr("INPUT_BUCKET", "tiger-input"), "bucket for uploaded photos, created at start (env INPUT_BUCKET)")
+	output := fs.String("output-bucket", envOr("OUTPUT_BUCKET", "tiger-output"), "bucket for generated images, created at start (env OUTPUT_BUCKET)")
+	extra := fs.String("buckets", "", "comma-separated further buckets to create")
+	accessLog := fs.Bool("access-log", true, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("storage: unexpected arguments %q", fs.Args())
+	}
+	if *port == 0 || *port > 65535 {
+		return fmt.Errorf("storage: port %d out of range", *port)
+	}
+	cfg := gcs.Config{
+		Host:    *host,
+		Port:    uint16(*port),
+		Buckets: []string{*input, *output},
+	}
+	for b := range strings.SplitSeq(*extra, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			cfg.Buckets = append(cfg.Buckets, b)
+		}
+	}
+	if *accessLog {
+		cfg.AccessLog = os.Stderr
+	}
+	return gcs.Run(ctx, logger, cfg)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// envUint returns def when key is unset; an unparsable value becomes 0, which
+// the caller rejects with a clear message.
+func envUint(key string, def uint64) uint64 {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseUint(v, 10, 16)
+	if err != nil {
+		return 0
+	}
+	return n
+}

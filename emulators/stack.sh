@@ -1,0 +1,658 @@
+#!/usr/bin/env bash
+# stack.sh: the local Tiger Studio stack (see DESIGN.md, "Local stack").
+#
+#   stack.sh setup              install what is missing (rabbitmq-server, npm deps, Go modules)
+#   stack.sh up                 start every part in the background, write .local/env
+#   stack.sh down               stop what `up` started (by pid file), remove .local/env
+#   stack.sh status             say what runs; exit 0 only when the whole stack runs
+#   stack.sh with-stack CMD...  start the stack unless it runs, run CMD with .local/env
+#                               exported, stop the stack again if this call started it;
+#                               exits with CMD's status
+#   stack.sh rabbit-stop        stop our RabbitMQ node (data kept), for reconnect tests
+#   stack.sh rabbit-start       start it again and wait until it accepts connections
+#
+# Go tests find this script through STACK_SCRIPT (written to .local/env), e.g.
+#   exec.CommandContext(ctx, os.Getenv("STACK_SCRIPT"), "rabbit-stop").Run()
+# Queues and messages survive rabbit-stop/rabbit-start (not make dev). Calls
+# are serialised with a lock, but packages run in parallel, so a test that
+# stops the broker can disturb another package's test at that moment.
+# Both fail (exit 1) when AMQP_URL names an external broker.
+#
+# Everything lives under .local/ (logs in .local/logs/<part>.log, pids in
+# .local/pids/<part>.pid). Each part runs in its own process group (setsid),
+# so stopping it also stops the children its launcher script spawned (the
+# Firestore launcher runs java as a child, npx runs node).
+#
+# Settings, all optional (defaults in brackets):
+#   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
+#   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  INPUT_BUCKET [tiger-input]
+#   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
+#   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
+#   RABBITMQ_NODENAME [tiger-studio@localhost]
+#   AMQP_URL       use this broker instead of starting our own node
+#   STACK_SKIP     parts not to start, comma or space separated
+#                  (firestore auth storage rabbitmq gateway)
+#   STACK_TIMEOUT  seconds each part may take to answer [120]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF="$ROOT/emulators/stack.sh"
+LOCAL="$ROOT/.local"
+LOGS="$LOCAL/logs"
+PIDS="$LOCAL/pids"
+BIN="$LOCAL/bin"
+ENV_FILE="$LOCAL/env"
+# The settings of the running stack, so that later calls (rabbit-start from a
+# Go test, down from another shell) use the same ports as `up` did.
+CONF_FILE="$LOCAL/stack.conf"
+RABBIT_DIR="$LOCAL/rabbitmq"
+
+# Start order; down stops in reverse. The gateway comes last because it
+# connects to the others when it starts.
+PARTS=(firestore auth storage rabbitmq gateway)
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# ---------------------------------------------------------------- settings
+
+load_settings() {
+	if [[ -f $CONF_FILE ]]; then
+		# shellcheck source=/dev/null
+		. "$CONF_FILE"
+	fi
+	GCLOUD_PROJECT=${GCLOUD_PROJECT:-tiger-studio-local}
+	FIRESTORE_PORT=${FIRESTORE_PORT:-8086}
+	AUTH_PORT=${AUTH_PORT:-9099}
+	STORAGE_PORT=${STORAGE_PORT:-9023}
+	GATEWAY_PORT=${GATEWAY_PORT:-8090}
+	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
+	OUTPUT_BUCKET=${OUTPUT_BUCKET:-tiger-output}
+	QUEUE_PREFIX=${QUEUE_PREFIX:-tiger}
+	RABBITMQ_NODE_PORT=${RABBITMQ_NODE_PORT:-5673}
+	RABBITMQ_DIST_PORT=${RABBITMQ_DIST_PORT:-25673}
+	RABBITMQ_EPMD_PORT=${RABBITMQ_EPMD_PORT:-24369}
+	RABBITMQ_NODENAME=${RABBITMQ_NODENAME:-tiger-studio@localhost}
+	STACK_TIMEOUT=${STACK_TIMEOUT:-120}
+	STACK_SKIP=${STACK_SKIP:-}
+	OWN_AMQP_URL="amqp://guest:guest@127.0.0.1:${RABBITMQ_NODE_PORT}/"
+	# An AMQP_URL equal to our own node's URL is not an external broker: it
+	# is what a shell that sourced an earlier .local/env still carries.
+	if [[ -n ${AMQP_URL:-} && ${AMQP_URL} != "$OWN_AMQP_URL" ]]; then
+		EXTERNAL_AMQP=1
+	else
+		EXTERNAL_AMQP=${EXTERNAL_AMQP:-0}
+		AMQP_URL=$OWN_AMQP_URL
+	fi
+}
+
+save_settings() {
+	{
+		local v
+		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
+			INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT RABBITMQ_DIST_PORT \
+			RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL STACK_SKIP; do
+			printf '%s=%q\n' "$v" "${!v}"
+		done
+	} >"$CONF_FILE"
+}
+
+skipped() {
+	local part=$1
+	[[ " ${STACK_SKIP//,/ } " == *" $part "* ]] && return 0
+	[[ $part == rabbitmq && $EXTERNAL_AMQP == 1 ]] && return 0
+	return 1
+}
+
+# ---------------------------------------------------------------- setup
+
+as_root() {
+	if [[ $(id -u) == 0 ]]; then
+		"$@"
+	else
+		sudo "$@"
+	fi
+}
+
+rabbit_bin_dir() {
+	# Call the scripts in /usr/lib/rabbitmq/bin directly: the /usr/sbin
+	# wrappers switch to the rabbitmq user when run as root (our node must
+	# run as us, with files under .local/) and refuse other users.
+	if [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]]; then
+		echo /usr/lib/rabbitmq/bin
+	else
+		local s
+		s=$(command -v rabbitmq-server 2>/dev/null) || return 1
+		dirname "$(readlink -f "$s")"
+	fi
+}
+
+cmd_setup() {
+	local tool missing=()
+	for tool in go node npm java gcloud curl setsid flock; do
+		command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+	done
+	((${#missing[@]} == 0)) || die "missing tools: ${missing[*]} (see DESIGN.md, Local stack)"
+	if ! rabbit_bin_dir >/dev/null 2>&1; then
+		log "installing rabbitmq-server from Debian"
+		as_root apt-get update
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rabbitmq-server
+	fi
+	# npm ci only when node_modules is missing or older than the lock file.
+	# Scripts stay off: firebase-tools needs none (re2 is optional and its
+	# install script would try to download a binary), and npm versions
+	# differ in whether they run them by default.
+	local nm="$ROOT/emulators/node_modules"
+	if [[ ! -x $nm/.bin/firebase || $ROOT/emulators/package-lock.json -nt $nm/.package-lock.json ]]; then
+		log "npm ci in emulators/"
+		(cd "$ROOT/emulators" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	fi
+	(cd "$ROOT" && go mod download)
+}
+
+# ---------------------------------------------------------------- processes
+
+pidfile() { echo "$PIDS/$1.pid"; }
+
+# alive PART: the part's recorded process still runs.
+alive() {
+	local f pid
+	f=$(pidfile "$1")
+	[[ -f $f ]] || return 1
+	pid=$(<"$f")
+	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+	# A zombie is dead too (where PID 1 does not reap orphans, as in some
+	# containers, kill -0 still succeeds on it).
+	[[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]]
+}
+
+# launch PART CMD...: start CMD in the background in a new session (so its
+# process group id is its pid), output to the part's log, pid to its file.
+launch() {
+	local part=$1
+	shift
+	local logf="$LOGS/$part.log"
+	printf '=== %s start %s: %s\n' "$part" "$(date -Is)" "$*" >>"$logf"
+	setsid "$@" </dev/null >>"$logf" 2>&1 &
+	echo $! >"$(pidfile "$part")"
+}
+
+# kill_part PART [GRACE]: TERM the part's process group, KILL it after GRACE
+# seconds. Safe when the part is not running.
+kill_part() {
+	local part=$1 grace=${2:-20} f pid i
+	f=$(pidfile "$part")
+	[[ -f $f ]] || return 0
+	pid=$(<"$f")
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < grace * 10; i++)); do
+			group_alive "$pid" || break
+			sleep 0.1
+		done
+		if group_alive "$pid"; then
+			log "$part did not stop in ${grace}s, killing it"
+			kill -KILL -- "-$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$f"
+}
+
+# group_alive PGID: a process other than a zombie is left in the group.
+group_alive() {
+	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
+
+require_free_port() {
+	local part=$1 port=$2 var=$3
+	if port_open "$port"; then
+		die "$part: port $port is already in use by another program; stop it or set $var to a free port"
+	fi
+}
+
+# wait_ready PART CHECK...: poll CHECK until it succeeds. Fails when the
+# part's process exits or STACK_TIMEOUT passes, showing the end of its log.
+wait_ready() {
+	local part=$1
+	shift
+	local deadline=$((SECONDS + STACK_TIMEOUT))
+	while ! "$@"; do
+		if ! alive "$part"; then
+			part_failed "$part" "exited before it was ready"
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			part_failed "$part" "did not answer within ${STACK_TIMEOUT}s"
+			return 1
+		fi
+		sleep 0.5
+	done
+	log "$part ready"
+}
+
+part_failed() {
+	log "error: $1 $2; last 30 lines of $LOGS/$1.log:"
+	tail -n 30 "$LOGS/$1.log" >&2 || true
+	if [[ $1 == rabbitmq ]]; then
+		# The node writes its real log under .local/rabbitmq/log.
+		local f
+		for f in "$RABBIT_DIR/log/$RABBITMQ_NODENAME.log"; do
+			[[ -f $f ]] || continue
+			log "last 30 lines of $f:"
+			tail -n 30 "$f" >&2 || true
+		done
+	fi
+}
+
+# ---------------------------------------------------------------- parts
+# Each part has start_PART (launch it) and ready_PART (one readiness probe).
+
+start_firestore() {
+	require_free_port firestore "$FIRESTORE_PORT" FIRESTORE_PORT
+	local sdk launcher rules="$ROOT/firestore.rules"
+	sdk=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null) ||
+		die "firestore: gcloud CLI not found"
+	launcher="$sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator"
+	command -v java >/dev/null 2>&1 || die "firestore: java not found (the emulator needs Java 11 or later)"
+	[[ -x $launcher ]] ||
+		die "firestore: $launcher missing; install it with: gcloud components install cloud-firestore-emulator (or apt-get install google-cloud-cli-firestore-emulator)"
+	if [[ ! -f $rules ]]; then
+		# Placeholder until the real rules exist: no client may touch anything.
+		log "firestore: $rules missing, writing a deny-all placeholder"
+		cat >"$rules" <<-'EOF'
+			rules_version = '2';
+			service cloud.firestore {
+			  match /databases/{database}/documents {
+			    match /{document=**} {
+			      allow read, write: if false;
+			    }
+			  }
+			}
+		EOF
+	fi
+	launch firestore "$launcher" --host 127.0.0.1 --port "$FIRESTORE_PORT" \
+		--rules "$rules" --project_id "$GCLOUD_PROJECT"
+}
+ready_firestore() { [[ $(curl -fsS --max-time 2 "http://127.0.0.1:$FIRESTORE_PORT/" 2>/dev/null) == Ok* ]]; }
+
+start_auth() {
+	require_free_port auth "$AUTH_PORT" AUTH_PORT
+	local firebase="$ROOT/emulators/node_modules/.bin/firebase"
+	[[ -x $firebase ]] || die "auth: $firebase missing; run make setup"
+	local config="$ROOT/firebase.json"
+	mkdir -p "$LOCAL/firebase"
+	if [[ $AUTH_PORT != 9099 ]]; then
+		# firebase.json fixes the port; write a copy with the requested one.
+		config="$LOCAL/firebase/firebase.json"
+		node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
+			c.emulators.auth.port=Number(process.argv[2]); fs.writeFileSync(process.argv[3], JSON.stringify(c, null, 2));' \
+			"$ROOT/firebase.json" "$AUTH_PORT" "$config"
+	fi
+	# Run from .local/firebase: the CLI drops firebase-debug.log into its
+	# working directory. CI=true skips the MOTD fetch (which can also
+	# refuse to run a pinned CLI it deems too old) and the update notifier;
+	# the emulator variables are removed so the CLI does not treat them as
+	# its own configuration.
+	(cd "$LOCAL/firebase" && launch auth env -u FIREBASE_AUTH_EMULATOR_HOST -u FIRESTORE_EMULATOR_HOST \
+		-u STORAGE_EMULATOR_HOST CI=true NO_UPDATE_NOTIFIER=1 \
+		"$firebase" emulators:start --only auth --project "$GCLOUD_PROJECT" --config "$config")
+}
+ready_auth() { http_ok "http://127.0.0.1:$AUTH_PORT/"; }
+
+start_storage() {
+	require_free_port storage "$STORAGE_PORT" STORAGE_PORT
+	launch storage "$BIN/emulators" storage -host 127.0.0.1 -port "$STORAGE_PORT" \
+		-input-bucket "$INPUT_BUCKET" -output-bucket "$OUTPUT_BUCKET"
+}
+# Ready once both buckets are listed (they are created right after the
+# listener opens).
+ready_storage() {
+	local body
+	body=$(curl -fsS --max-time 2 "http://127.0.0.1:$STORAGE_PORT/storage/v1/b" 2>/dev/null) || return 1
+	[[ $body == *"\"$INPUT_BUCKET\""* && $body == *"\"$OUTPUT_BUCKET\""* ]]
+}
+
+# The environment of every rabbitmq script call: a node of our own, separate
+# from any system RabbitMQ (other node name, ports, epmd, cookie and files).
+rabbit_env() {
+	local bindir
+	bindir=$(rabbit_bin_dir) || die "rabbitmq: rabbitmq-server not installed; run make setup"
+	RABBIT_ENV=(
+		env
+		HOME="$RABBIT_DIR/home" # the Erlang cookie lives in $HOME
+		RABBITMQ_NODENAME="$RABBITMQ_NODENAME"
+		RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+		RABBITMQ_NODE_PORT="$RABBITMQ_NODE_PORT"
+		RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT"
+		# Our own epmd on its own port, so stopping it cannot disturb a
+		# system node, and `down` leaves no epmd behind.
+		ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT"
+		ERL_EPMD_ADDRESS=127.0.0.1
+		RABBITMQ_CONF_ENV_FILE="$RABBIT_DIR/rabbitmq-env.conf"
+		RABBITMQ_CONFIG_FILE="$RABBIT_DIR/rabbitmq.conf"
+		RABBITMQ_ADVANCED_CONFIG_FILE="$RABBIT_DIR/advanced.config"
+		RABBITMQ_ENABLED_PLUGINS_FILE="$RABBIT_DIR/enabled_plugins"
+		RABBITMQ_MNESIA_BASE="$RABBIT_DIR/mnesia"
+		RABBITMQ_LOG_BASE="$RABBIT_DIR/log"
+		RABBITMQ_PID_FILE="$RABBIT_DIR/rabbit.pid"
+		RABBITMQ_PLUGINS_EXPAND_DIR="$RABBIT_DIR/plugins-expand"
+		RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+	)
+	RABBIT_BIN=$bindir
+}
+
+rabbitmqctl() { "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmqctl" -n "$RABBITMQ_NODENAME" "$@"; }
+
+# start_rabbitmq [fresh]: with "fresh" (make dev) the node starts empty, like
+# the in-memory emulators; rabbit-start keeps queues and messages, as a real
+# broker restart does.
+start_rabbitmq() {
+	require_free_port rabbitmq "$RABBITMQ_NODE_PORT" RABBITMQ_NODE_PORT
+	require_free_port rabbitmq "$RABBITMQ_DIST_PORT" RABBITMQ_DIST_PORT
+	rabbit_env
+	if [[ ${1:-} == fresh ]]; then
+		rm -rf "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
+	fi
+	mkdir -p "$RABBIT_DIR/home" "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
+	: >"$RABBIT_DIR/rabbitmq-env.conf" # keep /etc/rabbitmq/rabbitmq-env.conf out
+	echo '[].' >"$RABBIT_DIR/enabled_plugins"
+	echo '[].' >"$RABBIT_DIR/advanced.config"
+	cat >"$RABBIT_DIR/rabbitmq.conf" <<-EOF
+		# Written by emulators/stack.sh for the local stack.
+		listeners.tcp.1 = 127.0.0.1:$RABBITMQ_NODE_PORT
+		# guest/guest works from loopback only, which is all we listen on.
+		loopback_users.guest = true
+		# A nearly full developer disk must not block publishers.
+		disk_free_limit.absolute = 50MB
+		log.file.level = info
+		log.console = false
+	EOF
+	launch rabbitmq "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmq-server"
+}
+# Ready when the node finished booting and the AMQP port accepts connections.
+ready_rabbitmq() {
+	port_open "$RABBITMQ_NODE_PORT" && rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1
+}
+
+stop_rabbitmq() {
+	if alive rabbitmq; then
+		rabbit_env
+		# A clean stop keeps the durable queues' data sound for rabbit-start.
+		rabbitmqctl -q stop >/dev/null 2>&1 || log "rabbitmq: rabbitmqctl stop failed, killing the node"
+	fi
+	kill_part rabbitmq 30
+}
+
+stop_epmd() {
+	local epmd
+	epmd=$(command -v epmd 2>/dev/null) || return 0
+	if ERL_EPMD_PORT=$RABBITMQ_EPMD_PORT "$epmd" -names >/dev/null 2>&1; then
+		# -kill refuses while nodes are registered, and this epmd serves
+		# only our port.
+		ERL_EPMD_PORT=$RABBITMQ_EPMD_PORT "$epmd" -kill >/dev/null 2>&1 || true
+	fi
+}
+
+external_amqp_ready() {
+	# amqp://user:pass@host:port/vhost -> host, port (default 5672)
+	local hp=${AMQP_URL#*://}
+	hp=${hp#*@}
+	hp=${hp%%/*}
+	local host=${hp%:*} port=5672
+	[[ $hp == *:* ]] && port=${hp##*:}
+	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+start_gateway() {
+	require_free_port gateway "$GATEWAY_PORT" GATEWAY_PORT
+	if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/gateway.log" 2>&1; then
+		part_failed gateway "could not be built (go build ./functions/cmd/local)"
+		log "hint: STACK_SKIP=gateway starts the rest of the stack without it"
+		return 1
+	fi
+	# The gateway gets exactly what .local/env will say, plus the functions
+	# framework's own settings.
+	local vars
+	mapfile -t vars < <(env_lines)
+	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" "$BIN/functions"
+}
+ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
+
+# ---------------------------------------------------------------- commands
+
+# env_lines: the KEY=VALUE lines of .local/env (paths are absolute, values
+# have no spaces, so the file is both shell- and dotenv-readable).
+env_lines() {
+	cat <<-EOF
+		GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
+		GCLOUD_PROJECT=$GCLOUD_PROJECT
+		GOOGLE_CLOUD_PROJECT=$GCLOUD_PROJECT
+		FIRESTORE_EMULATOR_HOST=127.0.0.1:$FIRESTORE_PORT
+		FIREBASE_AUTH_EMULATOR_HOST=127.0.0.1:$AUTH_PORT
+		STORAGE_EMULATOR_HOST=127.0.0.1:$STORAGE_PORT
+		AMQP_URL=$AMQP_URL
+		INPUT_BUCKET=$INPUT_BUCKET
+		OUTPUT_BUCKET=$OUTPUT_BUCKET
+		MAIL_DIR=$LOCAL/mail
+		QUEUE_PREFIX=$QUEUE_PREFIX
+		STACK_SCRIPT=$SELF
+	EOF
+}
+
+# running: .local/env exists and every part that up started still runs.
+running() {
+	[[ -f $ENV_FILE ]] || return 1
+	local part
+	for part in "${PARTS[@]}"; do
+		skipped "$part" && continue
+		alive "$part" || return 1
+	done
+}
+
+cmd_status() {
+	load_settings
+	local part state rc=0
+	for part in "${PARTS[@]}"; do
+		if skipped "$part"; then
+			state="skipped"
+			[[ $part == rabbitmq && $EXTERNAL_AMQP == 1 ]] && state="external broker $AMQP_URL"
+		elif alive "$part"; then
+			state="running (pid $(<"$(pidfile "$part")"))"
+		else
+			state="not running"
+			rc=1
+		fi
+		printf '  %-10s %s\n' "$part" "$state"
+	done
+	if [[ -f $ENV_FILE ]]; then
+		echo "  env file   $ENV_FILE"
+	else
+		echo "  env file   absent"
+		rc=1
+	fi
+	return "$rc"
+}
+
+cmd_up() {
+	load_settings
+	if running; then
+		log "stack already running"
+		cmd_status
+		return 0
+	fi
+	if compgen -G "$PIDS/*.pid" >/dev/null || [[ -f $ENV_FILE ]]; then
+		log "stack partly running, restarting it"
+		cmd_down
+		unset EXTERNAL_AMQP
+		load_settings
+	fi
+	mkdir -p "$LOGS" "$PIDS" "$BIN" "$LOCAL/mail"
+	save_settings
+	local part
+	for part in "${PARTS[@]}"; do
+		skipped "$part" || : >"$LOGS/$part.log"
+	done
+	# If anything below fails, stop what was started.
+	trap 'rc=$?; if ((rc != 0)); then log "stopping what was started"; cmd_down; fi' EXIT
+
+	log "building emulators"
+	(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
+		die "go build ./emulators/cmd/emulators failed"
+
+	# Start the independent parts at once (the JVM, node and Erlang boots
+	# overlap), then wait for each.
+	for part in firestore auth storage rabbitmq; do
+		if skipped "$part"; then
+			log "$part skipped"
+		elif [[ $part == rabbitmq ]]; then
+			start_rabbitmq fresh
+		else
+			"start_$part"
+		fi
+	done
+	for part in firestore auth storage rabbitmq; do
+		skipped "$part" || wait_ready "$part" "ready_$part" || exit 1
+	done
+	if [[ $EXTERNAL_AMQP == 1 ]]; then
+		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
+		log "rabbitmq: using the external broker from AMQP_URL"
+	fi
+	if skipped gateway; then
+		log "gateway skipped"
+	else
+		start_gateway || exit 1
+		wait_ready gateway ready_gateway || exit 1
+	fi
+
+	# .local/env appears last and at once: its presence means "stack up".
+	env_lines >"$ENV_FILE.tmp"
+	mv "$ENV_FILE.tmp" "$ENV_FILE"
+	trap - EXIT
+	log "stack up; environment in $ENV_FILE (load it with: set -a; . $ENV_FILE; set +a)"
+}
+
+cmd_down() {
+	load_settings
+	rm -f "$ENV_FILE"
+	local i part
+	for ((i = ${#PARTS[@]} - 1; i >= 0; i--)); do
+		part=${PARTS[i]}
+		if [[ $part == rabbitmq ]]; then
+			stop_rabbitmq
+		else
+			kill_part "$part"
+		fi
+	done
+	stop_epmd
+	rm -f "$CONF_FILE"
+	log "stack stopped"
+}
+
+cmd_with_stack() {
+	[[ ${1:-} == -- ]] && shift
+	(($# > 0)) || die "with-stack needs a command"
+	load_settings
+	local started=0
+	if ! running; then
+		cmd_up
+		started=1
+	fi
+	# Stop the stack even when CMD fails or we are interrupted.
+	if ((started)); then
+		trap 'rc=$?; cmd_down; exit $rc' EXIT
+	fi
+	set -a
+	# shellcheck source=/dev/null
+	. "$ENV_FILE"
+	set +a
+	# CMD runs in the background so that a signal to this script is handled
+	# at once (bash runs traps only after a foreground command returns); the
+	# signal is passed on to CMD, and the EXIT trap then stops the stack.
+	# "<&0" keeps our stdin, which a background command would otherwise lose.
+	"$@" <&0 &
+	CHILD=$!
+	trap 'interrupted=130; stop_child' INT
+	trap 'interrupted=143; stop_child' TERM
+	local rc=0 interrupted=0
+	while :; do
+		wait "$CHILD" && rc=0 || rc=$?
+		kill -0 "$CHILD" 2>/dev/null || break
+	done
+	((interrupted)) && exit "$interrupted"
+	return "$rc"
+}
+
+# stop_child: ask CMD to stop with SIGINT (go test then stops its test
+# binaries), insist with SIGTERM after 10s. SIGINT comes first although
+# background commands start with it ignored: Go programs that watch for it,
+# like go test, re-enable it.
+stop_child() {
+	kill -INT "$CHILD" 2>/dev/null || return 0
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$CHILD" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -TERM "$CHILD" 2>/dev/null || true
+}
+
+# Serialise restarts: concurrent test packages may call these at once.
+with_rabbit_lock() {
+	mkdir -p "$LOCAL"
+	exec 9>"$LOCAL/rabbitmq.lock"
+	flock 9
+}
+
+cmd_rabbit_stop() {
+	load_settings
+	[[ $EXTERNAL_AMQP == 1 ]] && die "rabbit-stop: the stack uses the external broker $AMQP_URL; not stopping it"
+	[[ -f $CONF_FILE ]] || die "rabbit-stop: the stack is not running (make dev)"
+	with_rabbit_lock
+	stop_rabbitmq
+	log "rabbitmq stopped"
+}
+
+cmd_rabbit_start() {
+	load_settings
+	[[ $EXTERNAL_AMQP == 1 ]] && die "rabbit-start: the stack uses the external broker $AMQP_URL"
+	[[ -f $CONF_FILE ]] || die "rabbit-start: the stack is not running (make dev)"
+	with_rabbit_lock
+	if alive rabbitmq && ready_rabbitmq_env; then
+		log "rabbitmq already running"
+		return 0
+	fi
+	start_rabbitmq
+	wait_ready rabbitmq ready_rabbitmq || exit 1
+}
+ready_rabbitmq_env() {
+	rabbit_env
+	ready_rabbitmq
+}
+
+main() {
+	local cmd=${1:-}
+	shift || true
+	case $cmd in
+	setup) cmd_setup ;;
+	up) cmd_up ;;
+	down | stop) cmd_down ;;
+	status) cmd_status ;;
+	with-stack) cmd_with_stack "$@" ;;
+	rabbit-stop) cmd_rabbit_stop ;;
+	rabbit-start) cmd_rabbit_start ;;
+	*)
+		sed -n '2,/^set -euo/p' "$SELF" | sed '$d; s/^# \{0,1\}//' >&2
+		exit 2
+		;;
+	esac
+}
+
+main "$@"

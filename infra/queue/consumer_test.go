@@ -1,0 +1,268 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"go.uber.org/goleak"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func publish(t *testing.T, url string, topo queue.Topology, ids ...string) {
+	t.Helper()
+	pub := queue.NewPublisher(url, topo)
+	defer pub.Close()
+	for _, id := range ids {
+		msg := jobs.Message{JobID: id, UID: "u", Style: "sketch", Priority: jobs.Online, Input: id + "/in.jpg"}
+		if err := pub.Publish(context.Background(), msg); err != nil {
+			t.Fatalf("publish %s: %v", id, err)
+		}
+	}
+}
+
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startConsumer(t *testing.T, cfg queue.ConsumerConfig, h queue.Handler) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := queue.NewConsumer(cfg)
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- c.Run(ctx, h) }()
+	t.Cleanup(func() { r.stop(t) })
+	eventually(t, "consumer connected", c.Connected)
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		r.done <- nil // stop is idempotent
+	case <-time.After(30 * time.Second):
+		t.Fatal("consumer did not stop")
+	}
+}
+
+func config(s testenv.Stack, topo queue.Topology, slots int) queue.ConsumerConfig {
+	return queue.ConsumerConfig{URL: s.AMQPURL, Topology: topo, Slots: slots, Grace: 5 * time.Second, Backoff: 50 * time.Millisecond}
+}
+
+func TestConsumerOutcomes(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	topo := s.Topology(t)
+	var mu sync.Mutex
+	calls := map[string][]queue.Message{}
+	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		mu.Lock()
+		calls[m.ID] = append(calls[m.ID], m)
+		n := len(calls[m.ID])
+		mu.Unlock()
+		switch m.ID {
+		case "dead":
+			return fmt.Errorf("%w: hopeless", queue.ErrDeadLetter)
+		case "flaky":
+			if n < 3 {
+				return errors.New("transient")
+			}
+		case "panics":
+			if n == 1 {
+				panic("boom")
+			}
+		}
+		return nil
+	})
+	startConsumer(t, config(s, topo, 2), h)
+	publish(t, s.AMQPURL, topo, "ok", "dead", "flaky", "panics")
+	count := func(id string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(calls[id])
+	}
+	eventually(t, "flaky retried to success", func() bool { return count("flaky") == 3 && count("panics") == 2 })
+	eventually(t, "dead-lettered message", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
+	if d, ok := s.GetMessage(t, topo.DeadQueue()); !ok || d.MessageId != "dead" {
+		t.Errorf("dead queue holds %q, want the dead message", d.MessageId)
+	}
+	if n := count("ok"); n != 1 {
+		t.Errorf("ok handled %d times", n)
+	}
+	mu.Lock()
+	retries := [3]int{calls["flaky"][0].Retries, calls["flaky"][1].Retries, calls["flaky"][2].Retries}
+	mu.Unlock()
+	if retries != [3]int{0, 1, 2} {
+		t.Errorf("retries seen %v, want 0,1,2", retries)
+	}
+	eventually(t, "queues empty", func() bool {
+		return s.QueueDepth(t, topo.Queue()) == 0 && s.QueueDepth(t, topo.RetryQueue()) == 0
+	})
+}
+
+// TestPrefetchEqualsSlots: with every slot busy the broker holds the rest.
+func TestPrefetchEqualsSlots(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	topo := s.Topology(t)
+	release := make(chan struct{})
+	var inHand atomic.Int32
+	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		inHand.Add(1)
+		defer inHand.Add(-1)
+		<-release
+		return nil
+	})
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = fmt.Sprint("job-", i)
+	}
+	publish(t, s.AMQPURL, topo, ids...)
+	startConsumer(t, config(s, topo, 2), h)
+	eventually(t, "two in hand", func() bool { return inHand.Load() == 2 })
+	time.Sleep(200 * time.Millisecond) // give a wrong prefetch the chance to show
+	if n := s.QueueDepth(t, topo.Queue()); n != 4 {
+		t.Errorf("%d ready in the queue with 2 slots busy, want 4", n)
+	}
+	if n := inHand.Load(); n != 2 {
+		t.Errorf("%d in hand, want 2", n)
+	}
+	close(release)
+	eventually(t, "all handled", func() bool { return s.QueueDepth(t, topo.Queue()) == 0 && inHand.Load() == 0 })
+}
+
+// TestShutdown: a message in hand finishes within the grace period; one that
+// cannot is returned to the queue, and no goroutine is left behind.
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	tests := []struct {
+		name      string
+		grace     time.Duration
+		work      time.Duration
+		wantDone  bool
+		wantQueue int
+	}{
+		{"finishes within grace", 5 * time.Second, 300 * time.Millisecond, true, 0},
+		{"returned after grace", 100 * time.Millisecond, time.Hour, false, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			topo := s.Topology(t)
+			publish(t, s.AMQPURL, topo, "job")
+			ignore := goleak.IgnoreCurrent()
+			started := make(chan struct{})
+			var done atomic.Bool
+			h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+				close(started)
+				select {
+				case <-time.After(tc.work):
+					done.Store(true)
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			cfg := config(s, topo, 1)
+			cfg.Grace = tc.grace
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- queue.NewConsumer(cfg).Run(ctx, h) }()
+			<-started
+			cancel()
+			if err := <-errc; err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if done.Load() != tc.wantDone {
+				t.Errorf("handler finished = %v, want %v", done.Load(), tc.wantDone)
+			}
+			eventually(t, "queue settles", func() bool { return s.QueueDepth(t, topo.Queue()) == tc.wantQueue })
+			goleak.VerifyNone(t, ignore)
+		})
+	}
+}
+
+// TestReconnect: the connection drops mid-message; the message is redelivered
+// and later messages flow once the broker is reachable again.
+func TestReconnect(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	topo := s.Topology(t)
+	host := amqpHost(t, s.AMQPURL)
+	proxy := testenv.NewProxy(t, host)
+	var mu sync.Mutex
+	var seen []queue.Message
+	first := make(chan struct{}, 1)
+	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		mu.Lock()
+		seen = append(seen, m)
+		n := len(seen)
+		mu.Unlock()
+		if n == 1 {
+			first <- struct{}{}
+			<-ctx.Done() // the connection drop cancels the work in hand
+			return ctx.Err()
+		}
+		return nil
+	})
+	cfg := config(s, topo, 1)
+	cfg.URL = proxy.AMQPURL(t, s.AMQPURL)
+	startConsumer(t, cfg, h)
+	publish(t, s.AMQPURL, topo, "a")
+	<-first
+	proxy.Cut()
+	time.Sleep(300 * time.Millisecond)
+	proxy.Restore(t)
+	publish(t, s.AMQPURL, topo, "b")
+	eventually(t, "both handled after reconnect", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		ids := map[string]bool{}
+		for _, m := range seen[1:] {
+			ids[m.ID] = true
+		}
+		return ids["a"] && ids["b"]
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range seen[1:] {
+		if m.ID == "a" && !m.Redelivered {
+			t.Error("message a came back without the redelivered flag")
+		}
+	}
+}
+
+func amqpHost(t *testing.T, url string) string {
+	t.Helper()
+	u, err := amqp.ParseURI(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}

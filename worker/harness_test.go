@@ -1,0 +1,276 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/storage"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/infra/testenv"
+	"github.com/tigerstudio/studio/worker"
+	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/generate/builtin"
+)
+
+// harness is a Gateway and any number of workers on the real local stack,
+// sharing buckets and a queue topology of the test's own.
+type harness struct {
+	stack     testenv.Stack
+	fs        *firestore.Client
+	gcs       *storage.Client
+	in, out   string
+	topo      queue.Topology
+	url       string
+	catalogue *styles.Catalogue
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	s := testenv.Get(t)
+	h := &harness{stack: s, fs: s.Firestore(t), gcs: s.Storage(t)}
+	h.in, h.out = s.Bucket(t, h.gcs), s.Bucket(t, h.gcs)
+	h.topo = s.Topology(t)
+	cat, err := styles.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.catalogue = cat
+	cfg := &gateway.Config{
+		Project: s.Project, Event: "test", InputBucket: h.in, OutputBucket: h.out,
+		AMQPURL: s.AMQPURL, QueuePrefix: h.topo.Prefix, MaxBytes: 8 << 20, MaxPixels: 25_000_000,
+		StorageEmulatorHost: s.StorageHost, URLExpiry: time.Hour, LogLevel: "info",
+	}
+	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(io.Discard, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); closeFn() })
+	h.url = hs.URL
+	return h
+}
+
+// workerOpts shape one in-process worker.
+type workerOpts struct {
+	slots       int
+	grace       time.Duration
+	maxAttempts int
+	amqpURL     string
+	generator   generate.Generator
+	results     worker.Results
+}
+
+// runningWorker is a worker consuming in the background.
+type runningWorker struct {
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+func (h *harness) processor(opts workerOpts) *worker.Processor {
+	gen := opts.generator
+	if gen == nil {
+		gen = generate.Backends{"builtin": builtin.New()}
+	}
+	results := opts.results
+	if results == nil {
+		results = store.NewWorkerWriter(h.fs)
+	}
+	return &worker.Processor{
+		Requests: store.NewReader(h.fs), Results: results,
+		Inputs: blob.NewReader(h.gcs), Outputs: blob.NewWriter(h.gcs, h.out),
+		Generator: gen, Styles: h.catalogue, InputBucket: h.in,
+		MaxAttempts: max(opts.maxAttempts, 1), MaxSide: 512, MaxInputBytes: 32 << 20, Now: time.Now,
+	}
+}
+
+func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {
+	t.Helper()
+	if opts.slots == 0 {
+		opts.slots = 1
+	}
+	if opts.maxAttempts == 0 {
+		opts.maxAttempts = 3
+	}
+	if opts.grace == 0 {
+		opts.grace = 10 * time.Second
+	}
+	if opts.amqpURL == "" {
+		opts.amqpURL = h.stack.AMQPURL
+	}
+	c := queue.NewConsumer(queue.ConsumerConfig{
+		URL: opts.amqpURL, Topology: h.topo, Slots: opts.slots, Grace: opts.grace,
+		Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Logger: logging.New(t.Output(), 0),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &runningWorker{cancel: cancel, done: make(chan error, 1)}
+	go func() { w.done <- c.Run(ctx, h.processor(opts)) }()
+	t.Cleanup(func() { w.stop(t) })
+	eventually(t, "worker connected", c.Connected)
+	return w
+}
+
+// stop is SIGTERM: stop taking messages, finish or return those in hand.
+func (w *runningWorker) stop(t testing.TB) {
+	t.Helper()
+	w.once.Do(func() {
+		w.cancel()
+		select {
+		case err := <-w.done:
+			if err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Error("worker did not stop")
+		}
+	})
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func portrait(t testing.TB, w, hgt int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, hgt))
+	for y := 0; y < hgt; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / hgt), 140, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// submit posts a job through the Gateway and returns its id.
+func (h *harness) submit(t testing.TB, user testenv.User, style string, priority jobs.Priority) string {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("style", style)
+	if priority != "" {
+		_ = mw.WriteField("priority", string(priority))
+	}
+	fw, _ := mw.CreateFormFile("photo", "photo.jpg")
+	_, _ = fw.Write(portrait(t, 96, 128))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/v1/jobs", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+user.Token)
+	var out struct {
+		Job struct{ ID string } `json:"job"`
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		raw, _ := io.ReadAll(resp.Body)
+		t.Fatalf("submit: %d %s", resp.StatusCode, raw)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Job.ID
+}
+
+// apiJob reads a job through the Gateway.
+func (h *harness) apiJob(t testing.TB, user testenv.User, id string) gateway.Job {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/jobs/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+user.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Job gateway.Job }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Job
+}
+
+// job reads a job's documents.
+func (h *harness) job(t testing.TB, id string) store.Job {
+	t.Helper()
+	j, err := store.NewReader(h.fs).Job(testenv.Ctx(t), id)
+	if err != nil {
+		t.Fatalf("job %s: %v", id, err)
+	}
+	return j
+}
+
+func (h *harness) waitStatus(t testing.TB, id string, want jobs.Status) store.Job {
+	t.Helper()
+	var j store.Job
+	eventually(t, "job "+id+" "+string(want), func() bool {
+		j = h.job(t, id)
+		return j.Status() == want
+	})
+	return j
+}
+
+func (h *harness) outputs(t testing.TB) []string {
+	return testenv.Objects(t, h.gcs, h.out)
+}
+
+// counting wraps a generator, recording the jobs it started, in order.
+type counting struct {
+	mu    sync.Mutex
+	next  generate.Generator
+	calls int
+	hook  func(ctx context.Context, n int) error
+}
+
+func (c *counting) Generate(ctx context.Context, s styles.Style, in image.Image) ([]image.Image, error) {
+	c.mu.Lock()
+	c.calls++
+	n := c.calls
+	c.mu.Unlock()
+	if c.hook != nil {
+		if err := c.hook(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	return c.next.Generate(ctx, s, in)
+}
+
+func (c *counting) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls
+}
+
+func builtinBackends() generate.Generator { return generate.Backends{"builtin": builtin.New()} }

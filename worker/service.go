@@ -1,0 +1,105 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/storage"
+
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/generate/builtin"
+)
+
+// Run is the worker service: a health endpoint on PORT for Cloud Run and the
+// queue consumer, until ctx is cancelled (SIGTERM), then a graceful stop.
+func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	cat, err := styles.Load(cfg.StylesFile)
+	if err != nil {
+		return fmt.Errorf("worker.Run: %w", err)
+	}
+	backends, closeBackends, err := Backends(ctx, cfg, cat)
+	if err != nil {
+		return fmt.Errorf("worker.Run: %w", err)
+	}
+	defer closeBackends()
+	fs, err := firestore.NewClient(ctx, cfg.Project)
+	if err != nil {
+		return fmt.Errorf("worker.Run: firestore: %w", err)
+	}
+	defer fs.Close()
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		return fmt.Errorf("worker.Run: storage: %w", err)
+	}
+	defer gcs.Close()
+
+	proc := &Processor{
+		Requests:      store.NewReader(fs),
+		Results:       store.NewWorkerWriter(fs),
+		Inputs:        blob.NewReader(gcs),
+		Outputs:       blob.NewWriter(gcs, cfg.OutputBucket),
+		Generator:     backends,
+		Styles:        cat,
+		InputBucket:   cfg.InputBucket,
+		MaxAttempts:   cfg.MaxAttempts,
+		MaxSide:       cfg.MaxSide,
+		MaxInputBytes: cfg.MaxInput,
+		Now:           time.Now,
+	}
+	consumer := queue.NewConsumer(queue.ConsumerConfig{
+		URL:      cfg.AMQPURL,
+		Topology: queue.Topology{Prefix: cfg.QueuePrefix},
+		Slots:    cfg.Slots,
+		Grace:    cfg.Grace,
+		Backoff:  cfg.RetryBackoff,
+		Logger:   log,
+	})
+	return Serve(ctx, cfg.Port, consumer, proc, log)
+}
+
+// Serve runs the health endpoint and the consumer until ctx ends.
+func Serve(ctx context.Context, port string, consumer *queue.Consumer, h queue.Handler, log *slog.Logger) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	// Ready only with a broker session: Cloud Run's startup probe waits for it.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !consumer.Connected() {
+			http.Error(w, "not connected to the broker", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	if err != nil {
+		return fmt.Errorf("worker.Serve: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("health server", "err", err)
+		}
+	}()
+	err = consumer.Run(ctx, h)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	return errors.Join(err, srv.Shutdown(shutdownCtx))
+}
+
+// Backends builds the generators the catalogue's styles need.
+func Backends(ctx context.Context, cfg *Config, cat *styles.Catalogue) (generate.Backends, func(), error) {
+	b := generate.Backends{"builtin": builtin.New()}
+	return b, func() {}, nil
+}

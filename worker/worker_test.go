@@ -1,0 +1,381 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/testenv"
+	"github.com/tigerstudio/studio/worker"
+)
+
+func TestEndToEndEachStyle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	h.startWorker(t, workerOpts{slots: 2})
+	for _, st := range h.catalogue.All() {
+		t.Run(st.ID, func(t *testing.T) {
+			id := h.submit(t, user, st.ID, "")
+			j := h.waitStatus(t, id, jobs.Succeeded)
+			r := j.Response
+			if r.Attempt != 1 || r.Backend != st.Backend || r.Model != st.Model || r.Timings == nil || r.CompletedAt.IsZero() {
+				t.Errorf("response = %+v", r)
+			}
+			if r.Timings != nil && (r.Timings.TotalMs < r.Timings.GenerateMs || r.Timings.QueuedMs < 0) {
+				t.Errorf("timings %+v do not add up", *r.Timings)
+			}
+			api := h.apiJob(t, user, id)
+			if api.Status != "succeeded" || len(api.Outputs) != 1 {
+				t.Fatalf("api job = %+v", api)
+			}
+			resp, err := http.Get(api.Outputs[0].URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("output is not a JPEG: %v", err)
+			}
+			if cfg.Width != api.Outputs[0].Width || cfg.Height != api.Outputs[0].Height || cfg.Width < 96 {
+				t.Errorf("output %dx%d, listed as %dx%d", cfg.Width, cfg.Height, api.Outputs[0].Width, api.Outputs[0].Height)
+			}
+		})
+	}
+}
+
+func TestRedeliveryOfFinishedJobDoesNoWork(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	gen := &counting{next: builtinBackends()}
+	h.startWorker(t, workerOpts{generator: gen})
+	id := h.submit(t, user, "sketch", "")
+	before := h.waitStatus(t, id, jobs.Succeeded)
+	outputs := h.outputs(t)
+
+	req := before.Request
+	body := fmt.Sprintf(`{"jobId":%q,"uid":%q,"event":"test","style":%q,"priority":"online","input":%q,"attempt":0}`, id, req.UID, req.Style, req.Input)
+	h.stack.WithChannel(t, func(ch *amqp.Channel) error {
+		return ch.Publish(h.topo.Exchange(), h.topo.RoutingKey(), false, false, amqp.Publishing{
+			MessageId: id, ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: []byte(body),
+		})
+	})
+	eventually(t, "redelivery consumed", func() bool { return h.stack.QueueDepth(t, h.topo.Queue()) == 0 })
+	time.Sleep(300 * time.Millisecond) // let a wrong second run show itself
+	after := h.job(t, id)
+	if gen.count() != 1 {
+		t.Errorf("generated %d times, want 1", gen.count())
+	}
+	if after.Response.Attempt != 1 || !after.Response.CompletedAt.Equal(before.Response.CompletedAt) {
+		t.Errorf("response changed: %+v -> %+v", before.Response, after.Response)
+	}
+	if got := h.outputs(t); strings.Join(got, ",") != strings.Join(outputs, ",") {
+		t.Errorf("outputs %v, want %v", got, outputs)
+	}
+	if n := h.stack.QueueDepth(t, h.topo.DeadQueue()); n != 0 {
+		t.Errorf("%d dead-lettered", n)
+	}
+}
+
+// failingResults fails the first Succeed, as a Firestore outage would.
+type failingResults struct {
+	worker.Results
+	mu     sync.Mutex
+	failed bool
+}
+
+func (f *failingResults) Succeed(ctx context.Context, id string, resp jobs.Response) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.failed {
+		f.failed = true
+		return errors.New("injected: firestore unavailable")
+	}
+	return f.Results.Succeed(ctx, id, resp)
+}
+
+func TestFailedResponseWriteDeletesOutputs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	results := &failingResults{Results: store.NewWorkerWriter(h.fs)}
+	h.startWorker(t, workerOpts{results: results})
+	id := h.submit(t, user, "studio", "")
+	j := h.waitStatus(t, id, jobs.Succeeded)
+	if j.Response.Attempt != 2 {
+		t.Errorf("attempt %d, want 2 (the first write failed)", j.Response.Attempt)
+	}
+	var want []string
+	for _, o := range j.Response.Outputs {
+		want = append(want, o.Name)
+	}
+	if got := h.outputs(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("output bucket holds %v, want only the committed outputs %v", got, want)
+	}
+}
+
+func TestMalformedMessagesAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	h.startWorker(t, workerOpts{})
+	bad := []amqp.Publishing{
+		{MessageId: "garbage", Body: []byte("this is not json")},
+		{MessageId: "no-fields", Body: []byte(`{"jobId":"x"}`)},
+		{MessageId: "ghost", Body: []byte(`{"jobId":"ghost-job","uid":"u","style":"sketch","priority":"online","input":"ghost/input.jpg"}`)},
+	}
+	h.stack.WithChannel(t, func(ch *amqp.Channel) error {
+		for _, p := range bad {
+			p.DeliveryMode = amqp.Persistent
+			if err := ch.Publish(h.topo.Exchange(), h.topo.RoutingKey(), false, false, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	id := h.submit(t, user, "sketch", "")
+	h.waitStatus(t, id, jobs.Succeeded)
+	eventually(t, "three dead letters", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 3 })
+	got := map[string]bool{}
+	for range 3 {
+		d, _ := h.stack.GetMessage(t, h.topo.DeadQueue())
+		got[d.MessageId] = true
+	}
+	for _, p := range bad {
+		if !got[p.MessageId] {
+			t.Errorf("%s not in the dead-letter queue (got %v)", p.MessageId, got)
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		maxAttempts  int
+		hook         func(ctx context.Context, n int) error
+		deleteInput  bool
+		wantCode     string
+		wantAttempts int
+		wantCalls    int
+	}{
+		{"input missing is permanent", 3, nil, true, worker.CodeInvalidInput, 1, 0},
+		{"always failing ends after the limit", 2, func(context.Context, int) error { return errors.New("CUDA error") }, false, worker.CodeInternal, 2, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			user := h.stack.NewUser(t, testenv.UserOpts{})
+			id := h.submit(t, user, "sketch", "")
+			if tc.deleteInput {
+				if err := h.gcs.Bucket(h.in).Object(h.job(t, id).Request.Input).Delete(testenv.Ctx(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gen := &counting{next: builtinBackends(), hook: tc.hook}
+			h.startWorker(t, workerOpts{generator: gen, maxAttempts: tc.maxAttempts})
+			j := h.waitStatus(t, id, jobs.Failed)
+			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
+				t.Errorf("error document = %+v, want code %s after %d attempts", *j.Failure, tc.wantCode, tc.wantAttempts)
+			}
+			eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
+			if gen.count() != tc.wantCalls {
+				t.Errorf("generated %d times, want %d", gen.count(), tc.wantCalls)
+			}
+			if objs := h.outputs(t); len(objs) != 0 {
+				t.Errorf("outputs of a failed job: %v", objs)
+			}
+			if api := h.apiJob(t, user, id); api.Status != "failed" || api.Error == nil || api.Error.Code != tc.wantCode {
+				t.Errorf("api job = %+v", api)
+			}
+		})
+	}
+}
+
+// TestWorkerKilledMidJob: a worker dies (its connection drops, nothing is
+// acked) while generating; a new worker completes the job exactly once.
+func TestWorkerKilledMidJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	proxy := testenv.NewProxy(t, amqpHost(t, h.stack.AMQPURL))
+	generating := make(chan struct{}, 1)
+	doomed := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+		generating <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	h.startWorker(t, workerOpts{generator: doomed, amqpURL: proxy.AMQPURL(t, h.stack.AMQPURL)})
+	id := h.submit(t, user, "watercolour", "")
+	<-generating
+	if j := h.job(t, id); j.Status() != jobs.Running {
+		t.Fatalf("status %s while generating", j.Status())
+	}
+	proxy.Cut() // the worker is gone as far as the broker knows
+
+	survivor := &counting{next: builtinBackends()}
+	h.startWorker(t, workerOpts{generator: survivor})
+	j := h.waitStatus(t, id, jobs.Succeeded)
+	if j.Response.Attempt != 2 || survivor.count() != 1 {
+		t.Errorf("attempt %d, survivor generated %d times; want attempt 2, once", j.Response.Attempt, survivor.count())
+	}
+	if got := h.outputs(t); len(got) != 1 || got[0] != j.Response.Outputs[0].Name {
+		t.Errorf("outputs %v, want exactly the committed %s", got, j.Response.Outputs[0].Name)
+	}
+}
+
+// TestCrashLoopEndsInErrorDocument: a job that kills its worker every time
+// (attempts recorded, never finished) gets an error document after the limit.
+func TestCrashLoopEndsInErrorDocument(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	proxy := testenv.NewProxy(t, amqpHost(t, h.stack.AMQPURL))
+	crashes := make(chan struct{}, 10)
+	crashing := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+		crashes <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	h.startWorker(t, workerOpts{generator: crashing, maxAttempts: 2, amqpURL: proxy.AMQPURL(t, h.stack.AMQPURL)})
+	id := h.submit(t, user, "sketch", "")
+	for range 2 {
+		<-crashes
+		proxy.Cut()
+		proxy.Restore(t) // the "restarted" worker reconnects and gets the job again
+	}
+	j := h.waitStatus(t, id, jobs.Failed)
+	if j.Failure.Code != worker.CodeAttemptsExceeded || j.Failure.Attempts != 2 {
+		t.Errorf("error document %+v, want attempts_exhausted after 2", *j.Failure)
+	}
+	eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
+}
+
+// TestShutdownDuringGeneration is SIGTERM while generating: within the grace
+// period the job finishes; past it, the job returns to the queue and the next
+// worker does it, once.
+func TestShutdownDuringGeneration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		grace        time.Duration
+		work         time.Duration
+		wantAttempts int
+	}{
+		{"finishes within grace", 10 * time.Second, 300 * time.Millisecond, 1},
+		{"returned to the queue after grace", 200 * time.Millisecond, time.Hour, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			user := h.stack.NewUser(t, testenv.UserOpts{})
+			started := make(chan struct{}, 1)
+			slow := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+				started <- struct{}{}
+				select {
+				case <-time.After(tc.work):
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}}
+			w := h.startWorker(t, workerOpts{generator: slow, grace: tc.grace})
+			id := h.submit(t, user, "sketch", "")
+			<-started
+			w.stop(t)
+			if tc.wantAttempts == 1 {
+				if j := h.job(t, id); j.Status() != jobs.Succeeded {
+					t.Fatalf("status %s after a graceful stop, want succeeded", j.Status())
+				}
+				return
+			}
+			eventually(t, "job back in the queue", func() bool { return h.stack.QueueDepth(t, h.topo.Queue()) == 1 })
+			h.startWorker(t, workerOpts{})
+			j := h.waitStatus(t, id, jobs.Succeeded)
+			if j.Response.Attempt != tc.wantAttempts {
+				t.Errorf("attempt %d, want %d", j.Response.Attempt, tc.wantAttempts)
+			}
+		})
+	}
+}
+
+// TestBoothJumpsTheBacklog: 40 online jobs queued, one generating, then a
+// booth job: it is the next to generate.
+func TestBoothJumpsTheBacklog(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	for range 40 {
+		h.submit(t, user, "studio", jobs.Online)
+	}
+	var mu sync.Mutex
+	var order []string
+	firstStarted := make(chan struct{})
+	release := make(chan struct{})
+	rec := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+		if n == 1 {
+			close(firstStarted)
+			<-release // hold the one slot until the booth job is queued
+		}
+		return nil
+	}}
+	recording := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
+	h.startWorker(t, workerOpts{generator: rec, results: recording, slots: 1})
+	<-firstStarted
+	booth := h.submit(t, staff, "studio", jobs.Booth)
+	close(release)
+	h.waitStatus(t, booth, jobs.Succeeded)
+	mu.Lock()
+	defer mu.Unlock()
+	pos := -1
+	for i, id := range order {
+		if id == booth {
+			pos = i
+		}
+	}
+	// Position 0 is the online job that was generating; the booth job is next.
+	if pos != 1 {
+		t.Errorf("booth job finished at position %d of %v, want 1 (right after the job in flight)", pos, len(order))
+	}
+}
+
+// recordingResults records the order in which jobs were started.
+type recordingResults struct {
+	worker.Results
+	mu    *sync.Mutex
+	order *[]string
+}
+
+func (r *recordingResults) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+	r.mu.Lock()
+	*r.order = append(*r.order, id)
+	r.mu.Unlock()
+	return r.Results.Begin(ctx, id, now)
+}
+
+func amqpHost(t testing.TB, url string) string {
+	t.Helper()
+	u, err := amqp.ParseURI(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}
