@@ -18,6 +18,7 @@ import (
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/builtin"
+	"github.com/tigerstudio/studio/worker/generate/onnx"
 )
 
 // Run is the worker service: a health endpoint on PORT for Cloud Run and the
@@ -27,11 +28,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("worker.Run: %w", err)
 	}
-	backends, closeBackends, err := Backends(ctx, cfg, cat)
-	if err != nil {
-		return fmt.Errorf("worker.Run: %w", err)
-	}
-	defer closeBackends()
 	fs, err := firestore.NewClient(ctx, cfg.Project)
 	if err != nil {
 		return fmt.Errorf("worker.Run: firestore: %w", err)
@@ -42,6 +38,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return fmt.Errorf("worker.Run: storage: %w", err)
 	}
 	defer gcs.Close()
+	backends, closeBackends, err := Backends(ctx, cfg, cat, blob.NewReader(gcs))
+	if err != nil {
+		return fmt.Errorf("worker.Run: %w", err)
+	}
+	defer closeBackends()
 
 	proc := &Processor{
 		Requests:      store.NewReader(fs),
@@ -98,8 +99,43 @@ func Serve(ctx context.Context, port string, consumer *queue.Consumer, h queue.H
 	return errors.Join(err, srv.Shutdown(shutdownCtx))
 }
 
-// Backends builds the generators the catalogue's styles need.
-func Backends(ctx context.Context, cfg *Config, cat *styles.Catalogue) (generate.Backends, func(), error) {
+// Backends builds the generators the catalogue's styles need: builtin always,
+// onnx (loading every model once, checksummed) when a style uses it.
+func Backends(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *blob.Reader) (generate.Backends, func(), error) {
 	b := generate.Backends{"builtin": builtin.New()}
-	return b, func() {}, nil
+	var onnxStyles []styles.Style
+	for _, s := range cat.All() {
+		if s.Backend == onnx.Backend {
+			onnxStyles = append(onnxStyles, s)
+		}
+	}
+	if len(onnxStyles) == 0 {
+		return b, func() {}, nil
+	}
+	lib := cfg.ORTLibraryPath
+	if lib == "" {
+		var err error
+		if lib, err = onnx.FindLibrary("."); err != nil {
+			return nil, nil, err
+		}
+	}
+	g, err := onnx.New(ctx, onnx.Config{
+		LibraryPath: lib,
+		Device:      cfg.Device,
+		ModelDir:    cfg.ModelDir,
+		Fetch: func(ctx context.Context, bucket, object string) ([]byte, error) {
+			return models.Read(ctx, bucket, object, maxModelBytes)
+		},
+	}, onnxStyles)
+	if err != nil {
+		return nil, nil, err
+	}
+	b[onnx.Backend] = g
+	return b, func() {
+		_ = g.Close()
+		_ = onnx.Shutdown()
+	}, nil
 }
+
+// maxModelBytes bounds a model download.
+const maxModelBytes = 2 << 30

@@ -158,9 +158,9 @@ func TestPrefetchEqualsSlots(t *testing.T) {
 }
 
 // TestShutdown: a message in hand finishes within the grace period; one that
-// cannot is returned to the queue, and no goroutine is left behind.
+// cannot is returned to the queue, and no goroutine is left behind. Not
+// parallel, so goleak sees only this test's goroutines.
 func TestShutdown(t *testing.T) {
-	t.Parallel()
 	s := testenv.Get(t)
 	tests := []struct {
 		name      string
