@@ -54,6 +54,15 @@ type Job struct {
 	CreatedAt string    `json:"createdAt"`
 	Outputs   []Output  `json:"outputs"`
 	Error     *JobError `json:"error,omitempty"`
+	// Timings are there once the job succeeded.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings of a finished job, in milliseconds.
+type Timings struct {
+	QueuedMs   int64 `json:"queuedMs"`
+	GenerateMs int64 `json:"generateMs"`
+	TotalMs    int64 `json:"totalMs"`
 }
 
 // Output is one generated image with a download URL.

@@ -339,6 +339,9 @@ func (s *Server) toAPI(ctx context.Context, j store.Job) (Job, error) {
 	if j.Status() != jobs.Succeeded {
 		return out, nil
 	}
+	if t := j.Response.Timings; t != nil {
+		out.Timings = &Timings{QueuedMs: t.QueuedMs, GenerateMs: t.GenerateMs, TotalMs: t.TotalMs}
+	}
 	for _, o := range j.Response.Outputs {
 		u, err := s.d.URLs.URL(ctx, s.d.OutputBucket, o.Name)
 		if err != nil {

@@ -1,0 +1,198 @@
+// Package client is a small Go client of the Gateway's HTTP API, used by the
+// demo and the end-to-end tests the way an app would use the API.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+)
+
+// Client calls one Gateway as one signed-in user.
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+// APIError is an error answer of the Gateway.
+type APIError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("gateway: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Submission is one photo to turn into a style.
+type Submission struct {
+	Photo          []byte
+	ContentType    string
+	Style          string
+	Priority       string
+	Email          string
+	IdempotencyKey string
+}
+
+// Submit posts a job and returns it as accepted.
+func (c *Client) Submit(ctx context.Context, s Submission) (gateway.Job, error) {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fields := map[string]string{"style": s.Style, "priority": s.Priority, "email": s.Email}
+	for k, v := range fields {
+		if v != "" {
+			_ = mw.WriteField(k, v) // writes to a bytes.Buffer cannot fail
+		}
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="photo"; filename="photo"`)
+	if s.ContentType != "" {
+		h.Set("Content-Type", s.ContentType)
+	}
+	pw, _ := mw.CreatePart(h)
+	_, _ = pw.Write(s.Photo)
+	mw.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/jobs", &body)
+	if err != nil {
+		return gateway.Job{}, fmt.Errorf("client.Submit: %w", err)
+	}
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if s.IdempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", s.IdempotencyKey)
+	}
+	var out struct{ Job gateway.Job }
+	if err := c.do(req, http.StatusAccepted, &out); err != nil {
+		return gateway.Job{}, fmt.Errorf("client.Submit: %w", err)
+	}
+	return out.Job, nil
+}
+
+// Job reads a job.
+func (c *Client) Job(ctx context.Context, id string) (gateway.Job, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/jobs/"+id, nil)
+	if err != nil {
+		return gateway.Job{}, fmt.Errorf("client.Job: %w", err)
+	}
+	var out struct{ Job gateway.Job }
+	if err := c.do(req, http.StatusOK, &out); err != nil {
+		return gateway.Job{}, fmt.Errorf("client.Job: %w", err)
+	}
+	return out.Job, nil
+}
+
+// Styles lists the styles.
+func (c *Client) Styles(ctx context.Context) ([]gateway.StyleInfo, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/styles", nil)
+	if err != nil {
+		return nil, fmt.Errorf("client.Styles: %w", err)
+	}
+	var out struct{ Styles []gateway.StyleInfo }
+	if err := c.do(req, http.StatusOK, &out); err != nil {
+		return nil, fmt.Errorf("client.Styles: %w", err)
+	}
+	return out.Styles, nil
+}
+
+// Wait polls a job until it succeeded or failed, calling progress on every
+// status change.
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(gateway.Job)) (gateway.Job, error) {
+	last := ""
+	for {
+		j, err := c.Job(ctx, id)
+		if err != nil {
+			return j, err
+		}
+		if j.Status != last && progress != nil {
+			progress(j)
+		}
+		last = j.Status
+		if j.Status == "succeeded" || j.Status == "failed" {
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, fmt.Errorf("client.Wait %s: still %s: %w", id, j.Status, ctx.Err())
+		case <-time.After(every):
+		}
+	}
+}
+
+// Download fetches an output URL.
+func (c *Client) Download(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("client.Download: %w", err)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("client.Download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("client.Download: status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("client.Download: %w", err)
+	}
+	return data, nil
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) do(req *http.Request, want int, out any) error {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		var e struct{ Error APIError }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		e.Error.Status = resp.StatusCode
+		return &e.Error
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// EmulatorSignUp creates a user on the Auth emulator and returns an ID
+// token, as an app's sign-up would.
+func EmulatorSignUp(ctx context.Context, authHost, email, password string) (string, error) {
+	body, _ := json.Marshal(map[string]any{"email": email, "password": password, "returnSecureToken": true})
+	url := fmt.Sprintf("http://%s/identitytoolkit.googleapis.com/v1/accounts:signUp?key=emulator", authHost)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("client.EmulatorSignUp: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("client.EmulatorSignUp: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		IDToken string `json:"idToken"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
+		return "", fmt.Errorf("client.EmulatorSignUp: status %d: no token", resp.StatusCode)
+	}
+	return out.IDToken, nil
+}
