@@ -175,14 +175,15 @@ func sketch(ctx context.Context, src planes, p paramSet) (image.Image, error) {
 	for i := range grey {
 		d := grey[i] / max(1-blurred[i], 1e-3)
 		d = clamp(d)
-		d = float32(math.Pow(float64(d), float64(1+strength))) // darker strokes
+		d = float32(math.Pow(float64(d), strength)) // >1 darkens the strokes
 		out.r[i], out.g[i], out.b[i] = d*pr, d*pg, d*pb
 	}
 	return out.toRGBA(), nil
 }
 
-// watercolour smooths the photo, quantises it into flat washes and darkens
-// the wash edges where pigment would pool.
+// watercolour smooths the photo, quantises its lightness into flat washes
+// (keeping each pixel's hue, so skin stays skin) and darkens the wash edges
+// where pigment would pool.
 func watercolour(ctx context.Context, src planes, p paramSet) (image.Image, error) {
 	levels := float32(max(p.int("levels", 6), 2) - 1)
 	smooth := p.int("smooth", 3)
@@ -195,13 +196,16 @@ func watercolour(ctx context.Context, src planes, p paramSet) (image.Image, erro
 		if err != nil {
 			return nil, err
 		}
-		for i, v := range s {
-			dst[c][i] = float32(math.Round(float64(v*levels))) / levels
-		}
+		copy(dst[c], s)
 	}
 	grey := make([]float32, len(out.r))
 	for i := range grey {
-		grey[i] = luminance(out.r[i], out.g[i], out.b[i])
+		l := luminance(out.r[i], out.g[i], out.b[i])
+		q := float32(math.Round(float64(l*levels))) / levels
+		q = max(q, 0.5/levels) // keep a trace of colour in the darkest wash
+		k := q / max(l, 1e-3)
+		out.r[i], out.g[i], out.b[i] = clamp(out.r[i]*k), clamp(out.g[i]*k), clamp(out.b[i]*k)
+		grey[i] = q
 	}
 	for y := 0; y < src.h; y++ {
 		if y%cancelEvery == 0 {
@@ -221,9 +225,9 @@ func watercolour(ctx context.Context, src planes, p paramSet) (image.Image, erro
 			grain := 0.97 + 0.03*float32((x*7919+y*104729)%97)/96
 			i := y*src.w + x
 			// Washes are lighter than the photo: mix towards the paper.
-			out.r[i] = (0.85*out.r[i] + 0.15) * dark * grain
-			out.g[i] = (0.85*out.g[i] + 0.15) * dark * grain
-			out.b[i] = (0.85*out.b[i] + 0.15) * dark * grain
+			out.r[i] = (0.8*out.r[i] + 0.2) * dark * grain
+			out.g[i] = (0.8*out.g[i] + 0.2) * dark * grain
+			out.b[i] = (0.8*out.b[i] + 0.18) * dark * grain
 		}
 	}
 	return out.toRGBA(), nil
