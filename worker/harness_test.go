@@ -77,6 +77,8 @@ type workerOpts struct {
 	amqpURL     string
 	generator   generate.Generator
 	results     worker.Results
+	// wrap, if set, wraps the processor, e.g. to time it.
+	wrap func(queue.Handler) queue.Handler
 }
 
 // runningWorker is a worker consuming in the background.
@@ -120,11 +122,15 @@ func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {
 	c := queue.NewConsumer(queue.ConsumerConfig{
 		URL: opts.amqpURL, Topology: h.topo, Slots: opts.slots, Grace: opts.grace,
 		Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Logger: logging.New(t.Output(), 0),
+		Logger: logging.New(testLog(t), 0),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &runningWorker{cancel: cancel, done: make(chan error, 1)}
-	go func() { w.done <- c.Run(ctx, h.processor(opts)) }()
+	var handler queue.Handler = h.processor(opts)
+	if opts.wrap != nil {
+		handler = opts.wrap(handler)
+	}
+	go func() { w.done <- c.Run(ctx, handler) }()
 	t.Cleanup(func() { w.stop(t) })
 	eventually(t, "worker connected", c.Connected)
 	return w
@@ -172,8 +178,14 @@ func portrait(t testing.TB, w, hgt int) []byte {
 	return buf.Bytes()
 }
 
-// submit posts a job through the Gateway and returns its id.
+// submit posts a job with a small photo through the Gateway and returns its
+// id.
 func (h *harness) submit(t testing.TB, user testenv.User, style string, priority jobs.Priority) string {
+	t.Helper()
+	return h.submitPhoto(t, user, style, priority, portrait(t, 96, 128))
+}
+
+func (h *harness) submitPhoto(t testing.TB, user testenv.User, style string, priority jobs.Priority, photo []byte) string {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -182,7 +194,7 @@ func (h *harness) submit(t testing.TB, user testenv.User, style string, priority
 		_ = mw.WriteField("priority", string(priority))
 	}
 	fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-	_, _ = fw.Write(portrait(t, 96, 128))
+	_, _ = fw.Write(photo)
 	mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, h.url+"/v1/jobs", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
@@ -274,3 +286,12 @@ func (c *counting) count() int {
 }
 
 func builtinBackends() generate.Generator { return generate.Backends{"builtin": builtin.New()} }
+
+// testLog is where a worker logs: the test's output (shown on failure), or
+// nowhere in benchmarks, whose output is their figures.
+func testLog(t testing.TB) io.Writer {
+	if _, bench := t.(*testing.B); bench {
+		return io.Discard
+	}
+	return t.Output()
+}
