@@ -10,14 +10,17 @@ import (
 	"sync"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/notify"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
 func init() {
 	functions.HTTP("Gateway", serveGateway)
+	functions.CloudEvent("Notify", handleNotify)
 }
 
 // gatewayHandler builds the Gateway once per instance, on the first request;
@@ -38,6 +41,31 @@ var gatewayHandler = sync.OnceValues(func() (http.Handler, error) {
 	}
 	return srv, nil
 })
+
+// notifyService builds Notify once per instance, like gatewayHandler.
+var notifyService = sync.OnceValues(func() (*notify.Service, error) {
+	ctx := context.Background()
+	var cfg notify.Config
+	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+		logging.New(os.Stderr, 0).Error("notify configuration", "err", err)
+		return nil, err
+	}
+	level, _ := cfg.Level() // checked by Validate
+	svc, _, err := notify.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	if err != nil {
+		logging.New(os.Stderr, 0).Error("notify start", "err", err)
+		return nil, err
+	}
+	return svc, nil
+})
+
+func handleNotify(ctx context.Context, e event.Event) error {
+	svc, err := notifyService()
+	if err != nil {
+		return err // the trigger retries; the logs say why
+	}
+	return svc.Handle(ctx, e)
+}
 
 func serveGateway(w http.ResponseWriter, r *http.Request) {
 	h, err := gatewayHandler()

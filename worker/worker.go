@@ -21,13 +21,6 @@ import (
 	"github.com/tigerstudio/studio/worker/imaging"
 )
 
-// Error codes of errors/{jobId}.
-const (
-	CodeInvalidInput     = "invalid_input"
-	CodeAttemptsExceeded = "attempts_exhausted"
-	CodeInternal         = "internal"
-)
-
 // Requests reads the job's request document.
 type Requests interface {
 	Request(ctx context.Context, id string) (jobs.Request, error)
@@ -100,7 +93,7 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	ctx = logging.WithLogger(ctx, log)
 	if attempt > p.MaxAttempts {
 		// Earlier attempts ended without a word (a crash, a kill): stop.
-		return p.fail(ctx, msg.JobID, attempt-1, CodeAttemptsExceeded,
+		return p.fail(ctx, msg.JobID, attempt-1, jobs.CodeAttemptsExhausted,
 			fmt.Sprintf("the job was started %d times without finishing", attempt-1), true)
 	}
 	log.Info("job started", "style", req.Style, "priority", req.Priority, "queuedMs", started.Sub(req.CreatedAt).Milliseconds())
@@ -111,9 +104,9 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	case ctx.Err() != nil:
 		return err // back to the queue: shutdown or lost broker
 	case errors.Is(err, generate.ErrInvalidInput):
-		return p.fail(ctx, msg.JobID, attempt, CodeInvalidInput, err.Error(), false)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, err.Error(), false)
 	case attempt >= p.MaxAttempts:
-		return p.fail(ctx, msg.JobID, attempt, CodeInternal, "the job failed on every attempt; the last error: "+err.Error(), true)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInternal, "the job failed on every attempt; the last error: "+err.Error(), true)
 	}
 	return err
 }

@@ -174,8 +174,8 @@ func TestFailures(t *testing.T) {
 		wantAttempts int
 		wantCalls    int
 	}{
-		{"input missing is permanent", 3, nil, true, worker.CodeInvalidInput, 1, 0},
-		{"always failing ends after the limit", 2, func(context.Context, int) error { return errors.New("CUDA error") }, false, worker.CodeInternal, 2, 2},
+		{"input missing is permanent", 3, nil, true, jobs.CodeInvalidInput, 1, 0},
+		{"always failing ends after the limit", 2, func(context.Context, int) error { return errors.New("CUDA error") }, false, jobs.CodeInternal, 2, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,7 +261,7 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 		proxy.Restore(t) // the "restarted" worker reconnects and gets the job again
 	}
 	j := h.waitStatus(t, id, jobs.Failed)
-	if j.Failure.Code != worker.CodeAttemptsExceeded || j.Failure.Attempts != 2 {
+	if j.Failure.Code != jobs.CodeAttemptsExhausted || j.Failure.Attempts != 2 {
 		t.Errorf("error document %+v, want attempts_exhausted after 2", *j.Failure)
 	}
 	eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })

@@ -36,10 +36,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 		fs.Close()
 		return nil, nil, fmt.Errorf("gateway.Build: storage: %w", err)
 	}
-	var urls blob.URLs = blob.SignedURLs{Client: gcs, Expiry: cfg.URLExpiry}
-	if cfg.StorageEmulatorHost != "" {
-		urls = blob.EmulatorURLs{Host: cfg.StorageEmulatorHost}
-	}
+	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
 	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
 	srv := New(Deps{
 		Verifier:     verifier,

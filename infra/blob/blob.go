@@ -146,3 +146,12 @@ func (s SignedURLs) URL(_ context.Context, bucket, object string) (string, error
 	}
 	return u, nil
 }
+
+// NewURLs picks emulator links when STORAGE_EMULATOR_HOST is set (the
+// emulator cannot sign), signed URLs otherwise.
+func NewURLs(client *storage.Client, emulatorHost string, expiry time.Duration) URLs {
+	if emulatorHost != "" {
+		return EmulatorURLs{Host: emulatorHost}
+	}
+	return SignedURLs{Client: client, Expiry: expiry}
+}

@@ -109,6 +109,18 @@ type Response struct {
 	CompletedAt time.Time `firestore:"completedAt,omitempty"`
 }
 
+// Error codes of errors/{jobId}.
+const (
+	// CodeInvalidInput: the photo or request cannot be generated; retrying
+	// will not help.
+	CodeInvalidInput = "invalid_input"
+	// CodeAttemptsExhausted: the job was started too often without finishing
+	// (its worker crashed or was killed every time).
+	CodeAttemptsExhausted = "attempts_exhausted"
+	// CodeInternal: the job failed on every allowed attempt.
+	CodeInternal = "internal"
+)
+
 // Failure is errors/{jobId}, written by the worker when a job cannot succeed.
 type Failure struct {
 	Code      string    `firestore:"code"`

@@ -17,6 +17,7 @@ func TestWriterScopes(t *testing.T) {
 	}{
 		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest"}},
 		{&store.WorkerWriter{}, []string{"Begin", "Fail", "Succeed"}},
+		{&store.NotifyWriter{}, []string{"Claim", "Complete", "MarkSent", "Release"}},
 	}
 	for _, tc := range tests {
 		typ := reflect.TypeOf(tc.writer)

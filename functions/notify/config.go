@@ -1,0 +1,67 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/logging"
+)
+
+// Config is Notify's environment, documented in README.md.
+type Config struct {
+	Project      string `env:"GCLOUD_PROJECT"`
+	OutputBucket string `env:"OUTPUT_BUCKET"`
+	StylesFile   string `env:"STYLES_FILE"`
+	SMTPHost     string `env:"SMTP_HOST"`
+	SMTPPort     int    `env:"SMTP_PORT, default=587"`
+	SMTPStartTLS bool   `env:"SMTP_STARTTLS, default=true"`
+	SMTPUser     string `env:"SMTP_USER"`
+	// SMTPPassword comes from Secret Manager in the cloud; never logged.
+	SMTPPassword string `env:"SMTP_PASSWORD"`
+	SMTPFrom     string `env:"SMTP_FROM"`
+	// Push is "fcm" (Firebase Cloud Messaging) or "log" (the local stand-in:
+	// FCM has no emulator).
+	Push                string        `env:"PUSH, default=fcm"`
+	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
+	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=168h"`
+	MaxAge              time.Duration `env:"EVENT_MAX_AGE, default=24h"`
+	LogLevel            string        `env:"LOG_LEVEL, default=info"`
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, r := range []struct{ name, value string }{
+		{"GCLOUD_PROJECT", c.Project}, {"OUTPUT_BUCKET", c.OutputBucket},
+		{"SMTP_HOST", c.SMTPHost}, {"SMTP_FROM", c.SMTPFrom},
+	} {
+		if r.value == "" {
+			errs = append(errs, fmt.Errorf("%s is required", r.name))
+		}
+	}
+	if _, err := mail.ParseAddress(c.SMTPFrom); c.SMTPFrom != "" && err != nil {
+		errs = append(errs, fmt.Errorf("SMTP_FROM=%q: %v", c.SMTPFrom, err))
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("SMTP_PORT=%d is not a port", c.SMTPPort))
+	}
+	if c.SMTPUser != "" && c.SMTPPassword == "" {
+		errs = append(errs, errors.New("SMTP_PASSWORD is required with SMTP_USER"))
+	}
+	if c.Push != "fcm" && c.Push != "log" {
+		errs = append(errs, fmt.Errorf("PUSH=%q: want fcm or log", c.Push))
+	}
+	if c.URLExpiry <= 0 || c.URLExpiry > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("SIGNED_URL_EXPIRY=%s must be within (0, 168h]", c.URLExpiry))
+	}
+	if _, err := c.Level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Level parses LOG_LEVEL.
+func (c *Config) Level() (slog.Level, error) { return logging.ParseLevel(c.LogLevel) }

@@ -1,0 +1,230 @@
+// Package notify is the Notify function: triggered by Firestore document
+// events on responses/{jobId} and errors/{jobId}, it tells the job's owner by
+// email and push that the result is ready or what went wrong, once per job
+// however often the event is delivered.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/firestoreevent"
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+)
+
+// Channels recorded in notifications/{jobId}.
+const (
+	ChannelEmail = "email"
+	ChannelPush  = "push"
+)
+
+// Mailer sends one email.
+type Mailer interface {
+	Send(ctx context.Context, m Email) error
+}
+
+// Messenger sends a push notification to a user's devices. In the cloud it
+// is Firebase Cloud Messaging, which has no emulator.
+type Messenger interface {
+	Send(ctx context.Context, tokens []string, p Push) error
+}
+
+// Push is one push notification.
+type Push struct {
+	Title string
+	Body  string
+	Data  map[string]string
+}
+
+// Jobs reads what a notification is about.
+type Jobs interface {
+	Job(ctx context.Context, id string) (store.Job, error)
+	Devices(ctx context.Context, uid string) (store.Device, error)
+}
+
+// Ledger is Notify's write scope: notifications/{jobId}.
+type Ledger interface {
+	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) ([]string, error)
+	MarkSent(ctx context.Context, id, channel string) error
+	Complete(ctx context.Context, id string, now time.Time) error
+	Release(ctx context.Context, id string) error
+}
+
+// Deps are Notify's collaborators.
+type Deps struct {
+	Jobs         Jobs
+	Ledger       Ledger
+	Mailer       Mailer
+	Messenger    Messenger
+	URLs         blob.URLs
+	Styles       *styles.Catalogue
+	OutputBucket string
+	// MaxAge drops events older than this: a trigger retrying a poisoned
+	// event forever must stop somewhere.
+	MaxAge time.Duration
+	// Lease bounds how long one delivery holds a job's notification.
+	Lease  time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Service handles the events.
+type Service struct {
+	d Deps
+}
+
+// New builds the Notify service.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Lease <= 0 {
+		d.Lease = 2 * time.Minute
+	}
+	return &Service{d: d}
+}
+
+// outcome is what a document change means for the owner.
+type outcome int
+
+const (
+	ignore outcome = iota
+	succeeded
+	failed
+)
+
+// classify decides whether a change is one Notify acts on: a response turning
+// succeeded, or an error document being created.
+func classify(collection string, d firestoreevent.Data) outcome {
+	switch collection {
+	case store.Responses:
+		if firestoreevent.String(d.Value, "state") == jobs.StateSucceeded &&
+			firestoreevent.String(d.OldValue, "state") != jobs.StateSucceeded {
+			return succeeded
+		}
+	case store.Errors:
+		if d.Value != nil && d.OldValue == nil {
+			return failed
+		}
+	}
+	return ignore
+}
+
+// Handle processes one CloudEvent. An error makes the trigger redeliver it.
+func (s *Service) Handle(ctx context.Context, e cloudevents.Event) error {
+	log := s.d.Logger.With("eventId", e.ID())
+	if e.Type() != firestoreevent.TypeWritten {
+		log.Warn("ignoring event of unexpected type", "type", e.Type())
+		return nil
+	}
+	if age := s.d.Now().Sub(e.Time()); s.d.MaxAge > 0 && age > s.d.MaxAge {
+		log.Warn("dropping stale event", "age", age.String())
+		return nil
+	}
+	path, err := firestoreevent.DocumentPath(e)
+	if err != nil {
+		log.Warn("ignoring event", "err", err)
+		return nil
+	}
+	collection, id, ok := strings.Cut(path, "/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		log.Warn("ignoring event for an unexpected document", "document", path)
+		return nil
+	}
+	data, err := firestoreevent.Decode(e.DataContentType(), e.Data())
+	if err != nil {
+		// A body that cannot be decoded never will be: retrying is useless.
+		log.Error("undecodable event", "err", err)
+		return nil
+	}
+	what := classify(collection, data)
+	if what == ignore {
+		return nil
+	}
+	ctx = logging.WithLogger(ctx, log.With("jobId", id))
+	return s.notify(ctx, id, what)
+}
+
+func (s *Service) notify(ctx context.Context, id string, what outcome) error {
+	log := logging.FromContext(ctx)
+	job, err := s.d.Jobs.Job(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		log.Warn("no request document; nobody to notify")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("notify: read job: %w", err)
+	}
+	dev, err := s.d.Jobs.Devices(ctx, job.Request.UID)
+	if err != nil {
+		return fmt.Errorf("notify: read devices: %w", err)
+	}
+	email := job.Request.Notify.Email
+	if email == "" && len(dev.Tokens) == 0 {
+		log.Info("owner has neither an email address nor a device; not notifying")
+		return nil
+	}
+	sent, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
+	switch {
+	case errors.Is(err, store.ErrAlreadySent):
+		log.Info("already notified; duplicate event")
+		return nil
+	case err != nil:
+		return fmt.Errorf("notify: %w", err)
+	}
+	msg, err := s.compose(ctx, job, what)
+	if err != nil {
+		s.release(ctx, id)
+		return err
+	}
+	done := map[string]bool{}
+	for _, c := range sent {
+		done[c] = true
+	}
+	if email != "" && !done[ChannelEmail] {
+		msg.email.To = email
+		if err := s.d.Mailer.Send(ctx, msg.email); err != nil {
+			s.release(ctx, id)
+			return fmt.Errorf("notify: email: %w", err)
+		}
+		if err := s.d.Ledger.MarkSent(ctx, id, ChannelEmail); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		log.Info("email sent")
+	}
+	if len(dev.Tokens) > 0 && !done[ChannelPush] {
+		if err := s.d.Messenger.Send(ctx, dev.Tokens, msg.push); err != nil {
+			s.release(ctx, id)
+			return fmt.Errorf("notify: push: %w", err)
+		}
+		if err := s.d.Ledger.MarkSent(ctx, id, ChannelPush); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		log.Info("push sent", "devices", len(dev.Tokens))
+	}
+	if err := s.d.Ledger.Complete(ctx, id, s.d.Now()); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) release(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.d.Ledger.Release(ctx, id); err != nil {
+		logging.FromContext(ctx).Warn("could not release the claim; the retry waits for the lease", "err", err)
+	}
+}

@@ -1,0 +1,60 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/storage"
+	firebase "firebase.google.com/go/v4"
+
+	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/styles"
+)
+
+// Build connects Notify's real collaborators from cfg.
+func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func() error, error) {
+	cat, err := styles.Load(cfg.StylesFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify.Build: %w", err)
+	}
+	var messenger Messenger = &LogMessenger{Logger: log}
+	if cfg.Push == "fcm" {
+		app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.Build: firebase: %w", err)
+		}
+		mc, err := app.Messaging(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("notify.Build: messaging: %w", err)
+		}
+		messenger = &FCMMessenger{Client: mc, Logger: log}
+	}
+	fs, err := firestore.NewClient(ctx, cfg.Project)
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify.Build: firestore: %w", err)
+	}
+	gcs, err := storage.NewClient(ctx)
+	if err != nil {
+		fs.Close()
+		return nil, nil, fmt.Errorf("notify.Build: storage: %w", err)
+	}
+	svc := New(Deps{
+		Jobs:   store.NewReader(fs),
+		Ledger: store.NewNotifyWriter(fs),
+		Mailer: &SMTPMailer{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, StartTLS: cfg.SMTPStartTLS,
+			User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,
+		},
+		Messenger:    messenger,
+		URLs:         blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
+		Styles:       cat,
+		OutputBucket: cfg.OutputBucket,
+		MaxAge:       cfg.MaxAge,
+		Logger:       log,
+	})
+	return svc, func() error { return errors.Join(gcs.Close(), fs.Close()) }, nil
+}
