@@ -14,6 +14,9 @@ import (
 type Config struct {
 	Project      string `env:"GCLOUD_PROJECT"`
 	OutputBucket string `env:"OUTPUT_BUCKET"`
+	// Event, when set, limits Notify to that event's jobs: several events'
+	// triggers can share one project's database.
+	Event        string `env:"EVENT"`
 	StylesFile   string `env:"STYLES_FILE"`
 	SMTPHost     string `env:"SMTP_HOST"`
 	SMTPPort     int    `env:"SMTP_PORT, default=587"`

@@ -69,6 +69,8 @@ type Deps struct {
 	URLs         blob.URLs
 	Styles       *styles.Catalogue
 	OutputBucket string
+	// Event, when set, is the only event whose jobs this instance notifies.
+	Event string
 	// MaxAge drops events older than this: a trigger retrying a poisoned
 	// event forever must stop somewhere.
 	MaxAge time.Duration
@@ -167,6 +169,10 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 	}
 	if err != nil {
 		return fmt.Errorf("notify: read job: %w", err)
+	}
+	if s.d.Event != "" && job.Request.Event != s.d.Event {
+		log.Debug("job of another event; not ours to notify", "event", job.Request.Event)
+		return nil
 	}
 	dev, err := s.d.Jobs.Devices(ctx, job.Request.UID)
 	if err != nil {

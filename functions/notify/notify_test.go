@@ -146,6 +146,12 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newEventFixture(t, "")
+}
+
+// newEventFixture builds a Notify limited to one event's jobs.
+func newEventFixture(t *testing.T, event string) *fixture {
+	t.Helper()
 	s := testenv.Get(t)
 	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t), push: &recordingMessenger{}, now: time.Now()}
 	f.out = s.Bucket(t, f.gcs)
@@ -160,7 +166,7 @@ func newFixture(t *testing.T) *fixture {
 	f.svc = notify.New(notify.Deps{
 		Jobs: store.NewReader(f.fs), Ledger: store.NewNotifyWriter(f.fs),
 		Mailer: f.mailer, Messenger: f.push,
-		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out,
+		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
 		MaxAge: 24 * time.Hour, Logger: logging.New(t.Output(), -4),
 	})
 	return f
@@ -172,7 +178,7 @@ func (f *fixture) job(t *testing.T, email string, state jobs.Status) string {
 	ctx := testenv.Ctx(t)
 	id := testenv.Unique("job")
 	uid := testenv.Unique("uid")
-	req := jobs.Request{UID: uid, Style: "sketch", Priority: jobs.Online, Input: id + "/input.jpg",
+	req := jobs.Request{UID: uid, Event: "spring-gala", Style: "sketch", Priority: jobs.Online, Input: id + "/input.jpg",
 		Notify: jobs.Notify{Email: email}, CreatedAt: f.now}
 	if _, err := f.fs.Collection(store.Requests).Doc(id).Set(ctx, req); err != nil {
 		t.Fatal(err)
@@ -412,5 +418,28 @@ func TestStaleEventDropped(t *testing.T) {
 	}
 	if n := len(f.sink.mails(t)); n != 0 {
 		t.Errorf("%d mails for a two-day-old event", n)
+	}
+}
+
+func TestOtherEventsJobsIgnored(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		event string
+		want  int
+	}{
+		{"spring-gala", 1},
+		{"autumn-fair", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.event, func(t *testing.T) {
+			f := newEventFixture(t, tc.event)
+			id := f.job(t, "owner@example.test", jobs.Succeeded)
+			if err := f.svc.Handle(testenv.Ctx(t), f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(f.sink.mails(t)); n != tc.want {
+				t.Errorf("Notify for %s sent %d mails for a spring-gala job, want %d", tc.event, n, tc.want)
+			}
+		})
 	}
 }

@@ -53,6 +53,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 		URLs:         blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
 		Styles:       cat,
 		OutputBucket: cfg.OutputBucket,
+		Event:        cfg.Event,
 		MaxAge:       cfg.MaxAge,
 		Logger:       log,
 	})
