@@ -1,0 +1,89 @@
+# Firestore (default) database, its one composite index and the client
+# security rules from ../firestore.rules.
+#
+# Firestore IAM cannot be narrowed to collections: the Gateway, the worker and
+# Notify each get roles/datastore.user on the whole database, and the write
+# scopes of DESIGN.md are enforced by their code (each component only has a
+# writer for its own collections, and tests prove it). Clients never write;
+# the rules below let them read their own documents.
+#
+# The (default) database is one per project. With manage_firestore = false
+# this stack leaves it, its index and its rules to whoever manages them (an
+# earlier event's stack, or the Firebase console).
+
+resource "google_firestore_database" "default" {
+  count = var.manage_firestore ? 1 : 0
+
+  project     = var.project
+  name        = "(default)"
+  location_id = local.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  # DESIGN.md: terraform destroy removes it all, the attendees' documents
+  # included. A database that must survive the event belongs to a stack with
+  # manage_firestore = false.
+  delete_protection_state = "DELETE_PROTECTION_DISABLED"
+  deletion_policy         = "DELETE"
+
+  depends_on = [google_project_service.apis]
+}
+
+# GET /v1/jobs lists the caller's jobs newest first, paged by document name
+# (firestore.indexes.json has the same index for the emulator).
+resource "google_firestore_index" "requests_by_user" {
+  count = var.manage_firestore ? 1 : 0
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = "requests"
+
+  fields {
+    field_path = "uid"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+}
+
+resource "google_firebaserules_ruleset" "firestore" {
+  count = var.manage_firestore ? 1 : 0
+
+  project = var.project
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file("${path.module}/../firestore.rules")
+    }
+  }
+
+  # A release must always point at a ruleset: create the new one first.
+  lifecycle {
+    create_before_destroy = true
+  }
+
+  depends_on = [google_firestore_database.default]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  count = var.manage_firestore ? 1 : 0
+
+  project      = var.project
+  name         = "cloud.firestore" # the release of the (default) database
+  ruleset_name = "projects/${var.project}/rulesets/${google_firebaserules_ruleset.firestore[0].name}"
+
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore[count.index]]
+  }
+}
+
+output "firestore_location" {
+  description = "Location of the (default) Firestore database and of the Eventarc triggers."
+  value       = local.firestore_location
+}

@@ -1,0 +1,141 @@
+# Gateway: the public HTTP API (DESIGN.md, "HTTP API"). A gen2 Cloud Function
+# built from the repository root, where the one go.mod lives; the function
+# package is ./functions.
+#
+# Rights: Firestore (requests/, devices/ in code), read-write on the input
+# bucket only, read on the output bucket to sign download URLs, the broker
+# password, and VPC egress to reach RabbitMQ.
+
+resource "google_service_account" "gateway" {
+  account_id   = "${var.event}-gateway"
+  display_name = "Tiger Studio ${var.event}: Gateway"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "gateway_firestore" {
+  project = var.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+# objectUser: create the upload, read it back, delete it again when the
+# broker refuses the job (nothing is left half-written).
+resource "google_storage_bucket_iam_member" "gateway_input" {
+  bucket = google_storage_bucket.input.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+# Signed URLs carry the signer's rights, so the signer must be able to read
+# what it links to.
+resource "google_storage_bucket_iam_member" "gateway_output" {
+  bucket = google_storage_bucket.output.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+# Functions have no private key: signed URLs are signed through the IAM
+# signBlob API as the function's own account.
+resource "google_service_account_iam_member" "gateway_sign" {
+  service_account_id = google_service_account.gateway.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "gateway_amqp" {
+  secret_id = google_secret_manager_secret.amqp_url.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+resource "google_cloudfunctions2_function" "gateway" {
+  name        = "${var.event}-gateway"
+  location    = var.region
+  description = "Tiger Studio ${var.event}: HTTP API"
+
+  build_config {
+    runtime         = var.functions_runtime
+    entry_point     = "Gateway"
+    service_account = google_service_account.build.id
+
+    environment_variables = {
+      # The function package is ./functions of the root module.
+      GOOGLE_FUNCTION_SOURCE = "functions"
+    }
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.gateway.email
+
+    # Public: the Gateway verifies Firebase ID tokens itself (allUsers invoker
+    # below).
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+
+    # Uploads are decoded in full to reject truncated files and decompression
+    # bombs (up to MAX_PIXELS, ~100 MB of pixels each), hence the memory per
+    # concurrent request.
+    available_cpu                    = "1"
+    available_memory                 = "1Gi"
+    max_instance_request_concurrency = 8
+    min_instance_count               = 0
+    max_instance_count               = var.gateway_max_instances
+    timeout_seconds                  = 60
+
+    # RabbitMQ is on the private network; Google APIs stay on the direct path.
+    vpc_connector                 = google_vpc_access_connector.main.id
+    vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
+
+    environment_variables = {
+      GCLOUD_PROJECT    = var.project
+      EVENT             = var.event
+      INPUT_BUCKET      = google_storage_bucket.input.name
+      OUTPUT_BUCKET     = google_storage_bucket.output.name
+      QUEUE_PREFIX      = local.queue_prefix
+      SIGNED_URL_EXPIRY = var.signed_url_expiry
+      MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
+      LOG_LEVEL         = var.log_level
+    }
+
+    # The broker URL holds its password: it comes from Secret Manager, never
+    # from the function's plain configuration.
+    secret_environment_variables {
+      key        = "AMQP_URL"
+      project_id = var.project
+      secret     = google_secret_manager_secret.amqp_url.secret_id
+      version    = "latest"
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_builder,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_secret_manager_secret_version.amqp_url,
+    google_secret_manager_secret_iam_member.gateway_amqp,
+  ]
+}
+
+# A gen2 function is a Cloud Run service of the same name; invoking it is
+# Cloud Run's run.invoker. An organization policy restricting allUsers
+# (iam.allowedPolicyMemberDomains) has to allow this one.
+resource "google_cloud_run_v2_service_iam_member" "gateway_public" {
+  project  = var.project
+  location = google_cloudfunctions2_function.gateway.location
+  name     = google_cloudfunctions2_function.gateway.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+output "gateway_url" {
+  description = "Base URL of the HTTP API (GATEWAY_URL for the apps)."
+  value       = google_cloudfunctions2_function.gateway.url
+}

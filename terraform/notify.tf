@@ -1,0 +1,208 @@
+# Notify: tells a job's owner that it finished. A gen2 CloudEvent function
+# triggered by Eventarc on writes to responses/{jobId} and errors/{jobId} in
+# the (default) Firestore database.
+#
+# Rights: Firestore (notifications/ in code; reads the rest), read on the
+# output bucket to sign download URLs, the SMTP password. No VPC access: it
+# never talks to RabbitMQ.
+
+resource "google_service_account" "notify" {
+  account_id   = "${var.event}-notify"
+  display_name = "Tiger Studio ${var.event}: Notify"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "notify_firestore" {
+  project = var.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.notify.email}"
+}
+
+resource "google_storage_bucket_iam_member" "notify_output" {
+  bucket = google_storage_bucket.output.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.notify.email}"
+}
+
+# Signed URLs in the emails are signed through IAM signBlob as Notify itself.
+resource "google_service_account_iam_member" "notify_sign" {
+  service_account_id = google_service_account.notify.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.notify.email}"
+}
+
+resource "google_secret_manager_secret" "smtp_password" {
+  secret_id = "${var.event}-smtp-password"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "smtp_password" {
+  secret      = google_secret_manager_secret.smtp_password.id
+  secret_data = var.smtp_password
+}
+
+resource "google_secret_manager_secret_iam_member" "notify_smtp" {
+  secret_id = google_secret_manager_secret.smtp_password.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.notify.email}"
+}
+
+# Deployed without an event_trigger of its own: a gen2 function takes only
+# one, and Notify needs two (below). The Go functions framework serves the
+# function registered as "Notify" as a CloudEvent function either way.
+resource "google_cloudfunctions2_function" "notify" {
+  name        = "${var.event}-notify"
+  location    = var.region
+  description = "Tiger Studio ${var.event}: notifies owners of finished jobs"
+
+  build_config {
+    runtime         = var.functions_runtime
+    entry_point     = "Notify"
+    service_account = google_service_account.build.id
+
+    environment_variables = {
+      GOOGLE_FUNCTION_SOURCE = "functions"
+    }
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.notify.email
+
+    # Only Eventarc calls it; its deliveries count as internal traffic.
+    ingress_settings               = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision = true
+
+    available_memory   = "256Mi"
+    min_instance_count = 0
+    max_instance_count = var.notify_max_instances
+    timeout_seconds    = 60
+
+    environment_variables = {
+      GCLOUD_PROJECT    = var.project
+      OUTPUT_BUCKET     = google_storage_bucket.output.name
+      SIGNED_URL_EXPIRY = var.signed_url_expiry
+      SMTP_HOST         = var.smtp_host
+      SMTP_PORT         = tostring(var.smtp_port)
+      SMTP_USER         = var.smtp_user
+      SMTP_FROM         = var.smtp_from
+      SMTP_STARTTLS     = tostring(var.smtp_starttls)
+      # Several events may share the (default) database, and every event's
+      # triggers see every job: Notify can skip jobs of other events by
+      # comparing this with the request's event field.
+      EVENT     = var.event
+      LOG_LEVEL = var.log_level
+    }
+
+    secret_environment_variables {
+      key        = "SMTP_PASSWORD"
+      project_id = var.project
+      secret     = google_secret_manager_secret.smtp_password.secret_id
+      version    = "latest"
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_builder,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_secret_manager_secret_version.smtp_password,
+    google_secret_manager_secret_iam_member.notify_smtp,
+  ]
+}
+
+output "notify_function" {
+  description = "Name of the Notify function (and of its Cloud Run service)."
+  value       = google_cloudfunctions2_function.notify.name
+}
+
+#
+# Eventarc: one trigger per collection, delivering to Notify's Cloud Run
+# service as the trigger account below.
+#
+
+resource "google_service_account" "events" {
+  account_id   = "${var.event}-events"
+  display_name = "Tiger Studio ${var.event}: Eventarc triggers of Notify"
+
+  depends_on = [google_project_service.apis]
+}
+
+# Receive Firestore's direct events...
+resource "google_project_iam_member" "events_receiver" {
+  project = var.project
+  role    = "roles/eventarc.eventReceiver"
+  member  = "serviceAccount:${google_service_account.events.email}"
+}
+
+# ...and invoke Notify, and nothing else.
+resource "google_cloud_run_v2_service_iam_member" "events_invoke_notify" {
+  project  = var.project
+  location = google_cloudfunctions2_function.notify.location
+  name     = google_cloudfunctions2_function.notify.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.events.email}"
+}
+
+locals {
+  # Collections whose documents mean "this job is finished" (DESIGN.md,
+  # "Flow", step 3). A response is written twice (running, then succeeded);
+  # Notify acts on the final state only, once per job.
+  notify_collections = toset(["responses", "errors"])
+}
+
+resource "google_eventarc_trigger" "notify" {
+  for_each = local.notify_collections
+
+  # Firestore triggers must live where the database lives.
+  name            = "${var.event}-notify-${each.key}"
+  location        = local.firestore_location
+  service_account = google_service_account.events.email
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.firestore.document.v1.written"
+  }
+  matching_criteria {
+    attribute = "database"
+    value     = "(default)"
+  }
+  matching_criteria {
+    attribute = "document"
+    operator  = "match-path-pattern"
+    value     = "${each.key}/{jobId}"
+  }
+
+  # Events carry protobuf DocumentEventData; the local emulator bridge has to
+  # post the same encoding for Notify to be tested as it runs here.
+  event_data_content_type = "application/protobuf"
+
+  # Eventarc retries failed deliveries to Cloud Run with exponential backoff
+  # for up to 24 hours; Notify is idempotent and drops events older than its
+  # cutoff.
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.notify.name
+      region  = var.region
+    }
+  }
+
+  depends_on = [
+    time_sleep.apis_settle,
+    google_firestore_database.default,
+    google_project_iam_member.events_receiver,
+    google_cloud_run_v2_service_iam_member.events_invoke_notify,
+  ]
+}

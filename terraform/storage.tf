@@ -1,0 +1,166 @@
+# Buckets. Input and output are separate buckets because they have different
+# writers (DESIGN.md, "Write scopes"): the Gateway may write only the input
+# bucket and the worker only the output bucket, which the per-bucket grants in
+# gateway.tf, worker.tf and notify.tf enforce. Nothing here is public: photos
+# leave through signed URLs.
+
+resource "google_storage_bucket" "input" {
+  name     = "${var.project}-${var.event}-input"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  # Attendees' photos must not outlive the event's retention, neither as
+  # objects nor as soft-deleted copies, and destroy removes them all.
+  force_destroy = true
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
+  lifecycle_rule {
+    condition {
+      age = var.retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "output" {
+  name     = "${var.project}-${var.event}-output"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  force_destroy = true
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
+  lifecycle_rule {
+    condition {
+      age = var.retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # The apps may fetch results with JavaScript; the signed URL is the
+  # authorization, CORS only lets the browser read the answer.
+  cors {
+    origin          = ["*"]
+    method          = ["GET", "HEAD"]
+    response_header = ["Content-Type", "Content-Length"]
+    max_age_seconds = 3600
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+output "input_bucket" {
+  description = "Bucket of the uploaded photos (INPUT_BUCKET)."
+  value       = google_storage_bucket.input.name
+}
+
+output "output_bucket" {
+  description = "Bucket of the generated images (OUTPUT_BUCKET)."
+  value       = google_storage_bucket.output.name
+}
+
+#
+# Models: kept apart from the job data, never expired by the retention rule,
+# and optionally shared between events (var.model_bucket).
+#
+
+resource "google_storage_bucket" "models" {
+  count = var.model_bucket == null ? 1 : 0
+
+  name     = "${var.project}-${var.event}-models"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  model_bucket = coalesce(var.model_bucket, one(google_storage_bucket.models[*].name))
+  model_dir    = "gs://${local.model_bucket}/models"
+}
+
+output "model_bucket" {
+  description = "Bucket of the worker's models."
+  value       = local.model_bucket
+}
+
+output "model_dir" {
+  description = "Where to upload the models (MODEL_DIR of the worker)."
+  value       = local.model_dir
+}
+
+#
+# Function source: the whole repository (one go.mod at the root), zipped and
+# uploaded once for both functions. The object name carries the content hash,
+# so a code change redeploys the functions and an unchanged tree does not.
+#
+
+resource "google_storage_bucket" "source" {
+  name     = "${var.project}-${var.event}-source"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  depends_on = [google_project_service.apis]
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = "${path.module}/.."
+  output_path = "${path.module}/.build/source.zip"
+
+  # Local state, installed npm packages and this folder are not part of the
+  # Go module and would only slow the upload and the build.
+  excludes = [
+    ".git",
+    ".local",
+    "terraform",
+    "emulators/node_modules",
+    "worker/onnxruntime/node_modules",
+  ]
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+# Builds of both functions run as this account rather than the project's
+# default compute account, which new projects no longer grant the rights to
+# build.
+resource "google_service_account" "build" {
+  account_id   = "${var.event}-build"
+  display_name = "Tiger Studio ${var.event}: function builds"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "build_builder" {
+  project = var.project
+  role    = "roles/cloudbuild.builds.builder"
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_storage_bucket_iam_member" "build_source_reader" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}

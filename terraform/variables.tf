@@ -1,0 +1,272 @@
+# Every input of the stack, and the names derived from them. All resource
+# names start with var.event, so several events can live in one project (each
+# in its own Terraform workspace; see README.md).
+
+#
+# Where
+#
+
+variable "project" {
+  type        = string
+  description = "Google Cloud project ID (a Firebase project: the apps sign in with Firebase Auth)."
+}
+
+variable "region" {
+  type        = string
+  default     = "europe-west4"
+  description = <<-EOT
+    Region of the functions, the worker, the buckets and the broker. The worker
+    needs Cloud Run NVIDIA L4 GPUs, which exist only in some regions
+    (europe-west4, europe-west1, us-central1, us-east4, asia-southeast1, ...),
+    and a quota for "L4 GPUs without zonal redundancy" there.
+  EOT
+}
+
+variable "zone" {
+  type        = string
+  default     = null
+  description = "Zone of the RabbitMQ VM; default: <region>-b."
+}
+
+variable "event" {
+  type        = string
+  description = "Short name of the event (lowercase letters, digits, hyphens; at most 20 characters). Prefixes every resource."
+
+  validation {
+    # Starts with a letter and ends with a letter or digit because service
+    # account IDs, connector and bucket names require it; 20 characters keep
+    # the longest derived name ("<event>-rabbitmq", a service account ID) within
+    # its 30-character limit.
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$", var.event))
+    error_message = "event must be 1-20 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+#
+# Data
+#
+
+variable "retention_days" {
+  type        = number
+  default     = 30
+  description = "Days after which input photos and generated images are deleted from their buckets."
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "model_bucket" {
+  type        = string
+  default     = null
+  description = <<-EOT
+    An existing bucket that holds the worker's models under models/, shared by
+    several events so multi-gigabyte models are uploaded once. Default: a
+    bucket is created for this event (and deleted with it).
+  EOT
+}
+
+variable "manage_firestore" {
+  type        = bool
+  default     = true
+  description = <<-EOT
+    Create the project's (default) Firestore database, its index and its
+    security rules, and delete them on destroy. Set false when the database
+    already exists or another event's stack in the same project manages it.
+  EOT
+}
+
+variable "firestore_location" {
+  type        = string
+  default     = null
+  description = "Location of the (default) Firestore database (a region or nam5/eur3); default: var.region. The Eventarc triggers must live there too."
+}
+
+#
+# Queue
+#
+
+variable "queue_prefix" {
+  type        = string
+  default     = null
+  description = "Prefix of the RabbitMQ exchange and queue names (QUEUE_PREFIX); default: var.event."
+}
+
+variable "rabbitmq_machine_type" {
+  type        = string
+  default     = "e2-small"
+  description = "Machine type of the RabbitMQ VM."
+}
+
+variable "rabbitmq_disk_gb" {
+  type        = number
+  default     = 10
+  description = "Size of the persistent disk mounted at /var/lib/rabbitmq."
+}
+
+#
+# Gateway
+#
+
+variable "functions_runtime" {
+  type        = string
+  default     = "go126"
+  description = "Cloud Functions runtime of the Gateway and Notify. go.mod says go 1.26, so an older runtime would have to download a toolchain during the build."
+}
+
+variable "gateway_max_instances" {
+  type        = number
+  default     = 20
+  description = "Most Gateway instances."
+}
+
+variable "max_upload_bytes" {
+  type        = number
+  default     = 15728640
+  description = "Largest accepted photo upload in bytes (MAX_UPLOAD_BYTES)."
+}
+
+variable "signed_url_expiry" {
+  type        = string
+  default     = "24h"
+  description = "Lifetime of the signed download URLs the Gateway and Notify hand out (SIGNED_URL_EXPIRY, a Go duration, at most 168h)."
+}
+
+variable "log_level" {
+  type        = string
+  default     = "info"
+  description = "LOG_LEVEL of every component: debug, info, warn or error."
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be debug, info, warn or error."
+  }
+}
+
+#
+# Worker
+#
+
+variable "worker_image" {
+  type        = string
+  default     = ""
+  description = <<-EOT
+    Container image of the worker, e.g. the worker_image_repository output
+    followed by /worker:TAG. Empty (the default) builds everything except the
+    worker, so the first apply can create the registry the image is pushed to.
+  EOT
+}
+
+variable "worker_min_instances" {
+  type        = number
+  default     = 1
+  description = <<-EOT
+    Worker instances kept running. The worker pulls from RabbitMQ and receives
+    no requests, so Cloud Run never starts one on demand: this is the number of
+    GPUs working on the queue. 0 parks the worker (no GPU cost; jobs wait in
+    the queue until it is raised again).
+  EOT
+
+  validation {
+    condition     = var.worker_min_instances >= 0 && floor(var.worker_min_instances) == var.worker_min_instances
+    error_message = "worker_min_instances must be a whole number, 0 or more."
+  }
+}
+
+variable "worker_max_instances" {
+  type        = number
+  default     = 1
+  description = "Most worker instances (each holds one L4; bounded by the project's GPU quota)."
+
+  validation {
+    condition     = var.worker_max_instances >= 1 && floor(var.worker_max_instances) == var.worker_max_instances
+    error_message = "worker_max_instances must be a whole number, 1 or more."
+  }
+}
+
+variable "worker_slots" {
+  type        = number
+  default     = 1
+  description = "Concurrent generations per worker instance, which is also its RabbitMQ prefetch (WORKER_SLOTS)."
+
+  validation {
+    condition     = var.worker_slots >= 1 && var.worker_slots <= 64 && floor(var.worker_slots) == var.worker_slots
+    error_message = "worker_slots must be a whole number between 1 and 64."
+  }
+}
+
+variable "worker_grace" {
+  type        = string
+  default     = "8s"
+  description = "How long a stopping worker lets running generations finish (WORKER_GRACE). Cloud Run kills the container 10s after SIGTERM, so keep it below that."
+}
+
+variable "ort_library_path" {
+  type        = string
+  default     = "/opt/onnxruntime/lib/libonnxruntime.so"
+  description = "Path of the CUDA-enabled ONNX Runtime shared library inside the worker image (ORT_LIBRARY_PATH)."
+}
+
+#
+# Notify (email)
+#
+
+variable "smtp_host" {
+  type        = string
+  description = "SMTP relay that Notify sends email through."
+}
+
+variable "smtp_port" {
+  type        = number
+  default     = 587
+  description = "SMTP port."
+}
+
+variable "smtp_user" {
+  type        = string
+  description = "SMTP user name."
+}
+
+variable "smtp_password" {
+  type        = string
+  sensitive   = true
+  description = "SMTP password; stored in Secret Manager and given to Notify as SMTP_PASSWORD. Pass it as TF_VAR_smtp_password rather than on the command line."
+}
+
+variable "smtp_from" {
+  type        = string
+  description = "From address of the notification emails, e.g. \"Tiger Studio <studio@example.com>\"."
+}
+
+variable "smtp_starttls" {
+  type        = bool
+  default     = true
+  description = "Upgrade the SMTP connection with STARTTLS."
+}
+
+variable "notify_max_instances" {
+  type        = number
+  default     = 10
+  description = "Most Notify instances."
+}
+
+#
+# Derived values
+#
+
+locals {
+  queue_prefix       = coalesce(var.queue_prefix, var.event)
+  zone               = coalesce(var.zone, "${var.region}-b")
+  firestore_location = coalesce(var.firestore_location, var.region)
+
+  labels = {
+    app   = "tiger-studio"
+    event = var.event
+  }
+
+  # Private addresses. Each event has its own VPC, so these ranges may repeat
+  # across events.
+  subnet_cidr    = "10.10.0.0/24" # the RabbitMQ VM
+  connector_cidr = "10.8.0.0/28"  # Serverless VPC Access: Gateway and worker egress
+}
