@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
@@ -35,18 +36,9 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []error
-	for _, r := range []struct{ name, value string }{
-		{"GCLOUD_PROJECT", c.Project}, {"INPUT_BUCKET", c.InputBucket},
-		{"OUTPUT_BUCKET", c.OutputBucket}, {"AMQP_URL", c.AMQPURL}, {"QUEUE_PREFIX", c.QueuePrefix},
-	} {
-		if r.value == "" {
-			errs = append(errs, fmt.Errorf("%s is required", r.name))
-		}
-	}
-	if c.InputBucket != "" && c.InputBucket == c.OutputBucket {
-		errs = append(errs, errors.New("INPUT_BUCKET and OUTPUT_BUCKET must differ: they have different writers"))
-	}
+	errs := config.Required("GCLOUD_PROJECT", c.Project, "INPUT_BUCKET", c.InputBucket,
+		"OUTPUT_BUCKET", c.OutputBucket, "AMQP_URL", c.AMQPURL, "QUEUE_PREFIX", c.QueuePrefix)
+	errs = append(errs, config.DistinctBuckets(c.InputBucket, c.OutputBucket))
 	if c.Slots < 1 || c.Slots > 64 {
 		errs = append(errs, fmt.Errorf("WORKER_SLOTS=%d must be within 1..64", c.Slots))
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
@@ -30,23 +31,9 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []error
-	required := []struct{ name, value string }{
-		{"GCLOUD_PROJECT", c.Project},
-		{"INPUT_BUCKET", c.InputBucket},
-		{"OUTPUT_BUCKET", c.OutputBucket},
-		{"AMQP_URL", c.AMQPURL},
-		{"QUEUE_PREFIX", c.QueuePrefix},
-		{"EVENT", c.Event},
-	}
-	for _, r := range required {
-		if r.value == "" {
-			errs = append(errs, fmt.Errorf("%s is required", r.name))
-		}
-	}
-	if c.InputBucket != "" && c.InputBucket == c.OutputBucket {
-		errs = append(errs, errors.New("INPUT_BUCKET and OUTPUT_BUCKET must differ: they have different writers"))
-	}
+	errs := config.Required("GCLOUD_PROJECT", c.Project, "INPUT_BUCKET", c.InputBucket,
+		"OUTPUT_BUCKET", c.OutputBucket, "AMQP_URL", c.AMQPURL, "QUEUE_PREFIX", c.QueuePrefix, "EVENT", c.Event)
+	errs = append(errs, config.DistinctBuckets(c.InputBucket, c.OutputBucket))
 	if c.MaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_UPLOAD_BYTES=%d is too small", c.MaxBytes))
 	}

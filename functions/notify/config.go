@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
@@ -36,15 +37,8 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	var errs []error
-	for _, r := range []struct{ name, value string }{
-		{"GCLOUD_PROJECT", c.Project}, {"OUTPUT_BUCKET", c.OutputBucket},
-		{"SMTP_HOST", c.SMTPHost}, {"SMTP_FROM", c.SMTPFrom},
-	} {
-		if r.value == "" {
-			errs = append(errs, fmt.Errorf("%s is required", r.name))
-		}
-	}
+	errs := config.Required("GCLOUD_PROJECT", c.Project, "OUTPUT_BUCKET", c.OutputBucket,
+		"SMTP_HOST", c.SMTPHost, "SMTP_FROM", c.SMTPFrom)
 	if _, err := mail.ParseAddress(c.SMTPFrom); c.SMTPFrom != "" && err != nil {
 		errs = append(errs, fmt.Errorf("SMTP_FROM=%q: %v", c.SMTPFrom, err))
 	}

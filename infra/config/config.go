@@ -35,3 +35,24 @@ func Load(ctx context.Context, l Lookuper, cfg Validator) error {
 	}
 	return nil
 }
+
+// Required reports each of the name, value pairs whose value is empty, so a
+// Validate can list every missing variable at once.
+func Required(nameValues ...string) []error {
+	var errs []error
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if nameValues[i+1] == "" {
+			errs = append(errs, fmt.Errorf("%s is required", nameValues[i]))
+		}
+	}
+	return errs
+}
+
+// DistinctBuckets reports input and output buckets that are the same: each
+// has its own writer, so they must differ.
+func DistinctBuckets(input, output string) error {
+	if input != "" && input == output {
+		return fmt.Errorf("INPUT_BUCKET and OUTPUT_BUCKET must differ: they have different writers")
+	}
+	return nil
+}

@@ -35,28 +35,15 @@ func NewWorkerWriter(fs *firestore.Client) *WorkerWriter { return &WorkerWriter{
 // the count survives redeliveries and crashes, unlike a counter in the
 // message. ErrFinished if the job is already done or failed.
 func (w *WorkerWriter) Begin(ctx context.Context, id string, now time.Time) (int, error) {
-	respRef := w.fs.Collection(Responses).Doc(id)
-	errRef := w.fs.Collection(Errors).Doc(id)
 	var attempt int
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{respRef, errRef})
+		prev, err := w.unfinished(tx, id)
 		if err != nil {
 			return err
 		}
-		if snaps[1].Exists() {
-			return ErrFinished
-		}
-		var prev jobs.Response
-		if snaps[0].Exists() {
-			if err := snaps[0].DataTo(&prev); err != nil {
-				return fmt.Errorf("decode response: %w", err)
-			}
-			if prev.State == jobs.StateSucceeded {
-				return ErrFinished
-			}
-		}
 		attempt = prev.Attempt + 1
-		return tx.Set(respRef, jobs.Response{State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC()})
+		return tx.Set(w.fs.Collection(Responses).Doc(id),
+			jobs.Response{State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC()})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store.Begin %s: %w", id, err)
@@ -64,34 +51,44 @@ func (w *WorkerWriter) Begin(ctx context.Context, id string, now time.Time) (int
 	return attempt, nil
 }
 
+// unfinished reads the job's response in tx (zero if none yet), or returns
+// ErrFinished if the job has an error document or a succeeded response.
+func (w *WorkerWriter) unfinished(tx *firestore.Transaction, id string) (jobs.Response, error) {
+	snaps, err := tx.GetAll([]*firestore.DocumentRef{
+		w.fs.Collection(Responses).Doc(id), w.fs.Collection(Errors).Doc(id),
+	})
+	if err != nil {
+		return jobs.Response{}, err
+	}
+	if snaps[1].Exists() {
+		return jobs.Response{}, ErrFinished
+	}
+	var cur jobs.Response
+	if snaps[0].Exists() {
+		if err := snaps[0].DataTo(&cur); err != nil {
+			return jobs.Response{}, fmt.Errorf("decode response: %w", err)
+		}
+	}
+	if cur.State == jobs.StateSucceeded {
+		return jobs.Response{}, ErrFinished
+	}
+	return cur, nil
+}
+
 // Succeed commits a succeeded response for the given attempt, unless a later
 // attempt has started (ErrSuperseded) or the job finished (ErrFinished): a
 // job's result is written exactly once.
 func (w *WorkerWriter) Succeed(ctx context.Context, id string, resp jobs.Response) error {
-	respRef := w.fs.Collection(Responses).Doc(id)
-	errRef := w.fs.Collection(Errors).Doc(id)
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{respRef, errRef})
+		cur, err := w.unfinished(tx, id)
 		if err != nil {
 			return err
 		}
-		if snaps[1].Exists() {
-			return ErrFinished
-		}
-		var cur jobs.Response
-		if snaps[0].Exists() {
-			if err := snaps[0].DataTo(&cur); err != nil {
-				return fmt.Errorf("decode response: %w", err)
-			}
-		}
-		switch {
-		case cur.State == jobs.StateSucceeded:
-			return ErrFinished
-		case cur.Attempt != resp.Attempt:
+		if cur.Attempt != resp.Attempt {
 			return ErrSuperseded
 		}
 		resp.State = jobs.StateSucceeded
-		return tx.Set(respRef, resp)
+		return tx.Set(w.fs.Collection(Responses).Doc(id), resp)
 	})
 	if err != nil {
 		return fmt.Errorf("store.Succeed %s: %w", id, err)
