@@ -1,18 +1,22 @@
 # Tiger Studio: local development entry points (see DESIGN.md, "Local stack").
 # The work is done by emulators/stack.sh; these targets only wire it up.
 #
-#   make setup   install what is missing (rabbitmq-server, firebase-tools, Go modules)
-#   make dev     start the stack and leave it running; env in .local/env
+#   make setup   install what is missing (rabbitmq-server, firebase-tools, the ONNX
+#                Runtime library, Go modules)
+#   make dev     start the stack (emulators, RabbitMQ, gateway, worker) and leave it
+#                running; env in .local/env
 #   make stop    stop what make dev started
 #   make status  show what runs
-#   make test    run every test against a stack (started and stopped here if not running)
+#   make test    run every test against a stack (started and stopped here if not running):
+#                the main suite, then the disruptive tests (they restart RabbitMQ) alone
 #   make bench   run the benchmarks the same way
 #   make demo    start the stack (left running) and run the demo
 #   make vet     gofmt and go vet
 #   make fuzz    fuzz the upload validation for FUZZTIME
 #
 # Settings are environment variables, documented at the top of emulators/stack.sh
-# (ports, AMQP_URL for an external broker, STACK_SKIP=gateway, ...).
+# (ports, AMQP_URL for an external broker, STACK_SKIP=gateway,worker, STACK_DIR
+# for a second stack beside the first, ...).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,10 +41,16 @@ stop down:
 status:
 	@$(STACK) status
 
-# with-stack exports .local/env, runs the command, and stops the stack again
-# only if it started it (also when the tests fail); the exit status is go test's.
+# with-stack exports .local/env, runs the commands (separated by ---) one
+# after the other, all of them even when one fails, and stops the stack again
+# only if it started it; the exit status is non-zero when any failed.
+# The second stage runs the tests built with the disruptive tag (they stop and
+# start the shared RabbitMQ node), one package at a time and after the main
+# suite, so that no other test runs beside them.
 test: setup
-	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS)
+	@$(STACK) with-stack -- \
+		env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS) \
+		--- env TIGER_REQUIRE_STACK=1 go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS)
 
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)
@@ -49,7 +59,7 @@ bench: setup
 # make stop ends it.
 demo: setup
 	@$(STACK) up
-	@set -a; . .local/env; set +a; go run ./cmd/demo
+	@set -a; . "$${STACK_DIR:-.local}/env"; set +a; go run ./cmd/demo
 
 # Go files git knows or would add (so node_modules and .local/ are left out).
 vet:
@@ -62,4 +72,4 @@ fuzz:
 
 # Removes everything local: stack state, logs, RabbitMQ data, built binaries.
 clean: stop
-	rm -rf .local
+	rm -rf "$${STACK_DIR:-.local}"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # stack.sh: the local Tiger Studio stack (see DESIGN.md, "Local stack").
 #
-#   stack.sh setup              install what is missing (rabbitmq-server, npm deps, Go modules)
+#   stack.sh setup              install what is missing (rabbitmq-server, npm deps,
+#                               the ONNX Runtime library, Go modules)
 #   stack.sh up                 start every part in the background, write .local/env
 #   stack.sh down               stop what `up` started (by pid file), remove .local/env
 #   stack.sh status             say what runs; exit 0 only when the whole stack runs
-#   stack.sh with-stack CMD...  start the stack unless it runs, run CMD with .local/env
-#                               exported, stop the stack again if this call started it;
-#                               exits with CMD's status
+#   stack.sh with-stack CMD... [--- CMD...]...
+#                               start the stack unless it runs, run each CMD in turn
+#                               with .local/env exported (all of them, also when one
+#                               fails), stop the stack again if this call started it;
+#                               exits 0 when every CMD succeeded, else with the first
+#                               failing CMD's status
 #   stack.sh rabbit-stop        stop our RabbitMQ node (data kept), for reconnect tests
 #   stack.sh rabbit-start       start it again and wait until it accepts connections
 #
@@ -19,25 +23,36 @@
 # Both fail (exit 1) when AMQP_URL names an external broker.
 #
 # Everything lives under .local/ (logs in .local/logs/<part>.log, pids in
-# .local/pids/<part>.pid). Each part runs in its own process group (setsid),
-# so stopping it also stops the children its launcher script spawned (the
-# Firestore launcher runs java as a child, npx runs node).
+# .local/pids/<part>.pid), or under STACK_DIR when set: a second, independent
+# stack (other ports, other RABBITMQ_NODENAME) can run beside the first with
+# its own STACK_DIR, e.g. in CI or to check changes to this script. Each part
+# runs in its own process group (setsid), so stopping it also stops the
+# children its launcher script spawned (the Firestore launcher runs java as a
+# child, npx runs node).
 #
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
-#   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  INPUT_BUCKET [tiger-input]
+#   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]
+#   WORKER_SLOTS [1]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage rabbitmq gateway)
+#                  (firestore auth storage rabbitmq gateway worker)
 #   STACK_TIMEOUT  seconds each part may take to answer [120]
+#   STACK_DIR      where the stack's state lives [<repo>/.local]; relative to
+#                  the current directory
+# The worker also takes the rest of its settings (WORKER_GRACE, LOG_LEVEL,
+# STYLES_FILE, ORT_LIBRARY_PATH, ...; see worker/config.go) from the
+# environment of `up`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SELF="$ROOT/emulators/stack.sh"
-LOCAL="$ROOT/.local"
+LOCAL=${STACK_DIR:-$ROOT/.local}
+[[ $LOCAL == /* ]] || LOCAL="$PWD/$LOCAL"
+LOCAL=${LOCAL%/}
 LOGS="$LOCAL/logs"
 PIDS="$LOCAL/pids"
 BIN="$LOCAL/bin"
@@ -47,9 +62,12 @@ ENV_FILE="$LOCAL/env"
 CONF_FILE="$LOCAL/stack.conf"
 RABBIT_DIR="$LOCAL/rabbitmq"
 
-# Start order; down stops in reverse. The gateway comes last because it
-# connects to the others when it starts.
-PARTS=(firestore auth storage rabbitmq gateway)
+# Start order; down stops in reverse. The gateway and the worker come last
+# because they connect to the others when they start; down stops the worker
+# first, so it can finish its in-flight jobs while the rest still runs.
+PARTS=(firestore auth storage rabbitmq gateway worker)
+# The parts of a stack whose stack.conf predates STACK_PARTS.
+LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 die() {
@@ -63,12 +81,18 @@ load_settings() {
 	if [[ -f $CONF_FILE ]]; then
 		# shellcheck source=/dev/null
 		. "$CONF_FILE"
+		# A stack started by an older version of this script has no worker.
+		STACK_PARTS=${STACK_PARTS:-$LEGACY_PARTS}
+	else
+		STACK_PARTS=${PARTS[*]}
 	fi
 	GCLOUD_PROJECT=${GCLOUD_PROJECT:-tiger-studio-local}
 	FIRESTORE_PORT=${FIRESTORE_PORT:-8086}
 	AUTH_PORT=${AUTH_PORT:-9099}
 	STORAGE_PORT=${STORAGE_PORT:-9023}
 	GATEWAY_PORT=${GATEWAY_PORT:-8090}
+	WORKER_PORT=${WORKER_PORT:-8092}
+	WORKER_SLOTS=${WORKER_SLOTS:-1}
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
 	OUTPUT_BUCKET=${OUTPUT_BUCKET:-tiger-output}
 	QUEUE_PREFIX=${QUEUE_PREFIX:-tiger}
@@ -93,16 +117,19 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT RABBITMQ_DIST_PORT \
-			RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL STACK_SKIP; do
+			WORKER_PORT WORKER_SLOTS INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
+			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
 		done
 	} >"$CONF_FILE"
 }
 
+# skipped PART: PART is not (to be) started in this stack.
 skipped() {
 	local part=$1
 	[[ " ${STACK_SKIP//,/ } " == *" $part "* ]] && return 0
+	[[ " $STACK_PARTS " == *" $part "* ]] || return 0
 	[[ $part == rabbitmq && $EXTERNAL_AMQP == 1 ]] && return 0
 	return 1
 }
@@ -150,6 +177,9 @@ cmd_setup() {
 		log "npm ci in emulators/"
 		(cd "$ROOT/emulators" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 	fi
+	# The ONNX Runtime shared library for the worker's onnx backend (npm
+	# onnxruntime-node); prints nothing when the pinned version is there.
+	"$ROOT/worker/onnxruntime/install.sh"
 	(cd "$ROOT" && go mod download)
 }
 
@@ -301,8 +331,11 @@ start_auth() {
 	# refuse to run a pinned CLI it deems too old) and the update notifier;
 	# the emulator variables are removed so the CLI does not treat them as
 	# its own configuration.
+	# TMPDIR: the emulator hub writes its locator file (hub-<project>.json)
+	# there; a stack of its own keeps it apart from another stack's.
+	mkdir -p "$LOCAL/firebase/tmp"
 	(cd "$LOCAL/firebase" && launch auth env -u FIREBASE_AUTH_EMULATOR_HOST -u FIRESTORE_EMULATOR_HOST \
-		-u STORAGE_EMULATOR_HOST CI=true NO_UPDATE_NOTIFIER=1 \
+		-u STORAGE_EMULATOR_HOST CI=true NO_UPDATE_NOTIFIER=1 TMPDIR="$LOCAL/firebase/tmp" \
 		"$firebase" emulators:start --only auth --project "$GCLOUD_PROJECT" --config "$config")
 }
 ready_auth() { http_ok "http://127.0.0.1:$AUTH_PORT/"; }
@@ -426,6 +459,24 @@ start_gateway() {
 }
 ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 
+start_worker() {
+	require_free_port worker "$WORKER_PORT" WORKER_PORT
+	if ! (cd "$ROOT" && go build -o "$BIN/worker" ./worker/cmd/worker) >"$LOGS/worker.log" 2>&1; then
+		part_failed worker "could not be built (go build ./worker/cmd/worker)"
+		log "hint: STACK_SKIP=worker starts the rest of the stack without it"
+		return 1
+	fi
+	# The same environment as the gateway, plus the worker's own port and
+	# slots. It runs from the repository root, where the onnx backend looks
+	# for the ONNX Runtime library (worker/onnxruntime, make setup) unless
+	# ORT_LIBRARY_PATH says otherwise.
+	local vars
+	mapfile -t vars < <(env_lines)
+	(cd "$ROOT" && launch worker env "${vars[@]}" PORT="$WORKER_PORT" WORKER_SLOTS="$WORKER_SLOTS" "$BIN/worker")
+}
+# Ready once it holds a broker session (/readyz answers 503 until then).
+ready_worker() { http_ok "http://127.0.0.1:$WORKER_PORT/readyz"; }
+
 # ---------------------------------------------------------------- commands
 
 # env_lines: the KEY=VALUE lines of .local/env (paths are absolute, values
@@ -433,6 +484,7 @@ ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 env_lines() {
 	cat <<-EOF
 		GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
+		WORKER_URL=http://127.0.0.1:$WORKER_PORT
 		GCLOUD_PROJECT=$GCLOUD_PROJECT
 		GOOGLE_CLOUD_PROJECT=$GCLOUD_PROJECT
 		FIRESTORE_EMULATOR_HOST=127.0.0.1:$FIRESTORE_PORT
@@ -444,6 +496,7 @@ env_lines() {
 		MAIL_DIR=$LOCAL/mail
 		QUEUE_PREFIX=$QUEUE_PREFIX
 		STACK_SCRIPT=$SELF
+		STACK_DIR=$LOCAL
 	EOF
 }
 
@@ -464,6 +517,8 @@ cmd_status() {
 		if skipped "$part"; then
 			state="skipped"
 			[[ $part == rabbitmq && $EXTERNAL_AMQP == 1 ]] && state="external broker $AMQP_URL"
+			[[ " $STACK_PARTS " == *" $part "* ]] ||
+				state="not part of this stack (started by an older stack.sh; make stop && make dev)"
 		elif alive "$part"; then
 			state="running (pid $(<"$(pidfile "$part")"))"
 		else
@@ -495,6 +550,7 @@ cmd_up() {
 		load_settings
 	fi
 	mkdir -p "$LOGS" "$PIDS" "$BIN" "$LOCAL/mail"
+	STACK_PARTS=${PARTS[*]}
 	save_settings
 	local part
 	for part in "${PARTS[@]}"; do
@@ -525,12 +581,14 @@ cmd_up() {
 		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
 		log "rabbitmq: using the external broker from AMQP_URL"
 	fi
-	if skipped gateway; then
-		log "gateway skipped"
-	else
-		start_gateway || exit 1
-		wait_ready gateway ready_gateway || exit 1
-	fi
+	for part in gateway worker; do
+		if skipped "$part"; then
+			log "$part skipped"
+		else
+			"start_$part" || exit 1
+			wait_ready "$part" "ready_$part" || exit 1
+		fi
+	done
 
 	# .local/env appears last and at once: its presence means "stack up".
 	env_lines >"$ENV_FILE.tmp"
@@ -545,11 +603,12 @@ cmd_down() {
 	local i part
 	for ((i = ${#PARTS[@]} - 1; i >= 0; i--)); do
 		part=${PARTS[i]}
-		if [[ $part == rabbitmq ]]; then
-			stop_rabbitmq
-		else
-			kill_part "$part"
-		fi
+		case $part in
+		rabbitmq) stop_rabbitmq ;;
+		# SIGTERM lets it finish in-flight jobs (WORKER_GRACE, 8s by default).
+		worker) kill_part worker 15 ;;
+		*) kill_part "$part" ;;
+		esac
 	done
 	stop_epmd
 	rm -f "$CONF_FILE"
@@ -573,21 +632,42 @@ cmd_with_stack() {
 	# shellcheck source=/dev/null
 	. "$ENV_FILE"
 	set +a
-	# CMD runs in the background so that a signal to this script is handled
-	# at once (bash runs traps only after a foreground command returns); the
-	# signal is passed on to CMD, and the EXIT trap then stops the stack.
-	# "<&0" keeps our stdin, which a background command would otherwise lose.
-	"$@" <&0 &
-	CHILD=$!
+	# Run each CMD (separated by ---) in turn; a failing one does not stop
+	# the next. The result is the first failure's status.
+	local rc=0 first_rc=0 interrupted=0 n=0
+	local -a cmd=()
 	trap 'interrupted=130; stop_child' INT
 	trap 'interrupted=143; stop_child' TERM
-	local rc=0 interrupted=0
-	while :; do
-		wait "$CHILD" && rc=0 || rc=$?
-		kill -0 "$CHILD" 2>/dev/null || break
+	while (($# > 0)); do
+		cmd=()
+		while (($# > 0)) && [[ $1 != --- ]]; do
+			cmd+=("$1")
+			shift
+		done
+		(($# > 0)) && shift # the ---
+		((${#cmd[@]} > 0)) || continue
+		((interrupted)) && exit "$interrupted"
+		n=$((n + 1))
+		((n == 1 && $# == 0)) || log "running: ${cmd[*]}"
+		# CMD runs in the background so that a signal to this script is
+		# handled at once (bash runs traps only after a foreground command
+		# returns); the signal is passed on to CMD, and the EXIT trap then
+		# stops the stack. "<&0" keeps our stdin, which a background command
+		# would otherwise lose.
+		"${cmd[@]}" <&0 &
+		CHILD=$!
+		while :; do
+			wait "$CHILD" && rc=0 || rc=$?
+			kill -0 "$CHILD" 2>/dev/null || break
+		done
+		((interrupted)) && exit "$interrupted"
+		if ((rc != 0)); then
+			((n == 1 && $# == 0)) || log "failed (exit status $rc): ${cmd[*]}"
+			((first_rc != 0)) || first_rc=$rc
+		fi
 	done
-	((interrupted)) && exit "$interrupted"
-	return "$rc"
+	((n > 0)) || die "with-stack needs a command"
+	return "$first_rc"
 }
 
 # stop_child: ask CMD to stop with SIGINT (go test then stops its test

@@ -42,6 +42,7 @@ type Inputs interface {
 type Outputs interface {
 	Create(ctx context.Context, object, contentType string, data []byte) error
 	Delete(ctx context.Context, object string) error
+	DeletePrefix(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Processor handles one job message; it is the consumer's Handler.
@@ -151,6 +152,13 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	genMs := p.Now().Sub(genStart).Milliseconds()
 	log.Info("generated", "outputs", len(images), "generateMs", genMs)
 
+	// Earlier attempts that died mid-upload (a kill, a lost broker) may have
+	// left objects no document points to; this attempt owns the job now.
+	if gone, err := p.Outputs.DeletePrefix(ctx, id+"/"); err != nil {
+		return fmt.Errorf("worker: clear earlier attempts' outputs: %w", err)
+	} else if len(gone) > 0 {
+		log.Info("deleted outputs of earlier attempts", "objects", len(gone))
+	}
 	outputs, err := p.store(ctx, id, style.ID, attempt, images)
 	if err != nil {
 		return err
@@ -202,7 +210,8 @@ func (p *Processor) store(ctx context.Context, id, style string, attempt int, im
 			Height:      img.Bounds().Dy(),
 		}
 		if err := p.Outputs.Create(ctx, o.Name, o.ContentType, data); err != nil {
-			p.deleteOutputs(ctx, outputs)
+			// A failed (e.g. cancelled) upload may still have landed.
+			p.deleteOutputs(ctx, append(outputs, o))
 			return nil, fmt.Errorf("worker: upload output: %w", err)
 		}
 		outputs = append(outputs, o)

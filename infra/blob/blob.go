@@ -14,6 +14,7 @@ import (
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
+	"google.golang.org/api/iterator"
 )
 
 var (
@@ -64,6 +65,26 @@ func (w *Writer) Delete(ctx context.Context, object string) error {
 		return fmt.Errorf("blob.Delete %s/%s: %w", w.name, object, err)
 	}
 	return nil
+}
+
+// DeletePrefix removes every object whose name starts with prefix and
+// returns their names.
+func (w *Writer) DeletePrefix(ctx context.Context, prefix string) ([]string, error) {
+	var deleted []string
+	it := w.bucket.Objects(ctx, &storage.Query{Prefix: prefix})
+	for {
+		o, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return deleted, nil
+		}
+		if err != nil {
+			return deleted, fmt.Errorf("blob.DeletePrefix %s/%s: %w", w.name, prefix, err)
+		}
+		if err := w.Delete(ctx, o.Name); err != nil {
+			return deleted, err
+		}
+		deleted = append(deleted, o.Name)
+	}
 }
 
 // Reader reads objects from any bucket.

@@ -1,0 +1,94 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+func TestWorkerWriterAttempts(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	w := store.NewWorkerWriter(s.Firestore(t))
+	ctx := testenv.Ctx(t)
+	id := testenv.Unique("job")
+	now := time.Now()
+
+	for want := 1; want <= 2; want++ {
+		got, err := w.Begin(ctx, id, now)
+		if err != nil || got != want {
+			t.Fatalf("Begin = %d, %v; want attempt %d", got, err, want)
+		}
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 1}); !errors.Is(err, store.ErrSuperseded) {
+		t.Errorf("stale attempt's Succeed = %v, want ErrSuperseded", err)
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 2, Backend: "builtin"}); err != nil {
+		t.Fatalf("Succeed: %v", err)
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 2}); !errors.Is(err, store.ErrFinished) {
+		t.Errorf("second Succeed = %v, want ErrFinished", err)
+	}
+	if _, err := w.Begin(ctx, id, now); !errors.Is(err, store.ErrFinished) {
+		t.Errorf("Begin after success = %v, want ErrFinished", err)
+	}
+
+	failed := testenv.Unique("job")
+	if _, err := w.Begin(ctx, failed, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"first", "second"} {
+		if err := w.Fail(ctx, failed, jobs.Failure{Code: code}); err != nil {
+			t.Fatalf("Fail: %v", err)
+		}
+	}
+	job, err := store.NewReader(s.Firestore(t)).Job(ctx, failed)
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Job without a request = %v, %v; want ErrNotFound", job, err)
+	}
+	if _, err := w.Begin(ctx, failed, now); !errors.Is(err, store.ErrFinished) {
+		t.Errorf("Begin after Fail = %v, want ErrFinished", err)
+	}
+}
+
+func TestNotifyWriterLease(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	w := store.NewNotifyWriter(s.Firestore(t))
+	ctx := testenv.Ctx(t)
+	id := testenv.Unique("job")
+	now := time.Now()
+	lease := time.Minute
+
+	if sent, err := w.Claim(ctx, id, now, lease); err != nil || len(sent) != 0 {
+		t.Fatalf("first Claim = %v, %v", sent, err)
+	}
+	if _, err := w.Claim(ctx, id, now, lease); !errors.Is(err, store.ErrClaimed) {
+		t.Errorf("second Claim = %v, want ErrClaimed", err)
+	}
+	if err := w.MarkSent(ctx, id, "email"); err != nil {
+		t.Fatal(err)
+	}
+	// The holder died: once the lease is over, another delivery takes it and
+	// learns what was already sent.
+	sent, err := w.Claim(ctx, id, now.Add(2*lease), lease)
+	if err != nil || len(sent) != 1 || sent[0] != "email" {
+		t.Fatalf("Claim after the lease = %v, %v; want [email]", sent, err)
+	}
+	if err := w.Release(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Claim(ctx, id, now, lease); err != nil {
+		t.Fatalf("Claim after Release: %v", err)
+	}
+	if err := w.Complete(ctx, id, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Claim(ctx, id, now.Add(time.Hour), lease); !errors.Is(err, store.ErrAlreadySent) {
+		t.Errorf("Claim after Complete = %v, want ErrAlreadySent", err)
+	}
+}
