@@ -3,9 +3,8 @@
 // can start, log and stop it as its own process:
 //
 //	emulators storage   Cloud Storage (fake-gcs-server, in memory)
-//
-// Later parts of the local stack (the SMTP sink, the Firestore to CloudEvent
-// bridge) belong here as further subcommands.
+//	emulators smtp      SMTP sink writing each message to MAIL_DIR as .eml
+//	emulators bridge    Firestore emulator changes -> Eventarc CloudEvents -> Notify
 //
 // Flags default to the environment variables the stack uses, so
 // `set -a; . .local/env` followed by `emulators storage` does the right thing.
@@ -51,6 +50,8 @@ type subcommand struct {
 
 var subcommands = map[string]subcommand{
 	"storage": {summary: "Cloud Storage emulator (fake-gcs-server, in memory)", run: runStorage},
+	"smtp":    {summary: "SMTP sink, one .eml file per message in -dir", run: runSMTP},
+	"bridge":  {summary: "Firestore emulator changes as Eventarc CloudEvents to -target", run: runBridge},
 }
 
 func realMain(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {

@@ -1,0 +1,414 @@
+package bridge_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/tigerstudio/studio/emulators/bridge"
+	"github.com/tigerstudio/studio/infra/firestoreevent"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// delivery is one POST the target received.
+type delivery struct {
+	header http.Header
+	event  cloudevents.Event
+	data   firestoreevent.Data
+	status int
+}
+
+// target is an httptest server standing in for Notify. fail says how many
+// first attempts of an event id it answers 500.
+type target struct {
+	t    *testing.T
+	srv  *httptest.Server
+	fail int
+
+	mu       sync.Mutex
+	attempts map[string]int
+	got      []delivery
+	arrived  chan struct{}
+}
+
+func newTarget(t *testing.T, fail int) *target {
+	tg := &target{t: t, fail: fail, attempts: map[string]int{}, arrived: make(chan struct{}, 1000)}
+	tg.srv = httptest.NewServer(http.HandlerFunc(tg.serve))
+	t.Cleanup(tg.srv.Close)
+	return tg
+}
+
+func (tg *target) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		tg.t.Errorf("read body: %v", err)
+		return
+	}
+	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	e, err := binding.ToEvent(r.Context(), cehttp.NewMessageFromHttpRequest(r))
+	if err != nil {
+		tg.t.Errorf("not a CloudEvent: %v", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	data, err := firestoreevent.Decode(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		tg.t.Errorf("event %s data: %v", e.ID(), err)
+	}
+	tg.mu.Lock()
+	tg.attempts[e.ID()]++
+	status := http.StatusNoContent
+	if tg.attempts[e.ID()] <= tg.fail {
+		status = http.StatusInternalServerError
+	}
+	tg.got = append(tg.got, delivery{header: r.Header.Clone(), event: *e, data: data, status: status})
+	tg.mu.Unlock()
+	w.WriteHeader(status)
+	tg.arrived <- struct{}{}
+}
+
+// accepted returns the successfully delivered events about doc.
+func (tg *target) accepted(doc string) []delivery {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	var out []delivery
+	for _, d := range tg.got {
+		if d.status < 300 && d.event.Subject() == "documents/"+doc {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// waitFor waits until n events about doc were accepted.
+func (tg *target) waitFor(t *testing.T, ctx context.Context, doc string, n int) []delivery {
+	t.Helper()
+	for {
+		if got := tg.accepted(doc); len(got) >= n {
+			return got
+		}
+		select {
+		case <-tg.arrived:
+		case <-ctx.Done():
+			t.Fatalf("waiting for %d events about %s: got %d", n, doc, len(tg.accepted(doc)))
+		}
+	}
+}
+
+// run starts a bridge and waits until it is ready.
+func run(t *testing.T, ctx context.Context, fs *firestore.Client, cfg bridge.Config) {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b := bridge.New(fs, cfg)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-b.Ready():
+	case err := <-done:
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-ctx.Done():
+		t.Fatal("bridge not ready in time")
+	}
+}
+
+// testWriter sends the bridge's log to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func TestLifecycle(t *testing.T) {
+	s := testenv.Get(t)
+	for _, ct := range []string{firestoreevent.ContentProtobuf, firestoreevent.ContentJSON} {
+		t.Run(ct, func(t *testing.T) {
+			t.Parallel()
+			ctx := testenv.Ctx(t)
+			fs := s.Firestore(t)
+			coll := testenv.Unique("bridge-responses")
+			pre := fs.Collection(coll).Doc("pre")
+			if _, err := pre.Set(ctx, map[string]any{"state": "running", "attempt": 1}); err != nil {
+				t.Fatal(err)
+			}
+			tg := newTarget(t, 0)
+			run(t, ctx, fs, bridge.Config{Project: s.Project, Collections: []string{coll}, Target: tg.srv.URL, ContentType: ct})
+
+			doc := fs.Collection(coll).Doc("job")
+			path := coll + "/job"
+			name := fmt.Sprintf("projects/%s/databases/(default)/documents/%s", s.Project, path)
+
+			// Create: value only.
+			if _, err := doc.Set(ctx, map[string]any{"state": "running", "attempt": 1}); err != nil {
+				t.Fatal(err)
+			}
+			got := tg.waitFor(t, ctx, path, 1)
+			created := got[0]
+			if created.data.Value == nil || created.data.OldValue != nil || len(created.data.UpdateMask) != 0 {
+				t.Errorf("create: value %v, oldValue %v, mask %v; want value only", created.data.Value != nil, created.data.OldValue != nil, created.data.UpdateMask)
+			}
+			if n := created.data.Value.GetName(); n != name {
+				t.Errorf("value name %q, want %q", n, name)
+			}
+			if st := firestoreevent.String(created.data.Value, "state"); st != "running" {
+				t.Errorf("value state %q", st)
+			}
+			checkEnvelope(t, created, s.Project, path, ct)
+
+			// Update: value, oldValue and the changed fields.
+			if _, err := doc.Set(ctx, map[string]any{"state": "succeeded", "attempt": 1, "backend": "cpu"}); err != nil {
+				t.Fatal(err)
+			}
+			updated := tg.waitFor(t, ctx, path, 2)[1]
+			if firestoreevent.String(updated.data.Value, "state") != "succeeded" || firestoreevent.String(updated.data.OldValue, "state") != "running" {
+				t.Errorf("update: value %v, oldValue %v", updated.data.Value, updated.data.OldValue)
+			}
+			if want := []string{"backend", "state"}; !slices.Equal(updated.data.UpdateMask, want) {
+				t.Errorf("update mask %v, want %v", updated.data.UpdateMask, want)
+			}
+			checkEnvelope(t, updated, s.Project, path, ct)
+			if updated.event.ID() == created.event.ID() {
+				t.Errorf("update reuses event id %s", created.event.ID())
+			}
+
+			// Delete: oldValue only.
+			if _, err := doc.Delete(ctx); err != nil {
+				t.Fatal(err)
+			}
+			deleted := tg.waitFor(t, ctx, path, 3)[2]
+			if deleted.data.Value != nil || firestoreevent.String(deleted.data.OldValue, "state") != "succeeded" || len(deleted.data.UpdateMask) != 0 {
+				t.Errorf("delete: value %v, oldValue %v, mask %v; want the last version as oldValue only", deleted.data.Value, deleted.data.OldValue, deleted.data.UpdateMask)
+			}
+			checkEnvelope(t, deleted, s.Project, path, ct)
+
+			// The pre-existing document produced nothing, but the bridge
+			// remembers it: an update carries the baseline as oldValue.
+			if got := tg.accepted(coll + "/pre"); len(got) != 0 {
+				t.Fatalf("pre-existing document produced %d events", len(got))
+			}
+			if _, err := pre.Update(ctx, []firestore.Update{{Path: "attempt", Value: 2}}); err != nil {
+				t.Fatal(err)
+			}
+			preUpdate := tg.waitFor(t, ctx, coll+"/pre", 1)[0]
+			if preUpdate.data.OldValue.GetFields()["attempt"].GetIntegerValue() != 1 ||
+				preUpdate.data.Value.GetFields()["attempt"].GetIntegerValue() != 2 ||
+				!slices.Equal(preUpdate.data.UpdateMask, []string{"attempt"}) {
+				t.Errorf("update of baseline document: %+v", preUpdate.data)
+			}
+			if got := tg.accepted(path); len(got) != 3 {
+				t.Errorf("%d events about %s, want 3", len(got), path)
+			}
+		})
+	}
+}
+
+// checkEnvelope checks what Eventarc puts around a Firestore event.
+func checkEnvelope(t *testing.T, d delivery, project, path, contentType string) {
+	t.Helper()
+	e := d.event
+	for attr, want := range map[string]string{
+		"type":    "google.cloud.firestore.document.v1.written",
+		"source":  "//firestore.googleapis.com/projects/" + project + "/databases/(default)",
+		"subject": "documents/" + path,
+	} {
+		var got string
+		switch attr {
+		case "type":
+			got = e.Type()
+		case "source":
+			got = e.Source()
+		case "subject":
+			got = e.Subject()
+		}
+		if got != want {
+			t.Errorf("ce %s = %q, want %q", attr, got, want)
+		}
+	}
+	if e.Time().IsZero() || e.ID() == "" {
+		t.Errorf("event id %q time %v", e.ID(), e.Time())
+	}
+	if p, err := firestoreevent.DocumentPath(e); err != nil || p != path {
+		t.Errorf("DocumentPath = %q, %v", p, err)
+	}
+	// Binary content mode: attributes in ce- headers, the data as the body.
+	for _, h := range []string{"Ce-Id", "Ce-Source", "Ce-Type", "Ce-Specversion", "Ce-Subject", "Ce-Time", "Ce-Project", "Ce-Database", "Ce-Document"} {
+		if d.header.Get(h) == "" {
+			t.Errorf("header %s missing", h)
+		}
+	}
+	if got := d.header.Get("Content-Type"); got != contentType {
+		t.Errorf("Content-Type %q, want %q", got, contentType)
+	}
+	if got := d.header.Get("Ce-Document"); got != path {
+		t.Errorf("ce-document %q, want %q", got, path)
+	}
+}
+
+func TestRetriesUntilAccepted(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ctx := testenv.Ctx(t)
+	fs := s.Firestore(t)
+	coll := testenv.Unique("bridge-errors")
+	tg := newTarget(t, 2)
+	run(t, ctx, fs, bridge.Config{
+		Project: s.Project, Collections: []string{coll}, Target: tg.srv.URL,
+		RetryMin: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+	})
+	if _, err := fs.Collection(coll).Doc("job").Set(ctx, map[string]any{"code": "internal", "retryable": false}); err != nil {
+		t.Fatal(err)
+	}
+	path := coll + "/job"
+	got := tg.waitFor(t, ctx, path, 1)
+	// Give a wrongly repeated delivery the time to show up.
+	time.Sleep(500 * time.Millisecond)
+	tg.mu.Lock()
+	attempts := tg.attempts[got[0].event.ID()]
+	total := len(tg.got)
+	tg.mu.Unlock()
+	if attempts != 3 || total != 3 {
+		t.Errorf("%d attempts of the event, %d requests in all; want 3 and 3", attempts, total)
+	}
+	if got := tg.accepted(path); len(got) != 1 {
+		t.Errorf("accepted %d times, want once", len(got))
+	}
+}
+
+func TestOrderPerDocument(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ctx := testenv.Ctx(t)
+	fs := s.Firestore(t)
+	coll := testenv.Unique("bridge-order")
+	// A slow target makes later events queue behind earlier ones.
+	tg := newTarget(t, 0)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		tg.serve(w, r)
+	}))
+	t.Cleanup(slow.Close)
+	run(t, ctx, fs, bridge.Config{Project: s.Project, Collections: []string{coll}, Target: slow.URL})
+	const docs, writes = 3, 5
+	for i := range writes {
+		for d := range docs {
+			if _, err := fs.Collection(coll).Doc(fmt.Sprint("d", d)).Set(ctx, map[string]any{"n": i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for d := range docs {
+		path := fmt.Sprintf("%s/d%d", coll, d)
+		// The listener may coalesce writes that land between two
+		// snapshots, so wait for the last write rather than a count.
+		for {
+			got := tg.waitFor(t, ctx, path, 1)
+			last := got[len(got)-1].data.Value.GetFields()["n"].GetIntegerValue()
+			if last == writes-1 {
+				break
+			}
+			select {
+			case <-tg.arrived:
+			case <-ctx.Done():
+				t.Fatalf("%s: last event has n=%d", path, last)
+			}
+		}
+		got := tg.accepted(path)
+		for i := 1; i < len(got); i++ {
+			prev, cur := got[i-1].data.Value, got[i].data.Value
+			if !prev.GetUpdateTime().AsTime().Before(cur.GetUpdateTime().AsTime()) {
+				t.Errorf("%s: event %d (n=%d) after event %d (n=%d)", path, i, cur.GetFields()["n"].GetIntegerValue(), i-1, prev.GetFields()["n"].GetIntegerValue())
+			}
+			if old := got[i].data.OldValue; !old.GetUpdateTime().AsTime().Equal(prev.GetUpdateTime().AsTime()) {
+				t.Errorf("%s: event %d's oldValue is not the previous event's value", path, i)
+			}
+		}
+		if got[0].data.OldValue != nil {
+			t.Errorf("%s: first event has an oldValue", path)
+		}
+	}
+}
+
+// TestSurvivesConnectionLoss cuts the bridge's connection to the emulator
+// and checks that changes made meanwhile still arrive, with the right
+// oldValue, once it is back.
+func TestSurvivesConnectionLoss(t *testing.T) {
+	s := testenv.Get(t)
+	proxy := testenv.NewProxy(t, s.FirestoreHost)
+	u, err := url.Parse(proxy.AMQPURL(t, "amqp://127.0.0.1:1/")) // the only way Proxy tells its address
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := s.Firestore(t)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", u.Host) // read by firestore.NewClient only
+	viaProxy := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	coll := testenv.Unique("bridge-cut")
+	tg := newTarget(t, 0)
+	run(t, ctx, viaProxy, bridge.Config{Project: s.Project, Collections: []string{coll}, Target: tg.srv.URL})
+
+	x := fs(direct, coll, "x")
+	if _, err := x.Set(ctx, map[string]any{"state": "running"}); err != nil {
+		t.Fatal(err)
+	}
+	tg.waitFor(t, ctx, coll+"/x", 1)
+
+	proxy.Cut()
+	if _, err := x.Set(ctx, map[string]any{"state": "succeeded"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs(direct, coll, "y").Set(ctx, map[string]any{"code": "internal"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	proxy.Restore(t)
+
+	upd := tg.waitFor(t, ctx, coll+"/x", 2)[1]
+	if firestoreevent.String(upd.data.OldValue, "state") != "running" || firestoreevent.String(upd.data.Value, "state") != "succeeded" {
+		t.Errorf("update after reconnect: %+v", upd.data)
+	}
+	created := tg.waitFor(t, ctx, coll+"/y", 1)[0]
+	if created.data.Value == nil || created.data.OldValue != nil {
+		t.Errorf("create after reconnect: %+v", created.data)
+	}
+}
+
+func fs(c *firestore.Client, coll, id string) *firestore.DocumentRef {
+	return c.Collection(coll).Doc(id)
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]bridge.Config{
+		"no project":       {Target: "http://127.0.0.1:1/"},
+		"no target":        {Project: "p"},
+		"bad target":       {Project: "p", Target: "127.0.0.1:1"},
+		"bad content type": {Project: "p", Target: "http://127.0.0.1:1/", ContentType: "text/plain"},
+		"nested coll":      {Project: "p", Target: "http://127.0.0.1:1/", Collections: []string{"a/b/c"}},
+	} {
+		// No Firestore client is needed: Run validates before using it.
+		if err := bridge.New(nil, cfg).Run(t.Context()); err == nil {
+			t.Errorf("%s: Run succeeded", name)
+		}
+	}
+}

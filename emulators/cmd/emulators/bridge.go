@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/tigerstudio/studio/emulators/bridge"
+	"github.com/tigerstudio/studio/infra/firestoreevent"
+)
+
+func runBridge(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
+	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	project := fs.String("project", envOr("GCLOUD_PROJECT", "tiger-studio-local"), "project id the events name (env GCLOUD_PROJECT)")
+	emulator := fs.String("firestore", os.Getenv("FIRESTORE_EMULATOR_HOST"), "Firestore emulator host:port to watch (env FIRESTORE_EMULATOR_HOST)")
+	collections := fs.String("collections", "responses,errors", "comma-separated top-level collections to watch")
+	target := fs.String("target", envOr("NOTIFY_URL", "http://127.0.0.1:8091/"), "URL the CloudEvents are POSTed to, the Notify function (env NOTIFY_URL)")
+	contentType := fs.String("content-type", firestoreevent.ContentProtobuf, "event data content type: application/protobuf or application/json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bridge: unexpected arguments %q", fs.Args())
+	}
+	// Without an emulator address the client would watch the real
+	// Firestore with whatever credentials lie around: never what we want.
+	if *emulator == "" {
+		return errors.New("bridge: -firestore (or FIRESTORE_EMULATOR_HOST) is required")
+	}
+	if err := os.Setenv("FIRESTORE_EMULATOR_HOST", *emulator); err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	var colls []string
+	for c := range strings.SplitSeq(*collections, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			colls = append(colls, c)
+		}
+	}
+	if len(colls) == 0 {
+		return errors.New("bridge: -collections is empty")
+	}
+	client, err := firestore.NewClient(ctx, *project)
+	if err != nil {
+		return fmt.Errorf("bridge: firestore client: %w", err)
+	}
+	defer client.Close()
+	b := bridge.New(client, bridge.Config{
+		Project:     *project,
+		Collections: colls,
+		Target:      *target,
+		ContentType: *contentType,
+		Logger:      logger,
+	})
+	go func() {
+		select {
+		case <-b.Ready():
+			logger.InfoContext(ctx, "bridge ready", slog.String("FIRESTORE_EMULATOR_HOST", *emulator), slog.String("target", *target))
+		case <-ctx.Done():
+		}
+	}()
+	return b.Run(ctx)
+}
