@@ -32,14 +32,14 @@
 #
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
-#   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]
+#   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
 #   WORKER_SLOTS [1]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage rabbitmq gateway worker)
+#                  (firestore auth storage smtp rabbitmq gateway worker notify bridge)
 #   STACK_TIMEOUT  seconds each part may take to answer [120]
 #   STACK_DIR      where the stack's state lives [<repo>/.local]; relative to
 #                  the current directory
@@ -65,7 +65,7 @@ RABBIT_DIR="$LOCAL/rabbitmq"
 # Start order; down stops in reverse. The gateway and the worker come last
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
-PARTS=(firestore auth storage rabbitmq gateway worker)
+PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -93,6 +93,8 @@ load_settings() {
 	GATEWAY_PORT=${GATEWAY_PORT:-8090}
 	WORKER_PORT=${WORKER_PORT:-8092}
 	WORKER_SLOTS=${WORKER_SLOTS:-1}
+	NOTIFY_PORT=${NOTIFY_PORT:-8091}
+	SMTP_PORT=${SMTP_PORT:-2525}
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
 	OUTPUT_BUCKET=${OUTPUT_BUCKET:-tiger-output}
 	QUEUE_PREFIX=${QUEUE_PREFIX:-tiger}
@@ -117,7 +119,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -446,11 +448,6 @@ external_amqp_ready() {
 
 start_gateway() {
 	require_free_port gateway "$GATEWAY_PORT" GATEWAY_PORT
-	if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/gateway.log" 2>&1; then
-		part_failed gateway "could not be built (go build ./functions/cmd/local)"
-		log "hint: STACK_SKIP=gateway starts the rest of the stack without it"
-		return 1
-	fi
 	# The gateway gets exactly what .local/env will say, plus the functions
 	# framework's own settings.
 	local vars
@@ -477,6 +474,35 @@ start_worker() {
 # Ready once it holds a broker session (/readyz answers 503 until then).
 ready_worker() { http_ok "http://127.0.0.1:$WORKER_PORT/readyz"; }
 
+# The SMTP sink: every mail Notify sends lands as one .eml file in MAIL_DIR.
+start_smtp() {
+	require_free_port smtp "$SMTP_PORT" SMTP_PORT
+	launch smtp "$BIN/emulators" smtp -host 127.0.0.1 -port "$SMTP_PORT" -dir "$LOCAL/mail"
+}
+ready_smtp() { port_open "$SMTP_PORT"; }
+
+# Notify, the CloudEvent function, served by the functions framework like
+# the gateway (same binary). FCM has no emulator: push is logged (PUSH=log).
+start_notify() {
+	require_free_port notify "$NOTIFY_PORT" NOTIFY_PORT
+	local vars
+	mapfile -t vars < <(env_lines)
+	launch notify env "${vars[@]}" FUNCTION_TARGET=Notify PORT="$NOTIFY_PORT" \
+		SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
+		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "$BIN/functions"
+}
+ready_notify() { port_open "$NOTIFY_PORT"; }
+
+# The bridge turns Firestore emulator changes into the CloudEvents Eventarc
+# would deliver and posts them to Notify. It has no port: it is ready once
+# its listeners took their first snapshot.
+start_bridge() {
+	launch bridge env FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
+		"$BIN/emulators" bridge -project "$GCLOUD_PROJECT" -collections responses,errors \
+		-target "http://127.0.0.1:$NOTIFY_PORT/"
+}
+ready_bridge() { grep -q 'bridge ready' "$LOGS/bridge.log" 2>/dev/null; }
+
 # ---------------------------------------------------------------- commands
 
 # env_lines: the KEY=VALUE lines of .local/env (paths are absolute, values
@@ -485,6 +511,7 @@ env_lines() {
 	cat <<-EOF
 		GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT
 		WORKER_URL=http://127.0.0.1:$WORKER_PORT
+		NOTIFY_URL=http://127.0.0.1:$NOTIFY_PORT
 		GCLOUD_PROJECT=$GCLOUD_PROJECT
 		GOOGLE_CLOUD_PROJECT=$GCLOUD_PROJECT
 		FIRESTORE_EMULATOR_HOST=127.0.0.1:$FIRESTORE_PORT
@@ -565,7 +592,7 @@ cmd_up() {
 
 	# Start the independent parts at once (the JVM, node and Erlang boots
 	# overlap), then wait for each.
-	for part in firestore auth storage rabbitmq; do
+	for part in firestore auth storage smtp rabbitmq; do
 		if skipped "$part"; then
 			log "$part skipped"
 		elif [[ $part == rabbitmq ]]; then
@@ -574,14 +601,21 @@ cmd_up() {
 			"start_$part"
 		fi
 	done
-	for part in firestore auth storage rabbitmq; do
+	for part in firestore auth storage smtp rabbitmq; do
 		skipped "$part" || wait_ready "$part" "ready_$part" || exit 1
 	done
 	if [[ $EXTERNAL_AMQP == 1 ]]; then
 		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
 		log "rabbitmq: using the external broker from AMQP_URL"
 	fi
-	for part in gateway worker; do
+	if ! skipped gateway || ! skipped notify; then
+		# One functions binary serves the Gateway and Notify.
+		if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/functions-build.log" 2>&1; then
+			tail -n 30 "$LOGS/functions-build.log" >&2
+			die "go build ./functions/cmd/local failed"
+		fi
+	fi
+	for part in gateway worker notify bridge; do
 		if skipped "$part"; then
 			log "$part skipped"
 		else

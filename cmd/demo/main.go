@@ -103,7 +103,39 @@ func realMain(ctx context.Context) error {
 	if failed > 0 {
 		return fmt.Errorf("%d of %d jobs failed", failed, len(submitted))
 	}
+	if dir := os.Getenv("MAIL_DIR"); dir != "" {
+		printMails(ctx, dir, submitted)
+	}
 	return nil
+}
+
+// printMails waits briefly for Notify's emails about the jobs (the bridge
+// and Notify run asynchronously) and prints where the SMTP sink put them.
+func printMails(ctx context.Context, dir string, submitted []gateway.Job) {
+	deadline := time.Now().Add(15 * time.Second)
+	found := map[string]string{}
+	for len(found) < len(submitted) && time.Now().Before(deadline) && ctx.Err() == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, j := range submitted {
+				if strings.Contains(string(raw), j.ID) {
+					found[j.ID] = f
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, j := range submitted {
+		if f, ok := found[j.ID]; ok {
+			fmt.Printf("email about %-12s %s\n", j.Style, f)
+		} else {
+			fmt.Printf("email about %-12s not arrived yet (is Notify running? see .local/logs/notify.log)\n", j.Style)
+		}
+	}
 }
 
 func filter(all []gateway.StyleInfo, ids string) []gateway.StyleInfo {
