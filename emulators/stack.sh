@@ -207,7 +207,9 @@ launch() {
 	local part=$1
 	shift
 	local logf="$LOGS/$part.log"
-	printf '=== %s start %s: %s\n' "$part" "$(date -Is)" "$*" >>"$logf"
+	# Credentials in URLs (AMQP_URL of an external broker) stay out of logs.
+	printf '=== %s start %s: %s\n' "$part" "$(date -Is)" "$*" |
+		sed -E 's#://[^:/@ ]+:[^@ ]*@#://***@#g' >>"$logf"
 	setsid "$@" </dev/null >>"$logf" 2>&1 &
 	echo $! >"$(pidfile "$part")"
 }
