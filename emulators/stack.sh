@@ -489,7 +489,10 @@ start_notify() {
 	require_free_port notify "$NOTIFY_PORT" NOTIFY_PORT
 	local vars
 	mapfile -t vars < <(env_lines)
-	launch notify env "${vars[@]}" FUNCTION_TARGET=Notify PORT="$NOTIFY_PORT" \
+	# EVENT=local, the Gateway's default event: Notify leaves alone the jobs
+	# tests write for events of their own, as one event's Notify does in a
+	# shared cloud project.
+	launch notify env "${vars[@]}" FUNCTION_TARGET=Notify PORT="$NOTIFY_PORT" EVENT=local \
 		SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
 		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "$BIN/functions"
 }
