@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/blob"
@@ -21,9 +23,10 @@ import (
 	"github.com/tigerstudio/studio/worker/imaging"
 )
 
-// Requests reads the job's request document.
+// Requests reads the job's documents.
 type Requests interface {
 	Request(ctx context.Context, id string) (jobs.Request, error)
+	Job(ctx context.Context, id string) (store.Job, error)
 }
 
 // Results is the worker's Firestore write scope.
@@ -31,6 +34,7 @@ type Results interface {
 	Begin(ctx context.Context, id string, now time.Time) (int, error)
 	Succeed(ctx context.Context, id string, resp jobs.Response) error
 	Fail(ctx context.Context, id string, f jobs.Failure) error
+	Abandon(ctx context.Context, id string, attempt int) error
 }
 
 // Inputs reads input objects.
@@ -42,7 +46,7 @@ type Inputs interface {
 type Outputs interface {
 	Create(ctx context.Context, object, contentType string, data []byte) error
 	Delete(ctx context.Context, object string) error
-	DeletePrefix(ctx context.Context, prefix string) ([]string, error)
+	List(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Processor handles one job message; it is the consumer's Handler.
@@ -103,7 +107,13 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		return err // back to the queue: shutdown or lost broker
+		// Back to the queue. A deliberate return (shutdown past its grace)
+		// gives the attempt back; a lost broker does not, since the worker
+		// itself may be what fails every time.
+		if errors.Is(context.Cause(ctx), queue.ErrShutdown) {
+			p.abandon(ctx, msg.JobID, attempt)
+		}
+		return err
 	case errors.Is(err, generate.ErrInvalidInput):
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, err.Error(), false)
 	case attempt >= p.MaxAttempts:
@@ -112,11 +122,23 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	return err
 }
 
+func (p *Processor) abandon(ctx context.Context, id string, attempt int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := p.Results.Abandon(ctx, id, attempt); err != nil {
+		logging.FromContext(ctx).Warn("could not give the attempt back", "err", err)
+	}
+}
+
 // fail writes the error document and dead-letters the message.
 func (p *Processor) fail(ctx context.Context, id string, attempts int, code, message string, retryable bool) error {
 	err := p.Results.Fail(ctx, id, jobs.Failure{
 		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.Now().UTC(),
 	})
+	if errors.Is(err, store.ErrFinished) {
+		logging.FromContext(ctx).Info("job already has its outcome; not failing it")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("worker: write error document: %w", err)
 	}
@@ -152,13 +174,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	genMs := p.Now().Sub(genStart).Milliseconds()
 	log.Info("generated", "outputs", len(images), "generateMs", genMs)
 
-	// Earlier attempts that died mid-upload (a kill, a lost broker) may have
-	// left objects no document points to; this attempt owns the job now.
-	if gone, err := p.Outputs.DeletePrefix(ctx, id+"/"); err != nil {
-		return fmt.Errorf("worker: clear earlier attempts' outputs: %w", err)
-	} else if len(gone) > 0 {
-		log.Info("deleted outputs of earlier attempts", "objects", len(gone))
-	}
+	p.deleteEarlierAttempts(ctx, id, attempt)
 	outputs, err := p.store(ctx, id, style.ID, attempt, images)
 	if err != nil {
 		return err
@@ -178,17 +194,69 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		CompletedAt: done.UTC(),
 	}
 	if err := p.Results.Succeed(ctx, id, resp); err != nil {
+		if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrSuperseded) {
+			log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
+			p.deleteOutputs(ctx, outputs)
+			return nil
+		}
+		// A commit can fail after it was applied (a deadline): look before
+		// deleting what the document may point to.
+		if p.committed(ctx, id, attempt) {
+			log.Info("job succeeded (commit confirmed on re-read)")
+			return nil
+		}
 		// Storage and Firestore never disagree: without the document, the
 		// outputs must go.
 		p.deleteOutputs(ctx, outputs)
-		if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrSuperseded) {
-			log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
-			return nil
-		}
 		return fmt.Errorf("worker: write response: %w", err)
 	}
 	log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
 	return nil
+}
+
+// committed reports whether this attempt's succeeded response is stored.
+func (p *Processor) committed(ctx context.Context, id string, attempt int) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	j, err := p.Requests.Job(ctx, id)
+	return err == nil && j.Response != nil && j.Response.State == jobs.StateSucceeded && j.Response.Attempt == attempt
+}
+
+// deleteEarlierAttempts removes outputs that attempts before this one left
+// without a document (killed mid-upload). Later attempts' files are left
+// alone: if one exists, this attempt is the superseded one.
+func (p *Processor) deleteEarlierAttempts(ctx context.Context, id string, attempt int) {
+	names, err := p.Outputs.List(ctx, id+"/")
+	if err != nil {
+		logging.FromContext(ctx).Warn("could not list earlier outputs", "err", err)
+		return
+	}
+	var stale []jobs.Output
+	for _, n := range names {
+		if a, ok := attemptOfOutput(n); ok && a < attempt {
+			stale = append(stale, jobs.Output{Name: n})
+		}
+	}
+	if len(stale) > 0 {
+		logging.FromContext(ctx).Info("deleting outputs of earlier attempts", "objects", len(stale))
+		p.deleteOutputs(ctx, stale)
+	}
+}
+
+// outputName names an attempt's i-th output; attemptOfOutput reads the
+// attempt back.
+func outputName(id, style string, attempt, i int) string {
+	return fmt.Sprintf("%s/%s-a%d-%d.jpg", id, style, attempt, i)
+}
+
+func attemptOfOutput(name string) (int, bool) {
+	base := name[strings.LastIndex(name, "/")+1:]
+	parts := strings.Split(strings.TrimSuffix(base, ".jpg"), "-")
+	if len(parts) < 3 {
+		return 0, false
+	}
+	a, err := strconv.Atoi(strings.TrimPrefix(parts[len(parts)-2], "a"))
+	return a, err == nil && strings.HasPrefix(parts[len(parts)-2], "a")
 }
 
 // store encodes and uploads the outputs; on failure it removes what it had
@@ -204,7 +272,7 @@ func (p *Processor) store(ctx context.Context, id, style string, attempt int, im
 		// The attempt is in the name so a late, superseded attempt can never
 		// overwrite or delete the winner's files.
 		o := jobs.Output{
-			Name:        fmt.Sprintf("%s/%s-a%d-%d.jpg", id, style, attempt, i),
+			Name:        outputName(id, style, attempt, i),
 			ContentType: "image/jpeg",
 			Width:       img.Bounds().Dx(),
 			Height:      img.Bounds().Dy(),

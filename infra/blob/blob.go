@@ -67,23 +67,19 @@ func (w *Writer) Delete(ctx context.Context, object string) error {
 	return nil
 }
 
-// DeletePrefix removes every object whose name starts with prefix and
-// returns their names.
-func (w *Writer) DeletePrefix(ctx context.Context, prefix string) ([]string, error) {
-	var deleted []string
+// List returns the names of the objects whose name starts with prefix.
+func (w *Writer) List(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
 	it := w.bucket.Objects(ctx, &storage.Query{Prefix: prefix})
 	for {
 		o, err := it.Next()
 		if errors.Is(err, iterator.Done) {
-			return deleted, nil
+			return names, nil
 		}
 		if err != nil {
-			return deleted, fmt.Errorf("blob.DeletePrefix %s/%s: %w", w.name, prefix, err)
+			return names, fmt.Errorf("blob.List %s/%s: %w", w.name, prefix, err)
 		}
-		if err := w.Delete(ctx, o.Name); err != nil {
-			return deleted, err
-		}
-		deleted = append(deleted, o.Name)
+		names = append(names, o.Name)
 	}
 }
 

@@ -21,6 +21,14 @@ import (
 // messages that can never succeed.
 var ErrDeadLetter = errors.New("dead-letter the message")
 
+// Why a handler's context was cancelled, for context.Cause: a handler may
+// treat a shutdown (the job goes back to the queue on purpose) differently
+// from a lost connection (the worker may be what is failing).
+var (
+	ErrShutdown       = errors.New("worker shutting down")
+	ErrConnectionLost = errors.New("broker connection lost")
+)
+
 // retriesHeader counts how often a message went through the retry queue; it
 // sets the backoff only. Attempts that matter are counted durably by the
 // handler.
@@ -135,6 +143,8 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 	if err := retryCh.Confirm(false); err != nil {
 		return fmt.Errorf("queue.Consumer retry confirms: %w", err)
 	}
+	retry := &retrier{ch: retryCh, returns: retryCh.NotifyReturn(make(chan amqp.Return, 1))}
+	retryClosed := retryCh.NotifyClose(make(chan *amqp.Error, 1))
 	const tag = "worker"
 	deliveries, err := ch.Consume(c.cfg.Topology.Queue(), tag, false, false, false, false, nil)
 	if err != nil {
@@ -147,8 +157,8 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 	// Handlers run under their own context: shutdown does not cancel them
 	// until the grace period is over, a lost connection does at once (their
 	// messages are back in the queue already).
-	handlerCtx, cancelHandlers := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelHandlers()
+	handlerCtx, cancelHandlers := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelHandlers(ErrConnectionLost)
 	var wg sync.WaitGroup
 	drain := func() {
 		done := make(chan struct{})
@@ -157,9 +167,14 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 		case <-done:
 		case <-time.After(c.cfg.Grace):
 			c.cfg.Logger.Warn("grace period over; returning unfinished messages to the queue")
-			cancelHandlers()
+			cancelHandlers(ErrShutdown)
 			<-done
 		}
+	}
+	lost := func(err error) error {
+		cancelHandlers(ErrConnectionLost)
+		wg.Wait()
+		return err
 	}
 	for {
 		select {
@@ -168,25 +183,25 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 			drain()
 			return nil
 		case err := <-closed:
-			cancelHandlers()
-			wg.Wait()
-			return fmt.Errorf("queue.Consumer: connection closed: %v", err)
+			return lost(fmt.Errorf("queue.Consumer: connection closed: %w", err))
+		case err := <-retryClosed:
+			// Without the retry channel transient failures could not back
+			// off; start a fresh session instead.
+			return lost(fmt.Errorf("queue.Consumer: retry channel closed: %w", err))
 		case d, ok := <-deliveries:
 			if !ok {
-				cancelHandlers()
-				wg.Wait()
-				return errors.New("queue.Consumer: delivery channel closed")
+				return lost(errors.New("queue.Consumer: delivery channel closed"))
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c.handle(handlerCtx, retryCh, d, h)
+				c.handle(handlerCtx, retry, d, h)
 			}()
 		}
 	}
 }
 
-func (c *Consumer) handle(ctx context.Context, retryCh *amqp.Channel, d amqp.Delivery, h Handler) {
+func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, h Handler) {
 	m := Message{ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: retries(d.Headers)}
 	log := c.cfg.Logger.With("jobId", d.MessageId)
 	err := safeHandle(logging.WithLogger(ctx, c.cfg.Logger), h, m)
@@ -197,12 +212,12 @@ func (c *Consumer) handle(ctx context.Context, retryCh *amqp.Channel, d amqp.Del
 		log.Warn("dead-lettering message", "err", err)
 		ackErr(log, d.Nack(false, false))
 	case ctx.Err() != nil:
-		log.Info("returning message to the queue", "err", err)
+		log.Info("returning message to the queue", "err", err, "cause", context.Cause(ctx))
 		ackErr(log, d.Nack(false, true))
 	default:
 		delay := c.backoff(m.Retries)
 		log.Warn("retrying message later", "err", err, "in", delay, "retries", m.Retries+1)
-		if perr := c.retry(ctx, retryCh, d, m.Retries+1, delay); perr != nil {
+		if perr := retry.publish(ctx, c.cfg.Topology, d, m.Retries+1, delay); perr != nil {
 			log.Error("could not schedule the retry; requeueing now", "err", perr)
 			ackErr(log, d.Nack(false, true))
 			return
@@ -236,33 +251,51 @@ func (c *Consumer) backoff(retries int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// retry parks a copy of the message in the retry queue with the delay as its
-// TTL; the broker dead-letters it back to the job exchange when it expires.
-func (c *Consumer) retry(ctx context.Context, ch *amqp.Channel, d amqp.Delivery, n int, delay time.Duration) error {
+// retrier parks messages in the retry queue. Its publishes are serialised:
+// retries are rare, and one publish at a time lets a basic.return be matched
+// to the publish it belongs to, as in Publisher.
+type retrier struct {
+	mu      sync.Mutex
+	ch      *amqp.Channel
+	returns chan amqp.Return
+}
+
+// publish parks a copy of the message in the retry queue with the delay as
+// its TTL; the broker dead-letters it back to the job exchange when it
+// expires. An online job comes back at the retry priority, above fresh
+// online jobs and below booth jobs.
+func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n int, delay time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	headers := amqp.Table{}
 	for k, v := range d.Headers {
 		headers[k] = v
 	}
 	headers[retriesHeader] = int32(n)
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", c.cfg.Topology.RetryQueue(), true, false, amqp.Publishing{
+	dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", topo.RetryQueue(), true, false, amqp.Publishing{
 		ContentType:  d.ContentType,
 		DeliveryMode: amqp.Persistent,
 		MessageId:    d.MessageId,
-		Priority:     d.Priority,
+		Priority:     max(d.Priority, priorityRetry),
 		Timestamp:    d.Timestamp,
 		Headers:      headers,
 		Expiration:   strconv.FormatInt(max(delay.Milliseconds(), 1), 10),
 		Body:         d.Body,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("queue.retry: %w", err)
 	}
 	ok, err := dc.WaitContext(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("queue.retry: %w", err)
 	}
 	if !ok {
-		return ErrNotConfirmed
+		return fmt.Errorf("queue.retry: %w", ErrNotConfirmed)
+	}
+	select {
+	case ret := <-r.returns:
+		return fmt.Errorf("queue.retry: %w: returned %d %s", ErrNotConfirmed, ret.ReplyCode, ret.ReplyText)
+	default:
 	}
 	return nil
 }

@@ -121,6 +121,12 @@ func TestConsumerOutcomes(t *testing.T) {
 	if retries != [3]int{0, 1, 2} {
 		t.Errorf("retries seen %v, want 0,1,2", retries)
 	}
+	mu.Lock()
+	if p0, p1 := calls["flaky"][0].Priority, calls["flaky"][1].Priority; p0 != queue.PriorityOf(jobs.Online, false) || p1 != queue.PriorityOf(jobs.Online, true) {
+		t.Errorf("online job priority %d, then %d when retried; want %d then %d", p0, p1,
+			queue.PriorityOf(jobs.Online, false), queue.PriorityOf(jobs.Online, true))
+	}
+	mu.Unlock()
 	eventually(t, "queues empty", func() bool {
 		return s.QueueDepth(t, topo.Queue()) == 0 && s.QueueDepth(t, topo.RetryQueue()) == 0
 	})

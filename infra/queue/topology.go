@@ -51,7 +51,9 @@ func (t Topology) DeadQueue() string { return t.Prefix + ".dead" }
 
 // RetryQueue holds retried messages until their per-message TTL (the
 // backoff) expires; the broker then dead-letters them back to the exchange.
-// It has no consumer.
+// It has no consumer. RabbitMQ expires messages only at the head of a
+// queue, so a short backoff can wait behind a longer one; backoffs are
+// capped (MaxBackoff) to bound that.
 func (t Topology) RetryQueue() string { return t.Prefix + ".retry" }
 
 // RoutingKey binds the job queue to its exchange.

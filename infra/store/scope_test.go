@@ -16,7 +16,7 @@ func TestWriterScopes(t *testing.T) {
 		want   []string
 	}{
 		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest"}},
-		{&store.WorkerWriter{}, []string{"Begin", "Fail", "Succeed"}},
+		{&store.WorkerWriter{}, []string{"Abandon", "Begin", "Fail", "Succeed"}},
 		{&store.NotifyWriter{}, []string{"Claim", "Complete", "MarkSent", "Release"}},
 	}
 	for _, tc := range tests {

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/tigerstudio/studio/infra/jobs"
 )
@@ -96,12 +94,40 @@ func (w *WorkerWriter) Succeed(ctx context.Context, id string, resp jobs.Respons
 	return nil
 }
 
-// Fail writes errors/{id}. A second call keeps the first document: the job
-// failed once.
+// Fail writes errors/{id}, unless the job already succeeded (a superseded
+// attempt must not mark a finished job failed) or failed (ErrFinished in
+// both cases: the job has its outcome).
 func (w *WorkerWriter) Fail(ctx context.Context, id string, f jobs.Failure) error {
-	_, err := w.fs.Collection(Errors).Doc(id).Create(ctx, f)
-	if err != nil && status.Code(err) != codes.AlreadyExists {
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		if _, err := w.unfinished(tx, id); err != nil {
+			return err
+		}
+		return tx.Create(w.fs.Collection(Errors).Doc(id), f)
+	})
+	if err != nil {
 		return fmt.Errorf("store.Fail %s: %w", id, err)
+	}
+	return nil
+}
+
+// Abandon gives back an attempt that was returned to the queue on purpose
+// (a graceful shutdown past its grace period), so deploys do not use up a
+// job's attempts. It does nothing if another attempt has started since.
+func (w *WorkerWriter) Abandon(ctx context.Context, id string, attempt int) error {
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		cur, err := w.unfinished(tx, id)
+		if err != nil || cur.Attempt != attempt {
+			return err
+		}
+		ref := w.fs.Collection(Responses).Doc(id)
+		if attempt == 1 {
+			return tx.Delete(ref) // never started, as far as anyone can tell: queued
+		}
+		cur.Attempt = attempt - 1
+		return tx.Set(ref, cur)
+	})
+	if err != nil && !errors.Is(err, ErrFinished) {
+		return fmt.Errorf("store.Abandon %s: %w", id, err)
 	}
 	return nil
 }

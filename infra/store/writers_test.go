@@ -41,17 +41,39 @@ func TestWorkerWriterAttempts(t *testing.T) {
 	if _, err := w.Begin(ctx, failed, now); err != nil {
 		t.Fatal(err)
 	}
-	for _, code := range []string{"first", "second"} {
-		if err := w.Fail(ctx, failed, jobs.Failure{Code: code}); err != nil {
-			t.Fatalf("Fail: %v", err)
-		}
+	if err := w.Fail(ctx, failed, jobs.Failure{Code: "first"}); err != nil {
+		t.Fatalf("Fail: %v", err)
 	}
-	job, err := store.NewReader(s.Firestore(t)).Job(ctx, failed)
-	if !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Job without a request = %v, %v; want ErrNotFound", job, err)
+	if err := w.Fail(ctx, failed, jobs.Failure{Code: "second"}); !errors.Is(err, store.ErrFinished) {
+		t.Errorf("second Fail = %v, want ErrFinished", err)
+	}
+	snap, err := s.Firestore(t).Collection(store.Errors).Doc(failed).Get(ctx)
+	if err != nil || snap.Data()["code"] != "first" {
+		t.Errorf("error document %v (%v), want the first failure kept", snap.Data(), err)
 	}
 	if _, err := w.Begin(ctx, failed, now); !errors.Is(err, store.ErrFinished) {
 		t.Errorf("Begin after Fail = %v, want ErrFinished", err)
+	}
+	// A superseded attempt must not mark a succeeded job failed.
+	if err := w.Fail(ctx, id, jobs.Failure{Code: "late"}); !errors.Is(err, store.ErrFinished) {
+		t.Errorf("Fail after success = %v, want ErrFinished", err)
+	}
+
+	// A job handed back at shutdown gets its attempt back.
+	back := testenv.Unique("job")
+	for range 2 {
+		if _, err := w.Begin(ctx, back, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Abandon(ctx, back, 1); err != nil { // not the latest attempt: no-op
+		t.Fatal(err)
+	}
+	if err := w.Abandon(ctx, back, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.Begin(ctx, back, now); err != nil || got != 2 {
+		t.Errorf("Begin after Abandon = %d, %v; want attempt 2 again", got, err)
 	}
 }
 
