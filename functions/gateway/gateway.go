@@ -32,7 +32,8 @@ type Publisher interface {
 // Writer is the Gateway's Firestore write scope.
 type Writer interface {
 	CreateRequest(ctx context.Context, id string, req jobs.Request) error
-	DeleteRequest(ctx context.Context, id string) error
+	DeleteRequest(ctx context.Context, id, input string) error
+	MarkEnqueued(ctx context.Context, id string, at time.Time) error
 	AddDeviceToken(ctx context.Context, uid, token string) error
 }
 

@@ -82,6 +82,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			writeError(w, errInvalid("email: not a valid address"))
 			return
 		}
+		email = addr.Address // "<a@b.c>" parses too; the envelope wants a@b.c
 	} else if user.EmailVerified {
 		email = user.Email
 	}
@@ -94,12 +95,19 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	id := uuid.NewString()
 	if key != "" {
 		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
-		if job, err := s.d.Reader.Job(ctx, id); err == nil {
+		job, err := s.d.Reader.Job(ctx, id)
+		switch {
+		case err == nil && (!job.Request.EnqueuedAt.IsZero() || job.Response != nil || job.Failure != nil):
 			w.Header().Set("Idempotent-Replayed", "true")
 			s.writeJob(w, r, http.StatusAccepted, job)
 			return
-		} else if !errors.Is(err, store.ErrNotFound) {
-			s.unavailable(w, ctx, "read job for idempotency", err)
+		case err == nil:
+			// The first request is between its document and its confirm,
+			// and may still be undone.
+			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
+			return
+		case !errors.Is(err, store.ErrNotFound):
+			s.unavailable(ctx, w, "read job for idempotency", err)
 			return
 		}
 	}
@@ -125,18 +133,20 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
 			return
 		}
-		s.unavailable(w, ctx, "store input", err)
+		s.unavailable(ctx, w, "store input", err)
 		return
 	}
 	if err := s.d.Writer.CreateRequest(ctx, id, req); err != nil {
-		s.undo(ctx, id, req.Input, false)
+		// An error may come after the write was applied: undo the document
+		// too, unless it is a concurrent request's.
+		s.undo(ctx, id, req.Input, !errors.Is(err, store.ErrAlreadyExists))
 		if errors.Is(err, store.ErrAlreadyExists) {
 			// A concurrent retry with the same key (and another file type,
 			// hence another input name) won the race: answer with its job.
 			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
 			return
 		}
-		s.unavailable(w, ctx, "write request", err)
+		s.unavailable(ctx, w, "write request", err)
 		return
 	}
 	msg := jobs.Message{
@@ -145,8 +155,14 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	}
 	if err := s.d.Publisher.Publish(ctx, msg); err != nil {
 		s.undo(ctx, id, req.Input, true)
-		s.unavailable(w, ctx, "enqueue", err)
+		s.unavailable(ctx, w, "enqueue", err)
 		return
+	}
+	req.EnqueuedAt = s.d.Now().UTC()
+	if err := s.d.Writer.MarkEnqueued(ctx, id, req.EnqueuedAt); err != nil {
+		// The job is enqueued and will run; only same-key retries wait
+		// (409) until the worker starts it.
+		logging.FromContext(ctx).Warn("could not mark the request enqueued", "err", err)
 	}
 	logging.FromContext(ctx).Info("job accepted", "style", style.ID, "priority", priority,
 		"contentType", img.ContentType, "width", img.Width, "height", img.Height, "bytes", len(sub.photo))
@@ -160,7 +176,7 @@ func (s *Server) undo(ctx context.Context, id, input string, request bool) {
 	defer cancel()
 	log := logging.FromContext(ctx)
 	if request {
-		if err := s.d.Writer.DeleteRequest(ctx, id); err != nil {
+		if err := s.d.Writer.DeleteRequest(ctx, id, input); err != nil {
 			log.Error("undo: request document left behind", "err", err)
 		}
 	}
@@ -169,7 +185,7 @@ func (s *Server) undo(ctx context.Context, id, input string, request bool) {
 	}
 }
 
-func (s *Server) unavailable(w http.ResponseWriter, ctx context.Context, what string, err error) {
+func (s *Server) unavailable(ctx context.Context, w http.ResponseWriter, what string, err error) {
 	logging.FromContext(ctx).Error(what+" failed", "err", err)
 	writeError(w, errUnavailable("the service cannot take jobs right now; nothing was stored, retry later"))
 }
@@ -261,6 +277,10 @@ func uploadError(err error) *apiError {
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) {
 	id := r.PathValue("id")
+	if id == "" || len(id) > 128 {
+		writeError(w, errNotFound("no job "+strconv.Quote(id)))
+		return
+	}
 	job, err := s.d.Reader.Job(r.Context(), id)
 	// Someone else's job is reported exactly like a missing one, so ids
 	// cannot be probed.
@@ -269,7 +289,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 		return
 	}
 	if err != nil {
-		s.unavailable(w, r.Context(), "read job", err)
+		s.unavailable(r.Context(), w, "read job", err)
 		return
 	}
 	s.writeJob(w, r, http.StatusOK, job)
@@ -296,14 +316,14 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	}
 	found, next, err := s.d.Reader.ListJobs(r.Context(), user.UID, limit, after)
 	if err != nil {
-		s.unavailable(w, r.Context(), "list jobs", err)
+		s.unavailable(r.Context(), w, "list jobs", err)
 		return
 	}
 	out := make([]Job, 0, len(found))
 	for _, j := range found {
 		apiJob, err := s.toAPI(r.Context(), j)
 		if err != nil {
-			s.unavailable(w, r.Context(), "link outputs", err)
+			s.unavailable(r.Context(), w, "link outputs", err)
 			return
 		}
 		out = append(out, apiJob)
@@ -318,7 +338,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job) {
 	apiJob, err := s.toAPI(r.Context(), j)
 	if err != nil {
-		s.unavailable(w, r.Context(), "link outputs", err)
+		s.unavailable(r.Context(), w, "link outputs", err)
 		return
 	}
 	writeJSON(w, code, map[string]Job{"job": apiJob})

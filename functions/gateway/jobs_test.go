@@ -161,6 +161,7 @@ func TestGetJobOwnership(t *testing.T) {
 		{"staff", staff.Token, "/v1/jobs/" + id, 200},
 		{"someone else", stranger.Token, "/v1/jobs/" + id, 404},
 		{"no such job", owner.Token, "/v1/jobs/does-not-exist", 404},
+		{"absurd id", owner.Token, "/v1/jobs/" + strings.Repeat("x", 2000), 404},
 		{"no token", "", "/v1/jobs/" + id, 401},
 	}
 	for _, tc := range tests {
@@ -308,8 +309,21 @@ func TestRegisterDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(snap.Data()["tokens"])
-	if string(b) != `["fcm-token-a","fcm-token-b"]` {
-		t.Errorf("tokens = %s", b)
+	if string(b) != `["fcm-token-b","fcm-token-a"]` {
+		t.Errorf("tokens = %s, want each once, the latest registration last", b)
+	}
+	for i := range 12 {
+		if r := post(fmt.Sprintf(`{"token":"t%d"}`, i)); r.status != 200 {
+			t.Fatal(r.body)
+		}
+	}
+	snap, err = f.fs.Collection("devices").Doc(user.UID).Get(testenv.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := snap.Data()["tokens"].([]any)
+	if len(tokens) != 10 || tokens[0] != "t2" || tokens[9] != "t11" {
+		t.Errorf("tokens = %v, want the newest 10 (t2..t11)", tokens)
 	}
 	if r := post(`{"token":""}`); r.status != 400 {
 		t.Errorf("empty token = %d", r.status)
@@ -352,8 +366,18 @@ func TestBrokerGoesAway(t *testing.T) {
 		t.Errorf("input objects %v, want only the first job's", objs)
 	}
 	proxy.Restore(t)
-	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
-		t.Fatalf("after restore: %d %v", r.status, r.body)
+	// A client retries its 503s; within a second of the broker's return
+	// (the Gateway's dial backoff) the job is accepted.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := f.submit(t, user.Token, validForm(t), nil)
+		if r.status == 202 {
+			break
+		}
+		if r.status != 503 || time.Now().After(deadline) {
+			t.Fatalf("after restore: %d %v", r.status, r.body)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 2 {
 		t.Errorf("%d messages, want 2", n)

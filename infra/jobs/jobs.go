@@ -74,6 +74,10 @@ type Request struct {
 	Notify         Notify    `firestore:"notify"`
 	IdempotencyKey string    `firestore:"idempotencyKey,omitempty"`
 	CreatedAt      time.Time `firestore:"createdAt"`
+	// EnqueuedAt is set once the broker confirmed the job's message; until
+	// then a retry with the same Idempotency-Key is told to wait, since the
+	// first request may still fail and be undone.
+	EnqueuedAt time.Time `firestore:"enqueuedAt,omitempty"`
 }
 
 // Response states.

@@ -28,7 +28,13 @@ type Publisher struct {
 	mu   sync.Mutex
 	conn *amqp.Connection
 	idle []*pubChannel
+	// A failed dial is remembered for dialBackoff, so while the broker is
+	// down requests fail at once instead of queueing behind dial timeouts.
+	dialErr    error
+	dialFailed time.Time
 }
+
+const dialBackoff = time.Second
 
 type pubChannel struct {
 	conn    *amqp.Connection
@@ -107,12 +113,15 @@ func (p *Publisher) channel() (*pubChannel, error) {
 		pc.ch.Close()
 	}
 	if p.conn == nil || p.conn.IsClosed() {
+		if p.dialErr != nil && time.Since(p.dialFailed) < dialBackoff {
+			return nil, p.dialErr
+		}
 		conn, err := dial(p.url, p.topo, "gateway-publisher")
 		if err != nil {
-			p.conn = nil
+			p.conn, p.dialErr, p.dialFailed = nil, err, time.Now()
 			return nil, err
 		}
-		p.conn = conn
+		p.conn, p.dialErr = conn, nil
 	}
 	ch, err := p.conn.Channel()
 	if err != nil {

@@ -15,7 +15,7 @@ func TestWriterScopes(t *testing.T) {
 		writer any
 		want   []string
 	}{
-		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest"}},
+		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued"}},
 		{&store.WorkerWriter{}, []string{"Abandon", "Begin", "Fail", "Succeed"}},
 		{&store.NotifyWriter{}, []string{"Claim", "Complete", "MarkSent", "Release"}},
 	}
