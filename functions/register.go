@@ -5,6 +5,8 @@ package functions
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"sync"
@@ -18,62 +20,87 @@ import (
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
+// The registrations and the services they build lazily are this package's
+// only state, as the functions framework requires.
+var (
+	gatewayService = &lazy[http.Handler]{build: buildGateway}
+	notifyService  = &lazy[*notify.Service]{build: buildNotify}
+)
+
 func init() {
 	functions.HTTP("Gateway", serveGateway)
 	functions.CloudEvent("Notify", handleNotify)
 }
 
-// gatewayHandler builds the Gateway once per instance, on the first request;
-// a configuration error is answered (and logged) on every request instead of
-// crashing the instance in a loop.
-var gatewayHandler = sync.OnceValues(func() (http.Handler, error) {
-	ctx := context.Background()
-	var cfg gateway.Config
-	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
-		logging.New(os.Stderr, 0).Error("gateway configuration", "err", err)
-		return nil, err
-	}
-	level, _ := cfg.Level() // checked by Validate
-	srv, _, err := gateway.Build(ctx, &cfg, logging.New(os.Stdout, level))
+func serveGateway(w http.ResponseWriter, r *http.Request) {
+	h, err := gatewayService.get(r.Context())
 	if err != nil {
-		logging.New(os.Stderr, 0).Error("gateway start", "err", err)
-		return nil, err
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"the gateway cannot start; see its logs"}}`))
+		return
 	}
-	return srv, nil
-})
-
-// notifyService builds Notify once per instance, like gatewayHandler.
-var notifyService = sync.OnceValues(func() (*notify.Service, error) {
-	ctx := context.Background()
-	var cfg notify.Config
-	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
-		logging.New(os.Stderr, 0).Error("notify configuration", "err", err)
-		return nil, err
-	}
-	level, _ := cfg.Level() // checked by Validate
-	svc, _, err := notify.Build(ctx, &cfg, logging.New(os.Stdout, level))
-	if err != nil {
-		logging.New(os.Stderr, 0).Error("notify start", "err", err)
-		return nil, err
-	}
-	return svc, nil
-})
+	h.ServeHTTP(w, r)
+}
 
 func handleNotify(ctx context.Context, e event.Event) error {
-	svc, err := notifyService()
+	svc, err := notifyService.get(ctx)
 	if err != nil {
 		return err // the trigger retries; the logs say why
 	}
 	return svc.Handle(ctx, e)
 }
 
-func serveGateway(w http.ResponseWriter, r *http.Request) {
-	h, err := gatewayHandler()
-	if err != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"the gateway is misconfigured; see its logs"}}`))
-		return
+// errConfig marks a configuration error: no retry can fix it.
+var errConfig = errors.New("invalid configuration")
+
+func buildGateway(ctx context.Context) (http.Handler, error) {
+	var cfg gateway.Config
+	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
 	}
-	h.ServeHTTP(w, r)
+	level, _ := cfg.Level() // checked by Validate
+	srv, _, err := gateway.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	return srv, err
+}
+
+func buildNotify(ctx context.Context) (*notify.Service, error) {
+	var cfg notify.Config
+	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	level, _ := cfg.Level() // checked by Validate
+	svc, _, err := notify.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	return svc, err
+}
+
+// lazy builds a service on first use, once per instance. A failed build is
+// retried on the next call (a passing credential or network problem must not
+// poison the instance) unless it is a configuration error, which is kept.
+type lazy[T any] struct {
+	build func(context.Context) (T, error)
+
+	mu  sync.Mutex
+	v   T
+	ok  bool
+	err error
+}
+
+func (l *lazy[T]) get(ctx context.Context) (T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ok || l.err != nil {
+		return l.v, l.err
+	}
+	// The service outlives the request that happened to build it.
+	v, err := l.build(context.WithoutCancel(ctx))
+	if err != nil {
+		logging.New(os.Stderr, 0).Error("function start failed", "err", err)
+		if errors.Is(err, errConfig) {
+			l.err = err
+		}
+		return v, err
+	}
+	l.v, l.ok = v, true
+	return v, nil
 }

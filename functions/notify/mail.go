@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -72,7 +73,9 @@ func (m *SMTPMailer) Send(ctx context.Context, e Email) error {
 		return fmt.Errorf("smtp: MAIL FROM: %w", err)
 	}
 	if err := c.Rcpt(e.To); err != nil {
-		return fmt.Errorf("smtp: RCPT TO: %w", err)
+		// The server's reply usually quotes the address: keep it out of
+		// errors and logs.
+		return fmt.Errorf("smtp: RCPT TO refused (%s)", replyCode(err))
 	}
 	w, err := c.Data()
 	if err != nil {
@@ -125,4 +128,14 @@ func (m *SMTPMailer) render(e Email) ([]byte, error) {
 	msg.WriteString("\r\n")
 	msg.Write(body.Bytes())
 	return msg.Bytes(), nil
+}
+
+// replyCode returns the SMTP reply code of err, or its kind, never the
+// server's text.
+func replyCode(err error) string {
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return strconv.Itoa(te.Code)
+	}
+	return "connection error"
 }

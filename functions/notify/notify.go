@@ -200,26 +200,33 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 	for _, c := range sent {
 		done[c] = true
 	}
-	if email != "" && !done[ChannelEmail] {
-		msg.email.To = email
-		if err := s.d.Mailer.Send(ctx, msg.email); err != nil {
-			s.release(ctx, id)
-			return fmt.Errorf("notify: email: %w", err)
+	// Each channel is tried even if the other failed, and recorded once
+	// sent, so a retry sends only what is missing.
+	var failures []error
+	send := func(channel string, wanted bool, f func() error) {
+		if !wanted || done[channel] {
+			return
 		}
-		if err := s.d.Ledger.MarkSent(ctx, id, ChannelEmail); err != nil {
-			return fmt.Errorf("notify: %w", err)
+		if err := f(); err != nil {
+			failures = append(failures, fmt.Errorf("%s: %w", channel, err))
+			return
 		}
-		log.Info("email sent")
+		if err := s.d.Ledger.MarkSent(ctx, id, channel); err != nil {
+			failures = append(failures, err)
+			return
+		}
+		log.Info(channel+" sent", "devices", len(dev.Tokens))
 	}
-	if len(dev.Tokens) > 0 && !done[ChannelPush] {
-		if err := s.d.Messenger.Send(ctx, dev.Tokens, msg.push); err != nil {
-			s.release(ctx, id)
-			return fmt.Errorf("notify: push: %w", err)
-		}
-		if err := s.d.Ledger.MarkSent(ctx, id, ChannelPush); err != nil {
-			return fmt.Errorf("notify: %w", err)
-		}
-		log.Info("push sent", "devices", len(dev.Tokens))
+	send(ChannelEmail, email != "", func() error {
+		msg.email.To = email
+		return s.d.Mailer.Send(ctx, msg.email)
+	})
+	send(ChannelPush, len(dev.Tokens) > 0, func() error {
+		return s.d.Messenger.Send(ctx, dev.Tokens, msg.push)
+	})
+	if err := errors.Join(failures...); err != nil {
+		s.release(ctx, id)
+		return fmt.Errorf("notify: %w", err)
 	}
 	if err := s.d.Ledger.Complete(ctx, id, s.d.Now()); err != nil {
 		return fmt.Errorf("notify: %w", err)

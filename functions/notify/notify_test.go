@@ -350,11 +350,15 @@ func TestSMTPDownThenUp(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	id := f.job(t, "owner@example.test", jobs.Succeeded)
+	f.devices(t, id, "token-1")
 	e := f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)
 	addr := f.sink.addr
 	f.sink.stop()
 	if err := f.svc.Handle(testenv.Ctx(t), e); err == nil {
 		t.Fatal("Handle succeeded with the SMTP server down; the trigger would not retry")
+	}
+	if n := len(f.push.all()); n != 1 {
+		t.Errorf("%d pushes while mail was down, want 1 (one channel failing does not hold back the other)", n)
 	}
 	back := startSink(t, f.sink.dir, addr)
 	if err := f.svc.Handle(testenv.Ctx(t), e); err != nil {
@@ -365,6 +369,9 @@ func TestSMTPDownThenUp(t *testing.T) {
 	}
 	if n := len(back.mails(t)); n != 1 {
 		t.Errorf("%d mails, want 1", n)
+	}
+	if n := len(f.push.all()); n != 1 {
+		t.Errorf("%d pushes after the retries, want still 1", n)
 	}
 }
 

@@ -15,9 +15,10 @@ type FCMMessenger struct {
 	Logger *slog.Logger
 }
 
-// Send delivers p to every token. Tokens FCM reports as unregistered are
-// logged and skipped (Notify may not write devices/); any other failure is
-// returned so the trigger retries.
+// Send delivers p to every token. Tokens FCM rejects are logged and skipped
+// (Notify may not write devices/). If any device got the notification it
+// counts as sent: retrying would notify those devices twice. Only when none
+// did is the failure returned, so the trigger retries.
 func (f *FCMMessenger) Send(ctx context.Context, tokens []string, p Push) error {
 	resp, err := f.Client.SendEachForMulticast(ctx, &messaging.MulticastMessage{
 		Tokens:       tokens,
@@ -27,19 +28,19 @@ func (f *FCMMessenger) Send(ctx context.Context, tokens []string, p Push) error 
 	if err != nil {
 		return fmt.Errorf("fcm: %w", err)
 	}
-	retry := 0
+	transient := 0
 	for i, r := range resp.Responses {
-		if r.Success {
-			continue
-		}
-		if messaging.IsUnregistered(r.Error) || messaging.IsInvalidArgument(r.Error) {
+		switch {
+		case r.Success:
+		case messaging.IsUnregistered(r.Error) || messaging.IsInvalidArgument(r.Error):
 			f.Logger.Warn("push token rejected; skipping it", "device", i, "err", r.Error)
-			continue
+		default:
+			f.Logger.Warn("push to a device failed", "device", i, "err", r.Error)
+			transient++
 		}
-		retry++
 	}
-	if retry > 0 {
-		return fmt.Errorf("fcm: %d of %d sends failed", retry, len(tokens))
+	if resp.SuccessCount == 0 && transient > 0 {
+		return fmt.Errorf("fcm: all %d sends failed", len(tokens))
 	}
 	return nil
 }

@@ -14,34 +14,43 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	_ "github.com/tigerstudio/studio/functions"
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
+// runnerConfig is the runner's own environment; each function reads its own
+// Config on first use.
+type runnerConfig struct {
+	Target string `env:"FUNCTION_TARGET"`
+	Host   string `env:"HOST, default=127.0.0.1"`
+	Port   string `env:"PORT, default=8080"`
+}
+
+func (c *runnerConfig) Validate() error {
+	if c.Target != "Gateway" && c.Target != "Notify" {
+		return fmt.Errorf("FUNCTION_TARGET=%q: want Gateway or Notify", c.Target)
+	}
+	return nil
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	log := logging.New(os.Stderr, slog.LevelInfo)
-	if err := realMain(ctx); err != nil {
+	err := realMain(ctx)
+	stop()
+	if err != nil {
 		log.Error("functions runner stopped", "err", err)
-		stop()
 		os.Exit(1)
 	}
 }
 
 func realMain(ctx context.Context) error {
-	if os.Getenv("FUNCTION_TARGET") == "" {
-		return fmt.Errorf("FUNCTION_TARGET is not set (Gateway or Notify)")
-	}
-	host := os.Getenv("HOST")
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "8080"
+	var cfg runnerConfig
+	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+		return err
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- funcframework.StartHostPort(host, port) }()
+	go func() { errc <- funcframework.StartHostPort(cfg.Host, cfg.Port) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("funcframework: %w", err)
