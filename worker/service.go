@@ -68,8 +68,14 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	return Serve(ctx, cfg.Port, consumer, proc, log)
 }
 
+// Consumer feeds the handler from the queue.
+type Consumer interface {
+	Run(ctx context.Context, h queue.Handler) error
+	Connected() bool
+}
+
 // Serve runs the health endpoint and the consumer until ctx ends.
-func Serve(ctx context.Context, port string, consumer *queue.Consumer, h queue.Handler, log *slog.Logger) error {
+func Serve(ctx context.Context, port string, consumer Consumer, h queue.Handler, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)

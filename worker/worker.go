@@ -67,14 +67,21 @@ type Processor struct {
 	Now           func() time.Time
 }
 
+func (p *Processor) now() time.Time {
+	if p.Now == nil {
+		return time.Now()
+	}
+	return p.Now()
+}
+
 // Handle implements queue.Handler.
 func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	var msg jobs.Message
 	if err := json.Unmarshal(m.Body, &msg); err != nil {
-		return fmt.Errorf("%w: malformed body: %v", queue.ErrDeadLetter, err)
+		return fmt.Errorf("%w: malformed body: %w", queue.ErrDeadLetter, err)
 	}
 	if err := msg.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", queue.ErrDeadLetter, err)
+		return fmt.Errorf("%w: %w", queue.ErrDeadLetter, err)
 	}
 	ctx = logging.WithJob(ctx, msg.JobID)
 	log := logging.FromContext(ctx)
@@ -85,7 +92,7 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	if err != nil {
 		return fmt.Errorf("worker: read request: %w", err)
 	}
-	started := p.Now()
+	started := p.now()
 	attempt, err := p.Results.Begin(ctx, msg.JobID, started)
 	if errors.Is(err, store.ErrFinished) {
 		log.Info("job already finished; acknowledging redelivery")
@@ -133,7 +140,7 @@ func (p *Processor) abandon(ctx context.Context, id string, attempt int) {
 // fail writes the error document and dead-letters the message.
 func (p *Processor) fail(ctx context.Context, id string, attempts int, code, message string, retryable bool) error {
 	err := p.Results.Fail(ctx, id, jobs.Failure{
-		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.Now().UTC(),
+		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.now().UTC(),
 	})
 	if errors.Is(err, store.ErrFinished) {
 		logging.FromContext(ctx).Info("job already has its outcome; not failing it")
@@ -161,17 +168,17 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	}
 	img, err := imaging.Decode(data)
 	if err != nil {
-		return fmt.Errorf("%w: %v", generate.ErrInvalidInput, err)
+		return fmt.Errorf("%w: %w", generate.ErrInvalidInput, err)
 	}
 	img = imaging.Fit(img, p.MaxSide)
 	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
 
-	genStart := p.Now()
+	genStart := p.now()
 	images, err := p.Generator.Generate(ctx, style, img)
 	if err != nil {
 		return fmt.Errorf("worker: generate: %w", err)
 	}
-	genMs := p.Now().Sub(genStart).Milliseconds()
+	genMs := p.now().Sub(genStart).Milliseconds()
 	log.Info("generated", "outputs", len(images), "generateMs", genMs)
 
 	p.deleteEarlierAttempts(ctx, id, attempt)
@@ -179,7 +186,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	if err != nil {
 		return err
 	}
-	done := p.Now()
+	done := p.now()
 	resp := jobs.Response{
 		Attempt:   attempt,
 		StartedAt: started.UTC(),

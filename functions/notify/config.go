@@ -40,7 +40,7 @@ func (c *Config) Validate() error {
 	errs := config.Required("GCLOUD_PROJECT", c.Project, "OUTPUT_BUCKET", c.OutputBucket,
 		"SMTP_HOST", c.SMTPHost, "SMTP_FROM", c.SMTPFrom)
 	if _, err := mail.ParseAddress(c.SMTPFrom); c.SMTPFrom != "" && err != nil {
-		errs = append(errs, fmt.Errorf("SMTP_FROM=%q: %v", c.SMTPFrom, err))
+		errs = append(errs, fmt.Errorf("SMTP_FROM=%q: %w", c.SMTPFrom, err))
 	}
 	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
 		errs = append(errs, fmt.Errorf("SMTP_PORT=%d is not a port", c.SMTPPort))
