@@ -9,10 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"cloud.google.com/go/firestore"
-	"cloud.google.com/go/storage"
-
 	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
@@ -28,16 +26,12 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("worker.Run: %w", err)
 	}
-	fs, err := firestore.NewClient(ctx, cfg.Project)
+	c, err := clients.Open(ctx, cfg.Project)
 	if err != nil {
-		return fmt.Errorf("worker.Run: firestore: %w", err)
+		return fmt.Errorf("worker.Run: %w", err)
 	}
-	defer fs.Close()
-	gcs, err := storage.NewClient(ctx)
-	if err != nil {
-		return fmt.Errorf("worker.Run: storage: %w", err)
-	}
-	defer gcs.Close()
+	defer c.Close()
+	fs, gcs := c.Firestore, c.Storage
 	backends, closeBackends, err := Backends(ctx, cfg, cat, blob.NewReader(gcs))
 	if err != nil {
 		return fmt.Errorf("worker.Run: %w", err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
@@ -40,9 +41,7 @@ func (c *Config) Validate() error {
 	if c.MaxPixels < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_PIXELS=%d is too small", c.MaxPixels))
 	}
-	if c.URLExpiry <= 0 || c.URLExpiry > 7*24*time.Hour {
-		errs = append(errs, fmt.Errorf("SIGNED_URL_EXPIRY=%s must be within (0, 168h]", c.URLExpiry))
-	}
+	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}

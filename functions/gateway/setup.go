@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	"cloud.google.com/go/firestore"
-	"cloud.google.com/go/storage"
-
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
@@ -27,15 +25,11 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
-	fs, err := firestore.NewClient(ctx, cfg.Project)
+	c, err := clients.Open(ctx, cfg.Project)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gateway.Build: firestore: %w", err)
+		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
-	gcs, err := storage.NewClient(ctx)
-	if err != nil {
-		fs.Close()
-		return nil, nil, fmt.Errorf("gateway.Build: storage: %w", err)
-	}
+	fs, gcs := c.Firestore, c.Storage
 	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
 	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
 	srv := New(Deps{
@@ -53,7 +47,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 		MaxPixels:    cfg.MaxPixels,
 	})
 	closeAll := func() error {
-		return errors.Join(pub.Close(), gcs.Close(), fs.Close())
+		return errors.Join(pub.Close(), c.Close())
 	}
 	return srv, closeAll, nil
 }

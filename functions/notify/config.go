@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
@@ -51,9 +52,7 @@ func (c *Config) Validate() error {
 	if c.Push != "fcm" && c.Push != "log" {
 		errs = append(errs, fmt.Errorf("PUSH=%q: want fcm or log", c.Push))
 	}
-	if c.URLExpiry <= 0 || c.URLExpiry > 7*24*time.Hour {
-		errs = append(errs, fmt.Errorf("SIGNED_URL_EXPIRY=%s must be within (0, 168h]", c.URLExpiry))
-	}
+	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}

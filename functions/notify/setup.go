@@ -2,15 +2,13 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
-	"cloud.google.com/go/firestore"
-	"cloud.google.com/go/storage"
 	firebase "firebase.google.com/go/v4"
 
 	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
 )
@@ -33,15 +31,11 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 		}
 		messenger = &FCMMessenger{Client: mc, Logger: log}
 	}
-	fs, err := firestore.NewClient(ctx, cfg.Project)
+	c, err := clients.Open(ctx, cfg.Project)
 	if err != nil {
-		return nil, nil, fmt.Errorf("notify.Build: firestore: %w", err)
+		return nil, nil, fmt.Errorf("notify.Build: %w", err)
 	}
-	gcs, err := storage.NewClient(ctx)
-	if err != nil {
-		fs.Close()
-		return nil, nil, fmt.Errorf("notify.Build: storage: %w", err)
-	}
+	fs, gcs := c.Firestore, c.Storage
 	svc := New(Deps{
 		Jobs:   store.NewReader(fs),
 		Ledger: store.NewNotifyWriter(fs),
@@ -57,5 +51,5 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 		MaxAge:       cfg.MaxAge,
 		Logger:       log,
 	})
-	return svc, func() error { return errors.Join(gcs.Close(), fs.Close()) }, nil
+	return svc, c.Close, nil
 }

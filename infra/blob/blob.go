@@ -172,3 +172,14 @@ func NewURLs(client *storage.Client, emulatorHost string, expiry time.Duration) 
 	}
 	return SignedURLs{Client: client, Expiry: expiry}
 }
+
+// maxSignedURLExpiry is the longest a V4 signed URL may live.
+const maxSignedURLExpiry = 7 * 24 * time.Hour
+
+// CheckURLExpiry validates a SIGNED_URL_EXPIRY setting.
+func CheckURLExpiry(d time.Duration) error {
+	if d <= 0 || d > maxSignedURLExpiry {
+		return fmt.Errorf("SIGNED_URL_EXPIRY=%s must be within (0, %s]", d, maxSignedURLExpiry)
+	}
+	return nil
+}
