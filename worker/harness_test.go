@@ -45,11 +45,18 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return newHarnessWithStyles(t, "")
+}
+
+// newHarnessWithStyles uses the style catalogue in stylesFile ("" for the
+// built-in one) for the Gateway and the workers.
+func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
+	t.Helper()
 	s := testenv.Get(t)
 	h := &harness{stack: s, fs: s.Firestore(t), gcs: s.Storage(t)}
 	h.in, h.out = s.Bucket(t, h.gcs), s.Bucket(t, h.gcs)
 	h.topo = s.Topology(t)
-	cat, err := styles.Load("")
+	cat, err := styles.Load(stylesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func newHarness(t testing.TB) *harness {
 	cfg := &gateway.Config{
 		Project: s.Project, Event: "test", InputBucket: h.in, OutputBucket: h.out,
 		AMQPURL: s.AMQPURL, QueuePrefix: h.topo.Prefix, MaxBytes: 8 << 20, MaxPixels: 25_000_000,
-		StorageEmulatorHost: s.StorageHost, URLExpiry: time.Hour, LogLevel: "info",
+		StorageEmulatorHost: s.StorageHost, URLExpiry: time.Hour, LogLevel: "info", StylesFile: stylesFile,
 	}
 	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(io.Discard, 0))
 	if err != nil {
