@@ -31,6 +31,9 @@ func errTooLarge(msg string) *apiError {
 func errMediaType(msg string) *apiError {
 	return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", msg}
 }
+func errExhausted(msg string) *apiError {
+	return &apiError{http.StatusTooManyRequests, "resource_exhausted", msg}
+}
 func errUnavailable(msg string) *apiError {
 	return &apiError{http.StatusServiceUnavailable, "unavailable", msg}
 }

@@ -23,6 +23,7 @@ type Config struct {
 	StylesFile  string `env:"STYLES_FILE"`
 	MaxBytes    int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
 	MaxPixels   int64  `env:"MAX_PIXELS, default=25000000"`
+	PerMinute   int    `env:"JOBS_PER_MINUTE, default=20"`
 	// StorageEmulatorHost switches output links from signed URLs to the
 	// emulator's download URLs.
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
@@ -40,6 +41,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPixels < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_PIXELS=%d is too small", c.MaxPixels))
+	}
+	if c.PerMinute < 0 {
+		errs = append(errs, fmt.Errorf("JOBS_PER_MINUTE=%d must not be negative", c.PerMinute))
 	}
 	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {

@@ -41,6 +41,7 @@ type Writer interface {
 type Reader interface {
 	Job(ctx context.Context, id string) (store.Job, error)
 	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
+	CountSince(ctx context.Context, uid string, since time.Time) (int, error)
 }
 
 // Inputs is the Gateway's Storage write scope: the input bucket.
@@ -64,6 +65,9 @@ type Deps struct {
 	OutputBucket string
 	MaxBytes     int64
 	MaxPixels    int64
+	// PerMinute bounds how many jobs a user (not staff) may submit in a
+	// minute, so one client cannot flood the GPU; 0 disables it.
+	PerMinute int
 }
 
 // Server serves the API.

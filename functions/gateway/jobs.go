@@ -111,6 +111,18 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			return
 		}
 	}
+	if s.d.PerMinute > 0 && !user.Staff {
+		n, err := s.d.Reader.CountSince(ctx, user.UID, s.d.Now().Add(-time.Minute))
+		if err != nil {
+			s.unavailable(ctx, w, "count recent jobs", err)
+			return
+		}
+		if n >= s.d.PerMinute {
+			w.Header().Set("Retry-After", "60")
+			writeError(w, errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute)))
+			return
+		}
+	}
 	ctx = logging.WithJob(ctx, id)
 
 	req := jobs.Request{

@@ -420,3 +420,35 @@ func amqpHost(t *testing.T, amqpURL string) string {
 	}
 	return fmt.Sprintf("%s:%d", u.Host, u.Port)
 }
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = 3 })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	key := map[string]string{"Idempotency-Key": "k1"}
+	first := f.submit(t, user.Token, validForm(t), key)
+	for range 2 {
+		if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
+			t.Fatalf("within the limit: %d %v", r.status, r.body)
+		}
+	}
+	r := f.submit(t, user.Token, validForm(t), nil)
+	if r.status != 429 || r.errorCode() != "resource_exhausted" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d %v (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if ids := f.requestsOf(t, user.UID); len(ids) != 3 {
+		t.Errorf("%d request documents, want 3", len(ids))
+	}
+	if again := f.submit(t, user.Token, validForm(t), key); again.status != 202 || again.jobID() != first.jobID() {
+		t.Errorf("a replay over the limit: %d %v, want the first job again", again.status, again.body)
+	}
+	for range 4 {
+		if r := f.submit(t, staff.Token, validForm(t), nil); r.status != 202 {
+			t.Fatalf("staff are not limited: %d %v", r.status, r.body)
+		}
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 7 {
+		t.Errorf("%d messages, want 7", n)
+	}
+}

@@ -45,6 +45,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 		OutputBucket: cfg.OutputBucket,
 		MaxBytes:     cfg.MaxBytes,
 		MaxPixels:    cfg.MaxPixels,
+		PerMinute:    cfg.PerMinute,
 	})
 	closeAll := func() error {
 		return errors.Join(pub.Close(), c.Close())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -178,6 +179,22 @@ func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cur
 		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
 	}
 	return found, next, nil
+}
+
+// CountSince counts uid's requests created after since.
+func (r *Reader) CountSince(ctx context.Context, uid string, since time.Time) (int, error) {
+	q := r.fs.Collection(Requests).Where("uid", "==", uid).Where("createdAt", ">", since)
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store.CountSince: %w", err)
+	}
+	switch n := res["n"].(type) {
+	case int64:
+		return int(n), nil
+	case *firestorepb.Value:
+		return int(n.GetIntegerValue()), nil
+	}
+	return 0, fmt.Errorf("store.CountSince: unexpected count %T", res["n"])
 }
 
 // Device is devices/{uid}: the push tokens a user registered.
