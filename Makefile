@@ -47,7 +47,8 @@ status:
 # The second stage runs the tests built with the disruptive tag (they stop and
 # start the shared RabbitMQ node), one package at a time and after the main
 # suite, so that no other test runs beside them.
-test: setup
+# vet runs first: a gofmt or vet failure fails CI like a failing test.
+test: setup vet
 	@$(STACK) with-stack -- \
 		env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS) \
 		--- env TIGER_REQUIRE_STACK=1 go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS)
@@ -66,6 +67,7 @@ vet:
 	@files=$$(git ls-files -co --exclude-standard -- '*.go' | xargs -r gofmt -l); \
 	if [[ -n "$$files" ]]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 	go vet $(PKGS)
+	go vet -tags disruptive $(PKGS)
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME) ./functions/gateway/upload/
