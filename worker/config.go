@@ -20,8 +20,13 @@ type Config struct {
 	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
 	StylesFile  string `env:"STYLES_FILE"`
 	Port        string `env:"PORT, default=8080"`
-	// Slots is the number of concurrent generations (and the prefetch).
-	Slots        int           `env:"WORKER_SLOTS, default=1"`
+	// Slots is the number of jobs in hand, and the prefetch: a booth job
+	// waits for at most this many.
+	Slots int `env:"WORKER_SLOTS, default=1"`
+	// Generations bounds concurrent generations (0: as many as slots). With
+	// WORKER_SLOTS=2 and WORKER_GENERATIONS=1 on one GPU, the next job's
+	// download overlaps the current generation.
+	Generations  int           `env:"WORKER_GENERATIONS, default=0"`
 	MaxAttempts  int           `env:"WORKER_MAX_ATTEMPTS, default=3"`
 	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
 	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`
@@ -41,6 +46,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, config.DistinctBuckets(c.InputBucket, c.OutputBucket))
 	if c.Slots < 1 || c.Slots > 64 {
 		errs = append(errs, fmt.Errorf("WORKER_SLOTS=%d must be within 1..64", c.Slots))
+	}
+	if c.Generations < 0 || c.Generations > c.Slots {
+		errs = append(errs, fmt.Errorf("WORKER_GENERATIONS=%d must be within 0..WORKER_SLOTS (%d)", c.Generations, c.Slots))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("WORKER_MAX_ATTEMPTS=%d must be at least 1", c.MaxAttempts))

@@ -20,6 +20,8 @@ func TestConfig(t *testing.T) {
 		{Name: "unknown device", Env: configtest.With(validEnv, "WORKER_DEVICE", "tpu"), Want: []string{"WORKER_DEVICE"}},
 		{Name: "bad duration", Env: configtest.With(validEnv, "WORKER_GRACE", "soon"), Want: []string{"Grace"}},
 		{Name: "no attempts", Env: configtest.With(validEnv, "WORKER_MAX_ATTEMPTS", "0"), Want: []string{"WORKER_MAX_ATTEMPTS"}},
+		{Name: "more generations than slots", Env: configtest.With(validEnv, "WORKER_GENERATIONS", "2"), Want: []string{"WORKER_GENERATIONS"}},
+		{Name: "two slots, one generation", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "2"), "WORKER_GENERATIONS", "1")},
 	})
 }
 

@@ -86,6 +86,8 @@ type workerOpts struct {
 	results     worker.Results
 	// wrap, if set, wraps the processor, e.g. to time it.
 	wrap func(queue.Handler) queue.Handler
+	// gpu, if set, bounds concurrent generations below the slots.
+	gpu int
 }
 
 // runningWorker is a worker consuming in the background.
@@ -104,12 +106,16 @@ func (h *harness) processor(opts workerOpts) *worker.Processor {
 	if results == nil {
 		results = store.NewWorkerWriter(h.fs)
 	}
-	return &worker.Processor{
+	p := &worker.Processor{
 		Requests: store.NewReader(h.fs), Results: results,
 		Inputs: blob.NewReader(h.gcs), Outputs: blob.NewWriter(h.gcs, h.out),
 		Generator: gen, Styles: h.catalogue, InputBucket: h.in,
 		MaxAttempts: max(opts.maxAttempts, 1), MaxSide: 512, MaxInputBytes: 32 << 20, Now: time.Now,
 	}
+	if opts.gpu > 0 {
+		p.GPU = make(chan struct{}, opts.gpu)
+	}
+	return p
 }
 
 func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {

@@ -51,6 +51,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		MaxInputBytes: cfg.MaxInput,
 		Now:           time.Now,
 	}
+	if cfg.Generations > 0 && cfg.Generations < cfg.Slots {
+		proc.GPU = make(chan struct{}, cfg.Generations)
+	}
 	consumer := queue.NewConsumer(queue.ConsumerConfig{
 		URL:      cfg.AMQPURL,
 		Topology: queue.Topology{Prefix: cfg.QueuePrefix},

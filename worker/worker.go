@@ -64,7 +64,11 @@ type Processor struct {
 	MaxSide int
 	// MaxInputBytes bounds the download.
 	MaxInputBytes int64
-	Now           func() time.Time
+	// GPU, if set, bounds how many generations run at once (one token per
+	// concurrent generation). With more slots than tokens, a job's download
+	// and upload overlap another job's generation.
+	GPU chan struct{}
+	Now func() time.Time
 }
 
 func (p *Processor) now() time.Time {
@@ -174,7 +178,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
 
 	genStart := p.now()
-	images, err := p.Generator.Generate(ctx, style, img)
+	images, err := p.generate(ctx, style, img)
 	if err != nil {
 		return fmt.Errorf("worker: generate: %w", err)
 	}
@@ -219,6 +223,19 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	}
 	log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
 	return nil
+}
+
+// generate runs the generator once a GPU token is free.
+func (p *Processor) generate(ctx context.Context, style styles.Style, img image.Image) ([]image.Image, error) {
+	if p.GPU != nil {
+		select {
+		case p.GPU <- struct{}{}:
+			defer func() { <-p.GPU }()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return p.Generator.Generate(ctx, style, img)
 }
 
 // committed reports whether this attempt's succeeded response is stored.

@@ -16,6 +16,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker"
@@ -383,4 +384,70 @@ func amqpHost(t testing.TB, url string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}
+
+// TestIOOverlapsGeneration: with two slots and one GPU token, the next job
+// is taken and its input downloaded while the current one generates, and
+// never two generations run at once.
+func TestIOOverlapsGeneration(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	var ids []string
+	for range 3 {
+		ids = append(ids, h.submit(t, user, "sketch", jobs.Online))
+	}
+	var mu sync.Mutex
+	var events []string
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	generating, maxGenerating := 0, 0
+	gen := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+		mu.Lock()
+		generating++
+		maxGenerating = max(maxGenerating, generating)
+		events = append(events, "generate-start")
+		mu.Unlock()
+		time.Sleep(300 * time.Millisecond) // stands in for GPU time
+		mu.Lock()
+		generating--
+		events = append(events, "generate-end")
+		mu.Unlock()
+		return nil
+	}}
+	var order []string
+	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
+	inputs := func(next queue.Handler) queue.Handler {
+		return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+			record("take")
+			return next.Handle(ctx, m)
+		})
+	}
+	h.startWorker(t, workerOpts{generator: gen, results: results, slots: 2, gpu: 1, wrap: inputs})
+	for _, id := range ids {
+		h.waitStatus(t, id, jobs.Succeeded)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if maxGenerating != 1 {
+		t.Errorf("%d generations at once, want 1 (one GPU token)", maxGenerating)
+	}
+	overlapped := false
+	inGeneration := false
+	for _, e := range events {
+		switch e {
+		case "generate-start":
+			inGeneration = true
+		case "generate-end":
+			inGeneration = false
+		case "take":
+			overlapped = overlapped || inGeneration
+		}
+	}
+	if !overlapped {
+		t.Errorf("no job was taken while another generated: %v", events)
+	}
 }
