@@ -188,11 +188,22 @@ variable "worker_max_instances" {
 variable "worker_slots" {
   type        = number
   default     = 1
-  description = "Concurrent generations per worker instance, which is also its RabbitMQ prefetch (WORKER_SLOTS)."
+  description = "Jobs in hand per worker instance, which is also its RabbitMQ prefetch (WORKER_SLOTS): a booth job waits for at most this many."
 
   validation {
     condition     = var.worker_slots >= 1 && var.worker_slots <= 64 && floor(var.worker_slots) == var.worker_slots
     error_message = "worker_slots must be a whole number between 1 and 64."
+  }
+}
+
+variable "worker_generations" {
+  type        = number
+  default     = 0
+  description = "Concurrent generations per instance (WORKER_GENERATIONS); 0 means as many as worker_slots. worker_slots = 2 with 1 overlaps the next job's download with the current generation."
+
+  validation {
+    condition     = var.worker_generations >= 0 && floor(var.worker_generations) == var.worker_generations
+    error_message = "worker_generations must be a whole number, 0 or more."
   }
 }
 

@@ -148,6 +148,10 @@ resource "google_cloud_run_v2_service" "worker" {
         value = tostring(var.worker_slots)
       }
       env {
+        name  = "WORKER_GENERATIONS"
+        value = tostring(var.worker_generations)
+      }
+      env {
         name  = "WORKER_DEVICE"
         value = "cuda"
       }
