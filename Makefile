@@ -12,6 +12,7 @@
 #   make bench   run the benchmarks the same way
 #   make demo    start the stack (left running) and run the demo
 #   make vet     gofmt and go vet
+#   make lint    golangci-lint (.golangci.yml)
 #   make fuzz    fuzz the upload validation for FUZZTIME
 #
 # Settings are environment variables, documented at the top of emulators/stack.sh
@@ -27,7 +28,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test bench demo vet fuzz clean
+.PHONY: setup dev up stop down status test bench demo vet lint fuzz clean
 
 setup:
 	@$(STACK) setup
@@ -68,6 +69,12 @@ vet:
 	if [[ -n "$$files" ]]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags disruptive $(PKGS)
+
+# golangci-lint, pinned, from the Go module proxy (about a minute the first
+# time); .golangci.yml also lints the disruptive tests.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+lint:
+	go run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME) ./functions/gateway/upload/

@@ -21,9 +21,8 @@ type timedGenerator struct {
 	next interface {
 		Generate(context.Context, styles.Style, image.Image) ([]image.Image, error)
 	}
-	mu    sync.Mutex
-	times map[string]time.Duration // by job id, via the handler's message
-	last  time.Duration
+	mu   sync.Mutex
+	last time.Duration
 }
 
 func (g *timedGenerator) Generate(ctx context.Context, s styles.Style, in image.Image) ([]image.Image, error) {

@@ -71,7 +71,7 @@ func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); closeFn() })
+	t.Cleanup(func() { hs.Close(); _ = closeFn() })
 	h.url = hs.URL
 	return h
 }

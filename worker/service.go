@@ -86,7 +86,8 @@ func Serve(ctx context.Context, port string, consumer Consumer, h queue.Handler,
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	ln, err := net.Listen("tcp", net.JoinHostPort("", port))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("", port))
 	if err != nil {
 		return fmt.Errorf("worker.Serve: %w", err)
 	}

@@ -66,7 +66,7 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 		t.Fatalf("build: %v", err)
 	}
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() { hs.Close(); closeFn() })
+	t.Cleanup(func() { hs.Close(); _ = closeFn() })
 	f.url = hs.URL
 	return f
 }

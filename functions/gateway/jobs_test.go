@@ -249,7 +249,9 @@ func TestSucceededJobLinksOutputs(t *testing.T) {
 	name := id + "/out-0.jpg"
 	w := f.gcs.Bucket(f.stack.OutputBucket).Object(name).NewWriter(testenv.Ctx(t))
 	w.ContentType = "image/jpeg"
-	w.Write(out)
+	if _, err := w.Write(out); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

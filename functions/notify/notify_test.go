@@ -187,7 +187,9 @@ func (f *fixture) job(t *testing.T, email string, state jobs.Status) string {
 	case jobs.Succeeded:
 		name := id + "/sketch-a1-0.jpg"
 		w := f.gcs.Bucket(f.out).Object(name).NewWriter(ctx)
-		w.Write([]byte("the portrait"))
+		if _, err := w.Write([]byte("the portrait")); err != nil {
+			t.Fatal(err)
+		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +296,9 @@ func TestSucceededJobSendsOneEmailWithAWorkingLink(t *testing.T) {
 				t.Fatal(err)
 			}
 			var n store.Notification
-			snap.DataTo(&n)
+			if err := snap.DataTo(&n); err != nil {
+				t.Fatal(err)
+			}
 			if n.SentAt.IsZero() || len(n.Channels) != 1 || n.Channels[0] != "email" {
 				t.Errorf("notification record %+v", n)
 			}

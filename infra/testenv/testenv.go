@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -136,7 +137,7 @@ func Objects(t testing.TB, gcs *storage.Client, bucket string) []string {
 	it := gcs.Bucket(bucket).Objects(Ctx(t), nil)
 	for {
 		o, err := it.Next()
-		if err == iterator.Done {
+		if errors.Is(err, iterator.Done) {
 			return names
 		}
 		if err != nil {

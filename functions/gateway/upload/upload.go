@@ -100,7 +100,7 @@ func Validate(data []byte, declared string, lim Limits) (Image, error) {
 	}
 	cfg, err := f.decodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return Image{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return Image{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return Image{}, fmt.Errorf("%w: %dx%d pixels", ErrCorrupt, cfg.Width, cfg.Height)
@@ -109,7 +109,7 @@ func Validate(data []byte, declared string, lim Limits) (Image, error) {
 		return Image{}, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooManyPixel, cfg.Width, cfg.Height, lim.MaxPixels)
 	}
 	if _, err := f.decode(bytes.NewReader(data)); err != nil {
-		return Image{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return Image{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return Image{ContentType: f.contentType, Ext: f.ext, Width: cfg.Width, Height: cfg.Height}, nil
 }

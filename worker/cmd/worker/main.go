@@ -16,21 +16,19 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	log := logging.New(os.Stdout, slog.LevelInfo)
-	err := realMain(ctx, log)
+	err := realMain(ctx)
 	stop()
 	if err != nil {
-		log.Error("worker stopped", "err", err)
+		logging.New(os.Stdout, slog.LevelInfo).Error("worker stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func realMain(ctx context.Context, log *slog.Logger) error {
+func realMain(ctx context.Context) error {
 	var cfg worker.Config
 	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
 		return err
 	}
 	level, _ := cfg.Level() // checked by Validate
-	log = logging.New(os.Stdout, level)
-	return worker.Run(ctx, &cfg, log)
+	return worker.Run(ctx, &cfg, logging.New(os.Stdout, level))
 }

@@ -78,7 +78,7 @@ func TestSketchDrawsEdges(t *testing.T) {
 	}
 	out := generateOne(t, "sketch", in)
 	light, dark := out.RGBAAt(5, 20), out.RGBAAt(30, 20)
-	if !(light.R > dark.R+50) {
+	if light.R <= dark.R+50 {
 		t.Errorf("light side %v not lighter than the dark side %v", light, dark)
 	}
 }

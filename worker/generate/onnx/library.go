@@ -32,7 +32,7 @@ var ErrLibraryNotFound = errors.New("onnxruntime shared library not found")
 func FindLibrary(repoRoot string) (string, error) {
 	if p := os.Getenv(LibraryEnv); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("onnx.FindLibrary: %s=%s: %w (%v); %s", LibraryEnv, p, ErrLibraryNotFound, err, InstallHint)
+			return "", fmt.Errorf("onnx.FindLibrary: %s=%s: %w (%w); %s", LibraryEnv, p, ErrLibraryNotFound, err, InstallHint)
 		}
 		return p, nil
 	}

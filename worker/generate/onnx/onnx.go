@@ -116,7 +116,7 @@ func newGenerator(ctx context.Context, cfg Config, catalogue []styles.Style) (_ 
 	if err != nil {
 		return nil, err
 	}
-	defer opts.Destroy()
+	defer func() { _ = opts.Destroy() }()
 
 	g := &Generator{styles: make(map[string]*model)}
 	defer func() {
@@ -190,7 +190,7 @@ func sessionOptions(cfg Config) (_ *ort.SessionOptions, err error) {
 	}
 	defer func() {
 		if err != nil {
-			opts.Destroy()
+			_ = opts.Destroy()
 		}
 	}()
 	if cfg.Threads > 0 {
@@ -205,7 +205,7 @@ func sessionOptions(cfg Config) (_ *ort.SessionOptions, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("CUDA provider options: %w", err)
 	}
-	defer cuda.Destroy()
+	defer func() { _ = cuda.Destroy() }()
 	// Tiles at the image border have other sizes than inner ones, and every
 	// new input shape would trigger cuDNN's default exhaustive algorithm
 	// search; the heuristic choice avoids that per-shape stall.
@@ -238,7 +238,7 @@ func loadModel(ctx context.Context, cfg Config, p params, opts *ort.SessionOptio
 	m := &model{params: p, session: s}
 	blank := make([]float32, 3*warmSide*warmSide)
 	if err := m.run(nil, blank, warmSide, warmSide, make([]float32, len(blank))); err != nil {
-		s.Destroy()
+		_ = s.Destroy()
 		return nil, fmt.Errorf("model %s: trial run on a %dx%d image (want input \"input\" and output \"output\", float32 [1,3,H,W], dynamic H and W): %w", where, warmSide, warmSide, err)
 	}
 	return s, nil
@@ -274,14 +274,14 @@ func (m *model) run(ro *ort.RunOptions, in []float32, h, w int, out []float32) e
 	if err != nil {
 		return err
 	}
-	defer it.Destroy()
+	defer func() { _ = it.Destroy() }()
 	// The output tensor wraps out, so ONNX Runtime writes the result in
 	// place, and a model whose output is not [1,3,h,w] fails here.
 	ot, err := ort.NewTensor(shape, out)
 	if err != nil {
 		return err
 	}
-	defer ot.Destroy()
+	defer func() { _ = ot.Destroy() }()
 	return m.session.RunWithOptions([]ort.Value{it}, []ort.Value{ot}, ro)
 }
 
@@ -328,14 +328,14 @@ func (g *Generator) generate(ctx context.Context, style styles.Style, in image.I
 		roMu.Lock()
 		defer roMu.Unlock()
 		if ro != nil {
-			ro.Terminate()
+			_ = ro.Terminate()
 		}
 	})
 	defer func() {
 		stop()
 		roMu.Lock()
 		defer roMu.Unlock()
-		ro.Destroy()
+		_ = ro.Destroy()
 		ro = nil
 	}()
 
