@@ -26,8 +26,11 @@ type Config struct {
 	// Generations bounds concurrent generations (0: as many as slots). With
 	// WORKER_SLOTS=2 and WORKER_GENERATIONS=1 on one GPU, the next job's
 	// download overlaps the current generation.
-	Generations  int           `env:"WORKER_GENERATIONS, default=0"`
-	MaxAttempts  int           `env:"WORKER_MAX_ATTEMPTS, default=3"`
+	Generations int `env:"WORKER_GENERATIONS, default=0"`
+	MaxAttempts int `env:"WORKER_MAX_ATTEMPTS, default=3"`
+	// Preempt hands an online job back when a booth job arrives and every
+	// slot is busy, so the booth job need not wait for a generation.
+	Preempt      bool          `env:"WORKER_PREEMPT, default=true"`
 	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
 	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`
 	MaxSide      int           `env:"WORKER_MAX_SIDE, default=1024"`

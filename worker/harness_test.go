@@ -88,6 +88,8 @@ type workerOpts struct {
 	wrap func(queue.Handler) queue.Handler
 	// gpu, if set, bounds concurrent generations below the slots.
 	gpu int
+	// preempt lets booth signals hand online jobs back.
+	preempt bool
 }
 
 // runningWorker is a worker consuming in the background.
@@ -134,7 +136,7 @@ func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {
 	}
 	c := queue.NewConsumer(queue.ConsumerConfig{
 		URL: opts.amqpURL, Topology: h.topo, Slots: opts.slots, Grace: opts.grace,
-		Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
+		Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Preempt: opts.preempt,
 		Logger: logging.New(testLog(t), 0),
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -60,6 +60,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Slots:    cfg.Slots,
 		Grace:    cfg.Grace,
 		Backoff:  cfg.RetryBackoff,
+		Preempt:  cfg.Preempt,
 		Logger:   log,
 	})
 	return Serve(ctx, cfg.Port, consumer, proc, log)

@@ -118,10 +118,10 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	case err == nil:
 		return nil
 	case ctx.Err() != nil:
-		// Back to the queue. A deliberate return (shutdown past its grace)
-		// gives the attempt back; a lost broker does not, since the worker
-		// itself may be what fails every time.
-		if errors.Is(context.Cause(ctx), queue.ErrShutdown) {
+		// Back to the queue. A deliberate return (shutdown past its grace,
+		// preemption by a booth job) gives the attempt back; a lost broker
+		// does not, since the worker itself may be what fails every time.
+		if cause := context.Cause(ctx); errors.Is(cause, queue.ErrShutdown) || errors.Is(cause, queue.ErrPreempted) {
 			p.abandon(ctx, msg.JobID, attempt)
 		}
 		return err

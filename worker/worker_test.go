@@ -451,3 +451,54 @@ func TestIOOverlapsGeneration(t *testing.T) {
 		t.Errorf("no job was taken while another generated: %v", events)
 	}
 }
+
+// TestBoothPreemptsOnlineGeneration: with the one slot generating an online
+// job, a booth job submitted through the Gateway makes the worker hand the
+// online job back; the booth job runs at once, then the online job, on the
+// same attempt: neither lost nor duplicated.
+func TestBoothPreemptsOnlineGeneration(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	generating := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var causes []error
+	gen := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+		if n != 1 {
+			return nil
+		}
+		generating <- struct{}{}
+		select {
+		case <-ctx.Done(): // a long online generation, cut short
+			mu.Lock()
+			causes = append(causes, context.Cause(ctx))
+			mu.Unlock()
+			return ctx.Err()
+		case <-time.After(30 * time.Second):
+			return nil
+		}
+	}}
+	var order []string
+	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
+	h.startWorker(t, workerOpts{generator: gen, results: results, slots: 1, preempt: true})
+	online := h.submit(t, user, "sketch", jobs.Online)
+	<-generating
+	booth := h.submit(t, staff, "sketch", jobs.Booth)
+	h.waitStatus(t, booth, jobs.Succeeded)
+	o := h.waitStatus(t, online, jobs.Succeeded)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != online+","+booth+","+online {
+		t.Errorf("started %v, want online, booth, online", order)
+	}
+	if len(causes) != 1 || !errors.Is(causes[0], queue.ErrPreempted) {
+		t.Errorf("online generation ended by %v, want a preemption", causes)
+	}
+	if o.Response.Attempt != 1 {
+		t.Errorf("online job finished on attempt %d, want 1 (a preemption is not an attempt)", o.Response.Attempt)
+	}
+	if n := len(h.outputs(t)); n != 2 {
+		t.Errorf("%d outputs, want one per job", n)
+	}
+}

@@ -24,9 +24,11 @@ type Verifier interface {
 	Verify(ctx context.Context, idToken string) (auth.User, error)
 }
 
-// Publisher enqueues a job and returns once the broker confirmed it.
+// Publisher enqueues a job and returns once the broker confirmed it; Signal
+// tells busy workers a booth job is waiting.
 type Publisher interface {
 	Publish(ctx context.Context, msg jobs.Message) error
+	Signal(ctx context.Context, jobID string) error
 }
 
 // Writer is the Gateway's Firestore write scope.

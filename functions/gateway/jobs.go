@@ -170,6 +170,11 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 		s.unavailable(ctx, w, "enqueue", err)
 		return
 	}
+	if priority == jobs.Booth {
+		if err := s.d.Publisher.Signal(ctx, id); err != nil {
+			logging.FromContext(ctx).Warn("could not signal the booth job; it waits for a free slot", "err", err)
+		}
+	}
 	req.EnqueuedAt = s.d.Now().UTC()
 	if err := s.d.Writer.MarkEnqueued(ctx, id, req.EnqueuedAt); err != nil {
 		// The job is enqueued and will run; only same-key retries wait

@@ -27,6 +27,8 @@ var ErrDeadLetter = errors.New("dead-letter the message")
 var (
 	ErrShutdown       = errors.New("worker shutting down")
 	ErrConnectionLost = errors.New("broker connection lost")
+	// ErrPreempted: an online job was handed back so a booth job can start.
+	ErrPreempted = errors.New("preempted by a booth job")
 )
 
 // retriesHeader counts how often a message went through the retry queue; it
@@ -69,7 +71,11 @@ type ConsumerConfig struct {
 	// Backoff is the first retry delay; it doubles up to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
-	Logger     *slog.Logger
+	// Preempt makes the consumer listen for booth signals: when all its
+	// slots hold online jobs, it hands the most recently started one back
+	// (to the head of its priority) so the booth job starts now.
+	Preempt bool
+	Logger  *slog.Logger
 }
 
 // Consumer consumes the job queue with manual acks, reconnecting whenever the
@@ -145,6 +151,16 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 	}
 	retry := &retrier{ch: retryCh, returns: retryCh.NotifyReturn(make(chan amqp.Return, 1))}
 	retryClosed := retryCh.NotifyClose(make(chan *amqp.Error, 1))
+	var signals <-chan amqp.Delivery // nil, never ready, without preemption
+	if c.cfg.Preempt {
+		sigCh, err := conn.Channel()
+		if err != nil {
+			return fmt.Errorf("queue.Consumer preempt channel: %w", err)
+		}
+		if signals, err = sigCh.Consume(c.cfg.Topology.PreemptQueue(), "", true, false, false, false, nil); err != nil {
+			return fmt.Errorf("queue.Consumer consume preempt signals: %w", err)
+		}
+	}
 	const tag = "worker"
 	deliveries, err := ch.Consume(c.cfg.Topology.Queue(), tag, false, false, false, false, nil)
 	if err != nil {
@@ -160,6 +176,7 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 	handlerCtx, cancelHandlers := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelHandlers(ErrConnectionLost)
 	var wg sync.WaitGroup
+	hand := &inHand{slots: c.cfg.Slots, jobs: map[uint64]*heldJob{}}
 	drain := func() {
 		done := make(chan struct{})
 		go func() { wg.Wait(); close(done) }()
@@ -188,14 +205,25 @@ func (c *Consumer) session(ctx context.Context, h Handler) error {
 			// Without the retry channel transient failures could not back
 			// off; start a fresh session instead.
 			return lost(fmt.Errorf("queue.Consumer: retry channel closed: %w", err))
+		case sig, ok := <-signals:
+			if !ok {
+				return lost(errors.New("queue.Consumer: preempt channel closed"))
+			}
+			if job := hand.preempt(sig.MessageId); job != "" {
+				c.cfg.Logger.Info("handing an online job back for a booth job", "jobId", job, "boothJobId", sig.MessageId)
+			}
 		case d, ok := <-deliveries:
 			if !ok {
 				return lost(errors.New("queue.Consumer: delivery channel closed"))
 			}
+			jobCtx, cancelJob := context.WithCancelCause(handlerCtx)
+			hand.add(d, cancelJob)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c.handle(handlerCtx, retry, d, h)
+				defer cancelJob(nil)
+				defer hand.remove(d.DeliveryTag)
+				c.handle(jobCtx, retry, d, h)
 			}()
 		}
 	}
@@ -224,6 +252,58 @@ func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, 
 		}
 		ackErr(log, d.Ack(false))
 	}
+}
+
+// inHand tracks the messages being handled, to choose one to preempt.
+type inHand struct {
+	slots int
+	mu    sync.Mutex
+	jobs  map[uint64]*heldJob
+	seq   uint64
+}
+
+type heldJob struct {
+	id       string
+	priority uint8
+	seq      uint64
+	cancel   context.CancelCauseFunc
+}
+
+func (h *inHand) add(d amqp.Delivery, cancel context.CancelCauseFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	h.jobs[d.DeliveryTag] = &heldJob{id: d.MessageId, priority: d.Priority, seq: h.seq, cancel: cancel}
+}
+
+func (h *inHand) remove(tag uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.jobs, tag)
+}
+
+// preempt cancels the most recently started online job if every slot is
+// busy and the booth job is not already here, and returns its id.
+func (h *inHand) preempt(boothID string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.jobs) < h.slots {
+		return "" // a free slot takes the booth job
+	}
+	var victim *heldJob
+	for _, j := range h.jobs {
+		if j.id == boothID {
+			return ""
+		}
+		if j.priority < priorityBooth && (victim == nil || j.seq > victim.seq) {
+			victim = j
+		}
+	}
+	if victim == nil {
+		return "" // only booth jobs in hand: the newcomer waits its turn
+	}
+	victim.cancel(ErrPreempted)
+	return victim.id
 }
 
 // safeHandle turns a handler panic into an error, so one bad job cannot

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -271,4 +272,84 @@ func amqpHost(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}
+
+// TestPreemption: a booth signal makes a consumer whose slots all hold
+// online jobs hand the newest back; the booth job runs next and the online
+// job comes back, neither lost nor duplicated. With a free slot, nothing is
+// preempted.
+func TestPreemption(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	tests := []struct {
+		name          string
+		slots         int
+		wantPreempted bool
+	}{
+		{"all slots busy", 1, true},
+		{"a slot free", 2, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			topo := s.Topology(t)
+			var mu sync.Mutex
+			var order []string
+			var causes []error
+			onlineStarted := make(chan struct{}, 2)
+			h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+				mu.Lock()
+				order = append(order, m.ID)
+				mu.Unlock()
+				if m.ID != "online" || m.Redelivered {
+					return nil
+				}
+				onlineStarted <- struct{}{}
+				select {
+				case <-ctx.Done():
+					mu.Lock()
+					causes = append(causes, context.Cause(ctx))
+					mu.Unlock()
+					return ctx.Err()
+				case <-time.After(time.Second):
+					return nil
+				}
+			})
+			cfg := config(s, topo, tc.slots)
+			cfg.Preempt = true
+			startConsumer(t, cfg, h)
+			pub := queue.NewPublisher(s.AMQPURL, topo)
+			defer pub.Close()
+			if err := pub.Publish(context.Background(), jobs.Message{JobID: "online", Style: "s", Input: "i", Priority: jobs.Online}); err != nil {
+				t.Fatal(err)
+			}
+			<-onlineStarted
+			if err := pub.Publish(context.Background(), jobs.Message{JobID: "booth", Style: "s", Input: "i", Priority: jobs.Booth}); err != nil {
+				t.Fatal(err)
+			}
+			if err := pub.Signal(context.Background(), "booth"); err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"online", "booth"}
+			if tc.wantPreempted {
+				want = []string{"online", "booth", "online"}
+			}
+			eventually(t, "all handled", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(order) == len(want)
+			})
+			time.Sleep(1300 * time.Millisecond) // an unpreempted online job finishes; nothing more may arrive
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Join(order, ",") != strings.Join(want, ",") {
+				t.Errorf("handled %v, want %v", order, want)
+			}
+			if tc.wantPreempted != (len(causes) == 1 && errors.Is(causes[0], queue.ErrPreempted)) {
+				t.Errorf("causes %v, want preempted=%v", causes, tc.wantPreempted)
+			}
+			if n := s.QueueDepth(t, topo.Queue()); n != 0 {
+				t.Errorf("%d messages left", n)
+			}
+		})
+	}
 }

@@ -70,6 +70,27 @@ func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 	return nil
 }
 
+// Signal tells the workers a booth job was enqueued, so a worker busy with
+// online jobs can hand one back. It is best effort: a lost signal only means
+// the booth job waits for a slot the usual way.
+func (p *Publisher) Signal(ctx context.Context, jobID string) error {
+	pc, err := p.channel()
+	if err != nil {
+		return fmt.Errorf("queue.Signal: %w", err)
+	}
+	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, "", p.topo.PreemptQueue(), false, false,
+		amqp.Publishing{ContentType: "text/plain", MessageId: jobID, Body: []byte(jobID)})
+	if err == nil {
+		_, err = dc.WaitContext(ctx)
+	}
+	if err != nil {
+		pc.ch.Close()
+		return fmt.Errorf("queue.Signal: %w", err)
+	}
+	p.release(pc)
+	return nil
+}
+
 func (p *Publisher) publishOn(ctx context.Context, pc *pubChannel, msg jobs.Message, body []byte) error {
 	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.topo.Exchange(), p.topo.RoutingKey(),
 		true, false, amqp.Publishing{

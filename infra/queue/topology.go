@@ -56,6 +56,15 @@ func (t Topology) DeadQueue() string { return t.Prefix + ".dead" }
 // capped (MaxBackoff) to bound that.
 func (t Topology) RetryQueue() string { return t.Prefix + ".retry" }
 
+// PreemptQueue carries best-effort signals that a booth job was enqueued;
+// workers compete for them, and one whose slots are all busy with online
+// jobs hands one back so the booth job can start. Signals expire quickly: a
+// late one is useless.
+func (t Topology) PreemptQueue() string { return t.Prefix + ".preempt" }
+
+// preemptTTL is how long a preemption signal may wait for a worker.
+const preemptTTL = 30_000 // ms
+
 // RoutingKey binds the job queue to its exchange.
 func (t Topology) RoutingKey() string { return "job" }
 
@@ -96,12 +105,18 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 	}); err != nil {
 		return fmt.Errorf("queue.Declare retry queue: %w", err)
 	}
+	if _, err := ch.QueueDeclare(t.PreemptQueue(), true, false, false, false, amqp.Table{
+		amqp.QueueTypeArg: amqp.QueueTypeClassic,
+		"x-message-ttl":   preemptTTL,
+	}); err != nil {
+		return fmt.Errorf("queue.Declare preempt queue: %w", err)
+	}
 	return nil
 }
 
 // Delete removes everything Declare created; tests use it to clean up.
 func (t Topology) Delete(ch *amqp.Channel) error {
-	for _, q := range []string{t.Queue(), t.DeadQueue(), t.RetryQueue()} {
+	for _, q := range []string{t.Queue(), t.DeadQueue(), t.RetryQueue(), t.PreemptQueue()} {
 		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
 			return fmt.Errorf("queue.Delete %s: %w", q, err)
 		}
