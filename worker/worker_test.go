@@ -215,7 +215,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	proxy := testenv.NewProxy(t, amqpHost(t, h.stack.AMQPURL))
+	proxy := testenv.NewProxy(t, h.stack.AMQPHost(t))
 	generating := make(chan struct{}, 1)
 	doomed := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
 		generating <- struct{}{}
@@ -247,7 +247,7 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	proxy := testenv.NewProxy(t, amqpHost(t, h.stack.AMQPURL))
+	proxy := testenv.NewProxy(t, h.stack.AMQPHost(t))
 	crashes := make(chan struct{}, 10)
 	crashing := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
 		crashes <- struct{}{}
@@ -375,15 +375,6 @@ func (r *recordingResults) Begin(ctx context.Context, id string, now time.Time) 
 	*r.order = append(*r.order, id)
 	r.mu.Unlock()
 	return r.Results.Begin(ctx, id, now)
-}
-
-func amqpHost(t testing.TB, url string) string {
-	t.Helper()
-	u, err := amqp.ParseURI(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s:%d", u.Host, u.Port)
 }
 
 // TestIOOverlapsGeneration: with two slots and one GPU token, the next job

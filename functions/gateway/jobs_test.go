@@ -349,7 +349,7 @@ func TestBrokerUnreachable(t *testing.T) {
 func TestBrokerGoesAway(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	proxy := testenv.NewProxy(t, amqpHost(t, s.AMQPURL))
+	proxy := testenv.NewProxy(t, s.AMQPHost(t))
 	f := newFixture(t, func(c *gateway.Config) { c.AMQPURL = proxy.AMQPURL(t, s.AMQPURL) })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
 	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
@@ -412,15 +412,6 @@ func TestUnroutableMessageIsRefused(t *testing.T) {
 	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 1 {
 		t.Errorf("input objects %v, want only the warm-up job's", objs)
 	}
-}
-
-func amqpHost(t *testing.T, amqpURL string) string {
-	t.Helper()
-	u, err := amqp.ParseURI(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s:%d", u.Host, u.Port)
 }
 
 func TestRateLimit(t *testing.T) {

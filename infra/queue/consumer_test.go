@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
 
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -221,7 +220,7 @@ func TestReconnect(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	topo := s.Topology(t)
-	host := amqpHost(t, s.AMQPURL)
+	host := s.AMQPHost(t)
 	proxy := testenv.NewProxy(t, host)
 	var mu sync.Mutex
 	var seen []queue.Message
@@ -263,15 +262,6 @@ func TestReconnect(t *testing.T) {
 			t.Error("message a came back without the redelivered flag")
 		}
 	}
-}
-
-func amqpHost(t *testing.T, url string) string {
-	t.Helper()
-	u, err := amqp.ParseURI(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s:%d", u.Host, u.Port)
 }
 
 // TestPreemption: a booth signal makes a consumer whose slots all hold

@@ -97,6 +97,16 @@ func Ctx(t testing.TB) context.Context {
 	return ctx
 }
 
+// AMQPHost is the broker's host:port, for a Proxy in front of it.
+func (s Stack) AMQPHost(t testing.TB) string {
+	t.Helper()
+	u, err := amqp.ParseURI(s.AMQPURL)
+	if err != nil {
+		t.Fatalf("parse AMQP_URL: %v", err)
+	}
+	return fmt.Sprintf("%s:%d", u.Host, u.Port)
+}
+
 // Firestore returns an admin client of the emulator.
 func (s Stack) Firestore(t testing.TB) *firestore.Client {
 	t.Helper()
