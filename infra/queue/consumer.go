@@ -263,10 +263,11 @@ type inHand struct {
 }
 
 type heldJob struct {
-	id       string
-	priority uint8
-	seq      uint64
-	cancel   context.CancelCauseFunc
+	id        string
+	priority  uint8
+	seq       uint64
+	cancel    context.CancelCauseFunc
+	preempted bool // handed back already; its slot goes to the booth job that caused it
 }
 
 func (h *inHand) add(d amqp.Delivery, cancel context.CancelCauseFunc) {
@@ -293,15 +294,18 @@ func (h *inHand) preempt(boothID string) string {
 	var victim *heldJob
 	for _, j := range h.jobs {
 		if j.id == boothID {
-			return ""
+			return "" // the booth job is already here
 		}
-		if j.priority < priorityBooth && (victim == nil || j.seq > victim.seq) {
+		// A job handed back already frees its slot for an earlier booth
+		// job; it is no victim for this one.
+		if !j.preempted && j.priority < priorityBooth && (victim == nil || j.seq > victim.seq) {
 			victim = j
 		}
 	}
 	if victim == nil {
 		return "" // only booth jobs in hand: the newcomer waits its turn
 	}
+	victim.preempted = true
 	victim.cancel(ErrPreempted)
 	return victim.id
 }
