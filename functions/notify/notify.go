@@ -54,10 +54,10 @@ type Jobs interface {
 
 // Ledger is Notify's write scope: notifications/{jobId}.
 type Ledger interface {
-	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) ([]string, error)
-	MarkSent(ctx context.Context, id, channel string) error
-	Complete(ctx context.Context, id string, now time.Time) error
-	Release(ctx context.Context, id string) error
+	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Claim, error)
+	MarkSent(ctx context.Context, id, token, channel string) error
+	Complete(ctx context.Context, id, token string, now time.Time) error
+	Release(ctx context.Context, id, token string) error
 }
 
 // Deps are Notify's collaborators.
@@ -183,7 +183,7 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 		log.Info("owner has neither an email address nor a device; not notifying")
 		return nil
 	}
-	sent, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
+	claim, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
 	switch {
 	case errors.Is(err, store.ErrAlreadySent):
 		log.Info("already notified; duplicate event")
@@ -193,11 +193,11 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 	}
 	msg, err := s.compose(ctx, job, what)
 	if err != nil {
-		s.release(ctx, id)
+		s.release(ctx, id, claim.Token)
 		return err
 	}
 	done := map[string]bool{}
-	for _, c := range sent {
+	for _, c := range claim.Sent {
 		done[c] = true
 	}
 	// Each channel is tried even if the other failed, and recorded once
@@ -211,7 +211,7 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 			failures = append(failures, fmt.Errorf("%s: %w", channel, err))
 			return
 		}
-		if err := s.d.Ledger.MarkSent(ctx, id, channel); err != nil {
+		if err := s.d.Ledger.MarkSent(ctx, id, claim.Token, channel); err != nil {
 			failures = append(failures, err)
 			return
 		}
@@ -225,19 +225,19 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 		return s.d.Messenger.Send(ctx, dev.Tokens, msg.push)
 	})
 	if err := errors.Join(failures...); err != nil {
-		s.release(ctx, id)
+		s.release(ctx, id, claim.Token)
 		return fmt.Errorf("notify: %w", err)
 	}
-	if err := s.d.Ledger.Complete(ctx, id, s.d.Now()); err != nil {
+	if err := s.d.Ledger.Complete(ctx, id, claim.Token, s.d.Now()); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	return nil
 }
 
-func (s *Service) release(ctx context.Context, id string) {
+func (s *Service) release(ctx context.Context, id, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.d.Ledger.Release(ctx, id); err != nil {
+	if err := s.d.Ledger.Release(ctx, id, token); err != nil {
 		logging.FromContext(ctx).Warn("could not release the claim; the retry waits for the lease", "err", err)
 	}
 }

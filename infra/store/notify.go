@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -19,12 +21,25 @@ var (
 	ErrClaimed = errors.New("notification claimed by another delivery")
 )
 
+// ErrClaimLost means the caller's lease expired and another delivery took
+// the notification over.
+var ErrClaimLost = errors.New("notification claim lost to another delivery")
+
 // Notification is notifications/{jobId}: the channels sent so far and, once
-// all are sent, when. ClaimedUntil leases the job to one delivery at a time.
+// all are sent, when. ClaimedBy and ClaimedUntil lease the job to one
+// delivery at a time.
 type Notification struct {
 	Channels     []string  `firestore:"channels"`
 	SentAt       time.Time `firestore:"sentAt,omitempty"`
+	ClaimedBy    string    `firestore:"claimedBy,omitempty"`
 	ClaimedUntil time.Time `firestore:"claimedUntil,omitempty"`
+}
+
+// Claim is a delivery's lease on a job's notification.
+type Claim struct {
+	Token string
+	// Sent are the channels earlier, failed deliveries already sent.
+	Sent []string
 }
 
 // NotifyWriter is Notify's only way to write Firestore: notifications/{jobId}.
@@ -36,22 +51,14 @@ type NotifyWriter struct {
 func NewNotifyWriter(fs *firestore.Client) *NotifyWriter { return &NotifyWriter{fs: fs} }
 
 // Claim leases the job's notification to the caller for lease, in a
-// transaction, and returns the channels already sent by earlier, failed
-// deliveries. ErrAlreadySent if done, ErrClaimed if another delivery holds
+// transaction. ErrAlreadySent if done, ErrClaimed if another delivery holds
 // an unexpired lease.
-func (w *NotifyWriter) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) ([]string, error) {
+func (w *NotifyWriter) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Claim, error) {
 	ref := w.fs.Collection(Notifications).Doc(id)
-	var sent []string
+	c := Claim{Token: uuid.NewString()}
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		var n Notification
-		switch {
-		case err == nil:
-			if err := snap.DataTo(&n); err != nil {
-				return fmt.Errorf("decode notification: %w", err)
-			}
-		case status.Code(err) == codes.NotFound:
-		default:
+		n, err := readNotification(tx, ref)
+		if err != nil {
 			return err
 		}
 		if !n.SentAt.IsZero() {
@@ -60,22 +67,54 @@ func (w *NotifyWriter) Claim(ctx context.Context, id string, now time.Time, leas
 		if n.ClaimedUntil.After(now) {
 			return ErrClaimed
 		}
-		sent = n.Channels
-		if sent == nil {
-			sent = []string{}
+		c.Sent = n.Channels
+		if c.Sent == nil {
+			c.Sent = []string{}
 		}
-		return tx.Set(ref, map[string]any{"channels": sent, "claimedUntil": now.Add(lease).UTC()}, firestore.MergeAll)
+		return tx.Set(ref, map[string]any{
+			"channels": c.Sent, "claimedBy": c.Token, "claimedUntil": now.Add(lease).UTC(),
+		}, firestore.MergeAll)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store.Claim %s: %w", id, err)
+		return Claim{}, fmt.Errorf("store.Claim %s: %w", id, err)
 	}
-	return sent, nil
+	return c, nil
+}
+
+func readNotification(tx *firestore.Transaction, ref *firestore.DocumentRef) (Notification, error) {
+	var n Notification
+	snap, err := tx.Get(ref)
+	switch {
+	case status.Code(err) == codes.NotFound:
+		return n, nil
+	case err != nil:
+		return n, err
+	}
+	if err := snap.DataTo(&n); err != nil {
+		return n, fmt.Errorf("decode notification: %w", err)
+	}
+	return n, nil
+}
+
+// holding runs update in a transaction if the claim is still the caller's.
+func (w *NotifyWriter) holding(ctx context.Context, id, token string, update func(n Notification) map[string]any) error {
+	ref := w.fs.Collection(Notifications).Doc(id)
+	return w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		n, err := readNotification(tx, ref)
+		if err != nil {
+			return err
+		}
+		if n.ClaimedBy != token {
+			return ErrClaimLost
+		}
+		return tx.Set(ref, update(n), firestore.MergeAll)
+	})
 }
 
 // MarkSent records that one channel was sent, so a retry skips it.
-func (w *NotifyWriter) MarkSent(ctx context.Context, id, channel string) error {
-	_, err := w.fs.Collection(Notifications).Doc(id).Update(ctx, []firestore.Update{
-		{Path: "channels", Value: firestore.ArrayUnion(channel)},
+func (w *NotifyWriter) MarkSent(ctx context.Context, id, token, channel string) error {
+	err := w.holding(ctx, id, token, func(n Notification) map[string]any {
+		return map[string]any{"channels": append(slices.DeleteFunc(n.Channels, func(c string) bool { return c == channel }), channel)}
 	})
 	if err != nil {
 		return fmt.Errorf("store.MarkSent %s: %w", id, err)
@@ -84,10 +123,10 @@ func (w *NotifyWriter) MarkSent(ctx context.Context, id, channel string) error {
 }
 
 // Complete marks the notification as sent and ends the lease.
-func (w *NotifyWriter) Complete(ctx context.Context, id string, now time.Time) error {
-	_, err := w.fs.Collection(Notifications).Doc(id).Set(ctx, map[string]any{
-		"sentAt": now.UTC(), "claimedUntil": firestore.Delete,
-	}, firestore.MergeAll)
+func (w *NotifyWriter) Complete(ctx context.Context, id, token string, now time.Time) error {
+	err := w.holding(ctx, id, token, func(Notification) map[string]any {
+		return map[string]any{"sentAt": now.UTC(), "claimedBy": firestore.Delete, "claimedUntil": firestore.Delete}
+	})
 	if err != nil {
 		return fmt.Errorf("store.Complete %s: %w", id, err)
 	}
@@ -95,9 +134,9 @@ func (w *NotifyWriter) Complete(ctx context.Context, id string, now time.Time) e
 }
 
 // Release ends the lease after a failed send, so the retry need not wait.
-func (w *NotifyWriter) Release(ctx context.Context, id string) error {
-	_, err := w.fs.Collection(Notifications).Doc(id).Update(ctx, []firestore.Update{
-		{Path: "claimedUntil", Value: firestore.Delete},
+func (w *NotifyWriter) Release(ctx context.Context, id, token string) error {
+	err := w.holding(ctx, id, token, func(Notification) map[string]any {
+		return map[string]any{"claimedBy": firestore.Delete, "claimedUntil": firestore.Delete}
 	})
 	if err != nil {
 		return fmt.Errorf("store.Release %s: %w", id, err)

@@ -100,16 +100,20 @@ func TestWriterScopesOnEmulator(t *testing.T) {
 		}, []string{store.Responses}},
 		{"notify", func(id string) error {
 			n := store.NewNotifyWriter(fs)
-			if _, err := n.Claim(ctx, id, now, time.Minute); err != nil {
+			c, err := n.Claim(ctx, id, now, time.Minute)
+			if err != nil {
 				return err
 			}
-			if err := n.MarkSent(ctx, id, "email"); err != nil {
+			if err := n.MarkSent(ctx, id, c.Token, "email"); err != nil {
 				return err
 			}
-			if err := n.Release(ctx, id); err != nil {
+			if err := n.Release(ctx, id, c.Token); err != nil {
 				return err
 			}
-			return n.Complete(ctx, id, now)
+			if c, err = n.Claim(ctx, id, now, time.Minute); err != nil {
+				return err
+			}
+			return n.Complete(ctx, id, c.Token, now)
 		}, []string{store.Notifications}},
 	}
 	for _, tc := range tests {

@@ -86,28 +86,39 @@ func TestNotifyWriterLease(t *testing.T) {
 	now := time.Now()
 	lease := time.Minute
 
-	if sent, err := w.Claim(ctx, id, now, lease); err != nil || len(sent) != 0 {
-		t.Fatalf("first Claim = %v, %v", sent, err)
+	first, err := w.Claim(ctx, id, now, lease)
+	if err != nil || len(first.Sent) != 0 || first.Token == "" {
+		t.Fatalf("first Claim = %+v, %v", first, err)
 	}
 	if _, err := w.Claim(ctx, id, now, lease); !errors.Is(err, store.ErrClaimed) {
 		t.Errorf("second Claim = %v, want ErrClaimed", err)
 	}
-	if err := w.MarkSent(ctx, id, "email"); err != nil {
+	if err := w.MarkSent(ctx, id, first.Token, "email"); err != nil {
 		t.Fatal(err)
 	}
-	// The holder died: once the lease is over, another delivery takes it and
-	// learns what was already sent.
-	sent, err := w.Claim(ctx, id, now.Add(2*lease), lease)
-	if err != nil || len(sent) != 1 || sent[0] != "email" {
-		t.Fatalf("Claim after the lease = %v, %v; want [email]", sent, err)
+	// The holder stalled: once the lease is over, another delivery takes it
+	// and learns what was already sent; the stalled one can no longer write.
+	second, err := w.Claim(ctx, id, now.Add(2*lease), lease)
+	if err != nil || len(second.Sent) != 1 || second.Sent[0] != "email" {
+		t.Fatalf("Claim after the lease = %+v, %v; want [email] sent", second, err)
 	}
-	if err := w.Release(ctx, id); err != nil {
+	for name, write := range map[string]func() error{
+		"MarkSent": func() error { return w.MarkSent(ctx, id, first.Token, "push") },
+		"Complete": func() error { return w.Complete(ctx, id, first.Token, now) },
+		"Release":  func() error { return w.Release(ctx, id, first.Token) },
+	} {
+		if err := write(); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("%s by the stale holder = %v, want ErrClaimLost", name, err)
+		}
+	}
+	if err := w.Release(ctx, id, second.Token); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Claim(ctx, id, now, lease); err != nil {
+	third, err := w.Claim(ctx, id, now, lease)
+	if err != nil {
 		t.Fatalf("Claim after Release: %v", err)
 	}
-	if err := w.Complete(ctx, id, now); err != nil {
+	if err := w.Complete(ctx, id, third.Token, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.Claim(ctx, id, now.Add(time.Hour), lease); !errors.Is(err, store.ErrAlreadySent) {
