@@ -3,13 +3,10 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
-	"mime/multipart"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/logging"
@@ -202,51 +200,25 @@ func (h *harness) submit(t testing.TB, user testenv.User, style string, priority
 
 func (h *harness) submitPhoto(t testing.TB, user testenv.User, style string, priority jobs.Priority, photo []byte) string {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	_ = mw.WriteField("style", style)
-	if priority != "" {
-		_ = mw.WriteField("priority", string(priority))
-	}
-	fw, _ := mw.CreateFormFile("photo", "photo.jpg")
-	_, _ = fw.Write(photo)
-	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, h.url+"/v1/jobs", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+user.Token)
-	var out struct {
-		Job struct{ ID string } `json:"job"`
-	}
-	resp, err := http.DefaultClient.Do(req)
+	job, err := h.client(user).Submit(testenv.Ctx(t), client.Submission{Photo: photo, Style: style, Priority: string(priority)})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("submit: %v", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		raw, _ := io.ReadAll(resp.Body)
-		t.Fatalf("submit: %d %s", resp.StatusCode, raw)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Job.ID
+	return job.ID
 }
 
 // apiJob reads a job through the Gateway.
 func (h *harness) apiJob(t testing.TB, user testenv.User, id string) gateway.Job {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/jobs/"+id, nil)
-	req.Header.Set("Authorization", "Bearer "+user.Token)
-	resp, err := http.DefaultClient.Do(req)
+	job, err := h.client(user).Job(testenv.Ctx(t), id)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("get job: %v", err)
 	}
-	defer resp.Body.Close()
-	var out struct{ Job gateway.Job }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out.Job
+	return job
+}
+
+func (h *harness) client(user testenv.User) *client.Client {
+	return &client.Client{BaseURL: h.url, Token: user.Token}
 }
 
 // job reads a job's documents.

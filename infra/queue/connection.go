@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -42,4 +43,30 @@ func DeclareTopology(url string, topo Topology) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// confirmed publishes msg on ch, which is in confirm mode, and waits for the
+// broker's confirm. With mandatory set, a message the broker returns as
+// unroutable counts as not confirmed: the broker sends basic.return before
+// the ack of the same message, and the client delivers it to the buffered
+// returns channel before resolving the confirm, so it is visible here as long
+// as the channel carries one publish at a time.
+func confirmed(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return, exchange, key string, mandatory bool, msg amqp.Publishing) error {
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, mandatory, false, msg)
+	if err != nil {
+		return err
+	}
+	acked, err := dc.WaitContext(ctx)
+	if err != nil {
+		return err
+	}
+	if !acked {
+		return ErrNotConfirmed
+	}
+	select {
+	case r := <-returns:
+		return fmt.Errorf("%w: returned %d %s", ErrNotConfirmed, r.ReplyCode, r.ReplyText)
+	default:
+	}
+	return nil
 }

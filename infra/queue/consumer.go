@@ -356,7 +356,7 @@ func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n
 		headers[k] = v
 	}
 	headers[retriesHeader] = int32(n)
-	dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", topo.RetryQueue(), true, false, amqp.Publishing{
+	err := confirmed(ctx, r.ch, r.returns, "", topo.RetryQueue(), true, amqp.Publishing{
 		ContentType:  d.ContentType,
 		DeliveryMode: amqp.Persistent,
 		MessageId:    d.MessageId,
@@ -368,18 +368,6 @@ func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n
 	})
 	if err != nil {
 		return fmt.Errorf("queue.retry: %w", err)
-	}
-	ok, err := dc.WaitContext(ctx)
-	if err != nil {
-		return fmt.Errorf("queue.retry: %w", err)
-	}
-	if !ok {
-		return fmt.Errorf("queue.retry: %w", ErrNotConfirmed)
-	}
-	select {
-	case ret := <-r.returns:
-		return fmt.Errorf("queue.retry: %w: returned %d %s", ErrNotConfirmed, ret.ReplyCode, ret.ReplyText)
-	default:
 	}
 	return nil
 }

@@ -57,16 +57,17 @@ func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 	if err != nil {
 		return fmt.Errorf("queue.Publish: %w", err)
 	}
-	pc, err := p.channel()
+	err = p.send(ctx, p.topo.Exchange(), p.topo.RoutingKey(), true, amqp.Publishing{
+		ContentType:  "application/json",
+		DeliveryMode: amqp.Persistent,
+		MessageId:    msg.JobID,
+		Priority:     PriorityOf(msg.Priority, msg.Attempt > 0),
+		Timestamp:    time.Now(),
+		Body:         body,
+	})
 	if err != nil {
-		return fmt.Errorf("queue.Publish: %w", err)
-	}
-	err = p.publishOn(ctx, pc, msg, body)
-	if err != nil {
-		pc.ch.Close()
 		return fmt.Errorf("queue.Publish %s: %w", msg.JobID, err)
 	}
-	p.release(pc)
 	return nil
 }
 
@@ -74,51 +75,26 @@ func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 // online jobs can hand one back. It is best effort: a lost signal only means
 // the booth job waits for a slot the usual way.
 func (p *Publisher) Signal(ctx context.Context, jobID string) error {
-	pc, err := p.channel()
-	if err != nil {
-		return fmt.Errorf("queue.Signal: %w", err)
-	}
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, "", p.topo.PreemptQueue(), false, false,
+	err := p.send(ctx, "", p.topo.PreemptQueue(), false,
 		amqp.Publishing{ContentType: "text/plain", MessageId: jobID, Body: []byte(jobID)})
-	if err == nil {
-		_, err = dc.WaitContext(ctx)
-	}
 	if err != nil {
-		pc.ch.Close()
 		return fmt.Errorf("queue.Signal: %w", err)
 	}
-	p.release(pc)
 	return nil
 }
 
-func (p *Publisher) publishOn(ctx context.Context, pc *pubChannel, msg jobs.Message, body []byte) error {
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.topo.Exchange(), p.topo.RoutingKey(),
-		true, false, amqp.Publishing{
-			ContentType:  "application/json",
-			DeliveryMode: amqp.Persistent,
-			MessageId:    msg.JobID,
-			Priority:     PriorityOf(msg.Priority, msg.Attempt > 0),
-			Timestamp:    time.Now(),
-			Body:         body,
-		})
+// send publishes on a pooled channel and waits for the confirm; a channel
+// that failed is closed rather than pooled.
+func (p *Publisher) send(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
+	pc, err := p.channel()
 	if err != nil {
 		return err
 	}
-	acked, err := dc.WaitContext(ctx)
-	if err != nil {
+	if err := confirmed(ctx, pc.ch, pc.returns, exchange, key, mandatory, msg); err != nil {
+		pc.ch.Close()
 		return err
 	}
-	if !acked {
-		return ErrNotConfirmed
-	}
-	// The broker sends basic.return before the ack of the same message, and
-	// the client delivers it to our buffered channel before resolving the
-	// confirm, so a returned message is visible here.
-	select {
-	case r := <-pc.returns:
-		return fmt.Errorf("%w: returned %d %s", ErrNotConfirmed, r.ReplyCode, r.ReplyText)
-	default:
-	}
+	p.release(pc)
 	return nil
 }
 

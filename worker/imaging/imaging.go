@@ -10,32 +10,29 @@ import (
 	"image"
 	"image/draw"
 	"image/jpeg"
-	"image/png"
+	"math"
 
-	"golang.org/x/image/webp"
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/tigerstudio/studio/infra/photo"
 )
 
 // Decode decodes a JPEG, PNG or WebP and applies its EXIF orientation.
 func Decode(data []byte) (*image.RGBA, error) {
-	var (
-		img    image.Image
-		err    error
-		orient = 1
-	)
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
-		img, err = jpeg.Decode(bytes.NewReader(data))
-		orient = jpegOrientation(data)
-	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		img, err = png.Decode(bytes.NewReader(data))
-	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
-		img, err = webp.Decode(bytes.NewReader(data))
-		orient = webpOrientation(data)
-	default:
+	f, ok := photo.Of(data)
+	if !ok {
 		return nil, fmt.Errorf("imaging.Decode: not a JPEG, PNG or WebP image")
 	}
+	img, err := f.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("imaging.Decode: %w", err)
+	}
+	orient := 1
+	switch f.ContentType {
+	case photo.JPEG:
+		orient = jpegOrientation(data)
+	case photo.WebP:
+		orient = webpOrientation(data)
 	}
 	return Orient(ToRGBA(img), orient), nil
 }
@@ -172,35 +169,26 @@ func tiffOrientation(t []byte) int {
 	return 1
 }
 
-// Fit scales img down (never up) so its longer side is at most maxSide,
-// averaging the source pixels each output pixel covers.
+// Fit scales img down (never up) so its longer side is at most maxSide.
+// Catmull-Rom widens its kernel when shrinking, so large photos are averaged
+// rather than aliased.
 func Fit(img *image.RGBA, maxSide int) *image.RGBA {
-	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	if w <= maxSide && h <= maxSide {
+	b := img.Bounds()
+	w, h := FitSize(b.Dx(), b.Dy(), maxSide)
+	if w == b.Dx() && h == b.Dy() {
 		return img
 	}
-	scale := float64(maxSide) / float64(max(w, h))
-	dw, dh := max(1, int(float64(w)*scale+0.5)), max(1, int(float64(h)*scale+0.5))
-	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for dy := 0; dy < dh; dy++ {
-		y0, y1 := dy*h/dh, max(dy*h/dh+1, (dy+1)*h/dh)
-		for dx := 0; dx < dw; dx++ {
-			x0, x1 := dx*w/dw, max(dx*w/dw+1, (dx+1)*w/dw)
-			var sum [4]int
-			for y := y0; y < y1; y++ {
-				p := img.Pix[img.PixOffset(x0, y):]
-				for x := 0; x < x1-x0; x++ {
-					for c := 0; c < 4; c++ {
-						sum[c] += int(p[4*x+c])
-					}
-				}
-			}
-			n := (y1 - y0) * (x1 - x0)
-			o := dst.PixOffset(dx, dy)
-			for c := 0; c < 4; c++ {
-				dst.Pix[o+c] = uint8(sum[c] / n)
-			}
-		}
-	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.CatmullRom.Scale(dst, dst.Bounds(), img, b, xdraw.Src, nil)
 	return dst
+}
+
+// FitSize scales w x h down (never up) so the longer side is at most maxSide.
+func FitSize(w, h, maxSide int) (int, int) {
+	long := max(w, h)
+	if long <= maxSide {
+		return w, h
+	}
+	s := float64(maxSide) / float64(long)
+	return max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
 }

@@ -9,14 +9,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"image/png"
-	"io"
 	"mime"
 	"strings"
 
-	"golang.org/x/image/webp"
+	"github.com/tigerstudio/studio/infra/photo"
 )
 
 // Sentinel errors, one per kind of bad upload; the Gateway maps them to HTTP
@@ -43,62 +39,23 @@ type Image struct {
 	Height      int
 }
 
-type format struct {
-	contentType  string
-	ext          string
-	decodeConfig func(io.Reader) (image.Config, error)
-	decode       func(io.Reader) (image.Image, error)
-}
-
-var (
-	formatJPEG = format{"image/jpeg", "jpg", jpeg.DecodeConfig, jpeg.Decode}
-	formatPNG  = format{"image/png", "png", png.DecodeConfig, png.Decode}
-	formatWebP = format{"image/webp", "webp", webp.DecodeConfig, webp.Decode}
-)
-
-// Sniff names the image type of data from its magic bytes, or "" when it is
-// none this service knows (HEIC is recognised, to be refused clearly).
-func Sniff(data []byte) string {
-	switch {
-	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
-		return "image/jpeg"
-	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case len(data) >= 12 && bytes.Equal(data[:4], []byte("RIFF")) && bytes.Equal(data[8:12], []byte("WEBP")):
-		return "image/webp"
-	case len(data) >= 12 && bytes.Equal(data[4:8], []byte("ftyp")):
-		switch string(data[8:12]) {
-		case "heic", "heix", "hevc", "heim", "heis", "mif1", "msf1":
-			return "image/heic"
-		}
-	}
-	return ""
-}
-
 // Validate checks data against the declared content type (empty or
 // application/octet-stream mean "not declared") and the limits.
 func Validate(data []byte, declared string, lim Limits) (Image, error) {
 	if int64(len(data)) > lim.MaxBytes {
 		return Image{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, lim.MaxBytes)
 	}
-	sniffed := Sniff(data)
-	var f format
-	switch sniffed {
-	case formatJPEG.contentType:
-		f = formatJPEG
-	case formatPNG.contentType:
-		f = formatPNG
-	case formatWebP.contentType:
-		f = formatWebP
-	case "image/heic":
+	f, ok := photo.Of(data)
+	switch {
+	case !ok && photo.Sniff(data) == photo.HEIC:
 		return Image{}, fmt.Errorf("%w: HEIC is not supported here; send JPEG, PNG or WebP", ErrUnsupported)
-	default:
+	case !ok:
 		return Image{}, fmt.Errorf("%w: the file is not a JPEG, PNG or WebP image", ErrUnsupported)
 	}
-	if d := normalise(declared); d != "" && d != f.contentType {
-		return Image{}, fmt.Errorf("%w: declared %s, but the file is %s", ErrMismatch, d, f.contentType)
+	if d := normalise(declared); d != "" && d != f.ContentType {
+		return Image{}, fmt.Errorf("%w: declared %s, but the file is %s", ErrMismatch, d, f.ContentType)
 	}
-	cfg, err := f.decodeConfig(bytes.NewReader(data))
+	cfg, err := f.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return Image{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -108,10 +65,10 @@ func Validate(data []byte, declared string, lim Limits) (Image, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
 		return Image{}, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooManyPixel, cfg.Width, cfg.Height, lim.MaxPixels)
 	}
-	if _, err := f.decode(bytes.NewReader(data)); err != nil {
+	if _, err := f.Decode(bytes.NewReader(data)); err != nil {
 		return Image{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return Image{ContentType: f.contentType, Ext: f.ext, Width: cfg.Width, Height: cfg.Height}, nil
+	return Image{ContentType: f.ContentType, Ext: f.Ext, Width: cfg.Width, Height: cfg.Height}, nil
 }
 
 func normalise(declared string) string {

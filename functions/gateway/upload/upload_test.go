@@ -11,6 +11,8 @@ import (
 	"image/png"
 	"os"
 	"testing"
+
+	"github.com/tigerstudio/studio/infra/photo"
 )
 
 var testLimits = Limits{MaxBytes: 1 << 20, MaxPixels: 4_000_000}
@@ -122,8 +124,8 @@ func FuzzValidate(f *testing.F) {
 		if int64(img.Width)*int64(img.Height) > lim.MaxPixels || img.Width <= 0 || img.Height <= 0 {
 			t.Fatalf("accepted %dx%d beyond limits", img.Width, img.Height)
 		}
-		if Sniff(data) != img.ContentType {
-			t.Fatalf("accepted type %s but sniffed %s", img.ContentType, Sniff(data))
+		if photo.Sniff(data) != img.ContentType {
+			t.Fatalf("accepted type %s but sniffed %s", img.ContentType, photo.Sniff(data))
 		}
 	})
 }

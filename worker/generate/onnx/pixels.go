@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/draw"
-	"math"
-
-	xdraw "golang.org/x/image/draw"
 
 	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/imaging"
 )
 
 // planar is a 3-channel float32 image in CHW order, the layout of the
@@ -28,16 +25,8 @@ func prepare(in image.Image, p params) (planar, []uint8, error) {
 	if b.Empty() {
 		return planar{}, nil, fmt.Errorf("%w: empty image (%dx%d)", generate.ErrInvalidInput, b.Dx(), b.Dy())
 	}
-	w, h := fit(b.Dx(), b.Dy(), p.maxSide)
-	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
-	if w == b.Dx() && h == b.Dy() {
-		// image/draw has fast paths for the decoders' types (YCbCr, RGBA, Gray, ...).
-		draw.Draw(rgba, rgba.Bounds(), in, b.Min, draw.Src)
-	} else {
-		// Catmull-Rom widens its kernel when shrinking, so large photos
-		// are averaged rather than aliased.
-		xdraw.CatmullRom.Scale(rgba, rgba.Bounds(), in, b, xdraw.Src, nil)
-	}
+	rgba := imaging.Fit(imaging.ToRGBA(in), p.maxSide)
+	w, h := rgba.Bounds().Dx(), rgba.Bounds().Dy()
 
 	n := w * h
 	out := planar{w: w, h: h, pix: make([]float32, 3*n)}
@@ -64,16 +53,6 @@ func prepare(in image.Image, p params) (planar, []uint8, error) {
 		}
 	}
 	return out, alpha, nil
-}
-
-// fit scales w x h down (never up) so the long side is at most maxSide.
-func fit(w, h, maxSide int) (int, int) {
-	long := max(w, h)
-	if long <= maxSide {
-		return w, h
-	}
-	s := float64(maxSide) / float64(long)
-	return max(1, int(math.Round(float64(w)*s))), max(1, int(math.Round(float64(h)*s)))
 }
 
 // finish clamps the model output to [0,1] and quantises it to 8 bits, with

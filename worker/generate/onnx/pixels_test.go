@@ -63,19 +63,6 @@ func TestRunTiledStopsWhenCancelled(t *testing.T) {
 	}
 }
 
-func TestFit(t *testing.T) {
-	for _, tc := range []struct{ w, h, max, ww, wh int }{
-		{150, 100, 1024, 150, 100},
-		{4000, 3000, 1024, 1024, 768},
-		{3000, 4000, 1000, 750, 1000},
-		{5000, 1, 100, 100, 1},
-	} {
-		if w, h := fit(tc.w, tc.h, tc.max); w != tc.ww || h != tc.wh {
-			t.Errorf("fit(%d, %d, %d) = %d, %d, want %d, %d", tc.w, tc.h, tc.max, w, h, tc.ww, tc.wh)
-		}
-	}
-}
-
 func TestParseParams(t *testing.T) {
 	sum := strings.Repeat("ab", 32)
 	ok := func(extra map[string]any) map[string]any {
