@@ -182,6 +182,9 @@ cmd_setup() {
 	# The ONNX Runtime shared library for the worker's onnx backend (npm
 	# onnxruntime-node); prints nothing when the pinned version is there.
 	"$ROOT/worker/onnxruntime/install.sh"
+	# The published models the AI styles run (npm packages, pinned and
+	# checksummed); prints nothing when they are in place.
+	"$ROOT/models/install.sh"
 	(cd "$ROOT" && go mod download)
 }
 
@@ -471,7 +474,8 @@ start_worker() {
 	# ORT_LIBRARY_PATH says otherwise.
 	local vars
 	mapfile -t vars < <(env_lines)
-	(cd "$ROOT" && launch worker env "${vars[@]}" PORT="$WORKER_PORT" WORKER_SLOTS="$WORKER_SLOTS" "$BIN/worker")
+	(cd "$ROOT" && launch worker env "${vars[@]}" PORT="$WORKER_PORT" WORKER_SLOTS="$WORKER_SLOTS" \
+		MODEL_DIR="${MODEL_DIR:-$ROOT/models}" "$BIN/worker")
 }
 # Ready once it holds a broker session (/readyz answers 503 until then).
 ready_worker() { http_ok "http://127.0.0.1:$WORKER_PORT/readyz"; }

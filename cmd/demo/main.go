@@ -7,9 +7,9 @@ package main
 
 import (
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
+	"github.com/tigerstudio/studio/infra/samples"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,9 +20,6 @@ import (
 	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 )
-
-//go:embed astronaut.png
-var portrait []byte
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -63,7 +60,7 @@ func realMain(ctx context.Context) error {
 	start := time.Now()
 	submitted := make([]gateway.Job, 0, len(styles))
 	for _, s := range styles {
-		job, err := c.Submit(ctx, client.Submission{Photo: portrait, ContentType: "image/png", Style: s.ID, Email: email})
+		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID, Email: email})
 		if err != nil {
 			return err
 		}

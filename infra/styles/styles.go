@@ -1,33 +1,116 @@
 // Package styles is the one source of the style catalogue: the Gateway lists
-// it and validates requests against it, the worker reads each style's backend,
-// model and parameters from it.
+// it and validates requests against it, the worker builds each style's
+// pipeline of steps from it.
+//
+// The catalogue file is either a JSON list of styles, or an object
+//
+//	{"models": {"name": {...}, ...}, "styles": [...]}
+//
+// whose models (ONNX networks with their files, checksums and tensor layout)
+// steps refer to by name, so one network serves several styles and an
+// operator swaps a model in one place.
 package styles
 
 import (
-	_ "embed"
+	"bytes"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"regexp"
+	"strings"
 )
 
 //go:embed styles.json
 var builtinCatalogue []byte
 
+// previews holds the committed example outputs, one per style of the
+// built-in catalogue (go run ./worker/cmd/previews renders them).
+//
+//go:embed previews
+var previews embed.FS
+
 // Style is one entry of the catalogue.
 type Style struct {
-	ID          string         `json:"id"`
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	Backend     string         `json:"backend"`
-	Model       string         `json:"model"`
-	Params      map[string]any `json:"params,omitempty"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Preview is an example output: a file name under previews/, or an
+	// https URL an operator hosts.
+	Preview string `json:"preview,omitempty"`
+	// Backend and Model are recorded on each response: what ran, and which
+	// version of the style. Backend defaults to "pipeline".
+	Backend string `json:"backend,omitempty"`
+	Model   string `json:"model"`
+	// Params is the parameter set of a one-step style written in the older
+	// form (backend builtin or onnx, no steps); Parse turns it into Steps.
+	Params map[string]any `json:"params,omitempty"`
+	// Steps run in order on one shared image (see worker/generate).
+	Steps []Step `json:"steps,omitempty"`
 }
 
-// Catalogue is the set of styles a deployment offers, in display order.
+// Step is one stage of a style's pipeline: its kind and parameters, written
+// flat in JSON as {"step": "matte", "model": "isnet-small"}.
+type Step struct {
+	Kind   string
+	Params map[string]any
+}
+
+// UnmarshalJSON reads the flat form.
+func (s *Step) UnmarshalJSON(data []byte) error {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	kind, _ := m["step"].(string)
+	if kind == "" {
+		return errors.New(`a step needs "step": its kind`)
+	}
+	delete(m, "step")
+	*s = Step{Kind: kind, Params: normaliseNumbers(m).(map[string]any)}
+	return nil
+}
+
+// MarshalJSON writes the flat form.
+func (s Step) MarshalJSON() ([]byte, error) {
+	m := maps.Clone(s.Params)
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["step"] = s.Kind
+	return json.Marshal(m)
+}
+
+// normaliseNumbers turns json.Number into float64, the type
+// encoding/json gives every other catalogue number.
+func normaliseNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = normaliseNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = normaliseNumbers(e)
+		}
+	}
+	return v
+}
+
+// Catalogue is the set of styles a deployment offers, in display order, and
+// the models their steps use.
 type Catalogue struct {
-	list []Style
-	byID map[string]Style
+	list   []Style
+	byID   map[string]Style
+	models map[string]map[string]any
 }
 
 // Load reads the catalogue from path, or the built-in one when path is empty.
@@ -42,30 +125,106 @@ func Load(path string) (*Catalogue, error) {
 	return Parse(data)
 }
 
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+
 // Parse decodes and checks a catalogue.
 func Parse(data []byte) (*Catalogue, error) {
-	var list []Style
-	if err := json.Unmarshal(data, &list); err != nil {
+	var file struct {
+		Models map[string]map[string]any `json:"models"`
+		Styles []Style                   `json:"styles"`
+	}
+	if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '[' {
+		if err := json.Unmarshal(data, &file.Styles); err != nil {
+			return nil, fmt.Errorf("styles.Parse: %w", err)
+		}
+	} else if err := json.Unmarshal(data, &file); err != nil {
 		return nil, fmt.Errorf("styles.Parse: %w", err)
 	}
-	c := &Catalogue{list: list, byID: make(map[string]Style, len(list))}
+	c := &Catalogue{list: file.Styles, byID: make(map[string]Style, len(file.Styles)), models: file.Models}
 	var errs []error
-	if len(list) == 0 {
+	if len(c.list) == 0 {
 		errs = append(errs, errors.New("no styles"))
 	}
-	for i, s := range list {
-		if s.ID == "" || s.Name == "" || s.Backend == "" || s.Model == "" {
-			errs = append(errs, fmt.Errorf("style %d (%q): id, name, backend and model are required", i, s.ID))
+	for i := range c.list {
+		s := &c.list[i]
+		if err := s.normalise(); err != nil {
+			errs = append(errs, fmt.Errorf("style %d (%q): %w", i, s.ID, err))
+		}
+		for j, st := range s.Steps {
+			if name, ok := st.Params["model"].(string); ok {
+				if _, known := c.models[name]; !known {
+					errs = append(errs, fmt.Errorf("style %q step %d (%s): model %q is not in the catalogue's models", s.ID, j, st.Kind, name))
+				}
+			}
 		}
 		if _, dup := c.byID[s.ID]; dup {
 			errs = append(errs, fmt.Errorf("style %q listed twice", s.ID))
 		}
-		c.byID[s.ID] = s
+		c.byID[s.ID] = *s
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("styles.Parse: %w", err)
 	}
 	return c, nil
+}
+
+// normalise checks a style and turns the older one-step form into Steps.
+func (s *Style) normalise() error {
+	if s.ID == "" || s.Name == "" || s.Model == "" {
+		return errors.New("id, name and model are required")
+	}
+	if !idPattern.MatchString(s.ID) {
+		return fmt.Errorf("id %q: want lower-case letters, digits and dashes", s.ID)
+	}
+	switch {
+	case len(s.Steps) > 0 && len(s.Params) > 0:
+		return errors.New("params belong to a step: a style with steps has none of its own")
+	case len(s.Steps) > 0:
+	case s.Backend == "builtin":
+		steps, err := legacyBuiltin(s.Model, s.Params)
+		if err != nil {
+			return err
+		}
+		s.Steps = steps
+	case s.Backend == "onnx":
+		s.Steps = []Step{{Kind: "model", Params: maps.Clone(s.Params)}}
+	default:
+		return fmt.Errorf("no steps, and backend %q has no one-step form (want builtin or onnx)", s.Backend)
+	}
+	if s.Backend == "" {
+		s.Backend = "pipeline"
+	}
+	s.Params = nil
+	return nil
+}
+
+// legacyBuiltin maps the builtin backend's models to their filter steps.
+func legacyBuiltin(model string, p map[string]any) ([]Step, error) {
+	pick := func(keys ...string) map[string]any {
+		out := map[string]any{}
+		for _, k := range keys {
+			if v, ok := p[k]; ok {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	switch {
+	case strings.HasPrefix(model, "sketch"):
+		return []Step{{Kind: "sketch", Params: pick("blur", "paper", "strength")}}, nil
+	case strings.HasPrefix(model, "watercolour"):
+		return []Step{{Kind: "watercolour", Params: pick("levels", "smooth", "edge")}}, nil
+	case strings.HasPrefix(model, "studio"):
+		frame := map[string]any{}
+		if v, ok := p["frame"]; ok {
+			frame["width"] = v
+		}
+		if v, ok := p["backdrop"]; ok {
+			frame["colour"] = v
+		}
+		return []Step{{Kind: "grade", Params: pick("warmth", "contrast")}, {Kind: "frame", Params: frame}}, nil
+	}
+	return nil, fmt.Errorf("builtin backend has no model %q", model)
 }
 
 // Lookup finds a style by id.
@@ -77,4 +236,23 @@ func (c *Catalogue) Lookup(id string) (Style, bool) {
 // All returns the styles in catalogue order.
 func (c *Catalogue) All() []Style {
 	return append([]Style(nil), c.list...)
+}
+
+// Model returns the parameters of a named model.
+func (c *Catalogue) Model(name string) (map[string]any, bool) {
+	m, ok := c.models[name]
+	return maps.Clone(m), ok
+}
+
+// Preview returns the committed example output of a style, when its preview
+// is a file of the built-in previews folder.
+func Preview(name string) ([]byte, error) {
+	if name == "" || strings.Contains(name, "/") {
+		return nil, fmt.Errorf("styles.Preview %q: %w", name, fs.ErrNotExist)
+	}
+	data, err := previews.ReadFile("previews/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("styles.Preview: %w", err)
+	}
+	return data, nil
 }

@@ -1,36 +1,58 @@
-// Package generate turns an input photo into styled images. Each backend
-// (builtin, onnx) implements Generator; the style catalogue names which
-// backend and model a style uses.
+// Package generate turns an input photo into styled images. A style is a
+// pipeline of steps (see infra/styles): each Step transforms one shared
+// Frame (the image, the faces found in it, the person's matte) in place.
+// The step kinds live in builtin (pure-Go image operations) and onnx
+// (neural networks); package pipeline builds a catalogue's pipelines.
 package generate
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"image"
+	"time"
 
 	"github.com/tigerstudio/studio/infra/styles"
 )
 
 // ErrInvalidInput marks a failure that retrying cannot fix (an image the
-// model cannot take, a style the backend does not know). The worker turns it
+// model cannot take, a style the worker does not know). The worker turns it
 // into an error document at once.
 var ErrInvalidInput = errors.New("input cannot be generated")
+
+// ErrNoFace is returned before any generation when a style needs a face and
+// the photo has none the detector trusts. It is not retried: the user must
+// retake the photo.
+var ErrNoFace = errors.New("no face found in the photo")
+
+// Result is what a generation made, and what its steps cost.
+type Result struct {
+	Images []image.Image
+	// Steps is each step's duration in order ("matte", "crop", ...), so
+	// the face gate's cost and the model time show in the job's timings.
+	Steps []StepTiming
+}
+
+// StepTiming is one step's wall time.
+type StepTiming struct {
+	Step     string
+	Duration time.Duration
+}
 
 // Generator makes the outputs of one job. It must return promptly once ctx
 // is cancelled (shutdown, preemption), with ctx's error.
 type Generator interface {
-	Generate(ctx context.Context, style styles.Style, in image.Image) ([]image.Image, error)
+	Generate(ctx context.Context, style styles.Style, in image.Image) (Result, error)
 }
 
-// Backends routes each style to the generator of its backend.
-type Backends map[string]Generator
-
-// Generate runs the style's backend.
-func (b Backends) Generate(ctx context.Context, style styles.Style, in image.Image) ([]image.Image, error) {
-	g, ok := b[style.Backend]
-	if !ok {
-		return nil, fmt.Errorf("%w: style %q needs backend %q, which this worker does not run", ErrInvalidInput, style.ID, style.Backend)
-	}
-	return g.Generate(ctx, style, in)
+// Step is one stage of a pipeline. Apply must honour ctx cancellation
+// promptly and leave f consistent (image, faces and matte in the same
+// geometry) when it succeeds.
+type Step interface {
+	Apply(ctx context.Context, f *Frame) error
 }
+
+// StepFunc adapts a function to Step.
+type StepFunc func(ctx context.Context, f *Frame) error
+
+// Apply calls fn.
+func (fn StepFunc) Apply(ctx context.Context, f *Frame) error { return fn(ctx, f) }

@@ -2,68 +2,48 @@ package onnx
 
 import (
 	"context"
-	"fmt"
 	"image"
 
 	"github.com/tigerstudio/studio/worker/generate"
-	"github.com/tigerstudio/studio/worker/imaging"
 )
 
-// planar is a 3-channel float32 image in CHW order, the layout of the
-// model's [1,3,H,W] tensors.
+// planar is a float32 image in CHW order, the layout of [1,C,H,W] tensors.
 type planar struct {
-	w, h int
-	pix  []float32 // R plane, G plane, B plane
+	w, h, c int
+	pix     []float32 // plane by plane
 }
 
-// prepare scales in down so its long side is at most p.maxSide, converts it
-// to planar RGB in [0,1] normalised with p.mean and p.std, and returns the
-// alpha channel of the scaled image so the output keeps the input's
-// transparency.
-func prepare(in image.Image, p params) (planar, []uint8, error) {
-	b := in.Bounds()
-	if b.Empty() {
-		return planar{}, nil, fmt.Errorf("%w: empty image (%dx%d)", generate.ErrInvalidInput, b.Dx(), b.Dy())
-	}
-	rgba := imaging.Fit(imaging.ToRGBA(in), p.maxSide)
-	w, h := rgba.Bounds().Dx(), rgba.Bounds().Dy()
-
+// toPlanar converts img to planar RGB normalised for spec.
+func toPlanar(img *image.NRGBA, spec Spec) planar {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
 	n := w * h
-	out := planar{w: w, h: h, pix: make([]float32, 3*n)}
-	alpha := make([]uint8, n)
-	var scale, offset [3]float32
+	out := planar{w: w, h: h, c: 3, pix: make([]float32, 3*n)}
+	var lut [3][256]float32
 	for c := range 3 {
-		scale[c] = 1 / (255 * p.std[c])
-		offset[c] = -p.mean[c] / p.std[c]
-	}
-	for i := range n {
-		px := rgba.Pix[4*i : 4*i+4 : 4*i+4]
-		a := px[3]
-		alpha[i] = a
-		for c := range 3 {
-			v := float32(px[c])
-			switch a {
-			case 255:
-			case 0:
-				v = 0
-			default: // RGBA is premultiplied; the model wants straight colour
-				v = v * 255 / float32(a)
-			}
-			out.pix[c*n+i] = v*scale[c] + offset[c]
+		for v := range 256 {
+			lut[c][v] = spec.normalise(c, float32(v)/255)
 		}
 	}
-	return out, alpha, nil
+	for y := range h {
+		row := img.Pix[y*img.Stride:]
+		for x := range w {
+			i := y*w + x
+			for c := range 3 {
+				out.pix[c*n+i] = lut[c][row[4*x+c]]
+			}
+		}
+	}
+	return out
 }
 
-// finish clamps the model output to [0,1] and quantises it to 8 bits, with
-// the alpha prepare kept.
-func finish(src planar, alpha []uint8) *image.NRGBA {
+// toNRGBA reads an image model's output back to an opaque image.
+func toNRGBA(src planar, spec Spec) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, src.w, src.h))
 	n := src.w * src.h
 	for i := range n {
 		px := img.Pix[4*i : 4*i+4 : 4*i+4]
 		for c := range 3 {
-			v := src.pix[c*n+i]
+			v := spec.denormalise(src.pix[c*n+i])
 			switch {
 			case v >= 1:
 				px[c] = 255
@@ -73,9 +53,59 @@ func finish(src planar, alpha []uint8) *image.NRGBA {
 				px[c] = 0
 			}
 		}
-		px[3] = alpha[i]
+		px[3] = 255
 	}
 	return img
+}
+
+// resize scales every plane to w x h.
+func (p planar) resize(w, h int) planar {
+	if p.w == w && p.h == h {
+		return p
+	}
+	out := planar{w: w, h: h, c: p.c, pix: make([]float32, 0, p.c*w*h)}
+	n := p.w * p.h
+	for c := range p.c {
+		out.pix = append(out.pix, generate.ResizePlane(p.pix[c*n:(c+1)*n], p.w, p.h, w, h)...)
+	}
+	return out
+}
+
+// shape is the tensor shape of a c x h x w image in layout.
+func shape(layout string, c, h, w int) []int64 {
+	if layout == NHWC {
+		return []int64{1, int64(h), int64(w), int64(c)}
+	}
+	return []int64{1, int64(c), int64(h), int64(w)}
+}
+
+// toLayout returns CHW data in layout (a copy for NHWC, chw itself for NCHW).
+func toLayout(layout string, chw []float32, c, h, w int) []float32 {
+	if layout != NHWC {
+		return chw
+	}
+	out := make([]float32, len(chw))
+	n := h * w
+	for ch := range c {
+		for i := range n {
+			out[i*c+ch] = chw[ch*n+i]
+		}
+	}
+	return out
+}
+
+// fromLayout writes data in layout into chw.
+func fromLayout(layout string, data, chw []float32, c, h, w int) {
+	if layout != NHWC {
+		copy(chw, data)
+		return
+	}
+	n := h * w
+	for ch := range c {
+		for i := range n {
+			chw[ch*n+i] = data[i*c+ch]
+		}
+	}
 }
 
 // tileRunner runs the model on one crop: in and out are CHW with 3 channels
@@ -92,7 +122,7 @@ type tileRunner func(ctx context.Context, in []float32, h, w int, out []float32)
 // every tile.
 func runTiled(ctx context.Context, src planar, tile, pad int, run tileRunner) (planar, error) {
 	w, h := src.w, src.h
-	dst := planar{w: w, h: h, pix: make([]float32, len(src.pix))}
+	dst := planar{w: w, h: h, c: 3, pix: make([]float32, len(src.pix))}
 	crop := min(tile+2*pad, w) * min(tile+2*pad, h) * 3
 	in, out := make([]float32, crop), make([]float32, crop)
 	for y0 := 0; y0 < h; y0 += tile {

@@ -1,0 +1,95 @@
+package onnx
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/imaging"
+)
+
+// imageStep is the generic "model" step: any image-to-image network an
+// operator supplies, RGB in and out, in NCHW or NHWC, with the value range
+// and normalisation its Spec gives. A model of fixed size sees the whole
+// frame resized to it; a model of dynamic size runs over tiles with overlap,
+// so a large photo fits in memory without seams.
+type imageStep struct {
+	m *Model
+}
+
+// warmSide is the blank image a dynamic-size model is tried on: 32 suits
+// models that downsample by up to 32.
+const warmSide = 32
+
+func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
+	if spec.Kind != KindImage {
+		return nil, fmt.Errorf("the model step needs a model of kind %q, not %q", KindImage, spec.Kind)
+	}
+	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
+	if err != nil {
+		return nil, err
+	}
+	s := imageStep{m: m}
+	err = m.Warm(func() error {
+		h, w := warmSide, warmSide
+		if spec.fixed() {
+			h, w = spec.Size[0], spec.Size[1]
+		}
+		blank := make([]float32, 3*h*w)
+		if err := s.runCrop(ctx, blank, h, w, make([]float32, len(blank))); err != nil {
+			return fmt.Errorf("on a %dx%d image (want input %q and output %q, float32 RGB %s, same size in and out): %w",
+				w, h, spec.Input, spec.Output, spec.Layout, err)
+		}
+		return nil
+	})
+	return s, err
+}
+
+// runCrop runs the model on one CHW crop.
+func (s imageStep) runCrop(ctx context.Context, in []float32, h, w int, out []float32) error {
+	layout := s.m.spec.Layout
+	buf := toLayout(layout, out, 3, h, w)
+	sh := shape(layout, 3, h, w)
+	if err := s.m.runFloat(ctx, []tensor{{sh, toLayout(layout, in, 3, h, w)}}, []tensor{{sh, buf}}); err != nil {
+		return err
+	}
+	fromLayout(layout, buf, out, 3, h, w)
+	return nil
+}
+
+func (s imageStep) Apply(ctx context.Context, f *generate.Frame) error {
+	spec := s.m.spec
+	w, h := f.Size()
+	if fw, fh := imaging.FitSize(w, h, spec.MaxSide); fw != w || fh != h {
+		if err := f.Transform(generate.Rect{X1: float64(w), Y1: float64(h)}, fw, fh); err != nil {
+			return err
+		}
+		w, h = fw, fh
+	}
+	src := toPlanar(f.Image, spec)
+	var dst planar
+	if spec.fixed() {
+		in := src.resize(spec.Size[1], spec.Size[0])
+		out := planar{w: in.w, h: in.h, c: 3, pix: make([]float32, len(in.pix))}
+		if err := s.runCrop(ctx, in.pix, in.h, in.w, out.pix); err != nil {
+			return fmt.Errorf("running the model: %w", err)
+		}
+		dst = out.resize(w, h)
+	} else {
+		var err error
+		dst, err = runTiled(ctx, src, spec.Tile, spec.Pad, func(ctx context.Context, in []float32, h, w int, out []float32) error {
+			if err := s.runCrop(ctx, in, h, w, out); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("running the model on a %dx%d tile: %w", w, h, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	f.Image = toNRGBA(dst, spec)
+	return nil
+}

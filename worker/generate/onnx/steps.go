@@ -1,0 +1,62 @@
+package onnx
+
+import (
+	"context"
+	"fmt"
+	"maps"
+
+	"github.com/tigerstudio/studio/worker/generate"
+)
+
+// ModelLookup finds a named model of the catalogue.
+type ModelLookup func(name string) (map[string]any, bool)
+
+// NewStep builds a step that runs a network: detect-face, matte or model.
+// The step's params name a catalogue model ("model": "isnet-small"); the
+// model step may instead describe its network inline (the one-step onnx
+// styles). ok is false for kinds this package does not have.
+func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]any, models ModelLookup) (step generate.Step, ok bool, err error) {
+	switch kind {
+	case "detect-face", "matte", "model":
+	default:
+		return nil, false, nil
+	}
+	params = maps.Clone(params)
+	var spec Spec
+	name, named := params["model"].(string)
+	switch {
+	case named:
+		m, found := models(name)
+		if !found {
+			return nil, true, fmt.Errorf("model %q is not in the catalogue", name)
+		}
+		if spec, err = ParseSpec(m); err != nil {
+			return nil, true, fmt.Errorf("model %q: %w", name, err)
+		}
+	case kind == "model":
+		if spec, err = ParseSpec(params); err != nil {
+			return nil, true, err
+		}
+		params = nil
+	default:
+		return nil, true, fmt.Errorf(`%s needs "model": the name of a catalogue model`, kind)
+	}
+	if rt == nil {
+		return nil, true, fmt.Errorf("%s needs ONNX Runtime, which this worker did not start", kind)
+	}
+	switch kind {
+	case "detect-face":
+		step, err = newFaceStep(ctx, rt, spec, params)
+	case "matte":
+		if len(params) > 1 {
+			return nil, true, fmt.Errorf("matte takes no parameters besides model, got %v", params)
+		}
+		step, err = newMatteStep(ctx, rt, spec)
+	default:
+		if len(params) > 1 {
+			return nil, true, fmt.Errorf("a model step naming a catalogue model takes no other parameters, got %v", params)
+		}
+		step, err = newImageStep(ctx, rt, spec)
+	}
+	return step, true, err
+}
