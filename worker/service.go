@@ -15,8 +15,8 @@ import (
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/worker/generate"
-	"github.com/tigerstudio/studio/worker/generate/builtin"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
+	"github.com/tigerstudio/studio/worker/generate/pipeline"
 )
 
 // Run is the worker service: a health endpoint on PORT for Cloud Run and the
@@ -32,18 +32,20 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	defer c.Close()
 	fs, gcs := c.Firestore, c.Storage
-	backends, closeBackends, err := Backends(ctx, cfg, cat, blob.NewReader(gcs))
+	start := time.Now()
+	gen, closeGen, err := Generator(ctx, cfg, cat, blob.NewReader(gcs))
 	if err != nil {
 		return fmt.Errorf("worker.Run: %w", err)
 	}
-	defer closeBackends()
+	defer closeGen()
+	log.Info("styles ready", "styles", len(gen), "device", cfg.Device, "ms", time.Since(start).Milliseconds())
 
 	proc := &Processor{
 		Requests:      store.NewReader(fs),
 		Results:       store.NewWorkerWriter(fs),
 		Inputs:        blob.NewReader(gcs),
 		Outputs:       blob.NewWriter(gcs, cfg.OutputBucket),
-		Generator:     backends,
+		Generator:     gen,
 		Styles:        cat,
 		InputBucket:   cfg.InputBucket,
 		MaxAttempts:   cfg.MaxAttempts,
@@ -104,42 +106,42 @@ func Serve(ctx context.Context, port string, consumer Consumer, h queue.Handler,
 	return errors.Join(err, srv.Shutdown(shutdownCtx))
 }
 
-// Backends builds the generators the catalogue's styles need: builtin always,
-// onnx (loading every model once, checksummed) when a style uses it.
-func Backends(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *blob.Reader) (generate.Backends, func(), error) {
-	b := generate.Backends{"builtin": builtin.New()}
-	var onnxStyles []styles.Style
-	for _, s := range cat.All() {
-		if s.Backend == onnx.Backend {
-			onnxStyles = append(onnxStyles, s)
-		}
-	}
-	if len(onnxStyles) == 0 {
-		return b, func() {}, nil
+// Generator builds the pipelines of the catalogue's styles, starting ONNX
+// Runtime and loading (checksummed) and warming every model once when a
+// style runs one. The worker reports ready only after this, so the first
+// job pays no warm-up. close releases the models.
+func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *blob.Reader) (_ generate.Pipelines, closeFn func(), err error) {
+	if !pipeline.NeedsRuntime(cat) {
+		ps, err := pipeline.Build(ctx, cat, nil)
+		return ps, func() {}, err
 	}
 	lib := cfg.ORTLibraryPath
 	if lib == "" {
-		var err error
 		if lib, err = onnx.FindLibrary("."); err != nil {
 			return nil, nil, err
 		}
 	}
-	g, err := onnx.New(ctx, onnx.Config{
+	rt, err := onnx.NewRuntime(onnx.Config{
 		LibraryPath: lib,
 		Device:      cfg.Device,
 		ModelDir:    cfg.ModelDir,
 		Fetch: func(ctx context.Context, bucket, object string) ([]byte, error) {
 			return models.Read(ctx, bucket, object, maxModelBytes)
 		},
-	}, onnxStyles)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	b[onnx.Backend] = g
-	return b, func() {
-		_ = g.Close()
+	closeFn = func() {
+		_ = rt.Close()
 		_ = onnx.Shutdown()
-	}, nil
+	}
+	ps, err := pipeline.Build(ctx, cat, rt)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return ps, closeFn, nil
 }
 
 // maxModelBytes bounds a model download.

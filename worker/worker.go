@@ -125,6 +125,8 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 			p.abandon(ctx, msg.JobID, attempt)
 		}
 		return err
+	case errors.Is(err, generate.ErrNoFace):
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeNoFace, NoFaceMessage, false)
 	case errors.Is(err, generate.ErrInvalidInput):
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, err.Error(), false)
 	case attempt >= p.MaxAttempts:
@@ -178,12 +180,14 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
 
 	genStart := p.now()
-	images, err := p.generate(ctx, style, img)
+	res, err := p.generate(ctx, style, img)
 	if err != nil {
 		return fmt.Errorf("worker: generate: %w", err)
 	}
+	images := res.Images
 	genMs := p.now().Sub(genStart).Milliseconds()
-	log.Info("generated", "outputs", len(images), "generateMs", genMs)
+	steps := stepsMs(res.Steps)
+	log.Info("generated", "outputs", len(images), "generateMs", genMs, "stepsMs", steps)
 
 	p.deleteEarlierAttempts(ctx, id, attempt)
 	outputs, err := p.store(ctx, id, style.ID, attempt, images)
@@ -200,6 +204,8 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		Timings: &jobs.Timings{
 			QueuedMs:   started.Sub(req.CreatedAt).Milliseconds(),
 			GenerateMs: genMs,
+			FaceMs:     steps["detect-face"],
+			StepsMs:    steps,
 			TotalMs:    done.Sub(req.CreatedAt).Milliseconds(),
 		},
 		CompletedAt: done.UTC(),
@@ -225,14 +231,30 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	return nil
 }
 
+// NoFaceMessage is the no_face error document's message, written for the
+// user.
+const NoFaceMessage = "We could not find a face in your photo. Retake it facing the camera, with your whole face visible and well lit."
+
+// stepsMs sums the pipeline's step times by kind.
+func stepsMs(steps []generate.StepTiming) map[string]int64 {
+	if len(steps) == 0 {
+		return nil
+	}
+	out := make(map[string]int64, len(steps))
+	for _, s := range steps {
+		out[s.Step] += s.Duration.Milliseconds()
+	}
+	return out
+}
+
 // generate runs the generator once a GPU token is free.
-func (p *Processor) generate(ctx context.Context, style styles.Style, img image.Image) ([]image.Image, error) {
+func (p *Processor) generate(ctx context.Context, style styles.Style, img image.Image) (generate.Result, error) {
 	if p.GPU != nil {
 		select {
 		case p.GPU <- struct{}{}:
 			defer func() { <-p.GPU }()
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return generate.Result{}, ctx.Err()
 		}
 	}
 	return p.Generator.Generate(ctx, style, img)

@@ -87,4 +87,6 @@ type StyleInfo struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Preview is the URL of an example output.
+	Preview string `json:"preview,omitempty"`
 }

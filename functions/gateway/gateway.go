@@ -4,10 +4,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -89,6 +92,7 @@ func New(d Deps) *Server {
 	s := &Server{d: d, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /v1/styles", s.listStyles)
+	s.mux.HandleFunc("GET /v1/styles/{id}/preview.jpg", s.stylePreview)
 	s.mux.HandleFunc("POST /v1/jobs", s.authed(s.createJob))
 	s.mux.HandleFunc("GET /v1/jobs", s.authed(s.listJobs))
 	s.mux.HandleFunc("GET /v1/jobs/{id}", s.authed(s.getJob))
@@ -109,13 +113,52 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) listStyles(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listStyles(w http.ResponseWriter, r *http.Request) {
 	all := s.d.Styles.All()
 	out := make([]StyleInfo, len(all))
 	for i, st := range all {
-		out[i] = StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description}
+		out[i] = StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"styles": out})
+}
+
+// previewURL is where a style's example output is: the operator's own URL,
+// or this Gateway's preview endpoint for the committed previews. The URL is
+// absolute because the app runs on another origin.
+func previewURL(r *http.Request, st styles.Style) string {
+	switch {
+	case st.Preview == "":
+		return ""
+	case strings.HasPrefix(st.Preview, "https://") || strings.HasPrefix(st.Preview, "http://"):
+		return st.Preview
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	// Cloud Functions and Cloud Run terminate TLS in front of the Gateway.
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + "/v1/styles/" + url.PathEscape(st.ID) + "/preview.jpg"
+}
+
+// stylePreview serves a committed example output. The images are part of
+// the build, so they may be cached for a day.
+func (s *Server) stylePreview(w http.ResponseWriter, r *http.Request) {
+	st, ok := s.d.Styles.Lookup(r.PathValue("id"))
+	if !ok || st.Preview == "" || strings.Contains(st.Preview, "://") {
+		writeError(w, errNotFound("no preview for style "+strconv.Quote(r.PathValue("id"))))
+		return
+	}
+	data, err := styles.Preview(st.Preview)
+	if err != nil {
+		writeError(w, errNotFound("no preview for style "+strconv.Quote(st.ID)))
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, st.Preview, time.Time{}, bytes.NewReader(data))
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, user auth.User)

@@ -75,6 +75,9 @@ Job {{.JobID}}
 // and what to do.
 func explain(code string) (reason, advice string) {
 	switch code {
+	case jobs.CodeNoFace:
+		return "we could not find a face in your photo.",
+			"retake the photo facing the camera, with your whole face visible and well lit, and submit it again."
 	case jobs.CodeInvalidInput:
 		return "the photo could not be read or used.",
 			"submit another photo (JPEG, PNG or WebP, one face, well lit)."

@@ -99,6 +99,10 @@ type Timings struct {
 	QueuedMs   int64 `firestore:"queuedMs"`
 	GenerateMs int64 `firestore:"generateMs"`
 	TotalMs    int64 `firestore:"totalMs"`
+	// FaceMs is the face gate's share of GenerateMs (0 for styles without).
+	FaceMs int64 `firestore:"faceMs,omitempty"`
+	// StepsMs is each pipeline step's time, by step kind.
+	StepsMs map[string]int64 `firestore:"stepsMs,omitempty"`
 }
 
 // Response is responses/{jobId}, written by the worker.
@@ -118,6 +122,9 @@ const (
 	// CodeInvalidInput: the photo or request cannot be generated; retrying
 	// will not help.
 	CodeInvalidInput = "invalid_input"
+	// CodeNoFace: the style needs a face and the photo shows none; the user
+	// should retake it with the face visible.
+	CodeNoFace = "no_face"
 	// CodeAttemptsExhausted: the job was started too often without finishing
 	// (its worker crashed or was killed every time).
 	CodeAttemptsExhausted = "attempts_exhausted"
