@@ -14,19 +14,18 @@ import (
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/infra/testenv"
+	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
 )
 
 // timedGenerator records how long each generation took.
 type timedGenerator struct {
-	next interface {
-		Generate(context.Context, styles.Style, image.Image) ([]image.Image, error)
-	}
+	next generate.Generator
 	mu   sync.Mutex
 	last time.Duration
 }
 
-func (g *timedGenerator) Generate(ctx context.Context, s styles.Style, in image.Image) ([]image.Image, error) {
+func (g *timedGenerator) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
 	t0 := time.Now()
 	out, err := g.next.Generate(ctx, s, in)
 	g.mu.Lock()
@@ -70,7 +69,7 @@ func BenchmarkWorkerOverhead(b *testing.B) {
 	h := newHarness(b)
 	user := h.stack.NewUser(b, testenv.UserOpts{})
 	ids := submitMany(b, h, user, max(b.N, 20), "studio", portrait(b, 512, 512))
-	gen := &timedGenerator{next: builtinBackends()}
+	gen := &timedGenerator{next: filters(b)}
 	var mu sync.Mutex
 	var overheads []time.Duration
 	wrap := func(next queue.Handler) queue.Handler {
@@ -133,7 +132,7 @@ func BenchmarkBoothWait(b *testing.B) {
 			staff := h.stack.NewUser(b, testenv.UserOpts{Staff: true})
 			photo := portrait(b, 512, 512)
 			submitMany(b, h, user, 1000, "watercolour", photo)
-			gen := &counting{next: builtinBackends(), hook: func(ctx context.Context, _ int) error {
+			gen := &counting{next: filters(b), hook: func(ctx context.Context, _ int) error {
 				select {
 				case <-time.After(gpuTime):
 					return nil
@@ -182,7 +181,7 @@ func generationTime(b *testing.B, h *harness, style string, photo []byte) time.D
 	var ds []time.Duration
 	for range 5 {
 		t0 := time.Now()
-		if _, err := builtinBackends().Generate(context.Background(), st, img); err != nil {
+		if _, err := filters(b).Generate(context.Background(), st, img); err != nil {
 			b.Fatal(err)
 		}
 		ds = append(ds, time.Since(t0))

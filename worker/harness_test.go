@@ -26,7 +26,7 @@ import (
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker"
 	"github.com/tigerstudio/studio/worker/generate"
-	"github.com/tigerstudio/studio/worker/generate/builtin"
+	"github.com/tigerstudio/studio/worker/generate/pipeline"
 )
 
 // harness is a Gateway and any number of workers on the real local stack,
@@ -39,15 +39,19 @@ type harness struct {
 	topo      queue.Topology
 	url       string
 	catalogue *styles.Catalogue
+	styles    string             // the catalogue's file
+	gen       generate.Generator // the catalogue's pipelines, when they need no model
 }
 
+// newHarness uses testenv's filter catalogue: these tests are about the
+// queue and the documents, not the models.
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	return newHarnessWithStyles(t, "")
+	return newHarnessWithStyles(t, testenv.FilterCatalogueFile(t))
 }
 
-// newHarnessWithStyles uses the style catalogue in stylesFile ("" for the
-// built-in one) for the Gateway and the workers.
+// newHarnessWithStyles uses the style catalogue in stylesFile for the
+// Gateway and the workers.
 func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 	t.Helper()
 	s := testenv.Get(t)
@@ -58,7 +62,12 @@ func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.catalogue = cat
+	h.catalogue, h.styles = cat, stylesFile
+	if !pipeline.NeedsRuntime(cat) {
+		if h.gen, err = pipeline.Build(context.Background(), cat, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg := &gateway.Config{
 		Project: s.Project, Event: "test", InputBucket: h.in, OutputBucket: h.out,
 		AMQPURL: s.AMQPURL, QueuePrefix: h.topo.Prefix, MaxBytes: 8 << 20, MaxPixels: 25_000_000,
@@ -100,7 +109,7 @@ type runningWorker struct {
 func (h *harness) processor(opts workerOpts) *worker.Processor {
 	gen := opts.generator
 	if gen == nil {
-		gen = generate.Backends{"builtin": builtin.New()}
+		gen = h.gen
 	}
 	results := opts.results
 	if results == nil {
@@ -253,14 +262,14 @@ type counting struct {
 	hook  func(ctx context.Context, n int) error
 }
 
-func (c *counting) Generate(ctx context.Context, s styles.Style, in image.Image) ([]image.Image, error) {
+func (c *counting) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
 	c.mu.Lock()
 	c.calls++
 	n := c.calls
 	c.mu.Unlock()
 	if c.hook != nil {
 		if err := c.hook(ctx, n); err != nil {
-			return nil, err
+			return generate.Result{}, err
 		}
 	}
 	return c.next.Generate(ctx, s, in)
@@ -272,7 +281,19 @@ func (c *counting) count() int {
 	return c.calls
 }
 
-func builtinBackends() generate.Generator { return generate.Backends{"builtin": builtin.New()} }
+// filters builds the pipelines of testenv.FilterCatalogue.
+func filters(t testing.TB) generate.Generator {
+	t.Helper()
+	cat, err := styles.Parse([]byte(testenv.FilterCatalogue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := pipeline.Build(context.Background(), cat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
 
 // testLog is where a worker logs: the test's output (shown on failure), or
 // nowhere in benchmarks, whose output is their figures.

@@ -44,7 +44,7 @@ func (h *harness) startProcess(t *testing.T, bin string, extra ...string) *exec.
 	cmd.Env = append(os.Environ(),
 		"GCLOUD_PROJECT="+h.stack.Project, "INPUT_BUCKET="+h.in, "OUTPUT_BUCKET="+h.out,
 		"AMQP_URL="+h.stack.AMQPURL, "QUEUE_PREFIX="+h.topo.Prefix, "PORT="+freePort(t),
-		"WORKER_MAX_SIDE=4096", "WORKER_RETRY_BACKOFF=100ms", "LOG_LEVEL=info")
+		"WORKER_MAX_SIDE=4096", "WORKER_RETRY_BACKOFF=100ms", "LOG_LEVEL=info", "STYLES_FILE="+h.styles)
 	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
 	if err := cmd.Start(); err != nil {

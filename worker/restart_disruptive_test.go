@@ -38,7 +38,7 @@ func TestDisruptiveBrokerRestart(t *testing.T) {
 		ids = append(ids, h.submit(t, user, "sketch", jobs.Online))
 	}
 	generating := make(chan struct{}, 10)
-	slow := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	slow := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		generating <- struct{}{}
 		select {
 		case <-time.After(300 * time.Millisecond):

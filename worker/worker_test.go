@@ -63,7 +63,7 @@ func TestRedeliveryOfFinishedJobDoesNoWork(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	gen := &counting{next: builtinBackends()}
+	gen := &counting{next: filters(t)}
 	h.startWorker(t, workerOpts{generator: gen})
 	id := h.submit(t, user, "sketch", "")
 	before := h.waitStatus(t, id, jobs.Succeeded)
@@ -189,7 +189,7 @@ func TestFailures(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			gen := &counting{next: builtinBackends(), hook: tc.hook}
+			gen := &counting{next: filters(t), hook: tc.hook}
 			h.startWorker(t, workerOpts{generator: gen, maxAttempts: tc.maxAttempts})
 			j := h.waitStatus(t, id, jobs.Failed)
 			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
@@ -217,7 +217,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	user := h.stack.NewUser(t, testenv.UserOpts{})
 	proxy := testenv.NewProxy(t, h.stack.AMQPHost(t))
 	generating := make(chan struct{}, 1)
-	doomed := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	doomed := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		generating <- struct{}{}
 		<-ctx.Done()
 		return ctx.Err()
@@ -230,7 +230,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	}
 	proxy.Cut() // the worker is gone as far as the broker knows
 
-	survivor := &counting{next: builtinBackends()}
+	survivor := &counting{next: filters(t)}
 	h.startWorker(t, workerOpts{generator: survivor})
 	j := h.waitStatus(t, id, jobs.Succeeded)
 	if j.Response.Attempt != 2 || survivor.count() != 1 {
@@ -249,7 +249,7 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 	user := h.stack.NewUser(t, testenv.UserOpts{})
 	proxy := testenv.NewProxy(t, h.stack.AMQPHost(t))
 	crashes := make(chan struct{}, 10)
-	crashing := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	crashing := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		crashes <- struct{}{}
 		<-ctx.Done()
 		return ctx.Err()
@@ -288,7 +288,7 @@ func TestShutdownDuringGeneration(t *testing.T) {
 			h := newHarness(t)
 			user := h.stack.NewUser(t, testenv.UserOpts{})
 			started := make(chan struct{}, 1)
-			slow := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+			slow := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 				started <- struct{}{}
 				select {
 				case <-time.After(tc.work):
@@ -336,7 +336,7 @@ func TestBoothJumpsTheBacklog(t *testing.T) {
 	var order []string
 	firstStarted := make(chan struct{})
 	release := make(chan struct{})
-	rec := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	rec := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		if n == 1 {
 			close(firstStarted)
 			<-release // hold the one slot until the booth job is queued
@@ -396,7 +396,7 @@ func TestIOOverlapsGeneration(t *testing.T) {
 		mu.Unlock()
 	}
 	generating, maxGenerating := 0, 0
-	gen := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	gen := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		mu.Lock()
 		generating++
 		maxGenerating = max(maxGenerating, generating)
@@ -455,7 +455,7 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 	generating := make(chan struct{}, 1)
 	var mu sync.Mutex
 	var causes []error
-	gen := &counting{next: builtinBackends(), hook: func(ctx context.Context, n int) error {
+	gen := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
 		if n != 1 {
 			return nil
 		}

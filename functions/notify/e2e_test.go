@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
@@ -25,13 +26,10 @@ func TestEndToEndEmail(t *testing.T) {
 		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
 	}
 	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	photo, err := os.ReadFile("../../cmd/demo/astronaut.png")
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
 	ctx := testenv.Ctx(t)
-	job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: "studio"})
+	// The flagship AI style, through the stack's worker and its real models.
+	job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: "headshot"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,26 +38,10 @@ func TestEndToEndEmail(t *testing.T) {
 		t.Fatalf("job ended %s: %v", done.Status, err)
 	}
 
-	mailsFor := func() []string {
-		files, _ := filepath.Glob(filepath.Join(s.MailDir, "*.eml"))
-		var found []string
-		for _, f := range files {
-			raw, _ := os.ReadFile(f)
-			if bytes.Contains(raw, []byte(job.ID)) {
-				found = append(found, string(raw))
-			}
-		}
-		return found
+	if o := done.Outputs; len(o) != 1 || o[0].Width != 1024 || o[0].Height != 1024 {
+		t.Errorf("outputs %+v, want one 1024x1024 headshot", o)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(mailsFor()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(time.Second) // a duplicate would arrive about now
-	mails := mailsFor()
-	if len(mails) != 1 {
-		t.Fatalf("%d mails about job %s, want exactly 1", len(mails), job.ID)
-	}
+	mails := onlyMail(t, s.MailDir, job.ID)
 	if !strings.Contains(mails[0], "To: "+user.Email) {
 		t.Errorf("mail not addressed to %s", user.Email)
 	}
@@ -73,5 +55,64 @@ func TestEndToEndEmail(t *testing.T) {
 	resp.Body.Close()
 	if _, err := jpeg.DecodeConfig(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil {
 		t.Errorf("link %s: %d, not a JPEG: %v", link, resp.StatusCode, err)
+	}
+}
+
+// onlyMail waits for the mail about a job and checks no second one follows.
+func onlyMail(t *testing.T, dir, jobID string) []string {
+	t.Helper()
+	mailsFor := func() []string {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		var found []string
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			if bytes.Contains(raw, []byte(jobID)) {
+				found = append(found, string(raw))
+			}
+		}
+		return found
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(mailsFor()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a duplicate would arrive about now
+	mails := mailsFor()
+	if len(mails) != 1 {
+		t.Fatalf("%d mails about job %s, want exactly 1", len(mails), jobID)
+	}
+	return mails
+}
+
+// TestEndToEndNoFace sends a real photo without a person (the coffee cup)
+// to a style that needs a face, through the whole stack: the worker's face
+// gate ends the job with a no_face error document before any generation,
+// and the owner's email says to retake the photo.
+func TestEndToEndNoFace(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	if s.GatewayURL == "" || s.MailDir == "" {
+		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
+	}
+	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
+	ctx := testenv.Ctx(t)
+	job, err := c.Submit(ctx, client.Submission{Photo: samples.Coffee(), ContentType: "image/png", Style: "headshot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.Wait(ctx, job.ID, 100*time.Millisecond, nil)
+	if err != nil || done.Status != "failed" {
+		t.Fatalf("job ended %s: %v, want failed", done.Status, err)
+	}
+	if done.Error == nil || done.Error.Code != "no_face" || !strings.Contains(done.Error.Message, "Retake") {
+		t.Errorf("error %+v, want no_face telling the user to retake the photo", done.Error)
+	}
+	if len(done.Outputs) != 0 {
+		t.Errorf("outputs %+v for a failed job", done.Outputs)
+	}
+	mail := strings.ReplaceAll(onlyMail(t, s.MailDir, job.ID)[0], "=\r\n", "")
+	if !strings.Contains(mail, "could not find a face") || !strings.Contains(mail, "retake the photo") {
+		t.Errorf("failure mail does not explain the missing face:\n%s", mail)
 	}
 }

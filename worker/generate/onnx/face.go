@@ -21,6 +21,7 @@ import (
 // generation: this step is the face gate.
 type faceStep struct {
 	m      *Model
+	spec   Spec
 	params faceParams
 }
 
@@ -51,8 +52,8 @@ func newFaceStep(ctx context.Context, rt *Runtime, spec Spec, params map[string]
 	if err != nil {
 		return nil, err
 	}
-	s := faceStep{m: m, params: p}
-	err = m.Warm(func() error {
+	s := faceStep{m: m, spec: spec, params: p}
+	err = m.Warm(spec, func() error {
 		h, w := spec.Size[0], spec.Size[1]
 		if _, err := s.detect(ctx, make([]float32, 3*h*w)); err != nil {
 			return fmt.Errorf("on a blank %dx%d image (want input %q and outputs %q, %q with the anchors %v): %w",
@@ -73,7 +74,7 @@ type detection struct {
 // detect runs the network on a normalised NHWC/NCHW input of its size and
 // decodes every anchor above MinScore, before merging.
 func (s faceStep) detect(ctx context.Context, in []float32) ([]detection, error) {
-	spec := s.m.spec
+	spec := s.spec
 	h, w := spec.Size[0], spec.Size[1]
 	per := 4 + 2*spec.Keypoints
 	var outs []tensor
@@ -177,7 +178,7 @@ func merge(dets []detection, overlap float64) []detection {
 }
 
 func (s faceStep) Apply(ctx context.Context, f *generate.Frame) error {
-	spec := s.m.spec
+	spec := s.spec
 	w, h := f.Size()
 	sh, sw := spec.Size[0], spec.Size[1]
 	// Letterbox: the whole frame, aspect kept, centred on black.

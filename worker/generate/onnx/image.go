@@ -14,7 +14,8 @@ import (
 // frame resized to it; a model of dynamic size runs over tiles with overlap,
 // so a large photo fits in memory without seams.
 type imageStep struct {
-	m *Model
+	m    *Model
+	spec Spec
 }
 
 // warmSide is the blank image a dynamic-size model is tried on: 32 suits
@@ -29,8 +30,8 @@ func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, e
 	if err != nil {
 		return nil, err
 	}
-	s := imageStep{m: m}
-	err = m.Warm(func() error {
+	s := imageStep{m: m, spec: spec}
+	err = m.Warm(spec, func() error {
 		h, w := warmSide, warmSide
 		if spec.fixed() {
 			h, w = spec.Size[0], spec.Size[1]
@@ -47,7 +48,7 @@ func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, e
 
 // runCrop runs the model on one CHW crop.
 func (s imageStep) runCrop(ctx context.Context, in []float32, h, w int, out []float32) error {
-	layout := s.m.spec.Layout
+	layout := s.spec.Layout
 	buf := toLayout(layout, out, 3, h, w)
 	sh := shape(layout, 3, h, w)
 	if err := s.m.runFloat(ctx, []tensor{{sh, toLayout(layout, in, 3, h, w)}}, []tensor{{sh, buf}}); err != nil {
@@ -58,7 +59,7 @@ func (s imageStep) runCrop(ctx context.Context, in []float32, h, w int, out []fl
 }
 
 func (s imageStep) Apply(ctx context.Context, f *generate.Frame) error {
-	spec := s.m.spec
+	spec := s.spec
 	w, h := f.Size()
 	if fw, fh := imaging.FitSize(w, h, spec.MaxSide); fw != w || fh != h {
 		if err := f.Transform(generate.Rect{X1: float64(w), Y1: float64(h)}, fw, fh); err != nil {

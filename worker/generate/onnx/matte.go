@@ -11,7 +11,8 @@ import (
 // size sees the frame stretched to that size, and its alpha output is
 // scaled back to the frame as the frame's Matte.
 type matteStep struct {
-	m *Model
+	m    *Model
+	spec Spec
 }
 
 func newMatteStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
@@ -22,8 +23,8 @@ func newMatteStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, e
 	if err != nil {
 		return nil, err
 	}
-	s := matteStep{m: m}
-	err = m.Warm(func() error {
+	s := matteStep{m: m, spec: spec}
+	err = m.Warm(spec, func() error {
 		h, w := spec.Size[0], spec.Size[1]
 		_, err := s.alpha(ctx, planar{w: w, h: h, c: 3, pix: make([]float32, 3*h*w)})
 		if err != nil {
@@ -38,7 +39,7 @@ func newMatteStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, e
 // alpha runs the network on an input of its size and returns the person's
 // channel.
 func (s matteStep) alpha(ctx context.Context, in planar) ([]float32, error) {
-	spec := s.m.spec
+	spec := s.spec
 	h, w, c := in.h, in.w, spec.Channels
 	out := make([]float32, c*h*w)
 	if err := s.m.runFloat(ctx,
@@ -55,7 +56,7 @@ func (s matteStep) alpha(ctx context.Context, in planar) ([]float32, error) {
 }
 
 func (s matteStep) Apply(ctx context.Context, f *generate.Frame) error {
-	spec := s.m.spec
+	spec := s.spec
 	w, h := f.Size()
 	in := toPlanar(f.Image, spec).resize(spec.Size[1], spec.Size[0])
 	a, err := s.alpha(ctx, in)

@@ -17,7 +17,7 @@ import (
 func TestRunTiledIsWholeImage(t *testing.T) {
 	m := mkmodel.Default()
 	const w, h = 41, 29
-	src := planar{w: w, h: h, pix: make([]float32, 3*w*h)}
+	src := planar{w: w, h: h, c: 3, pix: make([]float32, 3*w*h)}
 	for i := range src.pix {
 		src.pix[i] = float32(i*7919%1000) / 1000
 	}
@@ -54,7 +54,7 @@ func TestRunTiledStopsWhenCancelled(t *testing.T) {
 		}
 		return nil
 	}
-	src := planar{w: 100, h: 100, pix: make([]float32, 3*100*100)}
+	src := planar{w: 100, h: 100, c: 3, pix: make([]float32, 3*100*100)}
 	if _, err := runTiled(ctx, src, 10, 2, run); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
@@ -63,7 +63,7 @@ func TestRunTiledStopsWhenCancelled(t *testing.T) {
 	}
 }
 
-func TestParseParams(t *testing.T) {
+func TestParseSpec(t *testing.T) {
 	sum := strings.Repeat("ab", 32)
 	ok := func(extra map[string]any) map[string]any {
 		p := map[string]any{"file": "m/a.onnx", "sha256": sum}
@@ -72,14 +72,21 @@ func TestParseParams(t *testing.T) {
 		}
 		return p
 	}
-	p, err := parseParams(ok(map[string]any{"tile": 128.0, "pad": 0.0, "maxSide": 2048, "mean": []any{0.5, 0.5, 0.5}, "std": []any{0.25, 0.5, 1.0}}))
+	p, err := ParseSpec(ok(map[string]any{"tile": 128.0, "pad": 0.0, "maxSide": 2048, "mean": []any{0.5, 0.5, 0.5}, "std": []any{0.25, 0.5, 1.0}, "range": []any{-1.0, 1.0}, "layout": "NHWC"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.file != "m/a.onnx" || p.tile != 128 || p.pad != 0 || p.maxSide != 2048 || p.mean != [3]float32{0.5, 0.5, 0.5} || p.std != [3]float32{0.25, 0.5, 1} {
+	if p.File != "m/a.onnx" || p.Tile != 128 || p.Pad != 0 || p.MaxSide != 2048 || p.Layout != NHWC || p.Kind != KindImage {
 		t.Errorf("parsed %+v", p)
 	}
-	if p, _ := parseParams(ok(nil)); p.tile != defaultTile || p.pad != defaultPad || p.maxSide != defaultMaxSide || p.std != [3]float32{1, 1, 1} {
+	// v = 0.75 in R: (0.75-0.5)/0.25 = 1 in [0,1] units, -1 + 2*1 = 1 in [-1,1].
+	if got := p.normalise(0, 0.75); got != 1 {
+		t.Errorf("normalise(R, 0.75) = %v, want 1", got)
+	}
+	if got := p.denormalise(0); got != 0.5 {
+		t.Errorf("denormalise(0) in [-1,1] = %v, want 0.5", got)
+	}
+	if p, _ := ParseSpec(ok(nil)); p.Tile != defaultTile || p.Pad != defaultPad || p.MaxSide != defaultMaxSide || p.Layout != NCHW || p.Input != "input" || p.Output != "output" {
 		t.Errorf("defaults %+v", p)
 	}
 
@@ -88,18 +95,23 @@ func TestParseParams(t *testing.T) {
 		params map[string]any
 		want   string
 	}{
-		{"no file", map[string]any{"sha256": sum}, "params.file"},
+		{"no file", map[string]any{"sha256": sum}, "file"},
 		{"absolute file", ok(map[string]any{"file": "/etc/passwd"}), "relative path"},
 		{"escaping file", ok(map[string]any{"file": "../x.onnx"}), "relative path"},
-		{"short sum", ok(map[string]any{"sha256": "abcd"}), "params.sha256"},
-		{"fractional tile", ok(map[string]any{"tile": 1.5}), "params.tile"},
-		{"negative pad", ok(map[string]any{"pad": -1.0}), "params.pad"},
-		{"string maxSide", ok(map[string]any{"maxSide": "big"}), "params.maxSide"},
-		{"two means", ok(map[string]any{"mean": []any{0.1, 0.2}}), "params.mean"},
-		{"zero std", ok(map[string]any{"std": []any{1.0, 0.0, 1.0}}), "params.std[1]"},
+		{"short sum", ok(map[string]any{"sha256": "abcd"}), "sha256"},
+		{"fractional tile", ok(map[string]any{"tile": 1.5}), "tile"},
+		{"negative pad", ok(map[string]any{"pad": -1.0}), "pad"},
+		{"string maxSide", ok(map[string]any{"maxSide": "big"}), "maxSide"},
+		{"two means", ok(map[string]any{"mean": []any{0.1, 0.2}}), "mean"},
+		{"zero std", ok(map[string]any{"std": []any{1.0, 0.0, 1.0}}), "std[1]"},
+		{"unknown layout", ok(map[string]any{"layout": "CHW"}), "layout"},
+		{"matte without size", ok(map[string]any{"kind": KindMatte}), "size"},
+		{"detector without anchors", ok(map[string]any{"kind": KindFaceDetector, "size": []any{128.0, 128.0}}), "anchors"},
+		{"unknown kind", ok(map[string]any{"kind": "upscaler"}), "kind"},
+		{"channel out of range", ok(map[string]any{"kind": KindMatte, "size": []any{8.0, 8.0}, "channel": 1.0}), "channel"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := parseParams(tc.params); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := ParseSpec(tc.params); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})

@@ -66,7 +66,7 @@ type Runtime struct {
 
 	mu     sync.RWMutex // held for reading while a model runs, for writing by Close and Load
 	closed bool
-	models map[string]*Model // by Spec.key
+	models map[string]*Model // by file, checksum and tensor names
 }
 
 // NewRuntime starts ONNX Runtime when needed.
@@ -160,17 +160,16 @@ func sessionOptions(cfg Config) (_ *ort.SessionOptions, err error) {
 	return opts, nil
 }
 
-// Model is one loaded network.
+// Model is one loaded network. Steps that use it keep their own Spec: two
+// catalogue entries may feed the same file differently.
 type Model struct {
 	rt      *Runtime
-	spec    Spec
+	file    string
 	session *ort.DynamicAdvancedSession
-	warm    sync.Once
-	warmErr error
-}
 
-// Spec is what the model was loaded from.
-func (m *Model) Spec() Spec { return m.spec }
+	warmMu sync.Mutex
+	warmed map[string]error // by the using spec
+}
 
 // Load returns the model of spec, reading and checking it the first time;
 // inputs and outputs name the tensors the caller will pass to Run.
@@ -180,7 +179,8 @@ func (r *Runtime) Load(ctx context.Context, spec Spec, inputs, outputs []string)
 	if r.closed {
 		return nil, errClosed
 	}
-	if m, ok := r.models[spec.key()]; ok {
+	key := fmt.Sprintf("%s %q %q", spec.key(), inputs, outputs)
+	if m, ok := r.models[key]; ok {
 		return m, nil
 	}
 	data, where, err := r.read(ctx, spec.File)
@@ -194,18 +194,25 @@ func (r *Runtime) Load(ctx context.Context, spec Spec, inputs, outputs []string)
 	if err != nil {
 		return nil, fmt.Errorf("model %s (inputs %q, outputs %q): %w", where, inputs, outputs, err)
 	}
-	m := &Model{rt: r, spec: spec, session: s}
-	r.models[spec.key()] = m
+	m := &Model{rt: r, file: spec.File, session: s, warmed: make(map[string]error)}
+	r.models[key] = m
 	return m, nil
 }
 
-// Warm runs trial once per model: the first step to use a model checks it
-// against its own tensor shapes and takes the first-run cost (allocation,
-// CUDA kernel selection) out of the first job.
-func (m *Model) Warm(trial func() error) error {
-	m.warm.Do(func() { m.warmErr = trial() })
-	if m.warmErr != nil {
-		return fmt.Errorf("model %s: trial run: %w", m.spec.File, m.warmErr)
+// Warm runs trial once per model and spec: the first step to use a model
+// a given way checks it against its tensor shapes and takes the first-run
+// cost (allocation, CUDA kernel selection) out of the first job.
+func (m *Model) Warm(spec Spec, trial func() error) error {
+	key := fmt.Sprintf("%+v", spec)
+	m.warmMu.Lock()
+	defer m.warmMu.Unlock()
+	err, done := m.warmed[key]
+	if !done {
+		err = trial()
+		m.warmed[key] = err
+	}
+	if err != nil {
+		return fmt.Errorf("model %s: trial run: %w", m.file, err)
 	}
 	return nil
 }

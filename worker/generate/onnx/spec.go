@@ -173,8 +173,8 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	return s, errors.Join(errs...)
 }
 
-// key identifies the file a spec loads: specs naming the same file and
-// checksum share one session.
+// key identifies the file a spec loads: specs naming the same file,
+// checksum and tensors share one session.
 func (s Spec) key() string { return s.File + "@" + s.SHA256 }
 
 // fixed reports whether the model takes one input size only.

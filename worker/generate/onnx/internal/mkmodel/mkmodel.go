@@ -35,10 +35,14 @@ type Conv struct {
 }
 
 // Model is a stack of convolutions from "input" [1,In,H,W] to "output"
-// [1,Out,H,W], with H and W dynamic.
+// [1,Out,H,W], with H and W dynamic unless Size fixes them. With Layout
+// "NHWC" the model takes and gives [1,H,W,C], transposing inside, as many
+// TensorFlow-born models do.
 type Model struct {
 	Name   string
 	Layers []Conv
+	Layout string // "NCHW" (the default) or "NHWC"
+	Size   [2]int // fixed [H, W]; zero for dynamic
 }
 
 // Default is the test model: Conv 3->8 3x3 + Relu, Conv 8->3 3x3 + Sigmoid,
@@ -106,7 +110,12 @@ func (m Model) ONNX() ([]byte, error) {
 	}
 	var graph []byte
 	var inits [][]byte
-	prev := "input"
+	prev, final := "input", "output"
+	if m.Layout == "NHWC" {
+		graph = protowire.AppendTag(graph, 1, protowire.BytesType)
+		graph = protowire.AppendBytes(graph, node("to_nchw", "Transpose", []string{"input"}, "input_nchw", intsAttr("perm", 0, 3, 1, 2)))
+		prev, final = "input_nchw", "output_nchw"
+	}
 	for i, l := range m.Layers {
 		w, b := fmt.Sprintf("conv%d.weight", i), fmt.Sprintf("conv%d.bias", i)
 		inits = append(inits,
@@ -114,7 +123,7 @@ func (m Model) ONNX() ([]byte, error) {
 			tensor(b, []int64{int64(l.Out)}, l.Bias))
 		out := fmt.Sprintf("conv%d", i)
 		if i == len(m.Layers)-1 && l.Activation == "" {
-			out = "output"
+			out = final
 		}
 		p := int64((l.K - 1) / 2)
 		graph = protowire.AppendTag(graph, 1, protowire.BytesType) // GraphProto.node
@@ -127,12 +136,16 @@ func (m Model) ONNX() ([]byte, error) {
 		if l.Activation != "" {
 			out = fmt.Sprintf("act%d", i)
 			if i == len(m.Layers)-1 {
-				out = "output"
+				out = final
 			}
 			graph = protowire.AppendTag(graph, 1, protowire.BytesType)
 			graph = protowire.AppendBytes(graph, node(out+"_"+l.Activation, l.Activation, []string{prev}, out))
 			prev = out
 		}
+	}
+	if m.Layout == "NHWC" {
+		graph = protowire.AppendTag(graph, 1, protowire.BytesType)
+		graph = protowire.AppendBytes(graph, node("to_nhwc", "Transpose", []string{final}, "output", intsAttr("perm", 0, 2, 3, 1)))
 	}
 	graph = appendString(graph, 2, m.Name) // GraphProto.name
 	for _, t := range inits {
@@ -140,9 +153,9 @@ func (m Model) ONNX() ([]byte, error) {
 		graph = protowire.AppendBytes(graph, t)
 	}
 	graph = protowire.AppendTag(graph, 11, protowire.BytesType) // GraphProto.input
-	graph = protowire.AppendBytes(graph, valueInfo("input", m.Layers[0].In))
+	graph = protowire.AppendBytes(graph, m.valueInfo("input", m.Layers[0].In))
 	graph = protowire.AppendTag(graph, 12, protowire.BytesType) // GraphProto.output
-	graph = protowire.AppendBytes(graph, valueInfo("output", m.Layers[len(m.Layers)-1].Out))
+	graph = protowire.AppendBytes(graph, m.valueInfo("output", m.Layers[len(m.Layers)-1].Out))
 
 	var opset []byte
 	opset = protowire.AppendTag(opset, 2, protowire.VarintType) // OperatorSetIdProto.version (domain "" = ai.onnx)
@@ -213,8 +226,9 @@ func tensor(name string, dims []int64, data []float32) []byte {
 }
 
 // valueInfo encodes a ValueInfoProto for a float tensor [1, channels, H, W]
-// with symbolic H and W, so the model takes any tile size.
-func valueInfo(name string, channels int) []byte {
+// (or [1, H, W, channels]) with symbolic H and W, so the model takes any
+// tile size, unless m.Size fixes them.
+func (m Model) valueInfo(name string, channels int) []byte {
 	dim := func(value int64, param string) []byte {
 		var d []byte
 		if param != "" {
@@ -226,7 +240,15 @@ func valueInfo(name string, channels int) []byte {
 		return d
 	}
 	var shape []byte
-	for _, d := range [][]byte{dim(1, ""), dim(int64(channels), ""), dim(0, "H"), dim(0, "W")} {
+	hd, wd := dim(0, "H"), dim(0, "W")
+	if m.Size[0] > 0 {
+		hd, wd = dim(int64(m.Size[0]), ""), dim(int64(m.Size[1]), "")
+	}
+	dims := [][]byte{dim(1, ""), dim(int64(channels), ""), hd, wd}
+	if m.Layout == "NHWC" {
+		dims = [][]byte{dim(1, ""), hd, wd, dim(int64(channels), "")}
+	}
+	for _, d := range dims {
 		shape = protowire.AppendTag(shape, 1, protowire.BytesType) // TensorShapeProto.dim
 		shape = protowire.AppendBytes(shape, d)
 	}
