@@ -310,10 +310,11 @@ func (p retouch) smooth(ctx context.Context, f *generate.Frame, fc generate.Face
 			if m == 0 {
 				continue
 			}
-			// Edge-aware: where the pixel differs strongly from its
-			// neighbourhood (an eyelash, a nostril) keep it.
+			// Edge-aware: a pixel far from its neighbourhood (a nostril,
+			// the jaw line; about 0.17 or more) is a feature and kept, while
+			// noise and small blemishes are smoothed away.
 			d := ch[i] - blur[i]
-			keep := min(d*d/0.004, 1)
+			keep := min(d*d/0.03, 1)
 			k := m * strength * (1 - keep)
 			pix[4*i+c] = to8(ch[i]*(1-k) + blur[i]*k)
 		}
