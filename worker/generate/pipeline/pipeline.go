@@ -61,21 +61,17 @@ func build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, s style
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		// The face gate runs before anything that costs: a photo without
+		// a face fails in milliseconds.
+		if st.Kind == "detect-face" && i != 0 {
+			return nil, fmt.Errorf("step %d: detect-face must be the first step", i)
+		}
 		step, err := newStep(ctx, cat, rt, st, haveFace, matte)
 		if err != nil {
 			return nil, fmt.Errorf("step %d (%s): %w", i, st.Kind, err)
 		}
-		switch st.Kind {
-		case "detect-face":
-			// The face gate runs before anything that costs: a photo
-			// without a face fails in milliseconds.
-			if i != 0 {
-				return nil, fmt.Errorf("step %d: detect-face must be the first step", i)
-			}
-			haveFace = true
-		case "matte":
-			matte = true
-		}
+		haveFace = haveFace || st.Kind == "detect-face"
+		matte = matte || st.Kind == "matte"
 		p = append(p, generate.NamedStep{Kind: st.Kind, Step: step})
 	}
 	if len(p) == 0 {
