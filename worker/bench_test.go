@@ -12,6 +12,8 @@ import (
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker/generate"
@@ -188,4 +190,36 @@ func generationTime(b *testing.B, h *harness, style string, photo []byte) time.D
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// BenchmarkStackPhotoToResult is the user's wait: p50 and p90 from posting
+// the astronaut to the stack's Gateway to its finished result, per AI style,
+// through the stack's own worker and its real models (one job at a time).
+func BenchmarkStackPhotoToResult(b *testing.B) {
+	s := testenv.Get(b)
+	if s.GatewayURL == "" {
+		b.Fatal("GATEWAY_URL must be set by the stack")
+	}
+	user := s.NewUser(b, testenv.UserOpts{EmailVerified: true})
+	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
+	for _, style := range []string{"headshot", "bokeh", "sketch", "watercolour"} {
+		b.Run(style, func(b *testing.B) {
+			var ds []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				job, err := c.Submit(b.Context(), client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: style})
+				if err != nil {
+					b.Fatal(err)
+				}
+				done, err := c.Wait(b.Context(), job.ID, 20*time.Millisecond, nil)
+				if err != nil || done.Status != "succeeded" {
+					b.Fatalf("job %s: %s %v", job.ID, done.Status, err)
+				}
+				ds = append(ds, time.Since(t0))
+			}
+			slices.Sort(ds)
+			b.ReportMetric(float64(ds[len(ds)/2].Milliseconds()), "p50-ms")
+			b.ReportMetric(float64(ds[len(ds)*9/10].Milliseconds()), "p90-ms")
+		})
+	}
 }

@@ -16,10 +16,10 @@ import (
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 )
 
-// TestONNXStyleEndToEnd runs an onnx style through the whole path: the
-// catalogue names a model the project builds itself, the worker's Backends
-// loads it (checksummed) into ONNX Runtime, and a job submitted through the
-// Gateway succeeds with the onnx backend.
+// TestONNXStyleEndToEnd runs a one-step onnx style (the catalogue's older
+// form) through the whole path: the catalogue names a model the project
+// builds itself, the worker's Generator loads it (checksummed) into ONNX
+// Runtime, and a job submitted through the Gateway succeeds with it.
 func TestONNXStyleEndToEnd(t *testing.T) {
 	t.Parallel()
 	lib, err := onnx.FindLibrary("..")
@@ -40,7 +40,7 @@ func TestONNXStyleEndToEnd(t *testing.T) {
 	}
 	catalogue, _ := json.Marshal([]styles.Style{{
 		ID: "neural", Name: "Neural test filter", Description: "a small fixed-weight network",
-		Backend: onnx.Backend, Model: "test-conv",
+		Backend: "onnx", Model: "test-conv",
 		Params: map[string]any{"file": filepath.Base(model.File), "sha256": model.SHA256, "tile": 128},
 	}})
 	stylesFile := filepath.Join(dir, "styles.json")
@@ -49,17 +49,17 @@ func TestONNXStyleEndToEnd(t *testing.T) {
 	}
 
 	h := newHarnessWithStyles(t, stylesFile)
-	backends, closeBackends, err := worker.Backends(context.Background(),
+	gen, closeGen, err := worker.Generator(context.Background(),
 		&worker.Config{ORTLibraryPath: lib, ModelDir: dir, Device: "cpu"}, h.catalogue, blob.NewReader(h.gcs))
 	if err != nil {
-		t.Fatalf("Backends: %v", err)
+		t.Fatalf("Generator: %v", err)
 	}
-	t.Cleanup(closeBackends)
-	h.startWorker(t, workerOpts{generator: backends})
+	t.Cleanup(closeGen)
+	h.startWorker(t, workerOpts{generator: gen})
 	user := h.stack.NewUser(t, testenv.UserOpts{})
 	id := h.submit(t, user, "neural", jobs.Online)
 	j := h.waitStatus(t, id, jobs.Succeeded)
-	if j.Response.Backend != onnx.Backend || j.Response.Model != "test-conv" || len(j.Response.Outputs) != 1 {
+	if j.Response.Backend != "onnx" || j.Response.Model != "test-conv" || len(j.Response.Outputs) != 1 {
 		t.Errorf("response %+v, want one onnx output", j.Response)
 	}
 	if o := j.Response.Outputs[0]; o.Width != 96 || o.Height != 128 {
@@ -68,7 +68,7 @@ func TestONNXStyleEndToEnd(t *testing.T) {
 
 	// A model whose checksum does not match is refused at start.
 	bad, _ := styles.Parse([]byte(`[{"id":"x","name":"x","backend":"onnx","model":"m","params":{"file":"test-conv.onnx","sha256":"00"}}]`))
-	if _, _, err := worker.Backends(context.Background(), &worker.Config{ORTLibraryPath: lib, ModelDir: dir, Device: "cpu"}, bad, nil); err == nil {
-		t.Error("Backends accepted a model with the wrong checksum")
+	if _, _, err := worker.Generator(context.Background(), &worker.Config{ORTLibraryPath: lib, ModelDir: dir, Device: "cpu"}, bad, nil); err == nil {
+		t.Error("Generator accepted a model with the wrong checksum")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
+	"strings"
 	"testing"
 
 	"cloud.google.com/go/firestore"
@@ -229,8 +230,32 @@ func TestHealthzAndStyles(t *testing.T) {
 			t.Errorf("style has no %s: %v", k, first)
 		}
 	}
-	if _, leaked := first["params"]; leaked {
-		t.Errorf("style exposes its parameters: %v", first)
+	for _, leak := range []string{"params", "steps", "backend"} {
+		if _, leaked := first[leak]; leaked {
+			t.Errorf("style exposes its %s: %v", leak, first)
+		}
+	}
+	// Every style's preview is an absolute URL (the app is on another
+	// origin) that serves a JPEG, cacheable.
+	for _, st := range styles {
+		m, _ := st.(map[string]any)
+		preview, _ := m["preview"].(string)
+		if !strings.HasPrefix(preview, f.url+"/v1/styles/") {
+			t.Errorf("style %v: preview %q, want an absolute URL of this Gateway", m["id"], preview)
+			continue
+		}
+		resp, err := http.Get(preview)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if _, err := jpeg.DecodeConfig(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age") {
+			t.Errorf("preview %s: %d %v, cache %q", preview, resp.StatusCode, err, resp.Header.Get("Cache-Control"))
+		}
+	}
+	if r := f.get(t, "", "/v1/styles/nope/preview.jpg"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
+		t.Errorf("preview of an unknown style = %d %v", r.status, r.body)
 	}
 	if r := f.get(t, "", "/nope"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
 		t.Errorf("unknown path = %d %v", r.status, r.body)
