@@ -94,6 +94,18 @@ locals {
   model_dir    = "gs://${local.model_bucket}/models"
 }
 
+# The published models the styles run, as models/install.sh (make setup)
+# installed and checksummed them: the same files the worker image carries.
+# The worker checks each against the catalogue's SHA-256 when it loads it.
+resource "google_storage_bucket_object" "models" {
+  for_each = fileset("${path.module}/../models", "*.onnx")
+
+  bucket       = local.model_bucket
+  name         = "models/${each.value}"
+  source       = "${path.module}/../models/${each.value}"
+  content_type = "application/octet-stream"
+}
+
 output "model_bucket" {
   description = "Bucket of the worker's models."
   value       = local.model_bucket
