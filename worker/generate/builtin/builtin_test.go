@@ -207,6 +207,24 @@ func TestCropFramesTheFace(t *testing.T) {
 	}
 }
 
+func TestCropGroupFramesEveryFace(t *testing.T) {
+	for _, group := range []bool{false, true} {
+		second := generate.Face{Box: generate.Rect{X0: 150, Y0: 50, X1: 190, Y1: 90}, Keypoints: []generate.Point{{X: 160, Y: 65}, {X: 180, Y: 65}}}
+		f := generate.NewFrame(gradient(260, 200))
+		f.Faces = []generate.Face{face(), second}
+		err := apply(t, context.Background(), f, styles.Step{Kind: "crop", Params: map[string]any{"size": 512.0, "faceWidth": 0.5, "group": group}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inside := func(fc generate.Face) bool {
+			return fc.Box.X0 >= 0 && fc.Box.X1 <= 512 && fc.Box.Y0 >= 0 && fc.Box.Y1 <= 512
+		}
+		if !inside(f.Faces[0]) || inside(f.Faces[1]) != group {
+			t.Errorf("group=%v: faces %+v, %+v; want the second face in frame only for a group", group, f.Faces[0].Box, f.Faces[1].Box)
+		}
+	}
+}
+
 func TestBackdropReplacesTheBackground(t *testing.T) {
 	in := gradient(100, 80)
 	f := generate.NewFrame(in)
