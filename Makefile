@@ -2,7 +2,7 @@
 # The work is done by emulators/stack.sh; these targets only wire it up.
 #
 #   make setup   install what is missing (rabbitmq-server, firebase-tools, the ONNX
-#                Runtime library, Go modules)
+#                Runtime library, the published models (models/install.sh), Go modules)
 #   make dev     start the stack (emulators, RabbitMQ, gateway, worker) and leave it
 #                running; env in .local/env
 #   make stop    stop what make dev started

@@ -2,7 +2,7 @@
 # stack.sh: the local Tiger Studio stack (see DESIGN.md, "Local stack").
 #
 #   stack.sh setup              install what is missing (rabbitmq-server, npm deps,
-#                               the ONNX Runtime library, Go modules)
+#                               the ONNX Runtime library, the models, Go modules)
 #   stack.sh up                 start every part in the background, write .local/env
 #   stack.sh down               stop what `up` started (by pid file), remove .local/env
 #   stack.sh status             say what runs; exit 0 only when the whole stack runs
