@@ -97,15 +97,35 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 		// Pixel centres: output (x+.5) maps to input r.X0 + (x+.5)*sx.
 		return r.X0 + (float64(x)+0.5)*sx - 0.5, r.Y0 + (float64(y)+0.5)*sy - 0.5
 	}
+	// Sample positions per column and row, computed once: the inner loop
+	// is a plain bilinear blend of four pixels.
+	type tap struct {
+		i0, i1 int     // clamped source indexes
+		a      float32 // weight of i1
+	}
+	taps := func(n, size int, origin, step float64) []tap {
+		ts := make([]tap, n)
+		for i := range n {
+			v := math.Min(math.Max(origin+(float64(i)+0.5)*step-0.5, 0), float64(size-1))
+			i0 := int(v)
+			ts[i] = tap{i0, min(i0+1, size-1), float32(v - float64(i0))}
+		}
+		return ts
+	}
+	xs, ys := taps(w, ow, r.X0, sx), taps(h, oh, r.Y0, sy)
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			fx, fy := src(x, y)
-			o := img.PixOffset(x, y)
+	pix, stride := f.Image.Pix, f.Image.Stride
+	for y, ty := range ys {
+		row0, row1 := pix[ty.i0*stride:], pix[ty.i1*stride:]
+		out := img.Pix[y*img.Stride:]
+		for x, tx := range xs {
+			a0, a1 := 4*tx.i0, 4*tx.i1
 			for c := range 3 {
-				img.Pix[o+c] = uint8(clamp255(bilinear(ow, oh, fx, fy, func(i int) float32 { return float32(f.Image.Pix[4*i+c]) })))
+				top := float32(row0[a0+c]) + (float32(row0[a1+c])-float32(row0[a0+c]))*tx.a
+				bot := float32(row1[a0+c]) + (float32(row1[a1+c])-float32(row1[a0+c]))*tx.a
+				out[4*x+c] = uint8(clamp255(top + (bot-top)*ty.a))
 			}
-			img.Pix[o+3] = 255
+			out[4*x+3] = 255
 		}
 	}
 	if f.Matte != nil {
