@@ -23,12 +23,7 @@ import (
 func TestONNXStyleEndToEnd(t *testing.T) {
 	t.Parallel()
 	lib, err := onnx.FindLibrary("..")
-	if err != nil {
-		if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
-			t.Fatalf("TIGER_REQUIRE_STACK=1 but: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
+	testenv.Require(t, err)
 	dir := t.TempDir()
 	out, err := exec.Command("go", "run", "./generate/onnx/internal/mkmodel/cmd/mkmodel", "-o", filepath.Join(dir, "test-conv.onnx")).Output()
 	if err != nil {

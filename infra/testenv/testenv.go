@@ -73,13 +73,22 @@ func Get(t testing.TB) Stack {
 		}
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("integration test needs the local stack (missing %s): run `make dev` then `set -a; . .local/env; set +a`, or `make test`", strings.Join(missing, ", "))
-		if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		Require(t, fmt.Errorf("integration test needs the local stack (missing %s): run `make dev` then `set -a; . .local/env; set +a`, or `make test`", strings.Join(missing, ", ")))
 	}
 	return s
+}
+
+// Require skips the test when a part it needs is missing (err), saying why,
+// and fails it instead under TIGER_REQUIRE_STACK=1, so CI never skips.
+func Require(t testing.TB, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
+		t.Fatalf("TIGER_REQUIRE_STACK=1 but: %v", err)
+	}
+	t.Skipf("skipping: %v", err)
 }
 
 // Unique returns a short name unique to this test run, safe for buckets,

@@ -93,25 +93,6 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 	}
 	ow, oh := f.Size()
 	sx, sy := r.W()/float64(w), r.H()/float64(h)
-	src := func(x, y int) (float64, float64) {
-		// Pixel centres: output (x+.5) maps to input r.X0 + (x+.5)*sx.
-		return r.X0 + (float64(x)+0.5)*sx - 0.5, r.Y0 + (float64(y)+0.5)*sy - 0.5
-	}
-	// Sample positions per column and row, computed once: the inner loop
-	// is a plain bilinear blend of four pixels.
-	type tap struct {
-		i0, i1 int     // clamped source indexes
-		a      float32 // weight of i1
-	}
-	taps := func(n, size int, origin, step float64) []tap {
-		ts := make([]tap, n)
-		for i := range n {
-			v := math.Min(math.Max(origin+(float64(i)+0.5)*step-0.5, 0), float64(size-1))
-			i0 := int(v)
-			ts[i] = tap{i0, min(i0+1, size-1), float32(v - float64(i0))}
-		}
-		return ts
-	}
 	xs, ys := taps(w, ow, r.X0, sx), taps(h, oh, r.Y0, sy)
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	pix, stride := f.Image.Pix, f.Image.Stride
@@ -123,23 +104,14 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 			for c := range 3 {
 				top := float32(row0[a0+c]) + (float32(row0[a1+c])-float32(row0[a0+c]))*tx.a
 				bot := float32(row1[a0+c]) + (float32(row1[a1+c])-float32(row1[a0+c]))*tx.a
-				out[4*x+c] = uint8(clamp255(top + (bot-top)*ty.a))
+				out[4*x+c] = uint8(min(max(top+(bot-top)*ty.a+0.5, 0), 255))
 			}
 			out[4*x+3] = 255
 		}
 	}
 	if f.Matte != nil {
-		m := make([]float32, w*h)
-		for y := range h {
-			for x := range w {
-				fx, fy := src(x, y)
-				if fx < -0.5 || fy < -0.5 || fx > float64(ow)-0.5 || fy > float64(oh)-0.5 {
-					continue // outside the photo: background
-				}
-				m[y*w+x] = bilinear(ow, oh, fx, fy, func(i int) float32 { return f.Matte[i] })
-			}
-		}
-		f.Matte = m
+		// Outside the photo is background.
+		f.Matte = samplePlane(f.Matte, ow, xs, ys, true)
 	}
 	move := func(p Point) Point { return Point{(p.X - r.X0) / sx, (p.Y - r.Y0) / sy} }
 	for i := range f.Faces {
@@ -156,28 +128,50 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 
 // ResizePlane scales a w x h plane of floats to dw x dh, bilinearly.
 func ResizePlane(src []float32, w, h, dw, dh int) []float32 {
-	dst := make([]float32, dw*dh)
-	sx, sy := float64(w)/float64(dw), float64(h)/float64(dh)
-	for y := range dh {
-		fy := (float64(y)+0.5)*sy - 0.5
-		for x := range dw {
-			fx := (float64(x)+0.5)*sx - 0.5
-			dst[y*dw+x] = bilinear(w, h, fx, fy, func(i int) float32 { return src[i] })
+	return samplePlane(src, w, taps(dw, w, 0, float64(w)/float64(dw)), taps(dh, h, 0, float64(h)/float64(dh)), false)
+}
+
+// tap is where one output column (or row) samples its source: two
+// neighbouring source indexes, clamped to the edge, and the weight of the
+// second. Computed once per column and row, so the per-pixel work is a
+// plain bilinear blend.
+type tap struct {
+	i0, i1  int
+	a       float32
+	outside bool // the position lies beyond the source's edge
+}
+
+// taps maps n output positions onto a source of size pixels, output pixel
+// centre i+0.5 landing on origin + (i+0.5)*step.
+func taps(n, size int, origin, step float64) []tap {
+	ts := make([]tap, n)
+	for i := range n {
+		v := origin + (float64(i)+0.5)*step - 0.5
+		c := math.Min(math.Max(v, 0), float64(size-1))
+		i0 := int(c)
+		ts[i] = tap{i0, min(i0+1, size-1), float32(c - float64(i0)), v < -0.5 || v > float64(size)-0.5}
+	}
+	return ts
+}
+
+// samplePlane samples a plane of floats, w wide, at xs x ys; with
+// zeroOutside, positions beyond the source's edge are 0 instead of the edge.
+func samplePlane(src []float32, w int, xs, ys []tap, zeroOutside bool) []float32 {
+	dst := make([]float32, len(xs)*len(ys))
+	for y, ty := range ys {
+		if zeroOutside && ty.outside {
+			continue
+		}
+		row0, row1 := src[ty.i0*w:], src[ty.i1*w:]
+		out := dst[y*len(xs):]
+		for x, tx := range xs {
+			if zeroOutside && tx.outside {
+				continue
+			}
+			top := row0[tx.i0] + (row0[tx.i1]-row0[tx.i0])*tx.a
+			bot := row1[tx.i0] + (row1[tx.i1]-row1[tx.i0])*tx.a
+			out[x] = top + (bot-top)*ty.a
 		}
 	}
 	return dst
 }
-
-// bilinear samples a w x h grid at (fx, fy), clamping to the edge.
-func bilinear(w, h int, fx, fy float64, at func(i int) float32) float32 {
-	fx = math.Min(math.Max(fx, 0), float64(w-1))
-	fy = math.Min(math.Max(fy, 0), float64(h-1))
-	x0, y0 := int(fx), int(fy)
-	x1, y1 := min(x0+1, w-1), min(y0+1, h-1)
-	ax, ay := float32(fx-float64(x0)), float32(fy-float64(y0))
-	top := at(y0*w+x0)*(1-ax) + at(y0*w+x1)*ax
-	bot := at(y1*w+x0)*(1-ax) + at(y1*w+x1)*ax
-	return top*(1-ay) + bot*ay
-}
-
-func clamp255(v float32) float32 { return min(max(v+0.5, 0), 255) }

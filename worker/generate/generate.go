@@ -50,9 +50,3 @@ type Generator interface {
 type Step interface {
 	Apply(ctx context.Context, f *Frame) error
 }
-
-// StepFunc adapts a function to Step.
-type StepFunc func(ctx context.Context, f *Frame) error
-
-// Apply calls fn.
-func (fn StepFunc) Apply(ctx context.Context, f *Frame) error { return fn(ctx, f) }

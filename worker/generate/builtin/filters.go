@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/tigerstudio/studio/worker/generate"
@@ -26,10 +27,10 @@ func newSketch(p sketch) (generate.Step, error) {
 	if p.Strength == 0 {
 		p.Strength = 1
 	}
-	if err := inRange("blur", float64(p.Blur), 1, 64); err != nil {
-		return nil, err
-	}
-	if err := inRange("strength", p.Strength, 0.1, 4); err != nil {
+	if err := errors.Join(
+		inRange("blur", float64(p.Blur), 1, 64),
+		inRange("strength", p.Strength, 0.1, 4),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -74,13 +75,11 @@ func newWatercolour(p watercolour) (generate.Step, error) {
 	if p.Smooth == 0 {
 		p.Smooth = 3
 	}
-	if err := inRange("levels", float64(p.Levels), 2, 64); err != nil {
-		return nil, err
-	}
-	if err := inRange("smooth", float64(p.Smooth), 0, 64); err != nil {
-		return nil, err
-	}
-	if err := inRange("edge", p.Edge, 0, 1); err != nil {
+	if err := errors.Join(
+		inRange("levels", float64(p.Levels), 2, 64),
+		inRange("smooth", float64(p.Smooth), 0, 64),
+		inRange("edge", p.Edge, 0, 1),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -146,13 +145,11 @@ func newGrade(p grade) (generate.Step, error) {
 	if p.Contrast == 0 {
 		p.Contrast = 1
 	}
-	if err := inRange("warmth", p.Warmth, -0.5, 0.5); err != nil {
-		return nil, err
-	}
-	if err := inRange("contrast", p.Contrast, 0.5, 2); err != nil {
-		return nil, err
-	}
-	if err := inRange("vignette", p.Vignette, 0, 1); err != nil {
+	if err := errors.Join(
+		inRange("warmth", p.Warmth, -0.5, 0.5),
+		inRange("contrast", p.Contrast, 0.5, 2),
+		inRange("vignette", p.Vignette, 0, 1),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -2,6 +2,7 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -42,19 +43,17 @@ func newCrop(p crop) (generate.Step, error) {
 	if p.FaceWidth == 0 {
 		p.FaceWidth = 1.0 / 3
 	}
-	if err := inRange("size", float64(p.Size), 64, 4096); err != nil {
-		return nil, err
-	}
-	if err := inRange("eyeLine", p.EyeLine, 0.1, 0.9); err != nil {
-		return nil, err
-	}
-	if err := inRange("faceWidth", p.FaceWidth, 0.05, 0.95); err != nil {
+	if err := errors.Join(
+		inRange("size", float64(p.Size), 64, 4096),
+		inRange("eyeLine", p.EyeLine, 0.1, 0.9),
+		inRange("faceWidth", p.FaceWidth, 0.05, 0.95),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-// Region is the source rectangle the crop takes from a frame with these
+// region is the source rectangle the crop takes from a frame with these
 // faces, and the output size.
 func (p crop) region(faces []generate.Face) (generate.Rect, int, int) {
 	box := faces[0].Box
@@ -126,10 +125,10 @@ func newBackdrop(p backdrop) (generate.Step, error) {
 	default:
 		return nil, fmt.Errorf("backdrop kind %q: want colour, gradient or blur", p.Kind)
 	}
-	if err := inRange("vignette", p.Vignette, 0, 1); err != nil {
-		return nil, err
-	}
-	if err := inRange("feather", float64(p.Feather), 0, 64); err != nil {
+	if err := errors.Join(
+		inRange("vignette", p.Vignette, 0, 1),
+		inRange("feather", float64(p.Feather), 0, 64),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -237,13 +236,11 @@ func newRetouch(p retouch) (generate.Step, error) {
 	if p.Contrast == 0 {
 		p.Contrast = 1
 	}
-	if err := inRange("smooth", p.Smooth, 0, 1); err != nil {
-		return nil, err
-	}
-	if err := inRange("warmth", p.Warmth, -0.2, 0.2); err != nil {
-		return nil, err
-	}
-	if err := inRange("contrast", p.Contrast, 0.8, 1.3); err != nil {
+	if err := errors.Join(
+		inRange("smooth", p.Smooth, 0, 1),
+		inRange("warmth", p.Warmth, -0.2, 0.2),
+		inRange("contrast", p.Contrast, 0.8, 1.3),
+	); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"errors"
+	"fmt"
 	"image"
 	"image/draw"
 	"math"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
 )
@@ -23,10 +25,7 @@ func realStep(t testing.TB, kind string, params map[string]any) generate.Step {
 	t.Helper()
 	dir := filepath.Join(repoRoot, "models")
 	if _, err := os.Stat(filepath.Join(dir, "isnet-small.onnx")); err != nil {
-		if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
-			t.Fatalf("TIGER_REQUIRE_STACK=1 but the models are missing (run models/install.sh): %v", err)
-		}
-		t.Skipf("skipping: models not installed (models/install.sh): %v", err)
+		testenv.Require(t, fmt.Errorf("models not installed (models/install.sh): %w", err))
 	}
 	cat, err := styles.Load("")
 	if err != nil {

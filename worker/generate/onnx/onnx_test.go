@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx/internal/mkmodel"
 )
@@ -38,12 +39,7 @@ func TestMain(m *testing.M) {
 func library(tb testing.TB) string {
 	tb.Helper()
 	lib, err := FindLibrary(repoRoot)
-	if err != nil {
-		if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
-			tb.Fatalf("TIGER_REQUIRE_STACK=1 but: %v", err)
-		}
-		tb.Skipf("skipping: %v", err)
-	}
+	testenv.Require(tb, err)
 	return lib
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 	"github.com/tigerstudio/studio/worker/imaging"
@@ -38,10 +39,7 @@ func realRuntime(tb testing.TB, device string) *onnx.Runtime {
 		_, err = os.Stat(filepath.Join(dir, "isnet-small.onnx"))
 	}
 	if err != nil {
-		if os.Getenv("TIGER_REQUIRE_STACK") == "1" {
-			tb.Fatalf("TIGER_REQUIRE_STACK=1 but: %v (make setup installs the library and the models)", err)
-		}
-		tb.Skipf("skipping: %v", err)
+		testenv.Require(tb, fmt.Errorf("%w (make setup installs the library and the models)", err))
 	}
 	rt, err := onnx.NewRuntime(onnx.Config{LibraryPath: lib, ModelDir: dir, Device: device})
 	if err != nil {
