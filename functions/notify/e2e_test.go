@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/testenv"
@@ -21,21 +22,10 @@ import (
 // Notify on the functions framework and the SMTP sink writing MAIL_DIR.
 func TestEndToEndEmail(t *testing.T) {
 	t.Parallel()
-	s := testenv.Get(t)
-	if s.GatewayURL == "" || s.MailDir == "" {
-		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
-	}
-	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
-	ctx := testenv.Ctx(t)
 	// The flagship AI style, through the stack's worker and its real models.
-	job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: "headshot"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done, err := c.Wait(ctx, job.ID, 100*time.Millisecond, nil)
-	if err != nil || done.Status != "succeeded" {
-		t.Fatalf("job ended %s: %v", done.Status, err)
+	s, user, job, done := submitToStack(t, samples.Astronaut(), "headshot")
+	if done.Status != "succeeded" {
+		t.Fatalf("job ended %s", done.Status)
 	}
 
 	if o := done.Outputs; len(o) != 1 || o[0].Width != 1024 || o[0].Height != 1024 {
@@ -56,6 +46,28 @@ func TestEndToEndEmail(t *testing.T) {
 	if _, err := jpeg.DecodeConfig(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil {
 		t.Errorf("link %s: %d, not a JPEG: %v", link, resp.StatusCode, err)
 	}
+}
+
+// submitToStack signs a new user in and submits photo to the stack's own
+// Gateway, as the app does, and waits for the job to end.
+func submitToStack(t *testing.T, photo []byte, style string) (testenv.Stack, testenv.User, gateway.Job, gateway.Job) {
+	t.Helper()
+	s := testenv.Get(t)
+	if s.GatewayURL == "" || s.MailDir == "" {
+		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
+	}
+	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
+	ctx := testenv.Ctx(t)
+	job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: style})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := c.Wait(ctx, job.ID, 100*time.Millisecond, nil)
+	if err != nil {
+		t.Fatalf("job %s: %v", job.ID, err)
+	}
+	return s, user, job, done
 }
 
 // onlyMail waits for the mail about a job and checks no second one follows.
@@ -90,20 +102,9 @@ func onlyMail(t *testing.T, dir, jobID string) []string {
 // and the owner's email says to retake the photo.
 func TestEndToEndNoFace(t *testing.T) {
 	t.Parallel()
-	s := testenv.Get(t)
-	if s.GatewayURL == "" || s.MailDir == "" {
-		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
-	}
-	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
-	ctx := testenv.Ctx(t)
-	job, err := c.Submit(ctx, client.Submission{Photo: samples.Coffee(), ContentType: "image/png", Style: "headshot"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done, err := c.Wait(ctx, job.ID, 100*time.Millisecond, nil)
-	if err != nil || done.Status != "failed" {
-		t.Fatalf("job ended %s: %v, want failed", done.Status, err)
+	s, _, job, done := submitToStack(t, samples.Coffee(), "headshot")
+	if done.Status != "failed" {
+		t.Fatalf("job ended %s, want failed", done.Status)
 	}
 	if done.Error == nil || done.Error.Code != "no_face" || !strings.Contains(done.Error.Message, "Retake") {
 		t.Errorf("error %+v, want no_face telling the user to retake the photo", done.Error)
