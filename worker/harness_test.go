@@ -16,6 +16,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -217,7 +218,7 @@ func (h *harness) submitPhoto(t testing.TB, user testenv.User, style string, pri
 }
 
 // apiJob reads a job through the Gateway.
-func (h *harness) apiJob(t testing.TB, user testenv.User, id string) gateway.Job {
+func (h *harness) apiJob(t testing.TB, user testenv.User, id string) api.Job {
 	t.Helper()
 	job, err := h.client(user).Job(testenv.Ctx(t), id)
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 )
 
@@ -58,7 +58,7 @@ func realMain(ctx context.Context) error {
 		styles = filter(styles, only)
 	}
 	start := time.Now()
-	submitted := make([]gateway.Job, 0, len(styles))
+	submitted := make([]api.Job, 0, len(styles))
 	for _, s := range styles {
 		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID, Email: email})
 		if err != nil {
@@ -69,7 +69,7 @@ func realMain(ctx context.Context) error {
 	}
 	failed := 0
 	for _, job := range submitted {
-		done, err := c.Wait(ctx, job.ID, 200*time.Millisecond, func(j gateway.Job) {
+		done, err := c.Wait(ctx, job.ID, 200*time.Millisecond, func(j api.Job) {
 			fmt.Printf("  %6.1fs  %-12s %s\n", time.Since(start).Seconds(), j.Style, j.Status)
 		})
 		if err != nil {
@@ -108,7 +108,7 @@ func realMain(ctx context.Context) error {
 
 // printMails waits briefly for Notify's emails about the jobs (the bridge
 // and Notify run asynchronously) and prints where the SMTP sink put them.
-func printMails(ctx context.Context, dir string, submitted []gateway.Job) {
+func printMails(ctx context.Context, dir string, submitted []api.Job) {
 	deadline := time.Now().Add(15 * time.Second)
 	found := map[string]string{}
 	for len(found) < len(submitted) && time.Now().Before(deadline) && ctx.Err() == nil {
@@ -135,8 +135,8 @@ func printMails(ctx context.Context, dir string, submitted []gateway.Job) {
 	}
 }
 
-func filter(all []gateway.StyleInfo, ids string) []gateway.StyleInfo {
-	var out []gateway.StyleInfo
+func filter(all []api.StyleInfo, ids string) []api.StyleInfo {
+	var out []api.StyleInfo
 	for _, s := range all {
 		for _, id := range strings.Split(ids, ",") {
 			if s.ID == strings.TrimSpace(id) {

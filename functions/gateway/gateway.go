@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -115,9 +116,9 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) listStyles(w http.ResponseWriter, r *http.Request) {
 	all := s.d.Styles.All()
-	out := make([]StyleInfo, len(all))
+	out := make([]api.StyleInfo, len(all))
 	for i, st := range all {
-		out[i] = StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
+		out[i] = api.StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"styles": out})
 }

@@ -15,9 +15,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/upload"
 	"github.com/tigerstudio/studio/infra/auth"
-	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/store"
@@ -30,11 +30,8 @@ const (
 	formOverhead = 64 << 10
 	// maxIdempotencyKey bounds the Idempotency-Key header.
 	maxIdempotencyKey = 255
-	// undoTimeout bounds the clean-up after a failed enqueue; it runs even
-	// when the client has gone.
-	undoTimeout = 15 * time.Second
-	defaultPage = 20
-	maxPage     = 100
+	defaultPage       = 20
+	maxPage           = 100
 )
 
 // idempotencySpace namespaces job ids derived from (uid, Idempotency-Key).
@@ -49,83 +46,85 @@ type submission struct {
 	email         string
 }
 
+// createJob is POST /v1/jobs: parse, replay a retried request, limit,
+// enqueue.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.User) {
-	ctx := r.Context()
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey {
-		writeError(w, errInvalid(fmt.Sprintf("Idempotency-Key is longer than %d characters", maxIdempotencyKey)))
-		return
-	}
-	sub, apiErr := s.readSubmission(w, r)
+	nj, apiErr := s.parseJob(w, r, user)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
 	}
-	style, ok := s.d.Styles.Lookup(sub.style)
-	if !ok {
-		writeError(w, errInvalid(fmt.Sprintf("style: unknown style %q; GET /v1/styles lists them", sub.style)))
-		return
-	}
-	priority, err := jobs.ParsePriority(sub.priority)
-	if err != nil {
-		writeError(w, errInvalid("priority: "+err.Error()))
-		return
-	}
-	if priority == jobs.Booth && !user.Staff {
-		writeError(w, errForbidden("booth priority is for event staff"))
-		return
-	}
-	email := sub.email
-	if email != "" {
-		addr, err := mail.ParseAddress(email)
-		if err != nil || addr.Name != "" {
-			writeError(w, errInvalid("email: not a valid address"))
-			return
-		}
-		email = addr.Address // "<a@b.c>" parses too; the envelope wants a@b.c
-	} else if user.EmailVerified {
-		email = user.Email
-	}
-	img, err := upload.Validate(sub.photo, sub.photoDeclared, upload.Limits{MaxBytes: s.d.MaxBytes, MaxPixels: s.d.MaxPixels})
-	if err != nil {
-		writeError(w, uploadError(err))
-		return
-	}
-
-	id := uuid.NewString()
-	if key != "" {
-		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
-		job, err := s.d.Reader.Job(ctx, id)
+	ctx := logging.WithJob(r.Context(), nj.id)
+	r = r.WithContext(ctx)
+	if nj.req.IdempotencyKey != "" {
+		job, found, apiErr := s.replay(ctx, nj.id)
 		switch {
-		case err == nil && (!job.Request.EnqueuedAt.IsZero() || job.Response != nil || job.Failure != nil):
+		case apiErr != nil:
+			writeError(w, apiErr)
+			return
+		case found:
 			w.Header().Set("Idempotent-Replayed", "true")
 			s.writeJob(w, r, http.StatusAccepted, job)
 			return
-		case err == nil:
-			// The first request is between its document and its confirm,
-			// and may still be undone.
-			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
-			return
-		case !errors.Is(err, store.ErrNotFound):
-			s.unavailable(ctx, w, "read job for idempotency", err)
-			return
 		}
 	}
-	if s.d.PerMinute > 0 && !user.Staff {
-		n, err := s.d.Reader.CountSince(ctx, user.UID, s.d.Now().Add(-time.Minute))
-		if err != nil {
-			s.unavailable(ctx, w, "count recent jobs", err)
-			return
-		}
-		if n >= s.d.PerMinute {
-			w.Header().Set("Retry-After", "60")
-			writeError(w, errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute)))
-			return
-		}
+	if apiErr := s.limit(ctx, w, user); apiErr != nil {
+		writeError(w, apiErr)
+		return
 	}
-	ctx = logging.WithJob(ctx, id)
+	req, err := s.enqueue(ctx, nj)
+	if err != nil {
+		writeError(w, s.enqueueError(ctx, err))
+		return
+	}
+	logging.FromContext(ctx).Info("job accepted", "style", req.Style, "priority", req.Priority,
+		"contentType", req.ContentType, "width", req.Width, "height", req.Height, "bytes", len(nj.photo))
+	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req})
+}
 
-	req := jobs.Request{
+// newJob is a valid job submission: the request document to write and the
+// photo to store.
+type newJob struct {
+	id    string
+	req   jobs.Request
+	photo []byte
+}
+
+// parseJob reads and checks the form and the Idempotency-Key; every field
+// is checked before anything is stored.
+func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User) (newJob, *apiError) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > maxIdempotencyKey {
+		return newJob{}, errInvalid(fmt.Sprintf("Idempotency-Key is longer than %d characters", maxIdempotencyKey))
+	}
+	sub, apiErr := s.readSubmission(w, r)
+	if apiErr != nil {
+		return newJob{}, apiErr
+	}
+	style, ok := s.d.Styles.Lookup(sub.style)
+	if !ok {
+		return newJob{}, errInvalid(fmt.Sprintf("style: unknown style %q; GET /v1/styles lists them", sub.style))
+	}
+	priority, err := jobs.ParsePriority(sub.priority)
+	if err != nil {
+		return newJob{}, errInvalid("priority: " + err.Error())
+	}
+	if priority == jobs.Booth && !user.Staff {
+		return newJob{}, errForbidden("booth priority is for event staff")
+	}
+	email, apiErr := notifyAddress(sub.email, user)
+	if apiErr != nil {
+		return newJob{}, apiErr
+	}
+	img, err := upload.Validate(sub.photo, sub.photoDeclared, upload.Limits{MaxBytes: s.d.MaxBytes, MaxPixels: s.d.MaxPixels})
+	if err != nil {
+		return newJob{}, uploadError(err)
+	}
+	id := uuid.NewString()
+	if key != "" {
+		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
+	}
+	return newJob{id: id, photo: sub.photo, req: jobs.Request{
 		UID:            user.UID,
 		Event:          s.d.Event,
 		Style:          style.ID,
@@ -137,74 +136,64 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 		Notify:         jobs.Notify{Email: email},
 		IdempotencyKey: key,
 		CreatedAt:      s.d.Now().UTC(),
-	}
-	if err := s.d.Inputs.Create(ctx, req.Input, img.ContentType, sub.photo); err != nil {
-		if errors.Is(err, blob.ErrExists) {
-			// Another request with the same key got here first and has not
-			// written its document yet (or failed and is undoing).
-			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
-			return
-		}
-		s.unavailable(ctx, w, "store input", err)
-		return
-	}
-	if err := s.d.Writer.CreateRequest(ctx, id, req); err != nil {
-		// An error may come after the write was applied: undo the document
-		// too, unless it is a concurrent request's.
-		s.undo(ctx, id, req.Input, !errors.Is(err, store.ErrAlreadyExists))
-		if errors.Is(err, store.ErrAlreadyExists) {
-			// A concurrent retry with the same key (and another file type,
-			// hence another input name) won the race: answer with its job.
-			writeError(w, errConflict("a request with this Idempotency-Key is in progress; retry shortly"))
-			return
-		}
-		s.unavailable(ctx, w, "write request", err)
-		return
-	}
-	msg := jobs.Message{
-		JobID: id, UID: user.UID, Event: s.d.Event, Style: style.ID,
-		Priority: priority, Input: req.Input, Attempt: 0,
-	}
-	if err := s.d.Publisher.Publish(ctx, msg); err != nil {
-		s.undo(ctx, id, req.Input, true)
-		s.unavailable(ctx, w, "enqueue", err)
-		return
-	}
-	if priority == jobs.Booth {
-		if err := s.d.Publisher.Signal(ctx, id); err != nil {
-			logging.FromContext(ctx).Warn("could not signal the booth job; it waits for a free slot", "err", err)
-		}
-	}
-	req.EnqueuedAt = s.d.Now().UTC()
-	if err := s.d.Writer.MarkEnqueued(ctx, id, req.EnqueuedAt); err != nil {
-		// The job is enqueued and will run; only same-key retries wait
-		// (409) until the worker starts it.
-		logging.FromContext(ctx).Warn("could not mark the request enqueued", "err", err)
-	}
-	logging.FromContext(ctx).Info("job accepted", "style", style.ID, "priority", priority,
-		"contentType", img.ContentType, "width", img.Width, "height", img.Height, "bytes", len(sub.photo))
-	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: id, Request: req})
+	}}, nil
 }
 
-// undo removes what a job that was never enqueued left behind, so no request
-// waits forever for a message that does not exist.
-func (s *Server) undo(ctx context.Context, id, input string, request bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
-	defer cancel()
-	log := logging.FromContext(ctx)
-	if request {
-		if err := s.d.Writer.DeleteRequest(ctx, id, input); err != nil {
-			log.Error("undo: request document left behind", "err", err)
+// notifyAddress is where the owner hears about the job: the form's email,
+// or the token's verified one.
+func notifyAddress(field string, user auth.User) (string, *apiError) {
+	if field == "" {
+		if user.EmailVerified {
+			return user.Email, nil
 		}
+		return "", nil
 	}
-	if err := s.d.Inputs.Delete(ctx, input); err != nil {
-		log.Error("undo: input object left behind", "err", err)
+	addr, err := mail.ParseAddress(field)
+	if err != nil || addr.Name != "" {
+		return "", errInvalid("email: not a valid address")
 	}
+	return addr.Address, nil // "<a@b.c>" parses too; the envelope wants a@b.c
 }
 
-func (s *Server) unavailable(ctx context.Context, w http.ResponseWriter, what string, err error) {
+// replay finds the job an earlier request with the same Idempotency-Key
+// created.
+func (s *Server) replay(ctx context.Context, id string) (store.Job, bool, *apiError) {
+	job, err := s.d.Reader.Job(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Job{}, false, nil
+	case err != nil:
+		return store.Job{}, false, s.unavailable(ctx, "read job for idempotency", err)
+	case job.Request.EnqueuedAt.IsZero() && job.Response == nil && job.Failure == nil:
+		// The first request is between its document and its confirm, and
+		// may still be undone.
+		return store.Job{}, false, errConflict(inProgress)
+	}
+	return job, true, nil
+}
+
+const inProgress = "a request with this Idempotency-Key is in progress; retry shortly"
+
+// limit enforces the per-user rate; staff are not limited.
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.User) *apiError {
+	if s.d.PerMinute <= 0 || user.Staff {
+		return nil
+	}
+	n, err := s.d.Reader.CountSince(ctx, user.UID, s.d.Now().Add(-time.Minute))
+	if err != nil {
+		return s.unavailable(ctx, "count recent jobs", err)
+	}
+	if n >= s.d.PerMinute {
+		w.Header().Set("Retry-After", "60")
+		return errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
+	}
+	return nil
+}
+
+// unavailable logs a failed dependency and answers 503.
+func (s *Server) unavailable(ctx context.Context, what string, err error) *apiError {
 	logging.FromContext(ctx).Error(what+" failed", "err", err)
-	writeError(w, errUnavailable("the service cannot take jobs right now; nothing was stored, retry later"))
+	return errUnavailable("the service cannot take jobs right now; nothing was stored, retry later")
 }
 
 // readSubmission streams the multipart form, bounding every part.
@@ -294,7 +283,7 @@ func uploadError(err error) *apiError {
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) {
 	id := r.PathValue("id")
-	if id == "" || len(id) > 128 {
+	if jobs.CheckID(id) != nil {
 		writeError(w, errNotFound("no job "+strconv.Quote(id)))
 		return
 	}
@@ -306,7 +295,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 		return
 	}
 	if err != nil {
-		s.unavailable(r.Context(), w, "read job", err)
+		writeError(w, s.unavailable(r.Context(), "read job", err))
 		return
 	}
 	s.writeJob(w, r, http.StatusOK, job)
@@ -333,14 +322,14 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	}
 	found, next, err := s.d.Reader.ListJobs(r.Context(), user.UID, limit, after)
 	if err != nil {
-		s.unavailable(r.Context(), w, "list jobs", err)
+		writeError(w, s.unavailable(r.Context(), "list jobs", err))
 		return
 	}
-	out := make([]Job, 0, len(found))
+	out := make([]api.Job, 0, len(found))
 	for _, j := range found {
 		apiJob, err := s.toAPI(r.Context(), j)
 		if err != nil {
-			s.unavailable(r.Context(), w, "link outputs", err)
+			writeError(w, s.unavailable(r.Context(), "link outputs", err))
 			return
 		}
 		out = append(out, apiJob)
@@ -355,36 +344,36 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job) {
 	apiJob, err := s.toAPI(r.Context(), j)
 	if err != nil {
-		s.unavailable(r.Context(), w, "link outputs", err)
+		writeError(w, s.unavailable(r.Context(), "link outputs", err))
 		return
 	}
-	writeJSON(w, code, map[string]Job{"job": apiJob})
+	writeJSON(w, code, map[string]api.Job{"job": apiJob})
 }
 
-func (s *Server) toAPI(ctx context.Context, j store.Job) (Job, error) {
-	out := Job{
+func (s *Server) toAPI(ctx context.Context, j store.Job) (api.Job, error) {
+	out := api.Job{
 		ID:        j.ID,
 		Status:    string(j.Status()),
 		Style:     j.Request.Style,
 		Priority:  string(j.Request.Priority),
 		CreatedAt: j.Request.CreatedAt.UTC().Format(time.RFC3339Nano),
-		Outputs:   []Output{},
+		Outputs:   []api.Output{},
 	}
 	if j.Failure != nil {
-		out.Error = &JobError{Code: j.Failure.Code, Message: j.Failure.Message}
+		out.Error = &api.JobError{Code: j.Failure.Code, Message: j.Failure.Message}
 	}
 	if j.Status() != jobs.Succeeded {
 		return out, nil
 	}
 	if t := j.Response.Timings; t != nil {
-		out.Timings = &Timings{QueuedMs: t.QueuedMs, GenerateMs: t.GenerateMs, TotalMs: t.TotalMs}
+		out.Timings = &api.Timings{QueuedMs: t.QueuedMs, GenerateMs: t.GenerateMs, TotalMs: t.TotalMs}
 	}
 	for _, o := range j.Response.Outputs {
 		u, err := s.d.URLs.URL(ctx, s.d.OutputBucket, o.Name)
 		if err != nil {
-			return Job{}, err
+			return api.Job{}, err
 		}
-		out.Outputs = append(out.Outputs, Output{URL: u, Width: o.Width, Height: o.Height, ContentType: o.ContentType})
+		out.Outputs = append(out.Outputs, api.Output{URL: u, Width: o.Width, Height: o.Height, ContentType: o.ContentType})
 	}
 	return out, nil
 }

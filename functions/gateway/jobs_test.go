@@ -162,6 +162,8 @@ func TestGetJobOwnership(t *testing.T) {
 		{"someone else", stranger.Token, "/v1/jobs/" + id, 404},
 		{"no such job", owner.Token, "/v1/jobs/does-not-exist", 404},
 		{"absurd id", owner.Token, "/v1/jobs/" + strings.Repeat("x", 2000), 404},
+		{"reserved id", owner.Token, "/v1/jobs/__x__", 404},
+		{"dot id", owner.Token, "/v1/jobs/..", 404},
 		{"no token", "", "/v1/jobs/" + id, 401},
 	}
 	for _, tc := range tests {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/testenv"
@@ -50,7 +50,7 @@ func TestEndToEndEmail(t *testing.T) {
 
 // submitToStack signs a new user in and submits photo to the stack's own
 // Gateway, as the app does, and waits for the job to end.
-func submitToStack(t *testing.T, photo []byte, style string) (testenv.Stack, testenv.User, gateway.Job, gateway.Job) {
+func submitToStack(t *testing.T, photo []byte, style string) (testenv.Stack, testenv.User, api.Job, api.Job) {
 	t.Helper()
 	s := testenv.Get(t)
 	if s.GatewayURL == "" || s.MailDir == "" {

@@ -43,6 +43,10 @@ func (w *Writer) Create(ctx context.Context, object, contentType string, data []
 	ow := w.bucket.Object(object).If(storage.Conditions{DoesNotExist: true}).NewWriter(ctx)
 	ow.ContentType = contentType
 	ow.SendCRC32C = false
+	// The default 16 MiB chunk buffer is allocated and zeroed per upload;
+	// one just larger than the object still sends it in one request and
+	// keeps it retryable.
+	ow.ChunkSize = chunkSize(len(data))
 	if _, err := ow.Write(data); err != nil {
 		ow.Close()
 		return fmt.Errorf("blob.Create %s/%s: %w", w.name, object, err)
@@ -55,6 +59,13 @@ func (w *Writer) Create(ctx context.Context, object, contentType string, data []
 		return fmt.Errorf("blob.Create %s/%s: %w", w.name, object, err)
 	}
 	return nil
+}
+
+// chunkSize is the smallest upload chunk (a multiple of 256 KiB) that holds
+// n bytes in one request.
+func chunkSize(n int) int {
+	const unit = 256 << 10
+	return (n/unit + 1) * unit
 }
 
 // Delete removes object; a missing object is not an error, so undo steps can

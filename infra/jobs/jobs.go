@@ -4,7 +4,9 @@ package jobs
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Priority is the scheduling class of a job.
@@ -28,30 +30,44 @@ func ParsePriority(s string) (Priority, error) {
 	return "", fmt.Errorf("unknown priority %q (want %q or %q)", s, Booth, Online)
 }
 
-// Message is the body of the one message the Gateway publishes per job.
+// Message is the body of the one message the Gateway publishes per job. It
+// carries only what the consumer uses before it reads requests/{jobId}, the
+// job's single source of truth.
 type Message struct {
 	JobID    string   `json:"jobId"`
-	UID      string   `json:"uid"`
 	Event    string   `json:"event"`
-	Style    string   `json:"style"`
 	Priority Priority `json:"priority"`
-	Input    string   `json:"input"`
-	Attempt  int      `json:"attempt"`
 }
 
 // Validate reports what makes a message unusable, so a malformed one can be
 // dead-lettered instead of retried.
 func (m Message) Validate() error {
-	switch {
-	case m.JobID == "":
-		return fmt.Errorf("message has no jobId")
-	case m.Input == "":
-		return fmt.Errorf("message %s has no input", m.JobID)
-	case m.Style == "":
-		return fmt.Errorf("message %s has no style", m.JobID)
+	if err := CheckID(m.JobID); err != nil {
+		return fmt.Errorf("message: %w", err)
 	}
 	if _, err := ParsePriority(string(m.Priority)); err != nil {
 		return fmt.Errorf("message %s: %w", m.JobID, err)
+	}
+	return nil
+}
+
+// MaxIDLength bounds a job id; the Gateway's are UUIDs.
+const MaxIDLength = 128
+
+// CheckID reports whether id can name a job's documents (Firestore document
+// id rules, bounded in length), so a bad id is refused before any read. The
+// error quotes at most the start of the id.
+func CheckID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("empty job id")
+	case len(id) > MaxIDLength:
+		return fmt.Errorf("job id %.32q... is longer than %d bytes", id, MaxIDLength)
+	case strings.Contains(id, "/"), id == ".", id == "..",
+		strings.HasPrefix(id, "__") && strings.HasSuffix(id, "__"):
+		return fmt.Errorf("job id %q is not a valid document id", id)
+	case !utf8.ValidString(id):
+		return fmt.Errorf("job id %q is not valid UTF-8", id)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
 package jobs
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestStatusOf(t *testing.T) {
 	running := &Response{State: StateRunning}
@@ -49,7 +53,7 @@ func TestParsePriority(t *testing.T) {
 }
 
 func TestMessageValidate(t *testing.T) {
-	ok := Message{JobID: "j", Input: "in/j", Style: "sketch", Priority: Online}
+	ok := Message{JobID: "j", Event: "e", Priority: Online}
 	tests := []struct {
 		name    string
 		mutate  func(*Message)
@@ -57,8 +61,12 @@ func TestMessageValidate(t *testing.T) {
 	}{
 		{"valid", func(*Message) {}, false},
 		{"no job id", func(m *Message) { m.JobID = "" }, true},
-		{"no input", func(m *Message) { m.Input = "" }, true},
-		{"no style", func(m *Message) { m.Style = "" }, true},
+		{"default priority", func(m *Message) { m.Priority = "" }, false},
+		{"id with a slash", func(m *Message) { m.JobID = "a/b" }, true},
+		{"reserved id", func(m *Message) { m.JobID = "__x__" }, true},
+		{"dot id", func(m *Message) { m.JobID = ".." }, true},
+		{"5 MB id", func(m *Message) { m.JobID = strings.Repeat("x", 5<<20) }, true},
+		{"not UTF-8", func(m *Message) { m.JobID = "\xff" }, true},
 		{"bad priority", func(m *Message) { m.Priority = "vip" }, true},
 	}
 	for _, tc := range tests {
@@ -69,5 +77,12 @@ func TestMessageValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, wantErr %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestCheckIDBoundsItsMessage(t *testing.T) {
+	err := CheckID(strings.Repeat("x", 5<<20))
+	if err == nil || len(err.Error()) > 200 {
+		t.Fatalf("CheckID(5 MB) = %d-byte error, want a short one", len(fmt.Sprint(err)))
 	}
 }

@@ -34,7 +34,7 @@ func publish(t *testing.T, url string, topo queue.Topology, ids ...string) {
 	pub := queue.NewPublisher(url, topo)
 	defer pub.Close()
 	for _, id := range ids {
-		msg := jobs.Message{JobID: id, UID: "u", Style: "sketch", Priority: jobs.Online, Input: id + "/in.jpg"}
+		msg := jobs.Message{JobID: id, Priority: jobs.Online}
 		if err := pub.Publish(context.Background(), msg); err != nil {
 			t.Fatalf("publish %s: %v", id, err)
 		}
@@ -309,11 +309,11 @@ func TestPreemption(t *testing.T) {
 			startConsumer(t, cfg, h)
 			pub := queue.NewPublisher(s.AMQPURL, topo)
 			defer pub.Close()
-			if err := pub.Publish(context.Background(), jobs.Message{JobID: "online", Style: "s", Input: "i", Priority: jobs.Online}); err != nil {
+			if err := pub.Publish(context.Background(), jobs.Message{JobID: "online", Priority: jobs.Online}); err != nil {
 				t.Fatal(err)
 			}
 			<-onlineStarted
-			if err := pub.Publish(context.Background(), jobs.Message{JobID: "booth", Style: "s", Input: "i", Priority: jobs.Booth}); err != nil {
+			if err := pub.Publish(context.Background(), jobs.Message{JobID: "booth", Priority: jobs.Booth}); err != nil {
 				t.Fatal(err)
 			}
 			if err := pub.Signal(context.Background(), "booth"); err != nil {

@@ -61,7 +61,7 @@ func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 		ContentType:  "application/json",
 		DeliveryMode: amqp.Persistent,
 		MessageId:    msg.JobID,
-		Priority:     PriorityOf(msg.Priority, msg.Attempt > 0),
+		Priority:     PriorityOf(msg.Priority, false),
 		Timestamp:    time.Now(),
 		Body:         body,
 	})

@@ -13,7 +13,7 @@ import (
 	"net/textproto"
 	"time"
 
-	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/api"
 )
 
 // Client calls one Gateway as one signed-in user.
@@ -45,7 +45,7 @@ type Submission struct {
 }
 
 // Submit posts a job and returns it as accepted.
-func (c *Client) Submit(ctx context.Context, s Submission) (gateway.Job, error) {
+func (c *Client) Submit(ctx context.Context, s Submission) (api.Job, error) {
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	fields := map[string]string{"style": s.Style, "priority": s.Priority, "email": s.Email}
@@ -64,39 +64,39 @@ func (c *Client) Submit(ctx context.Context, s Submission) (gateway.Job, error) 
 	mw.Close()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/jobs", &body)
 	if err != nil {
-		return gateway.Job{}, fmt.Errorf("client.Submit: %w", err)
+		return api.Job{}, fmt.Errorf("client.Submit: %w", err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if s.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", s.IdempotencyKey)
 	}
-	var out struct{ Job gateway.Job }
+	var out struct{ Job api.Job }
 	if err := c.do(req, http.StatusAccepted, &out); err != nil {
-		return gateway.Job{}, fmt.Errorf("client.Submit: %w", err)
+		return api.Job{}, fmt.Errorf("client.Submit: %w", err)
 	}
 	return out.Job, nil
 }
 
 // Job reads a job.
-func (c *Client) Job(ctx context.Context, id string) (gateway.Job, error) {
+func (c *Client) Job(ctx context.Context, id string) (api.Job, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/jobs/"+id, nil)
 	if err != nil {
-		return gateway.Job{}, fmt.Errorf("client.Job: %w", err)
+		return api.Job{}, fmt.Errorf("client.Job: %w", err)
 	}
-	var out struct{ Job gateway.Job }
+	var out struct{ Job api.Job }
 	if err := c.do(req, http.StatusOK, &out); err != nil {
-		return gateway.Job{}, fmt.Errorf("client.Job: %w", err)
+		return api.Job{}, fmt.Errorf("client.Job: %w", err)
 	}
 	return out.Job, nil
 }
 
 // Styles lists the styles.
-func (c *Client) Styles(ctx context.Context) ([]gateway.StyleInfo, error) {
+func (c *Client) Styles(ctx context.Context) ([]api.StyleInfo, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"/v1/styles", nil)
 	if err != nil {
 		return nil, fmt.Errorf("client.Styles: %w", err)
 	}
-	var out struct{ Styles []gateway.StyleInfo }
+	var out struct{ Styles []api.StyleInfo }
 	if err := c.do(req, http.StatusOK, &out); err != nil {
 		return nil, fmt.Errorf("client.Styles: %w", err)
 	}
@@ -105,7 +105,7 @@ func (c *Client) Styles(ctx context.Context) ([]gateway.StyleInfo, error) {
 
 // Wait polls a job until it succeeded or failed, calling progress on every
 // status change.
-func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(gateway.Job)) (gateway.Job, error) {
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(api.Job)) (api.Job, error) {
 	last := ""
 	for {
 		j, err := c.Job(ctx, id)

@@ -1,0 +1,53 @@
+// Package api holds the types of the Gateway's HTTP API (DESIGN.md, "HTTP
+// API"), so clients (the Go client, the demo, tests) share them without
+// importing the Gateway itself.
+package api
+
+// Job is the API's view of a job.
+type Job struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	Style     string    `json:"style"`
+	Priority  string    `json:"priority"`
+	CreatedAt string    `json:"createdAt"`
+	Outputs   []Output  `json:"outputs"`
+	Error     *JobError `json:"error,omitempty"`
+	// Timings are there once the job succeeded.
+	Timings *Timings `json:"timings,omitempty"`
+}
+
+// Timings of a finished job, in milliseconds.
+type Timings struct {
+	QueuedMs   int64 `json:"queuedMs"`
+	GenerateMs int64 `json:"generateMs"`
+	TotalMs    int64 `json:"totalMs"`
+}
+
+// Output is one generated image with a download URL.
+type Output struct {
+	URL         string `json:"url"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	ContentType string `json:"contentType"`
+}
+
+// JobError says why a job failed.
+type JobError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// StyleInfo is the public part of a style.
+type StyleInfo struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Preview is the URL of an example output.
+	Preview string `json:"preview,omitempty"`
+}
+
+// Error is the body of every error answer: {"error": {"code", "message"}}.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
