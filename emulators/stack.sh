@@ -457,7 +457,8 @@ start_gateway() {
 	# framework's own settings.
 	local vars
 	mapfile -t vars < <(env_lines)
-	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" "$BIN/functions"
+	# GOMEMLIMIT as in the cloud (terraform/gateway.tf).
+	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=460MiB "$BIN/functions"
 }
 ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 

@@ -80,11 +80,12 @@ resource "google_cloudfunctions2_function" "gateway" {
     ingress_settings               = "ALLOW_ALL"
     all_traffic_on_latest_revision = true
 
-    # Uploads are decoded in full to reject truncated files and decompression
-    # bombs (up to MAX_PIXELS, ~100 MB of pixels each), hence the memory per
-    # concurrent request.
+    # Uploads are checked by structure, never decoded: a request holds its
+    # photo about twice (the read and the Storage chunk), so 8 at once of up
+    # to max_upload_bytes fit in half of GOMEMLIMIT (the Gateway refuses to
+    # start otherwise); MAX_UPLOADS_IN_FLIGHT equals the concurrency.
     available_cpu                    = "1"
-    available_memory                 = "1Gi"
+    available_memory                 = "512Mi"
     max_instance_request_concurrency = 8
     min_instance_count               = 0
     max_instance_count               = var.gateway_max_instances
@@ -103,6 +104,9 @@ resource "google_cloudfunctions2_function" "gateway" {
       SIGNED_URL_EXPIRY = var.signed_url_expiry
       MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
       LOG_LEVEL         = var.log_level
+      # The garbage collector's target, below the instance's memory.
+      GOMEMLIMIT            = "460MiB"
+      MAX_UPLOADS_IN_FLIGHT = "8"
     }
 
     # The broker URL holds its password: it comes from Secret Manager, never

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/blob"
@@ -24,6 +25,15 @@ type Config struct {
 	MaxBytes    int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
 	MaxPixels   int64  `env:"MAX_PIXELS, default=25000000"`
 	PerMinute   int    `env:"JOBS_PER_MINUTE, default=20"`
+	// MaxUploads bounds the job submissions an instance handles at once.
+	// Each holds its photo about twice (the read and the Storage chunk),
+	// so with MAX_UPLOAD_BYTES it bounds the memory photos take; further
+	// submissions wait UploadWait for a turn, then get 503.
+	MaxUploads int           `env:"MAX_UPLOADS_IN_FLIGHT, default=8"`
+	UploadWait time.Duration `env:"UPLOAD_WAIT, default=2s"`
+	// UploadTimeout bounds reading one request body, so a slow or stalled
+	// client cannot hold a turn for long.
+	UploadTimeout time.Duration `env:"UPLOAD_TIMEOUT, default=60s"`
 	// StorageEmulatorHost switches output links from signed URLs to the
 	// emulator's download URLs.
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
@@ -45,11 +55,29 @@ func (c *Config) Validate() error {
 	if c.PerMinute < 0 {
 		errs = append(errs, fmt.Errorf("JOBS_PER_MINUTE=%d must not be negative", c.PerMinute))
 	}
+	if c.MaxUploads < 1 {
+		errs = append(errs, fmt.Errorf("MAX_UPLOADS_IN_FLIGHT=%d must be at least 1", c.MaxUploads))
+	}
+	if c.UploadWait < 0 || c.UploadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("UPLOAD_WAIT=%s must not be negative and UPLOAD_TIMEOUT=%s must be positive", c.UploadWait, c.UploadTimeout))
+	}
 	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// CheckMemory reports whether the uploads in flight fit in half of the
+// instance's memory limit (GOMEMLIMIT; math.MaxInt64 when unset), leaving
+// the rest to the clients and the runtime.
+func (c *Config) CheckMemory(limit int64) error {
+	need := 2 * int64(c.MaxUploads) * c.MaxBytes
+	if limit != math.MaxInt64 && need > limit/2 {
+		return fmt.Errorf("MAX_UPLOADS_IN_FLIGHT=%d photos of up to MAX_UPLOAD_BYTES=%d need %d MiB, more than half of GOMEMLIMIT (%d MiB)",
+			c.MaxUploads, c.MaxBytes, need>>20, limit>>20)
+	}
+	return nil
 }
 
 // Level parses LOG_LEVEL.

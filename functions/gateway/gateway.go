@@ -74,12 +74,19 @@ type Deps struct {
 	// PerMinute bounds how many jobs a user (not staff) may submit in a
 	// minute, so one client cannot flood the GPU; 0 disables it.
 	PerMinute int
+	// MaxUploads bounds the submissions handled at once (0: no bound);
+	// one waits UploadWait for a turn, then gets 503.
+	MaxUploads int
+	UploadWait time.Duration
+	// UploadTimeout bounds reading a submission's body (0: no bound).
+	UploadTimeout time.Duration
 }
 
 // Server serves the API.
 type Server struct {
-	d   Deps
-	mux *http.ServeMux
+	d       Deps
+	mux     *http.ServeMux
+	uploads chan struct{} // one token per submission in flight; nil: unbounded
 }
 
 // New builds the Gateway.
@@ -91,6 +98,9 @@ func New(d Deps) *Server {
 		d.Logger = slog.Default()
 	}
 	s := &Server{d: d, mux: http.NewServeMux()}
+	if d.MaxUploads > 0 {
+		s.uploads = make(chan struct{}, d.MaxUploads)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /v1/styles", s.listStyles)
 	s.mux.HandleFunc("GET /v1/styles/{id}/preview.jpg", s.stylePreview)

@@ -22,6 +22,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/testenv"
@@ -44,18 +45,15 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t)}
 	f.bucket = s.Bucket(t, f.gcs)
 	f.topo = s.Topology(t)
-	cfg := &gateway.Config{
-		Project:             s.Project,
-		Event:               "test",
-		InputBucket:         f.bucket,
-		OutputBucket:        s.OutputBucket,
-		AMQPURL:             s.AMQPURL,
-		QueuePrefix:         f.topo.Prefix,
-		MaxBytes:            2 << 20,
-		MaxPixels:           4_000_000,
-		StorageEmulatorHost: s.StorageHost,
-		URLExpiry:           3600e9,
-		LogLevel:            "debug",
+	// The service's defaults, with the stack's addresses and small limits.
+	cfg := &gateway.Config{}
+	err := config.Load(context.Background(), config.FromMap(map[string]string{
+		"GCLOUD_PROJECT": s.Project, "EVENT": "test", "INPUT_BUCKET": f.bucket, "OUTPUT_BUCKET": s.OutputBucket,
+		"AMQP_URL": s.AMQPURL, "QUEUE_PREFIX": f.topo.Prefix, "STORAGE_EMULATOR_HOST": s.StorageHost,
+		"MAX_UPLOAD_BYTES": "2097152", "MAX_PIXELS": "4000000", "SIGNED_URL_EXPIRY": "1h", "LOG_LEVEL": "debug",
+	}), cfg)
+	if err != nil {
+		t.Fatalf("config: %v", err)
 	}
 	for _, m := range mutate {
 		m(cfg)

@@ -49,6 +49,17 @@ type submission struct {
 // createJob is POST /v1/jobs: parse, replay a retried request, limit,
 // enqueue.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.User) {
+	release, apiErr := s.uploadTurn(r.Context(), w)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	defer release()
+	if s.d.UploadTimeout > 0 {
+		// Not every ResponseWriter supports deadlines (tests' recorders);
+		// the body is bounded in size either way.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.d.UploadTimeout))
+	}
 	nj, apiErr := s.parseJob(w, r, user)
 	if apiErr != nil {
 		writeError(w, apiErr)
@@ -80,6 +91,24 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	logging.FromContext(ctx).Info("job accepted", "style", req.Style, "priority", req.Priority,
 		"contentType", req.ContentType, "width", req.Width, "height", req.Height, "bytes", len(nj.photo))
 	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req})
+}
+
+// uploadTurn waits for one of the instance's submission turns, so the
+// photos held in memory stay bounded; release gives it back.
+func (s *Server) uploadTurn(ctx context.Context, w http.ResponseWriter) (release func(), _ *apiError) {
+	if s.uploads == nil {
+		return func() {}, nil
+	}
+	wait := time.NewTimer(s.d.UploadWait)
+	defer wait.Stop()
+	select {
+	case s.uploads <- struct{}{}:
+		return func() { <-s.uploads }, nil
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	w.Header().Set("Retry-After", "2")
+	return nil, errUnavailable("too many photos are being uploaded right now; nothing was stored, retry in a moment")
 }
 
 // newJob is a valid job submission: the request document to write and the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"runtime/debug"
 
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
@@ -17,6 +19,13 @@ import (
 // Build connects the Gateway's real collaborators from cfg. The returned
 // close function releases them.
 func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() error, error) {
+	memLimit := debug.SetMemoryLimit(-1)
+	if err := cfg.CheckMemory(memLimit); err != nil {
+		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
+	}
+	if memLimit == math.MaxInt64 {
+		log.Warn("GOMEMLIMIT is not set; the garbage collector does not know the instance's memory size")
+	}
 	cat, err := styles.Load(cfg.StylesFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
@@ -33,19 +42,22 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
 	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
 	srv := New(Deps{
-		Verifier:     verifier,
-		Publisher:    pub,
-		Writer:       store.NewGatewayWriter(fs),
-		Reader:       store.NewReader(fs),
-		Inputs:       blob.NewWriter(gcs, cfg.InputBucket),
-		URLs:         urls,
-		Styles:       cat,
-		Logger:       log,
-		Event:        cfg.Event,
-		OutputBucket: cfg.OutputBucket,
-		MaxBytes:     cfg.MaxBytes,
-		MaxPixels:    cfg.MaxPixels,
-		PerMinute:    cfg.PerMinute,
+		Verifier:      verifier,
+		Publisher:     pub,
+		Writer:        store.NewGatewayWriter(fs),
+		Reader:        store.NewReader(fs),
+		Inputs:        blob.NewWriter(gcs, cfg.InputBucket),
+		URLs:          urls,
+		Styles:        cat,
+		Logger:        log,
+		Event:         cfg.Event,
+		OutputBucket:  cfg.OutputBucket,
+		MaxBytes:      cfg.MaxBytes,
+		MaxPixels:     cfg.MaxPixels,
+		PerMinute:     cfg.PerMinute,
+		MaxUploads:    cfg.MaxUploads,
+		UploadWait:    cfg.UploadWait,
+		UploadTimeout: cfg.UploadTimeout,
 	})
 	closeAll := func() error {
 		return errors.Join(pub.Close(), c.Close())

@@ -316,3 +316,19 @@ func (s Stack) UnsignedToken(uid string, extra map[string]any) string {
 	}
 	return enc(map[string]any{"alg": "none", "typ": "JWT"}) + "." + enc(claims) + "."
 }
+
+// EventuallyTimeout is how long Eventually polls before failing the test.
+const EventuallyTimeout = 60 * time.Second
+
+// Eventually polls cond until it holds, failing the test after
+// EventuallyTimeout: tests wait for a condition, never for a fixed time.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(EventuallyTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", EventuallyTimeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,106 @@
+package gateway_test
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// slowUpload starts POST /v1/jobs whose body stops after its first half
+// until the returned function is called with the rest; the reply arrives
+// on the channel.
+func (f *fixture) slowUpload(t *testing.T, token string, fm form) (finish func(), replies <-chan reply) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("style", fm.fields["style"])
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="photo"; filename="photo"`)
+	pw, _ := mw.CreatePart(h)
+	_, _ = pw.Write(fm.photo)
+	mw.Close()
+	body := buf.Bytes()
+	pr, pwipe := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/jobs", pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	out := make(chan reply, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			out <- reply{status: -1}
+			return
+		}
+		resp.Body.Close()
+		out <- reply{status: resp.StatusCode}
+	}()
+	half := len(body) / 2
+	if _, err := pwipe.Write(body[:half]); err != nil {
+		t.Fatalf("write first half: %v", err)
+	}
+	return func() {
+		_, _ = pwipe.Write(body[half:])
+		pwipe.Close()
+	}, out
+}
+
+// TestUploadTurns checks that an instance reads at most MaxUploads
+// submissions at once: one more waits UploadWait, then gets 503 with
+// nothing stored, and a turn given back serves the next.
+func TestUploadTurns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads = 1; c.UploadWait = 200 * time.Millisecond })
+	slow := f.stack.NewUser(t, testenv.UserOpts{})
+	other := f.stack.NewUser(t, testenv.UserOpts{})
+	finish, slowReply := f.slowUpload(t, slow.Token, validForm(t))
+
+	// The slow upload holds the only turn once its body is being read.
+	var r reply
+	testenv.Eventually(t, "the second submission is turned away", func() bool {
+		r = f.submit(t, other.Token, validForm(t), nil)
+		return r.status == http.StatusServiceUnavailable
+	})
+	if r.errorCode() != "unavailable" || r.header.Get("Retry-After") == "" {
+		t.Errorf("busy answer = %d %v (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if ids := f.requestsOf(t, other.UID); len(ids) != 0 {
+		t.Errorf("a turned-away submission stored requests %v", ids)
+	}
+
+	finish()
+	if got := <-slowReply; got.status != http.StatusAccepted {
+		t.Fatalf("slow upload = %d, want 202", got.status)
+	}
+	if r := f.submit(t, other.Token, validForm(t), nil); r.status != http.StatusAccepted {
+		t.Errorf("after the turn came back: %d %v", r.status, r.body)
+	}
+}
+
+// TestStalledUploadTimesOut checks that a client that stops sending its
+// body loses its turn after UploadTimeout, leaving nothing behind.
+func TestStalledUploadTimesOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads = 1; c.UploadTimeout = 300 * time.Millisecond })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	finish, replies := f.slowUpload(t, user.Token, validForm(t))
+	defer finish()
+	select {
+	case r := <-replies:
+		if r.status == http.StatusAccepted {
+			t.Fatalf("a stalled upload was accepted")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a stalled upload held its turn for 30 s")
+	}
+	f.assertNothingLeft(t, user.UID)
+	if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
+		t.Errorf("next submission = %d %v", r.status, r.body)
+	}
+}
