@@ -458,7 +458,7 @@ start_gateway() {
 	local vars
 	mapfile -t vars < <(env_lines)
 	# GOMEMLIMIT as in the cloud (terraform/gateway.tf).
-	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=460MiB "$BIN/functions"
+	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=480MiB "$BIN/functions"
 }
 ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 

@@ -105,7 +105,7 @@ resource "google_cloudfunctions2_function" "gateway" {
       MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
       LOG_LEVEL         = var.log_level
       # The garbage collector's target, below the instance's memory.
-      GOMEMLIMIT            = "460MiB"
+      GOMEMLIMIT            = "480MiB"
       MAX_UPLOADS_IN_FLIGHT = "8"
     }
 

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/tigerstudio/studio/infra/config"
@@ -30,5 +31,28 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if cfg.QueuePrefix != "tiger" || cfg.MaxBytes != 15<<20 || cfg.Event != "local" {
 		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestConfigCheckMemory(t *testing.T) {
+	tests := []struct {
+		name    string
+		uploads int
+		bytes   int64
+		limit   int64
+		wantErr bool
+	}{
+		{"no limit set", 64, 15 << 20, math.MaxInt64, false},
+		{"cloud settings fit", 8, 15 << 20, 480 << 20, false},
+		{"too many uploads for the limit", 16, 15 << 20, 480 << 20, true},
+		{"larger photos", 8, 32 << 20, 480 << 20, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Config{MaxUploads: tc.uploads, MaxBytes: tc.bytes}
+			if err := c.CheckMemory(tc.limit); (err != nil) != tc.wantErr {
+				t.Errorf("CheckMemory = %v, wantErr %v", err, tc.wantErr)
+			}
+		})
 	}
 }
