@@ -426,8 +426,7 @@ type retrier struct {
 
 // publish parks a copy of the message in the retry queue with the delay as
 // its TTL; the broker dead-letters it back to the job exchange when it
-// expires. An online job comes back at the retry priority, above fresh
-// online jobs and below booth jobs.
+// expires, at retryPriority.
 func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n int, delay time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -440,7 +439,7 @@ func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n
 		ContentType:  d.ContentType,
 		DeliveryMode: amqp.Persistent,
 		MessageId:    d.MessageId,
-		Priority:     max(d.Priority, priorityRetry),
+		Priority:     retryPriority(d.Priority),
 		Timestamp:    d.Timestamp,
 		Headers:      headers,
 		Expiration:   strconv.FormatInt(max(delay.Milliseconds(), 1), 10),
