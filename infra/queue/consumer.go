@@ -48,7 +48,7 @@ type Message struct {
 // Handler processes one message. nil acks it; an error wrapping
 // ErrDeadLetter dead-letters it; any other error retries it after a backoff.
 // If ctx ends (shutdown past its grace, lost connection) the message goes back
-// to the head of the queue.
+// to the head of the queue. A panic counts as an error (see Recoverer).
 type Handler interface {
 	Handle(ctx context.Context, m Message) error
 }
@@ -108,6 +108,8 @@ func (c *Consumer) Connected() bool { return c.connected.Load() }
 // Run consumes until ctx is cancelled, then stops taking messages, lets those
 // in hand finish within the grace period and returns the rest to the queue.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	// A panicking handler must not end the worker with messages in hand.
+	h = Recoverer(h)
 	delay := 250 * time.Millisecond
 	for {
 		started := time.Now()
@@ -312,7 +314,7 @@ func (f *inFlight) abort(err error) error {
 func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, h Handler) {
 	m := Message{ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: retries(d.Headers)}
 	log := c.cfg.Logger.With("jobId", d.MessageId)
-	err := safeHandle(logging.WithLogger(ctx, c.cfg.Logger), h, m)
+	err := h.Handle(logging.WithLogger(ctx, c.cfg.Logger), m)
 	switch {
 	case err == nil:
 		ackErr(log, d.Ack(false))
@@ -388,17 +390,6 @@ func (h *inHand) preempt(boothID string) string {
 	victim.preempted = true
 	victim.cancel(ErrPreempted)
 	return victim.id
-}
-
-// safeHandle turns a handler panic into an error, so one bad job cannot
-// take the worker down with messages unacknowledged forever.
-func safeHandle(ctx context.Context, h Handler, m Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	return h.Handle(ctx, m)
 }
 
 func ackErr(log *slog.Logger, err error) {
