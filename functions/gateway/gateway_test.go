@@ -330,7 +330,7 @@ func TestCreateJob(t *testing.T) {
 	if !ok {
 		t.Fatal("no message enqueued")
 	}
-	if msg.MessageId != id || msg.DeliveryMode != 2 || msg.ContentType != "application/json" || msg.Priority != queue.PriorityOf("online", false) {
+	if msg.MessageId != id || msg.DeliveryMode != 2 || msg.ContentType != "application/json" || msg.Priority != queue.PriorityOf("online") {
 		t.Errorf("message properties: id=%q mode=%d type=%q prio=%d", msg.MessageId, msg.DeliveryMode, msg.ContentType, msg.Priority)
 	}
 	var body map[string]any

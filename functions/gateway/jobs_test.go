@@ -29,7 +29,7 @@ func TestBoothPriority(t *testing.T) {
 		t.Fatalf("got %d %v", r.status, r.body)
 	}
 	msg, ok := f.stack.GetMessage(t, f.topo.Queue())
-	if !ok || msg.Priority != queue.PriorityOf("booth", false) || msg.Priority <= queue.PriorityOf("online", true) {
+	if !ok || msg.Priority != queue.PriorityOf("booth") || msg.Priority <= queue.PriorityOf("online") {
 		t.Fatalf("booth message priority = %d (ok=%v), want above every online priority", msg.Priority, ok)
 	}
 }

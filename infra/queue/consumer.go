@@ -48,7 +48,7 @@ type Message struct {
 // Handler processes one message. nil acks it; an error wrapping
 // ErrDeadLetter dead-letters it; any other error retries it after a backoff.
 // If ctx ends (shutdown past its grace, lost connection) the message goes back
-// to the head of the queue.
+// to the head of the queue. A panic counts as an error (see Recoverer).
 type Handler interface {
 	Handle(ctx context.Context, m Message) error
 }
@@ -108,10 +108,12 @@ func (c *Consumer) Connected() bool { return c.connected.Load() }
 // Run consumes until ctx is cancelled, then stops taking messages, lets those
 // in hand finish within the grace period and returns the rest to the queue.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	// A panicking handler must not end the worker with messages in hand.
+	h = Recoverer(h)
 	delay := 250 * time.Millisecond
 	for {
 		started := time.Now()
-		err := c.session(ctx, h)
+		err := c.runSession(ctx, h)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -128,111 +130,191 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	}
 }
 
-func (c *Consumer) session(ctx context.Context, h Handler) error {
-	conn, err := dial(c.cfg.URL, c.cfg.Topology, "worker")
+// runSession runs one broker connection until it drops or ctx ends.
+func (c *Consumer) runSession(ctx context.Context, h Handler) error {
+	s, err := c.openSession()
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	closed := conn.NotifyClose(make(chan *amqp.Error, 1))
-	ch, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("queue.Consumer channel: %w", err)
-	}
-	if err := ch.Qos(c.cfg.Slots, 0, false); err != nil {
-		return fmt.Errorf("queue.Consumer qos: %w", err)
-	}
-	retryCh, err := conn.Channel()
-	if err != nil {
-		return fmt.Errorf("queue.Consumer retry channel: %w", err)
-	}
-	if err := retryCh.Confirm(false); err != nil {
-		return fmt.Errorf("queue.Consumer retry confirms: %w", err)
-	}
-	retry := &retrier{ch: retryCh, returns: retryCh.NotifyReturn(make(chan amqp.Return, 1))}
-	retryClosed := retryCh.NotifyClose(make(chan *amqp.Error, 1))
-	var signals <-chan amqp.Delivery // nil, never ready, without preemption
-	if c.cfg.Preempt {
-		sigCh, err := conn.Channel()
-		if err != nil {
-			return fmt.Errorf("queue.Consumer preempt channel: %w", err)
-		}
-		if signals, err = sigCh.Consume(c.cfg.Topology.PreemptQueue(), "", true, false, false, false, nil); err != nil {
-			return fmt.Errorf("queue.Consumer consume preempt signals: %w", err)
-		}
-	}
-	const tag = "worker"
-	deliveries, err := ch.Consume(c.cfg.Topology.Queue(), tag, false, false, false, false, nil)
-	if err != nil {
-		return fmt.Errorf("queue.Consumer consume: %w", err)
-	}
+	defer s.conn.Close()
 	c.connected.Store(true)
 	defer c.connected.Store(false)
 	c.cfg.Logger.Info("consuming", "queue", c.cfg.Topology.Queue(), "slots", c.cfg.Slots)
+	return c.dispatch(ctx, s, h)
+}
 
-	// Handlers run under their own context: shutdown does not cancel them
-	// until the grace period is over, a lost connection does at once (their
-	// messages are back in the queue already).
-	handlerCtx, cancelHandlers := context.WithCancelCause(context.WithoutCancel(ctx))
-	defer cancelHandlers(ErrConnectionLost)
-	var wg sync.WaitGroup
-	hand := &inHand{slots: c.cfg.Slots, jobs: map[uint64]*heldJob{}}
-	drain := func() {
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(c.cfg.Grace):
-			c.cfg.Logger.Warn("grace period over; returning unfinished messages to the queue")
-			cancelHandlers(ErrShutdown)
-			<-done
+// consumerTag names the job consumer, so a shutdown can cancel it.
+const consumerTag = "worker"
+
+// session is one broker connection and the channels the dispatch loop reads.
+type session struct {
+	conn        *amqp.Connection
+	jobs        *amqp.Channel        // consumes the job queue
+	deliveries  <-chan amqp.Delivery // from jobs
+	closed      <-chan *amqp.Error   // the connection closed
+	retry       *retrier
+	retryClosed <-chan *amqp.Error
+	signals     <-chan amqp.Delivery // booth signals; nil, never ready, without preemption
+}
+
+// openSession dials the broker and opens the session's channels; on error
+// nothing is left open.
+func (c *Consumer) openSession() (*session, error) {
+	conn, err := dial(c.cfg.URL, c.cfg.Topology, "worker")
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.openChannels(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openChannels opens the job channel with a prefetch of Slots, the retry
+// channel and, with preemption, the signal consumer. Jobs are consumed last,
+// once everything a delivery needs is ready.
+func (c *Consumer) openChannels(conn *amqp.Connection) (*session, error) {
+	s := &session{conn: conn, closed: conn.NotifyClose(make(chan *amqp.Error, 1))}
+	var err error
+	if s.jobs, err = conn.Channel(); err != nil {
+		return nil, fmt.Errorf("queue.Consumer channel: %w", err)
+	}
+	if err := s.jobs.Qos(c.cfg.Slots, 0, false); err != nil {
+		return nil, fmt.Errorf("queue.Consumer qos: %w", err)
+	}
+	if s.retry, s.retryClosed, err = openRetrier(conn); err != nil {
+		return nil, err
+	}
+	if c.cfg.Preempt {
+		if s.signals, err = consumeSignals(conn, c.cfg.Topology); err != nil {
+			return nil, err
 		}
 	}
-	lost := func(err error) error {
-		cancelHandlers(ErrConnectionLost)
-		wg.Wait()
-		return err
+	if s.deliveries, err = s.jobs.Consume(c.cfg.Topology.Queue(), consumerTag, false, false, false, false, nil); err != nil {
+		return nil, fmt.Errorf("queue.Consumer consume: %w", err)
 	}
+	return s, nil
+}
+
+// openRetrier opens the confirm-mode channel retries are published on, and
+// reports when it closes.
+func openRetrier(conn *amqp.Connection) (*retrier, <-chan *amqp.Error, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, nil, fmt.Errorf("queue.Consumer retry channel: %w", err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		return nil, nil, fmt.Errorf("queue.Consumer retry confirms: %w", err)
+	}
+	r := &retrier{ch: ch, returns: ch.NotifyReturn(make(chan amqp.Return, 1))}
+	return r, ch.NotifyClose(make(chan *amqp.Error, 1)), nil
+}
+
+// consumeSignals consumes booth signals on a channel of their own, with
+// automatic acks: a signal is a hint, and a lost one costs only a wait.
+func consumeSignals(conn *amqp.Connection, topo Topology) (<-chan amqp.Delivery, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("queue.Consumer preempt channel: %w", err)
+	}
+	signals, err := ch.Consume(topo.PreemptQueue(), "", true, false, false, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("queue.Consumer consume preempt signals: %w", err)
+	}
+	return signals, nil
+}
+
+// dispatch hands each delivery to a handler of its own and acts on the
+// session's events until ctx ends (it drains and returns nil) or the session
+// fails (it cancels the handlers and returns why).
+func (c *Consumer) dispatch(ctx context.Context, s *session, h Handler) error {
+	f := newInFlight(ctx, c.cfg.Slots)
+	defer f.cancel(ErrConnectionLost)
 	for {
 		select {
 		case <-ctx.Done():
-			_ = ch.Cancel(tag, false)
-			drain()
+			_ = s.jobs.Cancel(consumerTag, false)
+			f.drain(c.cfg.Grace, c.cfg.Logger)
 			return nil
-		case err := <-closed:
-			return lost(fmt.Errorf("queue.Consumer: connection closed: %w", err))
-		case err := <-retryClosed:
+		case err := <-s.closed:
+			return f.abort(fmt.Errorf("queue.Consumer: connection closed: %w", err))
+		case err := <-s.retryClosed:
 			// Without the retry channel transient failures could not back
 			// off; start a fresh session instead.
-			return lost(fmt.Errorf("queue.Consumer: retry channel closed: %w", err))
-		case sig, ok := <-signals:
+			return f.abort(fmt.Errorf("queue.Consumer: retry channel closed: %w", err))
+		case sig, ok := <-s.signals:
 			if !ok {
-				return lost(errors.New("queue.Consumer: preempt channel closed"))
+				return f.abort(errors.New("queue.Consumer: preempt channel closed"))
 			}
-			if job := hand.preempt(sig.MessageId); job != "" {
+			if job := f.hand.preempt(sig.MessageId); job != "" {
 				c.cfg.Logger.Info("handing an online job back for a booth job", "jobId", job, "boothJobId", sig.MessageId)
 			}
-		case d, ok := <-deliveries:
+		case d, ok := <-s.deliveries:
 			if !ok {
-				return lost(errors.New("queue.Consumer: delivery channel closed"))
+				return f.abort(errors.New("queue.Consumer: delivery channel closed"))
 			}
-			jobCtx, cancelJob := context.WithCancelCause(handlerCtx)
-			hand.add(d, cancelJob)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer cancelJob(nil)
-				defer hand.remove(d.DeliveryTag)
-				c.handle(jobCtx, retry, d, h)
-			}()
+			f.start(d, func(ctx context.Context) { c.handle(ctx, s.retry, d, h) })
 		}
 	}
+}
+
+// inFlight runs a session's handlers. They run under a context of their own:
+// a shutdown does not cancel them until the grace period is over, a lost
+// connection does at once (their messages are back in the queue already).
+type inFlight struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	hand   *inHand
+}
+
+func newInFlight(ctx context.Context, slots int) *inFlight {
+	hctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	return &inFlight{ctx: hctx, cancel: cancel, hand: &inHand{slots: slots, jobs: map[uint64]*heldJob{}}}
+}
+
+// start runs handle for d in a goroutine, under a context preemption can
+// cancel on its own.
+func (f *inFlight) start(d amqp.Delivery, handle func(context.Context)) {
+	ctx, cancel := context.WithCancelCause(f.ctx)
+	f.hand.add(d, cancel)
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer cancel(nil)
+		defer f.hand.remove(d.DeliveryTag)
+		handle(ctx)
+	}()
+}
+
+// drain waits for the handlers for up to grace, then cancels the rest with
+// ErrShutdown and waits for them to hand their messages back.
+func (f *inFlight) drain(grace time.Duration, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		log.Warn("grace period over; returning unfinished messages to the queue")
+		f.cancel(ErrShutdown)
+		<-done
+	}
+}
+
+// abort cancels the handlers with ErrConnectionLost, waits for them and
+// returns err.
+func (f *inFlight) abort(err error) error {
+	f.cancel(ErrConnectionLost)
+	f.wg.Wait()
+	return err
 }
 
 func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, h Handler) {
 	m := Message{ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: retries(d.Headers)}
 	log := c.cfg.Logger.With("jobId", d.MessageId)
-	err := safeHandle(logging.WithLogger(ctx, c.cfg.Logger), h, m)
+	err := h.Handle(logging.WithLogger(ctx, c.cfg.Logger), m)
 	switch {
 	case err == nil:
 		ackErr(log, d.Ack(false))
@@ -310,17 +392,6 @@ func (h *inHand) preempt(boothID string) string {
 	return victim.id
 }
 
-// safeHandle turns a handler panic into an error, so one bad job cannot
-// take the worker down with messages unacknowledged forever.
-func safeHandle(ctx context.Context, h Handler, m Message) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("handler panicked: %v", r)
-		}
-	}()
-	return h.Handle(ctx, m)
-}
-
 func ackErr(log *slog.Logger, err error) {
 	if err != nil {
 		// The channel is gone: the broker requeues the message itself.
@@ -346,8 +417,7 @@ type retrier struct {
 
 // publish parks a copy of the message in the retry queue with the delay as
 // its TTL; the broker dead-letters it back to the job exchange when it
-// expires. An online job comes back at the retry priority, above fresh
-// online jobs and below booth jobs.
+// expires, at retryPriority.
 func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n int, delay time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -360,7 +430,7 @@ func (r *retrier) publish(ctx context.Context, topo Topology, d amqp.Delivery, n
 		ContentType:  d.ContentType,
 		DeliveryMode: amqp.Persistent,
 		MessageId:    d.MessageId,
-		Priority:     max(d.Priority, priorityRetry),
+		Priority:     retryPriority(d.Priority),
 		Timestamp:    d.Timestamp,
 		Headers:      headers,
 		Expiration:   strconv.FormatInt(max(delay.Milliseconds(), 1), 10),

@@ -122,9 +122,9 @@ func TestConsumerOutcomes(t *testing.T) {
 		t.Errorf("retries seen %v, want 0,1,2", retries)
 	}
 	mu.Lock()
-	if p0, p1 := calls["flaky"][0].Priority, calls["flaky"][1].Priority; p0 != queue.PriorityOf(jobs.Online, false) || p1 != queue.PriorityOf(jobs.Online, true) {
-		t.Errorf("online job priority %d, then %d when retried; want %d then %d", p0, p1,
-			queue.PriorityOf(jobs.Online, false), queue.PriorityOf(jobs.Online, true))
+	online := queue.PriorityOf(jobs.Online)
+	if p0, p1 := calls["flaky"][0].Priority, calls["flaky"][1].Priority; p0 != online || p1 != queue.RetryPriority(online) {
+		t.Errorf("online job priority %d, then %d when retried; want %d then %d", p0, p1, online, queue.RetryPriority(online))
 	}
 	mu.Unlock()
 	eventually(t, "queues empty", func() bool {

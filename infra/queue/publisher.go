@@ -51,7 +51,8 @@ func NewPublisher(url string, topo Topology) *Publisher {
 	return &Publisher{url: url, topo: topo}
 }
 
-// Publish sends msg and waits for the broker's confirm.
+// Publish sends a fresh job's msg and waits for the broker's confirm.
+// Retries never come through here: the consumer's retrier republishes them.
 func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 	body, err := json.Marshal(msg)
 	if err != nil {
@@ -61,7 +62,7 @@ func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
 		ContentType:  "application/json",
 		DeliveryMode: amqp.Persistent,
 		MessageId:    msg.JobID,
-		Priority:     PriorityOf(msg.Priority, false),
+		Priority:     PriorityOf(msg.Priority),
 		Timestamp:    time.Now(),
 		Body:         body,
 	})

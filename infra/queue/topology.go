@@ -19,17 +19,19 @@ const (
 	maxPriority          = 3
 )
 
-// PriorityOf maps a job's class (and whether it is a retry) to the AMQP
-// message priority.
-func PriorityOf(p jobs.Priority, retry bool) uint8 {
-	switch {
-	case p == jobs.Booth:
+// PriorityOf maps a job's class to the AMQP priority it is first published
+// with. A retry's priority is retryPriority's.
+func PriorityOf(p jobs.Priority) uint8 {
+	if p == jobs.Booth {
 		return priorityBooth
-	case retry:
-		return priorityRetry
 	}
 	return priorityOnline
 }
+
+// retryPriority is the one rule for the priority a failed message comes back
+// with: an online job rises to the retry level, above the online backlog so
+// it is not starved and below booth jobs; a booth job keeps its own.
+func retryPriority(p uint8) uint8 { return max(p, priorityRetry) }
 
 // Topology names the exchange and queues of one deployment. Every name derives
 // from one prefix so several events or test runs can share a broker.

@@ -1,0 +1,4 @@
+package queue
+
+// RetryPriority exposes retryPriority to the package's external tests.
+var RetryPriority = retryPriority
