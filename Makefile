@@ -47,12 +47,13 @@ status:
 # only if it started it; the exit status is non-zero when any failed.
 # The second stage runs the tests built with the disruptive tag (they stop and
 # start the shared RabbitMQ node), one package at a time and after the main
-# suite, so that no other test runs beside them.
+# suite, so that no other test runs beside them; it fails when no test
+# matches (require-tests.sh).
 # vet runs first: a gofmt or vet failure fails CI like a failing test.
 test: setup vet
 	@$(STACK) with-stack -- \
 		env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS) \
-		--- env TIGER_REQUIRE_STACK=1 go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS)
+		--- env TIGER_REQUIRE_STACK=1 ./emulators/require-tests.sh go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS)
 
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)
