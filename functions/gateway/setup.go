@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime/debug"
 
+	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/clients"
@@ -44,7 +45,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 	srv := New(Deps{
 		Verifier:      verifier,
 		Publisher:     pub,
-		Writer:        store.NewGatewayWriter(fs),
+		Writer:        gatewaydb.NewWriter(fs),
 		Reader:        store.NewReader(fs),
 		Inputs:        blob.NewWriter(gcs, cfg.InputBucket),
 		URLs:          urls,

@@ -14,6 +14,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/tigerstudio/studio/functions/notify/internal/notifydb"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/firestoreevent"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -54,7 +55,7 @@ type Jobs interface {
 
 // Ledger is Notify's write scope: notifications/{jobId}.
 type Ledger interface {
-	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (store.Claim, error)
+	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (notifydb.Claim, error)
 	MarkSent(ctx context.Context, id, token, channel string) error
 	Complete(ctx context.Context, id, token string, now time.Time) error
 	Release(ctx context.Context, id, token string) error
@@ -185,7 +186,7 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 	}
 	claim, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
 	switch {
-	case errors.Is(err, store.ErrAlreadySent):
+	case errors.Is(err, notifydb.ErrAlreadySent):
 		log.Info("already notified; duplicate event")
 		return nil
 	case err != nil:

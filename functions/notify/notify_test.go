@@ -25,6 +25,7 @@ import (
 
 	"github.com/tigerstudio/studio/emulators/smtp"
 	"github.com/tigerstudio/studio/functions/notify"
+	"github.com/tigerstudio/studio/functions/notify/internal/notifydb"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/firestoreevent"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -164,7 +165,7 @@ func newEventFixture(t *testing.T, event string) *fixture {
 		t.Fatal(err)
 	}
 	f.svc = notify.New(notify.Deps{
-		Jobs: store.NewReader(f.fs), Ledger: store.NewNotifyWriter(f.fs),
+		Jobs: store.NewReader(f.fs), Ledger: notifydb.NewWriter(f.fs),
 		Mailer: f.mailer, Messenger: f.push,
 		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
 		MaxAge: 24 * time.Hour, Logger: logging.New(t.Output(), -4),

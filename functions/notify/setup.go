@@ -7,6 +7,7 @@ import (
 
 	firebase "firebase.google.com/go/v4"
 
+	"github.com/tigerstudio/studio/functions/notify/internal/notifydb"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/store"
@@ -38,7 +39,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 	fs, gcs := c.Firestore, c.Storage
 	svc := New(Deps{
 		Jobs:   store.NewReader(fs),
-		Ledger: store.NewNotifyWriter(fs),
+		Ledger: notifydb.NewWriter(fs),
 		Mailer: &SMTPMailer{
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, StartTLS: cfg.SMTPStartTLS,
 			User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,

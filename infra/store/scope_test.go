@@ -19,9 +19,7 @@ func TestWriterScopes(t *testing.T) {
 		writer any
 		want   []string
 	}{
-		{&store.GatewayWriter{}, []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued"}},
 		{&store.WorkerWriter{}, []string{"Abandon", "Begin", "Fail", "Succeed"}},
-		{&store.NotifyWriter{}, []string{"Claim", "Complete", "MarkSent", "Release"}},
 	}
 	for _, tc := range tests {
 		typ := reflect.TypeOf(tc.writer)
@@ -61,16 +59,6 @@ func TestWriterScopesOnEmulator(t *testing.T) {
 		write func(id string) error
 		want  []string
 	}{
-		{"gateway", func(id string) error {
-			gw := store.NewGatewayWriter(fs)
-			if err := gw.CreateRequest(ctx, id, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
-				return err
-			}
-			if err := gw.MarkEnqueued(ctx, id, now); err != nil {
-				return err
-			}
-			return gw.AddDeviceToken(ctx, id, "token") // a uid equal to the job id, to see where it lands
-		}, []string{store.Requests, store.Devices}},
 		{"worker", func(id string) error {
 			w := store.NewWorkerWriter(fs)
 			a, err := w.Begin(ctx, id, now)
@@ -98,23 +86,6 @@ func TestWriterScopesOnEmulator(t *testing.T) {
 			}
 			return nil
 		}, []string{store.Responses}},
-		{"notify", func(id string) error {
-			n := store.NewNotifyWriter(fs)
-			c, err := n.Claim(ctx, id, now, time.Minute)
-			if err != nil {
-				return err
-			}
-			if err := n.MarkSent(ctx, id, c.Token, "email"); err != nil {
-				return err
-			}
-			if err := n.Release(ctx, id, c.Token); err != nil {
-				return err
-			}
-			if c, err = n.Claim(ctx, id, now, time.Minute); err != nil {
-				return err
-			}
-			return n.Complete(ctx, id, c.Token, now)
-		}, []string{store.Notifications}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,9 @@
-// Package store is the Firestore adapter. Reading is open to every component;
-// writing goes through one writer type per component (GatewayWriter,
-// WorkerWriter, NotifyWriter), each of which can only touch the collections
-// DESIGN.md gives that component.
+// Package store is the Firestore adapter's shared half: the collection
+// names, the documents and a Reader open to every component. Writing goes
+// through one writer per component, kept in that component's internal
+// package (functions/gateway/internal/gatewaydb, worker/internal/workerdb,
+// functions/notify/internal/notifydb), so the write scopes of DESIGN.md
+// cannot be crossed by mistake.
 package store
 
 import (
@@ -217,4 +219,14 @@ func (r *Reader) Devices(ctx context.Context, uid string) (Device, error) {
 		return Device{}, fmt.Errorf("store.Devices: decode: %w", err)
 	}
 	return d, nil
+}
+
+// Notification is notifications/{jobId}: the channels sent so far and, once
+// all are sent, when. ClaimedBy and ClaimedUntil lease the job to one
+// delivery at a time.
+type Notification struct {
+	Channels     []string  `firestore:"channels"`
+	SentAt       time.Time `firestore:"sentAt,omitempty"`
+	ClaimedBy    string    `firestore:"claimedBy,omitempty"`
+	ClaimedUntil time.Time `firestore:"claimedUntil,omitempty"`
 }

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/tigerstudio/studio/infra/queue"
+	"github.com/tigerstudio/studio/infra/store"
 )
 
 // Stack is the running local stack.
@@ -331,4 +334,30 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Collections returns the DESIGN.md collections that hold a document with
+// id, in DESIGN.md's order: what a write touched.
+func Collections(t testing.TB, fs *firestore.Client, id string) []string {
+	t.Helper()
+	var found []string
+	for _, c := range []string{store.Requests, store.Responses, store.Errors, store.Notifications, store.Devices} {
+		snap, err := fs.Collection(c).Doc(id).Get(Ctx(t))
+		if err == nil && snap.Exists() {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
+// Methods returns the names of v's exported methods, sorted: a writer's
+// whole write scope.
+func Methods(v any) []string {
+	typ := reflect.TypeOf(v)
+	var names []string
+	for i := range typ.NumMethod() {
+		names = append(names, typ.Method(i).Name)
+	}
+	slices.Sort(names)
+	return names
 }

@@ -1,4 +1,7 @@
-package store
+// Package notifydb is Notify's Firestore write scope (DESIGN.md):
+// notifications/{jobId}, leased to one delivery at a time. It is internal
+// to Notify, so no other component can express a write there.
+package notifydb
 
 import (
 	"context"
@@ -11,6 +14,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/tigerstudio/studio/infra/store"
 )
 
 var (
@@ -25,16 +30,6 @@ var (
 // the notification over.
 var ErrClaimLost = errors.New("notification claim lost to another delivery")
 
-// Notification is notifications/{jobId}: the channels sent so far and, once
-// all are sent, when. ClaimedBy and ClaimedUntil lease the job to one
-// delivery at a time.
-type Notification struct {
-	Channels     []string  `firestore:"channels"`
-	SentAt       time.Time `firestore:"sentAt,omitempty"`
-	ClaimedBy    string    `firestore:"claimedBy,omitempty"`
-	ClaimedUntil time.Time `firestore:"claimedUntil,omitempty"`
-}
-
 // Claim is a delivery's lease on a job's notification.
 type Claim struct {
 	Token string
@@ -42,19 +37,19 @@ type Claim struct {
 	Sent []string
 }
 
-// NotifyWriter is Notify's only way to write Firestore: notifications/{jobId}.
-type NotifyWriter struct {
+// Writer is Notify's only way to write Firestore: notifications/{jobId}.
+type Writer struct {
 	fs *firestore.Client
 }
 
-// NewNotifyWriter wraps a Firestore client for Notify's writes.
-func NewNotifyWriter(fs *firestore.Client) *NotifyWriter { return &NotifyWriter{fs: fs} }
+// NewWriter wraps a Firestore client for Notify's writes.
+func NewWriter(fs *firestore.Client) *Writer { return &Writer{fs: fs} }
 
 // Claim leases the job's notification to the caller for lease, in a
 // transaction. ErrAlreadySent if done, ErrClaimed if another delivery holds
 // an unexpired lease.
-func (w *NotifyWriter) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Claim, error) {
-	ref := w.fs.Collection(Notifications).Doc(id)
+func (w *Writer) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Claim, error) {
+	ref := w.fs.Collection(store.Notifications).Doc(id)
 	c := Claim{Token: uuid.NewString()}
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		n, err := readNotification(tx, ref)
@@ -76,13 +71,13 @@ func (w *NotifyWriter) Claim(ctx context.Context, id string, now time.Time, leas
 		}, firestore.MergeAll)
 	})
 	if err != nil {
-		return Claim{}, fmt.Errorf("store.Claim %s: %w", id, err)
+		return Claim{}, fmt.Errorf("notifydb.Claim %s: %w", id, err)
 	}
 	return c, nil
 }
 
-func readNotification(tx *firestore.Transaction, ref *firestore.DocumentRef) (Notification, error) {
-	var n Notification
+func readNotification(tx *firestore.Transaction, ref *firestore.DocumentRef) (store.Notification, error) {
+	var n store.Notification
 	snap, err := tx.Get(ref)
 	switch {
 	case status.Code(err) == codes.NotFound:
@@ -97,8 +92,8 @@ func readNotification(tx *firestore.Transaction, ref *firestore.DocumentRef) (No
 }
 
 // holding runs update in a transaction if the claim is still the caller's.
-func (w *NotifyWriter) holding(ctx context.Context, id, token string, update func(n Notification) map[string]any) error {
-	ref := w.fs.Collection(Notifications).Doc(id)
+func (w *Writer) holding(ctx context.Context, id, token string, update func(n store.Notification) map[string]any) error {
+	ref := w.fs.Collection(store.Notifications).Doc(id)
 	return w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		n, err := readNotification(tx, ref)
 		if err != nil {
@@ -112,34 +107,34 @@ func (w *NotifyWriter) holding(ctx context.Context, id, token string, update fun
 }
 
 // MarkSent records that one channel was sent, so a retry skips it.
-func (w *NotifyWriter) MarkSent(ctx context.Context, id, token, channel string) error {
-	err := w.holding(ctx, id, token, func(n Notification) map[string]any {
+func (w *Writer) MarkSent(ctx context.Context, id, token, channel string) error {
+	err := w.holding(ctx, id, token, func(n store.Notification) map[string]any {
 		return map[string]any{"channels": append(slices.DeleteFunc(n.Channels, func(c string) bool { return c == channel }), channel)}
 	})
 	if err != nil {
-		return fmt.Errorf("store.MarkSent %s: %w", id, err)
+		return fmt.Errorf("notifydb.MarkSent %s: %w", id, err)
 	}
 	return nil
 }
 
 // Complete marks the notification as sent and ends the lease.
-func (w *NotifyWriter) Complete(ctx context.Context, id, token string, now time.Time) error {
-	err := w.holding(ctx, id, token, func(Notification) map[string]any {
+func (w *Writer) Complete(ctx context.Context, id, token string, now time.Time) error {
+	err := w.holding(ctx, id, token, func(store.Notification) map[string]any {
 		return map[string]any{"sentAt": now.UTC(), "claimedBy": firestore.Delete, "claimedUntil": firestore.Delete}
 	})
 	if err != nil {
-		return fmt.Errorf("store.Complete %s: %w", id, err)
+		return fmt.Errorf("notifydb.Complete %s: %w", id, err)
 	}
 	return nil
 }
 
 // Release ends the lease after a failed send, so the retry need not wait.
-func (w *NotifyWriter) Release(ctx context.Context, id, token string) error {
-	err := w.holding(ctx, id, token, func(Notification) map[string]any {
+func (w *Writer) Release(ctx context.Context, id, token string) error {
+	err := w.holding(ctx, id, token, func(store.Notification) map[string]any {
 		return map[string]any{"claimedBy": firestore.Delete, "claimedUntil": firestore.Delete}
 	})
 	if err != nil {
-		return fmt.Errorf("store.Release %s: %w", id, err)
+		return fmt.Errorf("notifydb.Release %s: %w", id, err)
 	}
 	return nil
 }

@@ -1,4 +1,7 @@
-package store
+// Package gatewaydb is the Gateway's Firestore write scope (DESIGN.md):
+// requests/{jobId} and devices/{uid}. It is internal to the Gateway, so no
+// other component can express a write there.
+package gatewaydb
 
 import (
 	"context"
@@ -11,25 +14,26 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/store"
 )
 
-// GatewayWriter is the Gateway's only way to write Firestore: requests/{jobId}
+// Writer is the Gateway's only way to write Firestore: requests/{jobId}
 // and devices/{uid}.
-type GatewayWriter struct {
+type Writer struct {
 	fs *firestore.Client
 }
 
-// NewGatewayWriter wraps a Firestore client for the Gateway's writes.
-func NewGatewayWriter(fs *firestore.Client) *GatewayWriter { return &GatewayWriter{fs: fs} }
+// NewWriter wraps a Firestore client for the Gateway's writes.
+func NewWriter(fs *firestore.Client) *Writer { return &Writer{fs: fs} }
 
-// CreateRequest writes requests/{id}; ErrAlreadyExists if it is there.
-func (w *GatewayWriter) CreateRequest(ctx context.Context, id string, req jobs.Request) error {
-	_, err := w.fs.Collection(Requests).Doc(id).Create(ctx, req)
+// CreateRequest writes requests/{id}; store.ErrAlreadyExists if it is there.
+func (w *Writer) CreateRequest(ctx context.Context, id string, req jobs.Request) error {
+	_, err := w.fs.Collection(store.Requests).Doc(id).Create(ctx, req)
 	if status.Code(err) == codes.AlreadyExists {
-		return fmt.Errorf("store.CreateRequest %s: %w", id, ErrAlreadyExists)
+		return fmt.Errorf("gatewaydb.CreateRequest %s: %w", id, store.ErrAlreadyExists)
 	}
 	if err != nil {
-		return fmt.Errorf("store.CreateRequest %s: %w", id, err)
+		return fmt.Errorf("gatewaydb.CreateRequest %s: %w", id, err)
 	}
 	return nil
 }
@@ -38,8 +42,8 @@ func (w *GatewayWriter) CreateRequest(ctx context.Context, id string, req jobs.R
 // input, to undo a request whose message could not be enqueued (or whose
 // write failed ambiguously) without touching a concurrent request's
 // document. Deleting a missing document is not an error.
-func (w *GatewayWriter) DeleteRequest(ctx context.Context, id, input string) error {
-	ref := w.fs.Collection(Requests).Doc(id)
+func (w *Writer) DeleteRequest(ctx context.Context, id, input string) error {
+	ref := w.fs.Collection(store.Requests).Doc(id)
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
 		if status.Code(err) == codes.NotFound {
@@ -54,16 +58,16 @@ func (w *GatewayWriter) DeleteRequest(ctx context.Context, id, input string) err
 		return tx.Delete(ref)
 	})
 	if err != nil {
-		return fmt.Errorf("store.DeleteRequest %s: %w", id, err)
+		return fmt.Errorf("gatewaydb.DeleteRequest %s: %w", id, err)
 	}
 	return nil
 }
 
 // MarkEnqueued records that the job's message was confirmed by the broker.
-func (w *GatewayWriter) MarkEnqueued(ctx context.Context, id string, at time.Time) error {
-	_, err := w.fs.Collection(Requests).Doc(id).Update(ctx, []firestore.Update{{Path: "enqueuedAt", Value: at.UTC()}})
+func (w *Writer) MarkEnqueued(ctx context.Context, id string, at time.Time) error {
+	_, err := w.fs.Collection(store.Requests).Doc(id).Update(ctx, []firestore.Update{{Path: "enqueuedAt", Value: at.UTC()}})
 	if err != nil {
-		return fmt.Errorf("store.MarkEnqueued %s: %w", id, err)
+		return fmt.Errorf("gatewaydb.MarkEnqueued %s: %w", id, err)
 	}
 	return nil
 }
@@ -73,10 +77,10 @@ const maxDeviceTokens = 10
 
 // AddDeviceToken registers a push token for uid, keeping the newest
 // maxDeviceTokens (a registration moves an existing token to the end).
-func (w *GatewayWriter) AddDeviceToken(ctx context.Context, uid, token string) error {
-	ref := w.fs.Collection(Devices).Doc(uid)
+func (w *Writer) AddDeviceToken(ctx context.Context, uid, token string) error {
+	ref := w.fs.Collection(store.Devices).Doc(uid)
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		var d Device
+		var d store.Device
 		snap, err := tx.Get(ref)
 		switch {
 		case err == nil:
@@ -91,10 +95,10 @@ func (w *GatewayWriter) AddDeviceToken(ctx context.Context, uid, token string) e
 		if len(tokens) > maxDeviceTokens {
 			tokens = tokens[len(tokens)-maxDeviceTokens:]
 		}
-		return tx.Set(ref, Device{Tokens: tokens, UpdatedAt: time.Now().UTC()})
+		return tx.Set(ref, store.Device{Tokens: tokens, UpdatedAt: time.Now().UTC()})
 	})
 	if err != nil {
-		return fmt.Errorf("store.AddDeviceToken: %w", err)
+		return fmt.Errorf("gatewaydb.AddDeviceToken: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,58 @@
+package gatewaydb_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// TestWriteScope pins the Gateway's writer to the writes DESIGN.md allows
+// it: a new write method is a deliberate change here.
+func TestWriteScope(t *testing.T) {
+	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued"}
+	if got := testenv.Methods(&gatewaydb.Writer{}); !slices.Equal(got, want) {
+		t.Errorf("gatewaydb.Writer methods = %v, want %v", got, want)
+	}
+}
+
+// TestWriteScopeOnEmulator runs every write method and checks which
+// collections gained a document: requests and devices only.
+func TestWriteScopeOnEmulator(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	w := gatewaydb.NewWriter(fs)
+	id, now := testenv.Unique("scope"), time.Now()
+	if err := w.CreateRequest(ctx, id, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.MarkEnqueued(ctx, id, now); err != nil {
+		t.Fatal(err)
+	}
+	// A uid equal to the job id, to see where the device lands.
+	if err := w.AddDeviceToken(ctx, id, "token"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testenv.Collections(t, fs, id), []string{store.Requests, store.Devices}; !slices.Equal(got, want) {
+		t.Errorf("the Gateway's writer wrote %v, want only %v", got, want)
+	}
+	// Undo removes only the request whose input it names.
+	if err := w.DeleteRequest(ctx, id, "another input"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.Collections(t, fs, id); !slices.Contains(got, store.Requests) {
+		t.Errorf("DeleteRequest with another input removed the request")
+	}
+	if err := w.DeleteRequest(ctx, id, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.Collections(t, fs, id); slices.Contains(got, store.Requests) {
+		t.Errorf("DeleteRequest left the request")
+	}
+}

@@ -1,0 +1,99 @@
+package notifydb_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/functions/notify/internal/notifydb"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+// TestWriteScope pins Notify's writer to the writes DESIGN.md allows it.
+func TestWriteScope(t *testing.T) {
+	want := []string{"Claim", "Complete", "MarkSent", "Release"}
+	if got := testenv.Methods(&notifydb.Writer{}); !slices.Equal(got, want) {
+		t.Errorf("notifydb.Writer methods = %v, want %v", got, want)
+	}
+}
+
+// TestWriteScopeOnEmulator runs every write method and checks which
+// collections gained a document: notifications only.
+func TestWriteScopeOnEmulator(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	n := notifydb.NewWriter(fs)
+	id, now := testenv.Unique("scope"), time.Now()
+	c, err := n.Claim(ctx, id, now, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.MarkSent(ctx, id, c.Token, "email"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Release(ctx, id, c.Token); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = n.Claim(ctx, id, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Complete(ctx, id, c.Token, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testenv.Collections(t, fs, id), []string{store.Notifications}; !slices.Equal(got, want) {
+		t.Errorf("Notify's writer wrote %v, want only %v", got, want)
+	}
+}
+
+func TestLease(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	w := notifydb.NewWriter(s.Firestore(t))
+	ctx := testenv.Ctx(t)
+	id := testenv.Unique("job")
+	now := time.Now()
+	lease := time.Minute
+
+	first, err := w.Claim(ctx, id, now, lease)
+	if err != nil || len(first.Sent) != 0 || first.Token == "" {
+		t.Fatalf("first Claim = %+v, %v", first, err)
+	}
+	if _, err := w.Claim(ctx, id, now, lease); !errors.Is(err, notifydb.ErrClaimed) {
+		t.Errorf("second Claim = %v, want ErrClaimed", err)
+	}
+	if err := w.MarkSent(ctx, id, first.Token, "email"); err != nil {
+		t.Fatal(err)
+	}
+	// The holder stalled: once the lease is over, another delivery takes it
+	// and learns what was already sent; the stalled one can no longer write.
+	second, err := w.Claim(ctx, id, now.Add(2*lease), lease)
+	if err != nil || len(second.Sent) != 1 || second.Sent[0] != "email" {
+		t.Fatalf("Claim after the lease = %+v, %v; want [email] sent", second, err)
+	}
+	for name, write := range map[string]func() error{
+		"MarkSent": func() error { return w.MarkSent(ctx, id, first.Token, "push") },
+		"Complete": func() error { return w.Complete(ctx, id, first.Token, now) },
+		"Release":  func() error { return w.Release(ctx, id, first.Token) },
+	} {
+		if err := write(); !errors.Is(err, notifydb.ErrClaimLost) {
+			t.Errorf("%s by the stale holder = %v, want ErrClaimLost", name, err)
+		}
+	}
+	if err := w.Release(ctx, id, second.Token); err != nil {
+		t.Fatal(err)
+	}
+	third, err := w.Claim(ctx, id, now, lease)
+	if err != nil {
+		t.Fatalf("Claim after Release: %v", err)
+	}
+	if err := w.Complete(ctx, id, third.Token, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Claim(ctx, id, now.Add(time.Hour), lease); !errors.Is(err, notifydb.ErrAlreadySent) {
+		t.Errorf("Claim after Complete = %v, want ErrAlreadySent", err)
+	}
+}
