@@ -1,6 +1,7 @@
 // Package photo knows the image formats the studio takes: it names them from
-// their magic bytes and decodes them. The Gateway validates uploads with it
-// and the worker decodes inputs with it, so both agree on what a photo is.
+// their magic bytes, checks their structure and decodes them. The Gateway
+// validates uploads with it and the worker decodes inputs with it, so both
+// agree on what a photo is.
 package photo
 
 import (
@@ -29,12 +30,16 @@ type Format struct {
 	Ext          string
 	DecodeConfig func(io.Reader) (image.Config, error)
 	Decode       func(io.Reader) (image.Image, error)
+	// Check proves the file structurally complete (not truncated, every
+	// declared chunk or segment present and in place) without decoding
+	// pixels; see check.go for what each format's walk covers.
+	Check func([]byte) error
 }
 
 var formats = map[string]Format{
-	JPEG: {JPEG, "jpg", jpeg.DecodeConfig, jpeg.Decode},
-	PNG:  {PNG, "png", png.DecodeConfig, png.Decode},
-	WebP: {WebP, "webp", webp.DecodeConfig, webp.Decode},
+	JPEG: {JPEG, "jpg", jpeg.DecodeConfig, jpeg.Decode, checkJPEG},
+	PNG:  {PNG, "png", png.DecodeConfig, png.Decode, checkPNG},
+	WebP: {WebP, "webp", webp.DecodeConfig, webp.Decode, checkWebP},
 }
 
 // Sniff names the image type of data from its magic bytes, or "" when it is
