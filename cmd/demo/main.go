@@ -44,7 +44,7 @@ func realMain(ctx context.Context) error {
 	defer cancel()
 
 	email := fmt.Sprintf("demo-%d@example.test", time.Now().UnixNano())
-	token, err := client.EmulatorSignUp(ctx, authHost, email, "demo-password")
+	token, err := client.EmulatorSignUp(ctx, authHost, os.Getenv("GCLOUD_PROJECT"), email, "demo-password")
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func realMain(ctx context.Context) error {
 	start := time.Now()
 	submitted := make([]api.Job, 0, len(styles))
 	for _, s := range styles {
-		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID, Email: email})
+		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID})
 		if err != nil {
 			return err
 		}

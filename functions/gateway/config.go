@@ -24,7 +24,11 @@ type Config struct {
 	StylesFile  string `env:"STYLES_FILE"`
 	MaxBytes    int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
 	MaxPixels   int64  `env:"MAX_PIXELS, default=25000000"`
-	PerMinute   int    `env:"JOBS_PER_MINUTE, default=20"`
+	// MinSide and MaxAspect refuse photos no portrait can come from (a
+	// thumbnail, a 1 x 25,000,000 strip) at the door, not in the worker.
+	MinSide   int     `env:"MIN_PHOTO_SIDE, default=256"`
+	MaxAspect float64 `env:"MAX_PHOTO_ASPECT, default=4"`
+	PerMinute int     `env:"JOBS_PER_MINUTE, default=20"`
 	// MaxUploads bounds the job submissions an instance handles at once.
 	// Each holds its photo about twice (the read and the Storage chunk),
 	// so with MAX_UPLOAD_BYTES it bounds the memory photos take; further
@@ -51,6 +55,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxPixels < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_PIXELS=%d is too small", c.MaxPixels))
+	}
+	if c.MinSide < 1 || c.MaxAspect < 1 {
+		errs = append(errs, fmt.Errorf("MIN_PHOTO_SIDE=%d and MAX_PHOTO_ASPECT=%g must be at least 1", c.MinSide, c.MaxAspect))
 	}
 	if c.PerMinute < 0 {
 		errs = append(errs, fmt.Errorf("JOBS_PER_MINUTE=%d must not be negative", c.PerMinute))

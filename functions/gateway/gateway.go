@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
+	"github.com/tigerstudio/studio/functions/gateway/upload"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -69,8 +70,8 @@ type Deps struct {
 	Now          func() time.Time
 	Event        string
 	OutputBucket string
-	MaxBytes     int64
-	MaxPixels    int64
+	// Photos bound what an upload may be.
+	Photos upload.Limits
 	// PerMinute bounds how many jobs a user (not staff) may submit in a
 	// minute, so one client cannot flood the GPU; 0 disables it.
 	PerMinute int

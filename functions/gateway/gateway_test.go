@@ -50,7 +50,7 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	err := config.Load(context.Background(), config.FromMap(map[string]string{
 		"GCLOUD_PROJECT": s.Project, "EVENT": "test", "INPUT_BUCKET": f.bucket, "OUTPUT_BUCKET": s.OutputBucket,
 		"AMQP_URL": s.AMQPURL, "QUEUE_PREFIX": f.topo.Prefix, "STORAGE_EMULATOR_HOST": s.StorageHost,
-		"MAX_UPLOAD_BYTES": "2097152", "MAX_PIXELS": "4000000", "SIGNED_URL_EXPIRY": "1h", "LOG_LEVEL": "debug",
+		"MAX_UPLOAD_BYTES": "2097152", "MAX_PIXELS": "4000000", "MIN_PHOTO_SIDE": "16", "SIGNED_URL_EXPIRY": "1h", "LOG_LEVEL": "debug",
 	}), cfg)
 	if err != nil {
 		t.Fatalf("config: %v", err)

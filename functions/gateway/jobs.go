@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -145,7 +146,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	if apiErr != nil {
 		return newJob{}, apiErr
 	}
-	img, err := upload.Validate(sub.photo, sub.photoDeclared, upload.Limits{MaxBytes: s.d.MaxBytes, MaxPixels: s.d.MaxPixels})
+	img, err := upload.Validate(sub.photo, sub.photoDeclared, s.d.Photos)
 	if err != nil {
 		return newJob{}, uploadError(err)
 	}
@@ -168,20 +169,26 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	}}, nil
 }
 
-// notifyAddress is where the owner hears about the job: the form's email,
-// or the token's verified one.
+// notifyAddress is where the owner hears about the job: the token's
+// verified email, or an address booth staff entered for a guest. Anyone
+// else naming an address could make the service mail strangers.
 func notifyAddress(field string, user auth.User) (string, *apiError) {
+	own := ""
+	if user.EmailVerified {
+		own = user.Email
+	}
 	if field == "" {
-		if user.EmailVerified {
-			return user.Email, nil
-		}
-		return "", nil
+		return own, nil
 	}
 	addr, err := mail.ParseAddress(field)
 	if err != nil || addr.Name != "" {
 		return "", errInvalid("email: not a valid address")
 	}
-	return addr.Address, nil // "<a@b.c>" parses too; the envelope wants a@b.c
+	// "<a@b.c>" parses too; the envelope wants a@b.c.
+	if !user.Staff && (own == "" || !strings.EqualFold(addr.Address, own)) {
+		return "", errForbidden("email: results go to your account's verified address; only booth staff may enter another")
+	}
+	return addr.Address, nil
 }
 
 // replay finds the job an earlier request with the same Idempotency-Key
@@ -232,7 +239,7 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request) (submiss
 	if err != nil || mt != "multipart/form-data" {
 		return sub, errMediaType("the request body must be multipart/form-data")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.d.MaxBytes+formOverhead)
+	r.Body = http.MaxBytesReader(w, r.Body, s.d.Photos.MaxBytes+formOverhead)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return sub, errInvalid("malformed multipart body: " + err.Error())
@@ -254,11 +261,11 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request) (submiss
 			sawPhoto = true
 			sub.photoDeclared = part.Header.Get("Content-Type")
 			// One byte over the limit is enough to know it is too large.
-			if sub.photo, err = io.ReadAll(io.LimitReader(part, s.d.MaxBytes+1)); err != nil {
+			if sub.photo, err = io.ReadAll(io.LimitReader(part, s.d.Photos.MaxBytes+1)); err != nil {
 				return sub, bodyError(err)
 			}
-			if int64(len(sub.photo)) > s.d.MaxBytes {
-				return sub, errTooLarge(fmt.Sprintf("photo: larger than %d bytes", s.d.MaxBytes))
+			if int64(len(sub.photo)) > s.d.Photos.MaxBytes {
+				return sub, errTooLarge(fmt.Sprintf("photo: larger than %d bytes", s.d.Photos.MaxBytes))
 			}
 		case "style":
 			sub.style, err = readField(part)

@@ -39,15 +39,20 @@ func TestNotifyEmail(t *testing.T) {
 	f := newFixture(t)
 	verified := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
 	unverified := f.stack.NewUser(t, testenv.UserOpts{})
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
 	tests := []struct {
-		name  string
-		user  testenv.User
-		email string
-		want  string
+		name   string
+		user   testenv.User
+		email  string
+		status int
+		want   string
 	}{
-		{"verified token email by default", verified, "", verified.Email},
-		{"unverified token email is not used", unverified, "", ""},
-		{"explicit email wins", unverified, "someone@example.test", "someone@example.test"},
+		{"verified token email by default", verified, "", 202, verified.Email},
+		{"unverified token email is not used", unverified, "", 202, ""},
+		{"own verified address, other case", verified, strings.ToUpper(verified.Email), 202, strings.ToUpper(verified.Email)},
+		{"staff enter a guest's address", staff, "guest@example.test", 202, "guest@example.test"},
+		{"a user names a stranger", verified, "stranger@example.test", 403, ""},
+		{"own address, unverified", unverified, unverified.Email, 403, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,8 +61,14 @@ func TestNotifyEmail(t *testing.T) {
 				fm.fields["email"] = tc.email
 			}
 			r := f.submit(t, tc.user.Token, fm, nil)
-			if r.status != http.StatusAccepted {
-				t.Fatalf("got %d %v", r.status, r.body)
+			if r.status != tc.status {
+				t.Fatalf("got %d %v, want %d", r.status, r.body, tc.status)
+			}
+			if tc.status != http.StatusAccepted {
+				if r.errorCode() != "permission_denied" {
+					t.Errorf("code %s, want permission_denied", r.errorCode())
+				}
+				return
 			}
 			snap, err := f.fs.Collection("requests").Doc(r.jobID()).Get(testenv.Ctx(t))
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
+	"github.com/tigerstudio/studio/functions/gateway/upload"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/clients"
@@ -53,8 +54,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 		Logger:        log,
 		Event:         cfg.Event,
 		OutputBucket:  cfg.OutputBucket,
-		MaxBytes:      cfg.MaxBytes,
-		MaxPixels:     cfg.MaxPixels,
+		Photos:        upload.Limits{MaxBytes: cfg.MaxBytes, MaxPixels: cfg.MaxPixels, MinSide: cfg.MinSide, MaxAspect: cfg.MaxAspect},
 		PerMinute:     cfg.PerMinute,
 		MaxUploads:    cfg.MaxUploads,
 		UploadWait:    cfg.UploadWait,
