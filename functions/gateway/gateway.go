@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
@@ -88,6 +89,7 @@ type Server struct {
 	d       Deps
 	mux     *http.ServeMux
 	uploads chan struct{} // one token per submission in flight; nil: unbounded
+	photos  sync.Pool     // *bytes.Buffer, reused for uploads
 }
 
 // New builds the Gateway.
@@ -99,6 +101,7 @@ func New(d Deps) *Server {
 		d.Logger = slog.Default()
 	}
 	s := &Server{d: d, mux: http.NewServeMux()}
+	s.photos.New = func() any { return new(bytes.Buffer) }
 	if d.MaxUploads > 0 {
 		s.uploads = make(chan struct{}, d.MaxUploads)
 	}

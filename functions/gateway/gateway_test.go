@@ -61,7 +61,8 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(t.Output(), -4))
+	level, _ := cfg.Level() // checked by Validate
+	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(t.Output(), level))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
