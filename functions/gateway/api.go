@@ -31,6 +31,9 @@ func errTooLarge(msg string) *apiError {
 func errMediaType(msg string) *apiError {
 	return &apiError{http.StatusUnsupportedMediaType, "unsupported_media_type", msg}
 }
+func errMismatch(msg string) *apiError {
+	return &apiError{http.StatusUnprocessableEntity, "idempotency_mismatch", msg}
+}
 func errExhausted(msg string) *apiError {
 	return &apiError{http.StatusTooManyRequests, "resource_exhausted", msg}
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// UploadTimeout bounds reading one request body, so a slow or stalled
 	// client cannot hold a turn for long.
 	UploadTimeout time.Duration `env:"UPLOAD_TIMEOUT, default=60s"`
+	// PendingGrace is how long a request may take from its document to
+	// the broker's confirm; past it, the reconciler finishes what a dead
+	// request left (see enqueue.go).
+	PendingGrace time.Duration `env:"PENDING_GRACE, default=2m"`
 	// StorageEmulatorHost switches output links from signed URLs to the
 	// emulator's download URLs.
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
@@ -67,6 +71,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UploadWait < 0 || c.UploadTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("UPLOAD_WAIT=%s must not be negative and UPLOAD_TIMEOUT=%s must be positive", c.UploadWait, c.UploadTimeout))
+	}
+	if c.PendingGrace < 10*time.Second {
+		errs = append(errs, fmt.Errorf("PENDING_GRACE=%s must be at least 10s: it bounds the enqueue and undo steps", c.PendingGrace))
 	}
 	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {

@@ -42,6 +42,8 @@ type Writer interface {
 	CreateRequest(ctx context.Context, id string, req jobs.Request) error
 	DeleteRequest(ctx context.Context, id, input string) error
 	MarkEnqueued(ctx context.Context, id string, at time.Time) error
+	TakeQuota(ctx context.Context, uid, job string, now time.Time, max int, window time.Duration) (bool, time.Duration, error)
+	ReturnQuota(ctx context.Context, uid, job string) error
 	AddDeviceToken(ctx context.Context, uid, token string) error
 }
 
@@ -49,13 +51,16 @@ type Writer interface {
 type Reader interface {
 	Job(ctx context.Context, id string) (store.Job, error)
 	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
-	CountSince(ctx context.Context, uid string, since time.Time) (int, error)
+	Unenqueued(ctx context.Context, before time.Time, limit int) ([]store.Job, error)
+	Inputs(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // Inputs is the Gateway's Storage write scope: the input bucket.
 type Inputs interface {
 	Create(ctx context.Context, object, contentType string, data []byte) error
 	Delete(ctx context.Context, object string) error
+	Exists(ctx context.Context, object string) (bool, error)
+	CreatedBefore(ctx context.Context, before time.Time) ([]string, error)
 }
 
 // Deps are the Gateway's collaborators.
@@ -76,6 +81,10 @@ type Deps struct {
 	// PerMinute bounds how many jobs a user (not staff) may submit in a
 	// minute, so one client cannot flood the GPU; 0 disables it.
 	PerMinute int
+	// PendingGrace is how long a request may take from its document to
+	// the broker's confirm (undo included); past it, a request whose
+	// Gateway died is finished by a retry or the reconciler. Default 2m.
+	PendingGrace time.Duration
 	// MaxUploads bounds the submissions handled at once (0: no bound);
 	// one waits UploadWait for a turn, then gets 503.
 	MaxUploads int
@@ -99,6 +108,9 @@ func New(d Deps) *Server {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.PendingGrace <= 0 {
+		d.PendingGrace = 2 * time.Minute
 	}
 	s := &Server{d: d, mux: http.NewServeMux()}
 	s.photos.New = func() any { return new(bytes.Buffer) }

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,7 +80,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	ctx := logging.WithJob(r.Context(), nj.id)
 	r = r.WithContext(ctx)
 	if nj.req.IdempotencyKey != "" {
-		job, found, apiErr := s.replay(ctx, nj.id)
+		job, found, apiErr := s.replay(ctx, nj)
 		switch {
 		case apiErr != nil:
 			writeError(w, apiErr)
@@ -88,7 +91,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			return
 		}
 	}
-	if apiErr := s.limit(ctx, w, user); apiErr != nil {
+	if apiErr := s.limit(ctx, w, user, &nj); apiErr != nil {
 		writeError(w, apiErr)
 		return
 	}
@@ -126,6 +129,8 @@ type newJob struct {
 	id    string
 	req   jobs.Request
 	photo []byte
+	// quota is set once the job counts against the user's rate limit.
+	quota bool
 }
 
 // parseJob reads and checks the form and the Idempotency-Key; every field
@@ -162,17 +167,21 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	if key != "" {
 		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
 	}
+	digest := sha256.Sum256(sub.photo)
 	return newJob{id: id, photo: sub.photo, req: jobs.Request{
-		UID:            user.UID,
-		Event:          s.d.Event,
-		Style:          style.ID,
-		Priority:       priority,
-		Input:          fmt.Sprintf("%s/input.%s", id, img.Ext),
+		UID:      user.UID,
+		Event:    s.d.Event,
+		Style:    style.ID,
+		Priority: priority,
+		// Each attempt at a job uploads under its own name, so a crashed
+		// attempt's object never blocks a retry; the reconciler deletes it.
+		Input:          fmt.Sprintf("%s/input-%s.%s", id, rand.Text()[:8], img.Ext),
 		ContentType:    img.ContentType,
 		Width:          img.Width,
 		Height:         img.Height,
 		Notify:         jobs.Notify{Email: email},
 		IdempotencyKey: key,
+		Digest:         hex.EncodeToString(digest[:]),
 		CreatedAt:      s.d.Now().UTC(),
 	}}, nil
 }
@@ -199,38 +208,58 @@ func notifyAddress(field string, user auth.User) (string, *apiError) {
 	return addr.Address, nil
 }
 
-// replay finds the job an earlier request with the same Idempotency-Key
-// created.
-func (s *Server) replay(ctx context.Context, id string) (store.Job, bool, *apiError) {
-	job, err := s.d.Reader.Job(ctx, id)
+// replay answers a retry: the job an earlier request with the same
+// Idempotency-Key created, finished first if that request died before the
+// broker's confirm. Another photo or style under the same key is refused.
+func (s *Server) replay(ctx context.Context, nj newJob) (store.Job, bool, *apiError) {
+	job, err := s.d.Reader.Job(ctx, nj.id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return store.Job{}, false, nil
 	case err != nil:
 		return store.Job{}, false, s.unavailable(ctx, "read job for idempotency", err)
-	case job.Request.EnqueuedAt.IsZero() && job.Response == nil && job.Failure == nil:
-		// The first request is between its document and its confirm, and
-		// may still be undone.
+	case !sameSubmission(job.Request, nj.req):
+		return store.Job{}, false, errMismatch("Idempotency-Key was used for another photo, style or priority; use a new key for a new photo")
+	case job.Request.Enqueued() || job.Response != nil || job.Failure != nil:
+		return job, true, nil
+	case s.d.Now().Sub(job.Request.CreatedAt) < s.d.PendingGrace:
+		// The first request may still be running, and may still undo.
 		return store.Job{}, false, errConflict(inProgress)
 	}
+	// The first request died between its document and the confirm.
+	ctx, cancel := context.WithTimeout(ctx, s.enqueueBudget())
+	defer cancel()
+	req, err := s.finish(ctx, nj.id, job.Request, func() {})
+	if err != nil {
+		return store.Job{}, false, s.unavailable(ctx, "finish an earlier request", err)
+	}
+	logging.FromContext(ctx).Info("finished the job of an earlier request that died")
+	job.Request = req
 	return job, true, nil
+}
+
+// sameSubmission reports whether a retry sends what the first request did.
+func sameSubmission(stored, retry jobs.Request) bool {
+	return stored.Digest == retry.Digest && stored.Style == retry.Style && stored.Priority == retry.Priority
 }
 
 const inProgress = "a request with this Idempotency-Key is in progress; retry shortly"
 
-// limit enforces the per-user rate; staff are not limited.
-func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.User) *apiError {
+// limit counts the job against the user's rate, atomically; staff are not
+// limited.
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.User, nj *newJob) *apiError {
 	if s.d.PerMinute <= 0 || user.Staff {
 		return nil
 	}
-	n, err := s.d.Reader.CountSince(ctx, user.UID, s.d.Now().Add(-time.Minute))
+	ok, retry, err := s.d.Writer.TakeQuota(ctx, user.UID, nj.id, s.d.Now(), s.d.PerMinute, time.Minute)
 	if err != nil {
 		return s.unavailable(ctx, "count recent jobs", err)
 	}
-	if n >= s.d.PerMinute {
-		w.Header().Set("Retry-After", "60")
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
 		return errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
 	}
+	nj.quota = true
 	return nil
 }
 

@@ -125,11 +125,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fm := validForm(t)
-			if i%2 == 1 { // another format, hence another input object name
-				fm = form{photo: pngBytes(t, 30, 30), declared: "image/png", fields: map[string]string{"style": "sketch"}}
-			}
-			replies[i] = f.submit(t, user.Token, fm, key)
+			replies[i] = f.submit(t, user.Token, validForm(t), key)
 		}()
 	}
 	wg.Wait()
@@ -148,6 +144,44 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	}
 	if len(ids) != 1 {
 		t.Errorf("job ids %v, want exactly one", ids)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	// Every attempt uploads under its own name; the losers remove theirs.
+	if objs := testenv.Objects(t, f.gcs, f.bucket); len(objs) != 1 {
+		t.Errorf("input objects %v, want 1", objs)
+	}
+}
+
+// TestIdempotencyKeyMismatch: a key reused for another photo, style or
+// priority is refused (422), as payment APIs do, instead of silently
+// answering with the first job.
+func TestIdempotencyKeyMismatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
+	first := f.submit(t, user.Token, validForm(t), key)
+	if first.status != 202 {
+		t.Fatalf("first: %d %v", first.status, first.body)
+	}
+	otherStyle := validForm(t)
+	otherStyle.fields["style"] = "watercolour"
+	booth := validForm(t)
+	booth.fields["priority"] = "booth"
+	for name, fm := range map[string]form{
+		"another photo":    {photo: pngBytes(t, 30, 30), declared: "image/png", fields: map[string]string{"style": "sketch"}},
+		"another style":    otherStyle,
+		"another priority": booth,
+	} {
+		r := f.submit(t, user.Token, fm, key)
+		if r.status != http.StatusUnprocessableEntity || r.errorCode() != "idempotency_mismatch" {
+			t.Errorf("%s: got %d %v, want 422 idempotency_mismatch", name, r.status, r.body)
+		}
+	}
+	if again := f.submit(t, user.Token, validForm(t), key); again.status != 202 || again.jobID() != first.jobID() {
+		t.Errorf("the same submission again: %d %v", again.status, again.body)
 	}
 	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 1 {
 		t.Errorf("%d messages, want 1", n)
@@ -363,7 +397,9 @@ func TestBrokerGoesAway(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	proxy := testenv.NewProxy(t, s.AMQPHost(t))
-	f := newFixture(t, func(c *gateway.Config) { c.AMQPURL = proxy.AMQPURL(t, s.AMQPURL) })
+	// A limit of two: the refused job must give its turn back, or the
+	// job after the broker's return would be refused as over the limit.
+	f := newFixture(t, func(c *gateway.Config) { c.AMQPURL = proxy.AMQPURL(t, s.AMQPURL); c.PerMinute = 2 })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
 	if r := f.submit(t, user.Token, validForm(t), nil); r.status != 202 {
 		t.Fatalf("before: %d %v", r.status, r.body)
@@ -456,5 +492,34 @@ func TestRateLimit(t *testing.T) {
 	}
 	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 7 {
 		t.Errorf("%d messages, want 7", n)
+	}
+}
+
+// TestRateLimitConcurrent: the check and the count are one atomic step, so
+// 40 posts at once from one user get exactly the limit through.
+func TestRateLimitConcurrent(t *testing.T) {
+	t.Parallel()
+	const limit, posts = 20, 40
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = limit })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	fm := validForm(t)
+	statuses := make([]int, posts)
+	var wg sync.WaitGroup
+	for i := range posts {
+		wg.Go(func() { statuses[i] = f.submit(t, user.Token, fm, nil).status })
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, st := range statuses {
+		count[st]++
+	}
+	if count[202] != limit || count[429] != posts-limit {
+		t.Errorf("statuses %v, want %d accepted and %d refused", count, limit, posts-limit)
+	}
+	if ids := f.requestsOf(t, user.UID); len(ids) != limit {
+		t.Errorf("%d request documents, want %d", len(ids), limit)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != limit {
+		t.Errorf("%d messages, want %d", n, limit)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
 	"github.com/tigerstudio/studio/functions/gateway/upload"
@@ -18,9 +19,15 @@ import (
 	"github.com/tigerstudio/studio/infra/styles"
 )
 
+// Option changes a collaborator Build would make.
+type Option func(*Deps)
+
+// WithClock makes the Gateway read the time from now.
+func WithClock(now func() time.Time) Option { return func(d *Deps) { d.Now = now } }
+
 // Build connects the Gateway's real collaborators from cfg. The returned
 // close function releases them.
-func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() error, error) {
+func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*Server, func() error, error) {
 	memLimit := debug.SetMemoryLimit(-1)
 	if err := cfg.CheckMemory(memLimit); err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
@@ -43,7 +50,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 	fs, gcs := c.Firestore, c.Storage
 	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
 	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
-	srv := New(Deps{
+	d := Deps{
 		Verifier:      verifier,
 		Publisher:     pub,
 		Writer:        gatewaydb.NewWriter(fs),
@@ -59,7 +66,12 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Server, func() 
 		MaxUploads:    cfg.MaxUploads,
 		UploadWait:    cfg.UploadWait,
 		UploadTimeout: cfg.UploadTimeout,
-	})
+		PendingGrace:  cfg.PendingGrace,
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	srv := New(d)
 	closeAll := func() error {
 		return errors.Join(pub.Close(), c.Close())
 	}

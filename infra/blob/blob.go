@@ -94,6 +94,40 @@ func (w *Writer) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 }
 
+// Exists reports whether object is in the writer's bucket.
+func (w *Writer) Exists(ctx context.Context, object string) (bool, error) {
+	_, err := w.bucket.Object(object).Attrs(ctx)
+	if errors.Is(err, storage.ErrObjectNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("blob.Exists %s/%s: %w", w.name, object, err)
+	}
+	return true, nil
+}
+
+// CreatedBefore returns the names of the objects created before before.
+func (w *Writer) CreatedBefore(ctx context.Context, before time.Time) ([]string, error) {
+	var names []string
+	q := &storage.Query{}
+	if err := q.SetAttrSelection([]string{"Name", "Created"}); err != nil {
+		return nil, fmt.Errorf("blob.CreatedBefore: %w", err)
+	}
+	it := w.bucket.Objects(ctx, q)
+	for {
+		o, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			return names, nil
+		}
+		if err != nil {
+			return names, fmt.Errorf("blob.CreatedBefore %s: %w", w.name, err)
+		}
+		if o.Created.Before(before) {
+			names = append(names, o.Name)
+		}
+	}
+}
+
 // Reader reads objects from any bucket.
 type Reader struct {
 	client *storage.Client

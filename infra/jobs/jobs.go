@@ -90,11 +90,18 @@ type Request struct {
 	Notify         Notify    `firestore:"notify"`
 	IdempotencyKey string    `firestore:"idempotencyKey,omitempty"`
 	CreatedAt      time.Time `firestore:"createdAt"`
-	// EnqueuedAt is set once the broker confirmed the job's message; until
-	// then a retry with the same Idempotency-Key is told to wait, since the
-	// first request may still fail and be undone.
-	EnqueuedAt time.Time `firestore:"enqueuedAt,omitempty"`
+	// Digest is the photo's SHA-256 (hex), so a retry with the same
+	// Idempotency-Key and another photo is recognised.
+	Digest string `firestore:"digest,omitempty"`
+	// EnqueuedAt is set once the broker confirmed the job's message. It is
+	// stored as null until then, so requests whose Gateway died before
+	// the confirm can be found and finished (the request is the job's
+	// outbox).
+	EnqueuedAt *time.Time `firestore:"enqueuedAt"`
 }
+
+// Enqueued reports whether the broker confirmed the job's message.
+func (r Request) Enqueued() bool { return r.EnqueuedAt != nil && !r.EnqueuedAt.IsZero() }
 
 // Response states.
 const (

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
-	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,6 +28,10 @@ const (
 	Errors        = "errors"
 	Notifications = "notifications"
 	Devices       = "devices"
+	// Quotas holds each user's recent submissions, for the Gateway's rate
+	// limit (an addition to DESIGN.md's collections, written by the Gateway
+	// only, read by no client).
+	Quotas = "quotas"
 )
 
 var (
@@ -183,20 +186,48 @@ func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cur
 	return found, next, nil
 }
 
-// CountSince counts uid's requests created after since.
-func (r *Reader) CountSince(ctx context.Context, uid string, since time.Time) (int, error) {
-	q := r.fs.Collection(Requests).Where("uid", "==", uid).Where("createdAt", ">", since)
-	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+// Unenqueued returns up to limit jobs whose request was written before
+// before and never confirmed enqueued: requests whose Gateway failed or died
+// between writing the document and the broker's confirm.
+func (r *Reader) Unenqueued(ctx context.Context, before time.Time, limit int) ([]Job, error) {
+	snaps, err := r.fs.Collection(Requests).Where("enqueuedAt", "==", nil).Limit(limit).Documents(ctx).GetAll()
 	if err != nil {
-		return 0, fmt.Errorf("store.CountSince: %w", err)
+		return nil, fmt.Errorf("store.Unenqueued: %w", err)
 	}
-	switch n := res["n"].(type) {
-	case int64:
-		return int(n), nil
-	case *firestorepb.Value:
-		return int(n.GetIntegerValue()), nil
+	var ids []string
+	for _, s := range snaps {
+		if at, err := s.DataAt("createdAt"); err == nil {
+			if t, ok := at.(time.Time); ok && t.Before(before) {
+				ids = append(ids, s.Ref.ID)
+			}
+		}
 	}
-	return 0, fmt.Errorf("store.CountSince: unexpected count %T", res["n"])
+	found, err := r.jobs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store.Unenqueued: %w", err)
+	}
+	return found, nil
+}
+
+// Inputs returns which of the given jobs' request documents exist, and the
+// input object each names.
+func (r *Reader) Inputs(ctx context.Context, ids []string) (map[string]string, error) {
+	refs := make([]*firestore.DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = r.fs.Collection(Requests).Doc(id)
+	}
+	snaps, err := r.fs.GetAll(ctx, refs)
+	if err != nil {
+		return nil, fmt.Errorf("store.Inputs: %w", err)
+	}
+	out := make(map[string]string, len(ids))
+	for i, s := range snaps {
+		if s.Exists() {
+			in, _ := s.DataAt("input")
+			out[ids[i]], _ = in.(string)
+		}
+	}
+	return out, nil
 }
 
 // Device is devices/{uid}: the push tokens a user registered.

@@ -5,6 +5,7 @@ package gatewaydb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -52,7 +53,11 @@ func (w *Writer) DeleteRequest(ctx context.Context, id, input string) error {
 		if err != nil {
 			return err
 		}
+		// Never a concurrent request's document, nor an enqueued job's.
 		if got, _ := snap.DataAt("input"); got != input {
+			return nil
+		}
+		if at, _ := snap.DataAt("enqueuedAt"); at != nil {
 			return nil
 		}
 		return tx.Delete(ref)
@@ -99,6 +104,88 @@ func (w *Writer) AddDeviceToken(ctx context.Context, uid, token string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("gatewaydb.AddDeviceToken: %w", err)
+	}
+	return nil
+}
+
+// quota is quotas/{uid}: the user's submissions in the current window.
+type quota struct {
+	Entries []quotaEntry `firestore:"entries"`
+}
+
+type quotaEntry struct {
+	Job string    `firestore:"job"`
+	At  time.Time `firestore:"at"`
+}
+
+// maxQuotaTries bounds the compare-and-swap rounds of TakeQuota; each lost
+// round means another submission of the same user got its turn.
+const maxQuotaTries = 64
+
+// TakeQuota counts job against uid's limit of max submissions per window
+// and reports whether it fits. The check and the count are one atomic step
+// (a write conditional on the document being unchanged since it was read),
+// so concurrent submissions cannot all pass. When it does not fit, retry
+// says when the oldest counted submission leaves the window.
+func (w *Writer) TakeQuota(ctx context.Context, uid, job string, now time.Time, max int, window time.Duration) (ok bool, retry time.Duration, err error) {
+	ref := w.fs.Collection(store.Quotas).Doc(uid)
+	for try := 0; try < maxQuotaTries; try++ {
+		snap, err := ref.Get(ctx)
+		exists := err == nil
+		if err != nil && status.Code(err) != codes.NotFound {
+			return false, 0, fmt.Errorf("gatewaydb.TakeQuota: %w", err)
+		}
+		var q quota
+		if exists {
+			if err := snap.DataTo(&q); err != nil {
+				return false, 0, fmt.Errorf("gatewaydb.TakeQuota: decode: %w", err)
+			}
+		}
+		live := slices.DeleteFunc(q.Entries, func(e quotaEntry) bool { return !e.At.After(now.Add(-window)) })
+		if len(live) >= max {
+			return false, live[len(live)-max].At.Add(window).Sub(now), nil
+		}
+		live = append(live, quotaEntry{Job: job, At: now.UTC()})
+		if exists {
+			_, err = ref.Update(ctx, []firestore.Update{{Path: "entries", Value: live}}, firestore.LastUpdateTime(snap.UpdateTime))
+		} else {
+			_, err = ref.Create(ctx, quota{Entries: live})
+		}
+		switch status.Code(err) {
+		case codes.OK:
+			return true, 0, nil
+		case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
+			continue // another submission got there first: read again
+		}
+		return false, 0, fmt.Errorf("gatewaydb.TakeQuota: %w", err)
+	}
+	return false, 0, fmt.Errorf("gatewaydb.TakeQuota: %w after %d tries", ErrContended, maxQuotaTries)
+}
+
+// ErrContended means too many concurrent writers kept changing a document.
+var ErrContended = errors.New("document contended")
+
+// ReturnQuota gives back the turn job took, when the job was never
+// enqueued.
+func (w *Writer) ReturnQuota(ctx context.Context, uid, job string) error {
+	ref := w.fs.Collection(store.Quotas).Doc(uid)
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var q quota
+		if err := snap.DataTo(&q); err != nil {
+			return err
+		}
+		kept := slices.DeleteFunc(q.Entries, func(e quotaEntry) bool { return e.Job == job })
+		return tx.Update(ref, []firestore.Update{{Path: "entries", Value: kept}})
+	})
+	if err != nil {
+		return fmt.Errorf("gatewaydb.ReturnQuota: %w", err)
 	}
 	return nil
 }
