@@ -18,6 +18,7 @@ import (
 	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/logging"
@@ -73,6 +74,7 @@ func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 		Project: s.Project, Event: "test", InputBucket: h.in, OutputBucket: h.out,
 		AMQPURL: s.AMQPURL, QueuePrefix: h.topo.Prefix, MaxBytes: 8 << 20, MaxPixels: 25_000_000,
 		StorageEmulatorHost: s.StorageHost, URLExpiry: time.Hour, LogLevel: "info", StylesFile: stylesFile,
+		PendingGrace: 2 * time.Minute, Auth: auth.DefaultCacheConfig(),
 	}
 	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(io.Discard, 0))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
@@ -47,6 +48,8 @@ type Config struct {
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
 	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=24h"`
 	LogLevel            string        `env:"LOG_LEVEL, default=info"`
+	// Auth caches each user's disabled/revoked state (AUTH_USER_CACHE_*).
+	Auth auth.CacheConfig
 }
 
 // Validate reports every problem at once.
@@ -75,7 +78,7 @@ func (c *Config) Validate() error {
 	if c.PendingGrace < 10*time.Second {
 		errs = append(errs, fmt.Errorf("PENDING_GRACE=%s must be at least 10s: it bounds the enqueue and undo steps", c.PendingGrace))
 	}
-	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
+	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry), c.Auth.Validate())
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}

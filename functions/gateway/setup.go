@@ -39,7 +39,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
-	verifier, err := auth.NewVerifier(ctx, cfg.Project)
+	verifier, err := auth.NewVerifier(ctx, cfg.Project, auth.WithCache(cfg.Auth))
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
