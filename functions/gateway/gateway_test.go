@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"log/slog"
 	"maps"
 	"mime/multipart"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/storage"
@@ -37,6 +39,20 @@ type fixture struct {
 	gcs    *storage.Client
 	bucket string
 	topo   queue.Topology
+	cfg    *gateway.Config
+}
+
+// later builds a second Gateway on the fixture's stack whose clock runs
+// ahead by d: to it, what the first one wrote is d old.
+func (f *fixture) later(t testing.TB, d time.Duration) *gateway.Server {
+	t.Helper()
+	srv, closeFn, err := gateway.Build(context.Background(), f.cfg, logging.New(t.Output(), slog.LevelInfo),
+		gateway.WithClock(func() time.Time { return time.Now().Add(d) }))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	t.Cleanup(func() { _ = closeFn() })
+	return srv
 }
 
 func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
@@ -66,6 +82,7 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
+	f.cfg = cfg
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { hs.Close(); _ = closeFn() })
 	f.url = hs.URL
