@@ -33,7 +33,11 @@ type Config struct {
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
 	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=168h"`
 	MaxAge              time.Duration `env:"EVENT_MAX_AGE, default=24h"`
-	LogLevel            string        `env:"LOG_LEVEL, default=info"`
+	// SweepGrace and SweepLookback bound the finished jobs the NotifySweep
+	// function checks for a lost notification.
+	SweepGrace    time.Duration `env:"SWEEP_GRACE, default=10m"`
+	SweepLookback time.Duration `env:"SWEEP_LOOKBACK, default=48h"`
+	LogLevel      string        `env:"LOG_LEVEL, default=info"`
 }
 
 // Validate reports every problem at once.
@@ -51,6 +55,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Push != "fcm" && c.Push != "log" {
 		errs = append(errs, fmt.Errorf("PUSH=%q: want fcm or log", c.Push))
+	}
+	if c.SweepGrace <= 0 || c.SweepLookback <= c.SweepGrace {
+		errs = append(errs, fmt.Errorf("SWEEP_GRACE=%s must be positive and below SWEEP_LOOKBACK=%s", c.SweepGrace, c.SweepLookback))
 	}
 	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry))
 	if _, err := c.Level(); err != nil {

@@ -51,6 +51,7 @@ type Push struct {
 type Jobs interface {
 	Job(ctx context.Context, id string) (store.Job, error)
 	Devices(ctx context.Context, uid string) (store.Device, error)
+	Unnotified(ctx context.Context, from, to time.Time, limit int) (succeeded, failed []string, err error)
 }
 
 // Ledger is Notify's write scope: notifications/{jobId}.
@@ -76,9 +77,12 @@ type Deps struct {
 	// event forever must stop somewhere.
 	MaxAge time.Duration
 	// Lease bounds how long one delivery holds a job's notification.
-	Lease  time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	Lease time.Duration
+	// SweepGrace and SweepLookback bound the finished jobs Sweep looks at
+	// (default 10m and 48h).
+	SweepGrace, SweepLookback time.Duration
+	Logger                    *slog.Logger
+	Now                       func() time.Time
 }
 
 // Service handles the events.
@@ -96,6 +100,12 @@ func New(d Deps) *Service {
 	}
 	if d.Lease <= 0 {
 		d.Lease = 2 * time.Minute
+	}
+	if d.SweepGrace <= 0 {
+		d.SweepGrace = 10 * time.Minute
+	}
+	if d.SweepLookback <= 0 {
+		d.SweepLookback = 48 * time.Hour
 	}
 	return &Service{d: d}
 }
@@ -158,44 +168,47 @@ func (s *Service) Handle(ctx context.Context, e cloudevents.Event) error {
 		return nil
 	}
 	ctx = logging.WithLogger(ctx, log.With("jobId", id))
-	return s.notify(ctx, id, what)
+	_, err = s.notify(ctx, id, what)
+	return err
 }
 
-func (s *Service) notify(ctx context.Context, id string, what outcome) error {
+// notify tells the job's owner, once; sent reports whether this call sent
+// anything.
+func (s *Service) notify(ctx context.Context, id string, what outcome) (sent bool, _ error) {
 	log := logging.FromContext(ctx)
 	job, err := s.d.Jobs.Job(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Warn("no request document; nobody to notify")
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("notify: read job: %w", err)
+		return false, fmt.Errorf("notify: read job: %w", err)
 	}
 	if s.d.Event != "" && job.Request.Event != s.d.Event {
 		log.Debug("job of another event; not ours to notify", "event", job.Request.Event)
-		return nil
+		return false, nil
 	}
 	dev, err := s.d.Jobs.Devices(ctx, job.Request.UID)
 	if err != nil {
-		return fmt.Errorf("notify: read devices: %w", err)
+		return false, fmt.Errorf("notify: read devices: %w", err)
 	}
 	email := job.Request.Notify.Email
 	if email == "" && len(dev.Tokens) == 0 {
 		log.Info("owner has neither an email address nor a device; not notifying")
-		return nil
+		return false, nil
 	}
 	claim, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
 	switch {
 	case errors.Is(err, notifydb.ErrAlreadySent):
 		log.Info("already notified; duplicate event")
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("notify: %w", err)
+		return false, fmt.Errorf("notify: %w", err)
 	}
 	msg, err := s.compose(ctx, job, what)
 	if err != nil {
 		s.release(ctx, id, claim.Token)
-		return err
+		return false, err
 	}
 	done := map[string]bool{}
 	for _, c := range claim.Sent {
@@ -227,12 +240,12 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) error {
 	})
 	if err := errors.Join(failures...); err != nil {
 		s.release(ctx, id, claim.Token)
-		return fmt.Errorf("notify: %w", err)
+		return false, fmt.Errorf("notify: %w", err)
 	}
 	if err := s.d.Ledger.Complete(ctx, id, claim.Token, s.d.Now()); err != nil {
-		return fmt.Errorf("notify: %w", err)
+		return false, fmt.Errorf("notify: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 func (s *Service) release(ctx context.Context, id, token string) {

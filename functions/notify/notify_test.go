@@ -194,7 +194,7 @@ func (f *fixture) job(t *testing.T, email string, state jobs.Status) string {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		resp := jobs.Response{State: jobs.StateSucceeded, Attempt: 1, StartedAt: f.now,
+		resp := jobs.Response{State: jobs.StateSucceeded, Attempt: 1, StartedAt: f.now, CompletedAt: f.now,
 			Outputs: []jobs.Output{{Name: name, ContentType: "image/jpeg", Width: 512, Height: 512}}}
 		if _, err := f.fs.Collection(store.Responses).Doc(id).Set(ctx, resp); err != nil {
 			t.Fatal(err)

@@ -44,13 +44,15 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, StartTLS: cfg.SMTPStartTLS,
 			User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,
 		},
-		Messenger:    messenger,
-		URLs:         blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
-		Styles:       cat,
-		OutputBucket: cfg.OutputBucket,
-		Event:        cfg.Event,
-		MaxAge:       cfg.MaxAge,
-		Logger:       log,
+		Messenger:     messenger,
+		URLs:          blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
+		Styles:        cat,
+		OutputBucket:  cfg.OutputBucket,
+		Event:         cfg.Event,
+		MaxAge:        cfg.MaxAge,
+		SweepGrace:    cfg.SweepGrace,
+		SweepLookback: cfg.SweepLookback,
+		Logger:        log,
 	})
 	return svc, c.Close, nil
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -207,6 +208,66 @@ func (r *Reader) Unenqueued(ctx context.Context, before time.Time, limit int) ([
 		return nil, fmt.Errorf("store.Unenqueued: %w", err)
 	}
 	return found, nil
+}
+
+// Unnotified returns the jobs that finished between from and to (a
+// response succeeded, or an error document written) and whose owner has no
+// completed notification, at most limit of each kind. An error document
+// wins over a response, as in the job's status.
+func (r *Reader) Unnotified(ctx context.Context, from, to time.Time, limit int) (succeeded, failed []string, err error) {
+	ids := func(collection, field string) ([]string, error) {
+		snaps, err := r.fs.Collection(collection).Where(field, ">=", from).Where(field, "<", to).
+			Limit(limit).Documents(ctx).GetAll()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(snaps))
+		for _, s := range snaps {
+			if collection == Responses {
+				if st, _ := s.DataAt("state"); st != jobs.StateSucceeded {
+					continue
+				}
+			}
+			out = append(out, s.Ref.ID)
+		}
+		return out, nil
+	}
+	if failed, err = ids(Errors, "failedAt"); err != nil {
+		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
+	}
+	if succeeded, err = ids(Responses, "completedAt"); err != nil {
+		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
+	}
+	succeeded = slices.DeleteFunc(succeeded, func(id string) bool { return slices.Contains(failed, id) })
+	notified, err := r.notified(ctx, append(slices.Clone(succeeded), failed...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
+	}
+	keep := func(id string) bool { return notified[id] }
+	return slices.DeleteFunc(succeeded, keep), slices.DeleteFunc(failed, keep), nil
+}
+
+// notified reports which of the jobs have a completed notification.
+func (r *Reader) notified(ctx context.Context, ids []string) (map[string]bool, error) {
+	refs := make([]*firestore.DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = r.fs.Collection(Notifications).Doc(id)
+	}
+	snaps, err := r.fs.GetAll(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ids))
+	for i, s := range snaps {
+		if !s.Exists() {
+			continue
+		}
+		var n Notification
+		if err := s.DataTo(&n); err == nil && !n.SentAt.IsZero() {
+			out[ids[i]] = true
+		}
+	}
+	return out, nil
 }
 
 // Inputs returns which of the given jobs' request documents exist, and the
