@@ -5,6 +5,7 @@ package functions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -23,13 +24,54 @@ import (
 // The registrations and the services they build lazily are this package's
 // only state, as the functions framework requires.
 var (
-	gatewayService = &lazy[http.Handler]{build: buildGateway}
+	gatewayService = &lazy[*gateway.Server]{build: buildGateway}
 	notifyService  = &lazy[*notify.Service]{build: buildNotify}
 )
 
 func init() {
 	functions.HTTP("Gateway", serveGateway)
 	functions.CloudEvent("Notify", handleNotify)
+	// Run on a schedule (Cloud Scheduler; locally the runner's SCHEDULE),
+	// never public: they finish what crashed requests and lost events left.
+	functions.HTTP("Reconcile", serveReconcile)
+	functions.HTTP("NotifySweep", serveNotifySweep)
+}
+
+func serveReconcile(w http.ResponseWriter, r *http.Request) {
+	runScheduled(w, r, func(ctx context.Context) (any, error) {
+		s, err := gatewayService.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.Reconcile(ctx)
+	})
+}
+
+func serveNotifySweep(w http.ResponseWriter, r *http.Request) {
+	runScheduled(w, r, func(ctx context.Context) (any, error) {
+		s, err := notifyService.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s.Sweep(ctx)
+	})
+}
+
+// runScheduled answers a scheduler's POST with the pass's report; a
+// failed pass answers 500, so the scheduler records and retries it.
+func runScheduled(w http.ResponseWriter, r *http.Request, pass func(context.Context) (any, error)) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		_, _ = w.Write([]byte(`{"error":{"code":"invalid_argument","message":"POST to run a pass"}}`))
+		return
+	}
+	rep, err := pass(r.Context())
+	if err != nil {
+		logging.New(os.Stderr, 0).Error("scheduled pass failed", "path", r.URL.Path, "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"report": rep, "ok": err == nil})
 }
 
 func serveGateway(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +96,7 @@ func handleNotify(ctx context.Context, e event.Event) error {
 // errConfig marks a configuration error: no retry can fix it.
 var errConfig = errors.New("invalid configuration")
 
-func buildGateway(ctx context.Context) (http.Handler, error) {
+func buildGateway(ctx context.Context) (*gateway.Server, error) {
 	var cfg gateway.Config
 	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
 		return nil, fmt.Errorf("%w: %w", errConfig, err)

@@ -2,8 +2,11 @@ package functions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -36,6 +39,42 @@ func TestLazy(t *testing.T) {
 			}
 			if calls != tc.wantCalls || (err != nil) != tc.wantErr || (!tc.wantErr && v != 42) {
 				t.Errorf("after 3 gets: %d builds, v=%d, err=%v; want %d builds, error %v", calls, v, err, tc.wantCalls, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRunScheduled(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		pass       error
+		wantStatus int
+		wantRan    bool
+	}{
+		{"a pass", http.MethodPost, nil, http.StatusOK, true},
+		{"a failed pass is a 500, for the scheduler to retry", http.MethodPost, errors.New("firestore down"), http.StatusInternalServerError, true},
+		{"not a POST", http.MethodGet, nil, http.StatusMethodNotAllowed, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ran := false
+			rec := httptest.NewRecorder()
+			runScheduled(rec, httptest.NewRequest(tc.method, "/", nil), func(context.Context) (any, error) {
+				ran = true
+				return map[string]int{"published": 2}, tc.pass
+			})
+			if rec.Code != tc.wantStatus || ran != tc.wantRan {
+				t.Fatalf("status %d ran %v, want %d ran %v", rec.Code, ran, tc.wantStatus, tc.wantRan)
+			}
+			if tc.wantRan {
+				var body struct {
+					OK     bool           `json:"ok"`
+					Report map[string]int `json:"report"`
+				}
+				if err := json.NewDecoder(rec.Body).Decode(&body); err != nil || body.OK != (tc.pass == nil) || body.Report["published"] != 2 {
+					t.Errorf("body %+v, %v", body, err)
+				}
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -50,6 +51,9 @@ type runnerConfig struct {
 	// ShutdownTimeout bounds how long requests in flight may finish after
 	// SIGTERM.
 	ShutdownTimeout time.Duration `env:"HTTP_SHUTDOWN_TIMEOUT, default=10s"`
+	// Schedule, when set, makes the runner POST to its own function this
+	// often, as Cloud Scheduler does for Reconcile and NotifySweep.
+	Schedule time.Duration `env:"SCHEDULE"`
 }
 
 const (
@@ -60,8 +64,13 @@ const (
 // Validate reports every problem at once.
 func (c *runnerConfig) Validate() error {
 	var errs []error
-	if c.Target != "Gateway" && c.Target != "Notify" {
-		errs = append(errs, fmt.Errorf("FUNCTION_TARGET=%q: want Gateway or Notify", c.Target))
+	switch c.Target {
+	case "Gateway", "Notify", "Reconcile", "NotifySweep":
+	default:
+		errs = append(errs, fmt.Errorf("FUNCTION_TARGET=%q: want Gateway, Notify, Reconcile or NotifySweep", c.Target))
+	}
+	if c.Schedule < 0 {
+		errs = append(errs, fmt.Errorf("SCHEDULE=%s must not be negative", c.Schedule))
 	}
 	// Zero would mean "no limit" to net/http (or, for the header timeout,
 	// fall back to ReadTimeout): each must be set.
@@ -112,7 +121,37 @@ func realMain(ctx context.Context, log *slog.Logger) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	log.Info("serving function", "target", cfg.Target, "addr", ln.Addr().String())
+	if cfg.Schedule > 0 {
+		go schedule(ctx, "http://"+ln.Addr().String()+"/", cfg.Schedule, log)
+	}
 	return serve(ctx, newServer(&cfg, h), ln, cfg.ShutdownTimeout)
+}
+
+// schedule POSTs to url every period until ctx ends, as Cloud Scheduler
+// does; a failed pass is logged and the next one tries again.
+func schedule(ctx context.Context, url string, period time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+		if err != nil {
+			log.Error("schedule", "err", err)
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Warn("scheduled pass could not run", "err", err)
+			continue
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		log.Info("scheduled pass", "status", resp.StatusCode, "result", string(body))
+	}
 }
 
 // newServer is the runner's http.Server around h, with cfg's limits. No

@@ -11,10 +11,13 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/config/configtest"
+	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/testenv"
 )
 
 func TestRunnerConfig(t *testing.T) {
@@ -22,6 +25,9 @@ func TestRunnerConfig(t *testing.T) {
 	configtest.Run(t, func() *runnerConfig { return &runnerConfig{} }, []configtest.Case{
 		{Name: "defaults", Env: base},
 		{Name: "Notify", Env: configtest.With(base, "FUNCTION_TARGET", "Notify")},
+		{Name: "scheduled Reconcile", Env: configtest.With(base, "FUNCTION_TARGET", "Reconcile", "SCHEDULE", "30s")},
+		{Name: "scheduled NotifySweep", Env: configtest.With(base, "FUNCTION_TARGET", "NotifySweep", "SCHEDULE", "30s")},
+		{Name: "negative schedule", Env: configtest.With(base, "SCHEDULE", "-1s"), Want: []string{"SCHEDULE"}},
 		{Name: "no target", Env: map[string]string{}, Want: []string{"FUNCTION_TARGET"}},
 		{Name: "no limits", Env: configtest.With(base, "HTTP_READ_HEADER_TIMEOUT", "0s", "HTTP_READ_TIMEOUT", "0s",
 			"HTTP_IDLE_TIMEOUT", "0s", "HTTP_SHUTDOWN_TIMEOUT", "-1s"),
@@ -316,4 +322,23 @@ func TestFrameworkHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSchedule: the runner stands in for Cloud Scheduler, POSTing to its
+// function every period until stopped.
+func TestSchedule(t *testing.T) {
+	var posts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { schedule(ctx, srv.URL, 10*time.Millisecond, logging.New(io.Discard, 0)); close(done) }()
+	testenv.Eventually(t, "three scheduled passes", func() bool { return posts.Load() >= 3 })
+	cancel()
+	<-done
 }
