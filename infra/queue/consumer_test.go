@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
 
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -341,5 +343,37 @@ func TestPreemption(t *testing.T) {
 				t.Errorf("%d messages left", n)
 			}
 		})
+	}
+}
+
+// TestDeadLetterQueueIsBounded: poison messages beyond the dead-letter
+// queue's bound drop the oldest, so a flood cannot fill the broker.
+func TestDeadLetterQueueIsBounded(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	topo := queue.Topology{Prefix: testenv.Unique("test"), DeadLimit: 3}
+	if err := queue.DeclareTopology(s.AMQPURL, topo); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.WithChannel(t, func(ch *amqp.Channel) error { return topo.Delete(ch) }) })
+	ids := []string{"p1", "p2", "p3", "p4", "p5"}
+	publish(t, s.AMQPURL, topo, ids...)
+	var seen atomic.Int32
+	startConsumer(t, config(s, topo, 1), queue.HandlerFunc(func(context.Context, queue.Message) error {
+		seen.Add(1)
+		return queue.ErrDeadLetter
+	}))
+	eventually(t, "all dead-lettered", func() bool { return seen.Load() == int32(len(ids)) })
+	eventually(t, "the dead-letter queue at its bound", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 3 })
+	var kept []string
+	for {
+		d, ok := s.GetMessage(t, topo.DeadQueue())
+		if !ok {
+			break
+		}
+		kept = append(kept, d.MessageId)
+	}
+	if !slices.Equal(kept, []string{"p3", "p4", "p5"}) {
+		t.Errorf("dead letters kept %v, want the newest three", kept)
 	}
 }

@@ -37,6 +37,25 @@ func retryPriority(p uint8) uint8 { return max(p, priorityRetry) }
 // from one prefix so several events or test runs can share a broker.
 type Topology struct {
 	Prefix string
+	// DeadLimit bounds the dead-letter queue (default DefaultDeadLimit):
+	// beyond it the oldest dead letter is dropped, so a flood of poison
+	// messages cannot fill the broker's disk. Each dead-lettered job has
+	// its error document; the dead letter is only a copy for inspection.
+	DeadLimit int
+}
+
+// DefaultDeadLimit is the dead-letter queue's bound unless a Topology sets
+// one.
+const DefaultDeadLimit = 10_000
+
+// deadTTL is how long a dead letter is kept for inspection (ms).
+const deadTTL = 14 * 24 * 3600 * 1000
+
+func (t Topology) deadLimit() int {
+	if t.DeadLimit > 0 {
+		return t.DeadLimit
+	}
+	return DefaultDeadLimit
 }
 
 // Exchange is the durable direct exchange jobs are published to.
@@ -81,6 +100,9 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 	}
 	if _, err := ch.QueueDeclare(t.DeadQueue(), true, false, false, false, amqp.Table{
 		amqp.QueueTypeArg: amqp.QueueTypeClassic,
+		"x-max-length":    t.deadLimit(),
+		"x-overflow":      "drop-head",
+		"x-message-ttl":   deadTTL,
 	}); err != nil {
 		return fmt.Errorf("queue.Declare dead queue: %w", err)
 	}
