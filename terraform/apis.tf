@@ -5,7 +5,8 @@ locals {
   services = toset([
     "artifactregistry.googleapis.com",     # worker image; Cloud Functions build output
     "cloudbuild.googleapis.com",           # builds the functions from source
-    "cloudfunctions.googleapis.com",       # Gateway, Notify
+    "cloudfunctions.googleapis.com",       # Gateway, Notify, Reconcile, NotifySweep
+    "cloudscheduler.googleapis.com",       # runs Reconcile and NotifySweep
     "cloudresourcemanager.googleapis.com", # project IAM
     "compute.googleapis.com",              # network, RabbitMQ VM
     "eventarc.googleapis.com",             # Firestore -> Notify

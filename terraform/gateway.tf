@@ -49,6 +49,24 @@ resource "google_secret_manager_secret_iam_member" "gateway_amqp" {
   member    = "serviceAccount:${google_service_account.gateway.email}"
 }
 
+# The Gateway's environment, shared with the Reconcile function
+# (scheduled.tf), which works in the Gateway's write scope.
+locals {
+  gateway_env = {
+    GCLOUD_PROJECT    = var.project
+    EVENT             = var.event
+    INPUT_BUCKET      = google_storage_bucket.input.name
+    OUTPUT_BUCKET     = google_storage_bucket.output.name
+    QUEUE_PREFIX      = local.queue_prefix
+    SIGNED_URL_EXPIRY = var.signed_url_expiry
+    MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
+    LOG_LEVEL         = var.log_level
+    # The garbage collector's target, below the instance's memory.
+    GOMEMLIMIT            = "480MiB"
+    MAX_UPLOADS_IN_FLIGHT = "8"
+  }
+}
+
 resource "google_cloudfunctions2_function" "gateway" {
   name        = "${var.event}-gateway"
   location    = var.region
@@ -95,19 +113,7 @@ resource "google_cloudfunctions2_function" "gateway" {
     vpc_connector                 = google_vpc_access_connector.main.id
     vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-    environment_variables = {
-      GCLOUD_PROJECT    = var.project
-      EVENT             = var.event
-      INPUT_BUCKET      = google_storage_bucket.input.name
-      OUTPUT_BUCKET     = google_storage_bucket.output.name
-      QUEUE_PREFIX      = local.queue_prefix
-      SIGNED_URL_EXPIRY = var.signed_url_expiry
-      MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
-      LOG_LEVEL         = var.log_level
-      # The garbage collector's target, below the instance's memory.
-      GOMEMLIMIT            = "480MiB"
-      MAX_UPLOADS_IN_FLIGHT = "8"
-    }
+    environment_variables = local.gateway_env
 
     # The broker URL holds its password: it comes from Secret Manager, never
     # from the function's plain configuration.

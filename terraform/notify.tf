@@ -56,6 +56,26 @@ resource "google_secret_manager_secret_iam_member" "notify_smtp" {
 # Deployed without an event_trigger of its own: a gen2 function takes only
 # one, and Notify needs two (below). The Go functions framework serves the
 # function registered as "Notify" as a CloudEvent function either way.
+# Notify's environment, shared with the NotifySweep function
+# (scheduled.tf).
+locals {
+  notify_env = {
+    GCLOUD_PROJECT    = var.project
+    OUTPUT_BUCKET     = google_storage_bucket.output.name
+    SIGNED_URL_EXPIRY = var.signed_url_expiry
+    SMTP_HOST         = var.smtp_host
+    SMTP_PORT         = tostring(var.smtp_port)
+    SMTP_USER         = var.smtp_user
+    SMTP_FROM         = var.smtp_from
+    SMTP_STARTTLS     = tostring(var.smtp_starttls)
+    # Several events may share the (default) database, and every event's
+    # triggers see every job: Notify can skip jobs of other events by
+    # comparing this with the request's event field.
+    EVENT     = var.event
+    LOG_LEVEL = var.log_level
+  }
+}
+
 resource "google_cloudfunctions2_function" "notify" {
   name        = "${var.event}-notify"
   location    = var.region
@@ -90,21 +110,7 @@ resource "google_cloudfunctions2_function" "notify" {
     max_instance_count = var.notify_max_instances
     timeout_seconds    = 60
 
-    environment_variables = {
-      GCLOUD_PROJECT    = var.project
-      OUTPUT_BUCKET     = google_storage_bucket.output.name
-      SIGNED_URL_EXPIRY = var.signed_url_expiry
-      SMTP_HOST         = var.smtp_host
-      SMTP_PORT         = tostring(var.smtp_port)
-      SMTP_USER         = var.smtp_user
-      SMTP_FROM         = var.smtp_from
-      SMTP_STARTTLS     = tostring(var.smtp_starttls)
-      # Several events may share the (default) database, and every event's
-      # triggers see every job: Notify can skip jobs of other events by
-      # comparing this with the request's event field.
-      EVENT     = var.event
-      LOG_LEVEL = var.log_level
-    }
+    environment_variables = local.notify_env
 
     secret_environment_variables {
       key        = "SMTP_PASSWORD"

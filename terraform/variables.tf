@@ -281,3 +281,9 @@ locals {
   subnet_cidr    = "10.10.0.0/24" # the RabbitMQ VM
   connector_cidr = "10.8.0.0/28"  # Serverless VPC Access: Gateway and worker egress
 }
+
+variable "reconcile_schedule" {
+  type        = string
+  default     = "*/5 * * * *"
+  description = "Cron schedule of the Reconcile and NotifySweep passes (Cloud Scheduler)."
+}

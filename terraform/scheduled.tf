@@ -1,0 +1,146 @@
+# Reconcile and NotifySweep: the passes that finish what crashed requests and
+# lost events left behind (README, "Reliability"). Cloud Scheduler POSTs to
+# each every few minutes with an OIDC token of its own account, the only
+# invoker; neither function is public.
+#
+# Reconcile runs as the Gateway's account (it publishes and removes requests
+# and input objects: the Gateway's write scope, plus the broker password);
+# NotifySweep as Notify's (it writes notifications/ only).
+
+resource "google_service_account" "scheduler" {
+  account_id   = "${var.event}-scheduler"
+  display_name = "Tiger Studio ${var.event}: Cloud Scheduler of Reconcile and NotifySweep"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_cloudfunctions2_function" "reconcile" {
+  name        = "${var.event}-reconcile"
+  location    = var.region
+  description = "Tiger Studio ${var.event}: finishes or removes requests whose Gateway died"
+
+  build_config {
+    runtime         = var.functions_runtime
+    entry_point     = "Reconcile"
+    service_account = google_service_account.build.id
+    environment_variables = {
+      GOOGLE_FUNCTION_SOURCE = "functions"
+    }
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email          = google_service_account.gateway.email
+    ingress_settings               = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM keeps others out
+    all_traffic_on_latest_revision = true
+    available_memory               = "256Mi"
+    min_instance_count             = 0
+    max_instance_count             = 1
+    timeout_seconds                = 300
+    vpc_connector                  = google_vpc_access_connector.main.id
+    vpc_connector_egress_settings  = "PRIVATE_RANGES_ONLY"
+    environment_variables          = merge(local.gateway_env, { GOMEMLIMIT = "200MiB", MAX_UPLOADS_IN_FLIGHT = "1" })
+
+    secret_environment_variables {
+      key        = "AMQP_URL"
+      project_id = var.project
+      secret     = google_secret_manager_secret.amqp_url.secret_id
+      version    = "latest"
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_builder,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_secret_manager_secret_version.amqp_url,
+    google_secret_manager_secret_iam_member.gateway_amqp,
+  ]
+}
+
+resource "google_cloudfunctions2_function" "notify_sweep" {
+  name        = "${var.event}-notify-sweep"
+  location    = var.region
+  description = "Tiger Studio ${var.event}: notifies owners whose notification event was lost"
+
+  build_config {
+    runtime         = var.functions_runtime
+    entry_point     = "NotifySweep"
+    service_account = google_service_account.build.id
+    environment_variables = {
+      GOOGLE_FUNCTION_SOURCE = "functions"
+    }
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email          = google_service_account.notify.email
+    ingress_settings               = "ALLOW_ALL" # as above: IAM keeps others out
+    all_traffic_on_latest_revision = true
+    available_memory               = "256Mi"
+    min_instance_count             = 0
+    max_instance_count             = 1
+    timeout_seconds                = 300
+    environment_variables          = local.notify_env
+
+    secret_environment_variables {
+      key        = "SMTP_PASSWORD"
+      project_id = var.project
+      secret     = google_secret_manager_secret.smtp_password.secret_id
+      version    = "latest"
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_project_iam_member.build_builder,
+    google_storage_bucket_iam_member.build_source_reader,
+    google_secret_manager_secret_version.smtp_password,
+    google_secret_manager_secret_iam_member.notify_smtp,
+  ]
+}
+
+locals {
+  scheduled = {
+    reconcile    = google_cloudfunctions2_function.reconcile
+    notify-sweep = google_cloudfunctions2_function.notify_sweep
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
+  for_each = local.scheduled
+  project  = var.project
+  location = each.value.location
+  name     = each.value.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+resource "google_cloud_scheduler_job" "scheduled" {
+  for_each         = local.scheduled
+  name             = "${var.event}-${each.key}"
+  region           = var.region
+  schedule         = var.reconcile_schedule
+  attempt_deadline = "320s"
+
+  http_target {
+    http_method = "POST"
+    uri         = each.value.url
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = each.value.url
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invoker]
+}
