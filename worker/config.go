@@ -20,13 +20,16 @@ type Config struct {
 	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
 	StylesFile  string `env:"STYLES_FILE"`
 	Port        string `env:"PORT, default=8080"`
-	// Slots is the number of jobs in hand, and the prefetch: a booth job
-	// waits for at most this many.
-	Slots int `env:"WORKER_SLOTS, default=1"`
-	// Generations bounds concurrent generations (0: as many as slots). With
-	// WORKER_SLOTS=2 and WORKER_GENERATIONS=1 on one GPU, the next job's
-	// download overlaps the current generation.
-	Generations int `env:"WORKER_GENERATIONS, default=0"`
+	// Slots is the number of jobs in hand, and the prefetch. The default of
+	// two per GPU keeps the GPU busy: the next job is downloaded and
+	// decoded while the current one generates. Without preemption a booth
+	// job may wait for every job in hand; with it (the default), the job
+	// that is not generating is handed back, so the booth job waits only
+	// for the generation in progress.
+	Slots int `env:"WORKER_SLOTS, default=2"`
+	// Generations bounds concurrent generations: one per GPU (0: as many
+	// as slots, no overlap of I/O with generation).
+	Generations int `env:"WORKER_GENERATIONS, default=1"`
 	MaxAttempts int `env:"WORKER_MAX_ATTEMPTS, default=3"`
 	// Preempt hands an online job back when a booth job arrives and every
 	// slot is busy, so the booth job need not wait for a generation.
