@@ -131,17 +131,22 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 }
 
 // BenchmarkBoothWait: a worker built with the service's defaults works
-// through a 1000-job online backlog while booth jobs arrive one at a time,
-// each at a different point of an online generation. A booth job's wait
-// runs from the broker's confirm of its publish to the worker's start of it
-// (Begin: booth-wait) and to the start of its generation (the GPU token
-// held: booth-gpu-wait), in units of one generation time measured on the
-// idle worker before the run. gpu-busy is the share of the wall time, from
-// the first generation to the last sample, that the GPU token was held.
-// Generation is the builtin style plus gpuTime standing in for a GPU model,
-// so the unit is not drowned by the local stack's own latency.
+// through a 1000-job online backlog, first alone, then while booth jobs
+// arrive one at a time, each at a different point of an online generation.
 //
-// Each b.N iteration takes boothSamples samples from the same backlog.
+// A booth job's wait runs from the broker's confirm of its publish to the
+// worker's start of it (Begin: booth-wait) and to the start of its
+// generation (booth-gpu-wait), in units of one generation time measured
+// on the idle worker before the run. gpu-busy is the share of the wall
+// time the GPU was generating over backlogWindow generations of the
+// backlog alone; gpu-busy-booth and gpu-wasted-booth are the same share,
+// and the share spent on generations stopped for a booth job, while the
+// booth jobs arrive (far more often than at an event). Generation is the
+// builtin style plus gpuTime standing in for a GPU model, so the unit is
+// not drowned by the local stack's own latency.
+//
+// Each b.N iteration measures one backlog window and boothSamples booth
+// jobs, on the same backlog.
 func BenchmarkBoothWait(b *testing.B) {
 	for _, preempt := range []bool{true, false} {
 		b.Run(fmt.Sprintf("preempt=%v", preempt), func(b *testing.B) {
@@ -155,11 +160,17 @@ func BenchmarkBoothWait(b *testing.B) {
 			begun := &beginClock{at: map[string]time.Time{}}
 			h.startWorker(b, workerOpts{generator: gpu, wrap: tagJob, config: func(c *worker.Config) { c.Preempt = preempt },
 				results: begun.wrap(store.NewWorkerWriter(h.fs))})
-			from := gpu.waitGenerations(b, 1)
+			gpu.waitGenerations(b, 1)
 
 			var waits, gpuWaits []time.Duration
+			var backlogBusy, boothBusy share
 			b.ResetTimer()
 			for range b.N {
+				from := gpu.waitGenerations(b, gpu.generations()+1)
+				to := gpu.waitGenerations(b, gpu.generations()+backlogWindow)
+				backlogBusy.add(gpu, from, to)
+
+				from = time.Now()
 				for i := range boothSamples {
 					// Arrive at a point spread evenly over an online
 					// generation: a schedule of the experiment, not a wait
@@ -171,9 +182,9 @@ func BenchmarkBoothWait(b *testing.B) {
 					waits = append(waits, begun.of(b, id).Sub(confirmed))
 					gpuWaits = append(gpuWaits, generating.Sub(confirmed))
 				}
+				boothBusy.add(gpu, from, time.Now())
 			}
 			b.StopTimer()
-			busy := gpu.busy(from, time.Now())
 			inUnits := func(ds []time.Duration, p float64) float64 {
 				s := slices.Clone(ds)
 				slices.Sort(s)
@@ -183,12 +194,26 @@ func BenchmarkBoothWait(b *testing.B) {
 			b.ReportMetric(inUnits(waits, 1), "booth-wait-max-gen")
 			b.ReportMetric(inUnits(gpuWaits, 0.5), "booth-gpu-wait-p50-gen")
 			b.ReportMetric(inUnits(gpuWaits, 1), "booth-gpu-wait-max-gen")
-			b.ReportMetric(100*busy, "gpu-busy-%")
+			b.ReportMetric(backlogBusy.percent(backlogBusy.held), "gpu-busy-%")
+			b.ReportMetric(boothBusy.percent(boothBusy.held), "gpu-busy-booth-%")
+			b.ReportMetric(boothBusy.percent(boothBusy.lost), "gpu-wasted-booth-%")
 			b.ReportMetric(float64(unit.Microseconds())/1000, "generation-ms")
 			b.ReportMetric(float64(h.stack.QueueDepth(b, h.topo.Queue())), "backlog-left")
 		})
 	}
 }
+
+// share sums the GPU's generating time over windows of wall time.
+type share struct{ held, lost, wall time.Duration }
+
+func (s *share) add(g *gpuProbe, from, to time.Time) {
+	held, lost := g.busy(from, to)
+	s.held += held
+	s.lost += lost
+	s.wall += to.Sub(from)
+}
+
+func (s *share) percent(d time.Duration) float64 { return 100 * float64(d) / float64(s.wall) }
 
 const (
 	// gpuTime stands in for a GPU model's generation in BenchmarkBoothWait.
@@ -197,7 +222,10 @@ const (
 	backlog = 1000
 	// boothSamples is how many booth jobs each iteration measures.
 	boothSamples = 10
-	boothStyle   = "watercolour"
+	// backlogWindow is how many generations of the backlog alone each
+	// iteration measures the GPU's busy share over.
+	backlogWindow = 10
+	boothStyle    = "watercolour"
 )
 
 // generationTime is the median time of generating style from photo, the
@@ -224,15 +252,6 @@ func generationTime(b *testing.B, h *harness, style string, photo []byte) time.D
 	return ds[len(ds)/2]
 }
 
-// jobKey carries the job id from the handler to the generator (tagJob).
-type jobKey struct{}
-
-func tagJob(next queue.Handler) queue.Handler {
-	return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
-		return next.Handle(context.WithValue(ctx, jobKey{}, m.ID), m)
-	})
-}
-
 // gpuProbe is BenchmarkBoothWait's generator: the builtin style plus
 // gpuTime. It records when the GPU is busy and when each job's generation
 // starts, and lets the benchmark wait for those events. One generation runs
@@ -246,7 +265,14 @@ type gpuProbe struct {
 	last    time.Time            // the latest generation start
 	running bool                 // a generation is running since last
 	starts  map[string]time.Time // each job's first generation start
-	spans   [][2]time.Time       // finished generations
+	spans   []genSpan            // finished generations
+}
+
+// genSpan is one generation; stopped ones (a booth job took the GPU) did
+// no useful work.
+type genSpan struct {
+	start, end time.Time
+	stopped    bool
 }
 
 func (g *gpuProbe) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
@@ -261,12 +287,15 @@ func (g *gpuProbe) Generate(ctx context.Context, s styles.Style, in image.Image)
 	close(g.changed)
 	g.changed = make(chan struct{})
 	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.spans = append(g.spans, [2]time.Time{start, time.Now()})
-		g.running = false
-		g.mu.Unlock()
-	}()
+	res, err := g.generate(ctx, s, in)
+	g.mu.Lock()
+	g.spans = append(g.spans, genSpan{start: start, end: time.Now(), stopped: err != nil})
+	g.running = false
+	g.mu.Unlock()
+	return res, err
+}
+
+func (g *gpuProbe) generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
 	select {
 	case <-time.After(gpuTime):
 	case <-ctx.Done():
@@ -319,17 +348,17 @@ func (g *gpuProbe) wait(b *testing.B, what string, cond func() (time.Time, bool)
 	}
 }
 
-// busy is the share of [from, to] during which a generation ran.
-func (g *gpuProbe) busy(from, to time.Time) float64 {
+// busy is how long, within [from, to], generations ran, and how much of
+// that went to generations that were stopped.
+func (g *gpuProbe) busy(from, to time.Time) (held, lost time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	spans := g.spans
 	if g.running {
-		spans = append(slices.Clone(spans), [2]time.Time{g.last, to})
+		spans = append(slices.Clone(spans), genSpan{start: g.last, end: to})
 	}
-	var held time.Duration
 	for _, s := range spans {
-		start, end := s[0], s[1]
+		start, end := s.start, s.end
 		if start.Before(from) {
 			start = from
 		}
@@ -338,9 +367,12 @@ func (g *gpuProbe) busy(from, to time.Time) float64 {
 		}
 		if end.After(start) {
 			held += end.Sub(start)
+			if s.stopped {
+				lost += end.Sub(start)
+			}
 		}
 	}
-	return float64(held) / float64(to.Sub(from))
+	return held, lost
 }
 
 // beginClock records when the worker started each job (its Begin).

@@ -23,16 +23,16 @@ type Config struct {
 	// Slots is the number of jobs in hand, and the prefetch. The default of
 	// two per GPU keeps the GPU busy: the next job is downloaded and
 	// decoded while the current one generates. Without preemption a booth
-	// job may wait for every job in hand; with it (the default), the job
-	// that is not generating is handed back, so the booth job waits only
-	// for the generation in progress.
+	// job may wait for every job in hand.
 	Slots int `env:"WORKER_SLOTS, default=2"`
 	// Generations bounds concurrent generations: one per GPU (0: as many
 	// as slots, no overlap of I/O with generation).
 	Generations int `env:"WORKER_GENERATIONS, default=1"`
 	MaxAttempts int `env:"WORKER_MAX_ATTEMPTS, default=3"`
-	// Preempt hands an online job back when a booth job arrives and every
-	// slot is busy, so the booth job need not wait for a generation.
+	// Preempt makes room for a booth job at once: when every slot is busy
+	// the consumer hands the newest online job back (a slot), and when
+	// every generation is an online one the worker stops one, which starts
+	// over after the booth job (the GPU). The booth job waits for neither.
 	Preempt      bool          `env:"WORKER_PREEMPT, default=true"`
 	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
 	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`

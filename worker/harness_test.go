@@ -285,6 +285,17 @@ func (h *harness) outputs(t testing.TB) []string {
 	return testenv.Objects(t, h.gcs, h.out)
 }
 
+// jobKey carries the job id from the handler to the generator (tagJob).
+type jobKey struct{}
+
+// tagJob wraps a handler so the generator can tell which job it generates
+// for: ctx.Value(jobKey{}).
+func tagJob(next queue.Handler) queue.Handler {
+	return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		return next.Handle(context.WithValue(ctx, jobKey{}, m.ID), m)
+	})
+}
+
 // counting wraps a generator, recording the jobs it started, in order.
 type counting struct {
 	mu    sync.Mutex

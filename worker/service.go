@@ -85,7 +85,7 @@ func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 	// Fewer generations than slots: the other slots download, decode,
 	// upload and commit while the GPU works.
 	if cfg.Generations > 0 && cfg.Generations < cfg.Slots {
-		proc.GPU = make(chan struct{}, cfg.Generations)
+		proc.gpu = newGPUGate(cfg.Generations, cfg.Preempt)
 	}
 	consumer := queue.NewConsumer(queue.ConsumerConfig{
 		URL:      cfg.AMQPURL,

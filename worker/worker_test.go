@@ -601,3 +601,108 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 		t.Errorf("%d outputs, want one per job", n)
 	}
 }
+
+// TestBoothPreemptsWithDefaults: with the default two slots and one
+// generation, one online job generating and another in hand waiting for the
+// GPU, a booth job makes the consumer hand the waiting job back (for the
+// slot) and the worker stop the generation in progress (for the GPU): the
+// booth job is the next to generate. The stopped job stays in hand and
+// generates again right after, on the same attempt; every job completes
+// once.
+func TestBoothPreemptsWithDefaults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+
+	var mu sync.Mutex
+	var generated []string // job ids in the order their generations started
+	firstGenerating := make(chan struct{})
+	firstEnded := make(chan error, 1) // the cause that ended the first generation
+	gen := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
+		id, _ := ctx.Value(jobKey{}).(string)
+		mu.Lock()
+		generated = append(generated, id)
+		mu.Unlock()
+		if n != 1 {
+			return nil
+		}
+		close(firstGenerating)
+		select {
+		case <-ctx.Done(): // a long online generation, cut short
+			firstEnded <- context.Cause(ctx)
+			return ctx.Err()
+		case <-time.After(60 * time.Second):
+			firstEnded <- nil
+			return errors.New("the generation in progress was not stopped for the booth job")
+		}
+	}}
+	var order []string
+	secondStarted := make(chan struct{})
+	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
+		if k == 2 {
+			close(secondStarted)
+		}
+	}}
+	type outcome struct {
+		id    string
+		cause error
+	}
+	handled := make(chan outcome, 20)
+	wrap := func(next queue.Handler) queue.Handler {
+		return tagJob(queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+			err := next.Handle(ctx, m)
+			handled <- outcome{m.ID, context.Cause(ctx)}
+			return err
+		}))
+	}
+	h.startWorker(t, workerOpts{generator: gen, results: results, wrap: wrap})
+
+	// Submitted one by one, so the generating job is the oldest in hand and
+	// the waiting one the newest.
+	generating := h.submit(t, user, "sketch", jobs.Online)
+	receive(t, "the first generation", firstGenerating)
+	waiting := h.submit(t, user, "sketch", jobs.Online)
+	receive(t, "the second job started", secondStarted)
+	queued := h.submit(t, user, "sketch", jobs.Online)
+	booth := h.submit(t, staff, "sketch", jobs.Booth)
+
+	first := receive(t, "a job handed back", handled)
+	if first.id != waiting || !errors.Is(first.cause, queue.ErrPreempted) {
+		t.Errorf("first handler to return: %s (cause %v), want the waiting job %s handed back", first.id, first.cause, waiting)
+	}
+	if cause := receive(t, "the first generation to end", firstEnded); !errors.Is(cause, worker.ErrGPUPreempted) {
+		t.Errorf("the generation in progress ended by %v, want %v", cause, worker.ErrGPUPreempted)
+	}
+	ids := []string{generating, waiting, queued, booth}
+	for _, id := range ids {
+		if j := h.waitStatus(t, id, jobs.Succeeded); j.Response.Attempt != 1 {
+			t.Errorf("job %s finished on attempt %d, want 1 (a preemption is not an attempt)", id, j.Response.Attempt)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(generated) < 3 || generated[0] != generating || generated[1] != booth || generated[2] != generating {
+		t.Errorf("generations %v, want %s, then the booth job %s, then %s again", generated, generating, booth, generating)
+	}
+	for _, id := range ids {
+		begun := 0
+		for _, o := range order {
+			if o == id {
+				begun++
+			}
+		}
+		// The stopped job kept its slot: begun once; the one handed back
+		// was begun again when it came back.
+		want := 1
+		if id == waiting {
+			want = 2
+		}
+		if begun != want {
+			t.Errorf("job %s begun %d times, want %d", id, begun, want)
+		}
+	}
+	if n := len(h.outputs(t)); n != len(ids) {
+		t.Errorf("%d outputs, want one per job", n)
+	}
+}
