@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/infra/testenv"
+	"github.com/tigerstudio/studio/worker"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
 )
@@ -89,7 +91,7 @@ func BenchmarkWorkerOverhead(b *testing.B) {
 		})
 	}
 	b.ResetTimer()
-	h.startWorker(b, workerOpts{generator: gen, wrap: wrap, slots: 1})
+	h.startWorker(b, workerOpts{generator: gen, wrap: wrap, config: func(c *worker.Config) { c.Slots = 1 }})
 	for _, id := range ids {
 		h.waitStatus(b, id, jobs.Succeeded)
 	}
@@ -100,18 +102,26 @@ func BenchmarkWorkerOverhead(b *testing.B) {
 	b.ReportMetric(percentile(overheads, 0.99), "overhead-p99-ms")
 }
 
-// BenchmarkWorkerThroughput: jobs per second with the builtin generator at 1
-// and 2 slots, on a 512x512 photo (the studio style).
+// BenchmarkWorkerThroughput: jobs per second with the builtin generator on a
+// 512x512 photo (the studio style): one slot, two slots generating at once,
+// and the defaults (two slots, one generation).
 func BenchmarkWorkerThroughput(b *testing.B) {
-	for _, slots := range []int{1, 2} {
-		b.Run(fmt.Sprintf("slots=%d", slots), func(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		config func(*worker.Config)
+	}{
+		{"slots=1", func(c *worker.Config) { c.Slots, c.Generations = 1, 1 }},
+		{"slots=2,generations=2", func(c *worker.Config) { c.Slots, c.Generations = 2, 2 }},
+		{"defaults", nil},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
 			h := newHarness(b)
 			user := h.stack.NewUser(b, testenv.UserOpts{})
 			n := max(b.N, 40)
 			ids := submitMany(b, h, user, n, "studio", portrait(b, 512, 512))
 			b.ResetTimer()
 			start := time.Now()
-			h.startWorker(b, workerOpts{slots: slots})
+			h.startWorker(b, workerOpts{config: tc.config})
 			for _, id := range ids {
 				h.waitStatus(b, id, jobs.Succeeded)
 			}
@@ -120,76 +130,328 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkBoothWait: with a 1000-job online backlog, how long a booth job
-// waits, in units of one generation time. Without preemption the floor is 1:
-// it can only wait for the job in flight; with preemption that job is handed
-// back and the wait is the worker's overhead. Generation here is the builtin
-// style plus 250 ms standing in for a GPU model, so the unit is not drowned
-// by the local stack's own latency.
+// BenchmarkBoothWait: a worker built with the service's defaults works
+// through a 1000-job online backlog, first alone, then while booth jobs
+// arrive one at a time, each at a different point of an online generation.
+//
+// A booth job's wait runs from the broker's confirm of its publish to the
+// worker's start of it (Begin: booth-wait) and to the start of its
+// generation (booth-gpu-wait), in units of one generation time measured
+// on the idle worker before the run. gpu-busy is the share of the wall
+// time the GPU was generating over backlogWindow generations of the
+// backlog alone; gpu-busy-booth and gpu-wasted-booth are the same share,
+// and the share spent on generations stopped for a booth job, while the
+// booth jobs arrive (far more often than at an event). Generation is the
+// builtin style plus gpuTime standing in for a GPU model, so the unit is
+// not drowned by the local stack's own latency.
+//
+// Each b.N iteration measures one backlog window and boothSamples booth
+// jobs, on the same backlog.
 func BenchmarkBoothWait(b *testing.B) {
-	for _, preempt := range []bool{false, true} {
+	for _, preempt := range []bool{true, false} {
 		b.Run(fmt.Sprintf("preempt=%v", preempt), func(b *testing.B) {
 			h := newHarness(b)
-			user := h.stack.NewUser(b, testenv.UserOpts{})
-			staff := h.stack.NewUser(b, testenv.UserOpts{Staff: true})
 			photo := portrait(b, 512, 512)
-			submitMany(b, h, user, 1000, "watercolour", photo)
-			gen := &counting{next: filters(b), hook: func(ctx context.Context, _ int) error {
-				select {
-				case <-time.After(gpuTime):
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}}
-			started := make(chan struct{})
-			var once sync.Once
-			wrap := func(next queue.Handler) queue.Handler {
-				return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
-					once.Do(func() { close(started) })
-					return next.Handle(ctx, m)
-				})
-			}
+			unit := generationTime(b, h, boothStyle, photo) + gpuTime
+			user := h.stack.NewUser(b, testenv.UserOpts{})
+			submitMany(b, h, user, backlog, boothStyle, photo)
+			desk := newBoothDesk(b, h, photo)
+			gpu := &gpuProbe{next: filters(b), changed: make(chan struct{}), starts: map[string]time.Time{}}
+			begun := &beginClock{at: map[string]time.Time{}}
+			h.startWorker(b, workerOpts{generator: gpu, wrap: tagJob, config: func(c *worker.Config) { c.Preempt = preempt },
+				results: begun.wrap(store.NewWorkerWriter(h.fs))})
+			gpu.waitGenerations(b, 1)
+
+			var waits, gpuWaits []time.Duration
+			var backlogBusy, boothBusy share
 			b.ResetTimer()
-			h.startWorker(b, workerOpts{generator: gen, wrap: wrap, slots: 1, preempt: preempt})
-			<-started
-			booth := h.submitPhoto(b, staff, "watercolour", jobs.Booth, photo)
-			var j store.Job
-			eventually(b, "booth job started", func() bool {
-				j = h.job(b, booth)
-				return j.Response != nil
-			})
-			// From the Gateway's acceptance of the request to the worker's start.
-			wait := j.Response.StartedAt.Sub(j.Request.CreatedAt)
-			unit := generationTime(b, h, "watercolour", photo) + gpuTime
-			b.ReportMetric(float64(wait)/float64(unit), "booth-wait-generations")
-			b.ReportMetric(float64(wait.Microseconds())/1000, "booth-wait-ms")
+			for range b.N {
+				from := gpu.waitGenerations(b, gpu.generations()+1)
+				to := gpu.waitGenerations(b, gpu.generations()+backlogWindow)
+				backlogBusy.add(gpu, from, to)
+
+				from = time.Now()
+				for i := range boothSamples {
+					// Arrive at a point spread evenly over an online
+					// generation: a schedule of the experiment, not a wait
+					// for a condition.
+					gpu.waitGenerations(b, gpu.generations()+1)
+					<-time.After(time.Duration((float64(i) + 0.5) / boothSamples * float64(unit)))
+					id, confirmed := desk.submit(b, boothStyle)
+					generating := gpu.waitStart(b, id)
+					waits = append(waits, begun.of(b, id).Sub(confirmed))
+					gpuWaits = append(gpuWaits, generating.Sub(confirmed))
+				}
+				boothBusy.add(gpu, from, time.Now())
+			}
+			b.StopTimer()
+			inUnits := func(ds []time.Duration, p float64) float64 {
+				s := slices.Clone(ds)
+				slices.Sort(s)
+				return float64(s[int(p*float64(len(s)-1))]) / float64(unit)
+			}
+			b.ReportMetric(inUnits(waits, 0.5), "booth-wait-p50-gen")
+			b.ReportMetric(inUnits(waits, 1), "booth-wait-max-gen")
+			b.ReportMetric(inUnits(gpuWaits, 0.5), "booth-gpu-wait-p50-gen")
+			b.ReportMetric(inUnits(gpuWaits, 1), "booth-gpu-wait-max-gen")
+			b.ReportMetric(backlogBusy.percent(backlogBusy.held), "gpu-busy-%")
+			b.ReportMetric(boothBusy.percent(boothBusy.held), "gpu-busy-booth-%")
+			b.ReportMetric(boothBusy.percent(boothBusy.lost), "gpu-wasted-booth-%")
 			b.ReportMetric(float64(unit.Microseconds())/1000, "generation-ms")
+			b.ReportMetric(float64(h.stack.QueueDepth(b, h.topo.Queue())), "backlog-left")
 		})
 	}
 }
 
-// gpuTime stands in for a GPU model's generation in BenchmarkBoothWait.
-const gpuTime = 250 * time.Millisecond
+// share sums the GPU's generating time over windows of wall time.
+type share struct{ held, lost, wall time.Duration }
+
+func (s *share) add(g *gpuProbe, from, to time.Time) {
+	held, lost := g.busy(from, to)
+	s.held += held
+	s.lost += lost
+	s.wall += to.Sub(from)
+}
+
+func (s *share) percent(d time.Duration) float64 { return 100 * float64(d) / float64(s.wall) }
+
+const (
+	// gpuTime stands in for a GPU model's generation in BenchmarkBoothWait.
+	gpuTime = 250 * time.Millisecond
+	// backlog is BenchmarkBoothWait's online backlog; it outlasts the run.
+	backlog = 1000
+	// boothSamples is how many booth jobs each iteration measures.
+	boothSamples = 10
+	// backlogWindow is how many generations of the backlog alone each
+	// iteration measures the GPU's busy share over.
+	backlogWindow = 10
+	boothStyle    = "watercolour"
+)
 
 // generationTime is the median time of generating style from photo, the
-// unit booth waits are measured in.
+// unit booth waits are measured in; the caller runs it while nothing else
+// in the process is busy.
 func generationTime(b *testing.B, h *harness, style string, photo []byte) time.Duration {
 	img, err := imaging.Decode(photo)
 	if err != nil {
 		b.Fatal(err)
 	}
 	st, _ := h.catalogue.Lookup(style)
+	gen := filters(b)
 	var ds []time.Duration
-	for range 5 {
+	for i := range 6 {
 		t0 := time.Now()
-		if _, err := filters(b).Generate(context.Background(), st, img); err != nil {
+		if _, err := gen.Generate(context.Background(), st, img); err != nil {
 			b.Fatal(err)
 		}
-		ds = append(ds, time.Since(t0))
+		if i > 0 { // the first run warms up
+			ds = append(ds, time.Since(t0))
+		}
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// gpuProbe is BenchmarkBoothWait's generator: the builtin style plus
+// gpuTime. It records when the GPU is busy and when each job's generation
+// starts, and lets the benchmark wait for those events. One generation runs
+// at a time (one GPU token).
+type gpuProbe struct {
+	next generate.Generator
+
+	mu      sync.Mutex
+	changed chan struct{} // closed, and replaced, at every generation start
+	count   int
+	last    time.Time            // the latest generation start
+	running bool                 // a generation is running since last
+	starts  map[string]time.Time // each job's first generation start
+	spans   []genSpan            // finished generations
+}
+
+// genSpan is one generation; stopped ones (a booth job took the GPU) did
+// no useful work.
+type genSpan struct {
+	start, end time.Time
+	stopped    bool
+}
+
+func (g *gpuProbe) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
+	start := time.Now()
+	id, _ := ctx.Value(jobKey{}).(string)
+	g.mu.Lock()
+	g.count++
+	g.last, g.running = start, true
+	if _, ok := g.starts[id]; !ok {
+		g.starts[id] = start
+	}
+	close(g.changed)
+	g.changed = make(chan struct{})
+	g.mu.Unlock()
+	res, err := g.generate(ctx, s, in)
+	g.mu.Lock()
+	g.spans = append(g.spans, genSpan{start: start, end: time.Now(), stopped: err != nil})
+	g.running = false
+	g.mu.Unlock()
+	return res, err
+}
+
+func (g *gpuProbe) generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
+	select {
+	case <-time.After(gpuTime):
+	case <-ctx.Done():
+		return generate.Result{}, ctx.Err()
+	}
+	return g.next.Generate(ctx, s, in)
+}
+
+func (g *gpuProbe) generations() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.count
+}
+
+// waitGenerations waits until n generations have started and returns when
+// the latest did.
+func (g *gpuProbe) waitGenerations(b *testing.B, n int) time.Time {
+	b.Helper()
+	return g.wait(b, fmt.Sprintf("generation %d", n), func() (time.Time, bool) {
+		return g.last, g.count >= n
+	})
+}
+
+// waitStart waits for job id's generation to start and returns when it did.
+func (g *gpuProbe) waitStart(b *testing.B, id string) time.Time {
+	b.Helper()
+	return g.wait(b, "generation of "+id, func() (time.Time, bool) {
+		t, ok := g.starts[id]
+		return t, ok
+	})
+}
+
+// wait checks cond (under the lock) at every generation start.
+func (g *gpuProbe) wait(b *testing.B, what string, cond func() (time.Time, bool)) time.Time {
+	b.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		g.mu.Lock()
+		t, ok := cond()
+		changed := g.changed
+		g.mu.Unlock()
+		if ok {
+			return t
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			b.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// busy is how long, within [from, to], generations ran, and how much of
+// that went to generations that were stopped.
+func (g *gpuProbe) busy(from, to time.Time) (held, lost time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	spans := g.spans
+	if g.running {
+		spans = append(slices.Clone(spans), genSpan{start: g.last, end: to})
+	}
+	for _, s := range spans {
+		start, end := s.start, s.end
+		if start.Before(from) {
+			start = from
+		}
+		if end.After(to) {
+			end = to
+		}
+		if end.After(start) {
+			held += end.Sub(start)
+			if s.stopped {
+				lost += end.Sub(start)
+			}
+		}
+	}
+	return held, lost
+}
+
+// beginClock records when the worker started each job (its Begin).
+type beginClock struct {
+	mu sync.Mutex
+	at map[string]time.Time
+}
+
+func (c *beginClock) wrap(next worker.Results) worker.Results {
+	return &clockedResults{Results: next, clock: c}
+}
+
+// of returns when job id was first begun; the job has started generating,
+// so it has been.
+func (c *beginClock) of(b *testing.B, id string) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.at[id]
+	if !ok {
+		b.Fatalf("job %s generated without a Begin", id)
+	}
+	return t
+}
+
+type clockedResults struct {
+	worker.Results
+	clock *beginClock
+}
+
+func (r *clockedResults) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+	r.clock.mu.Lock()
+	if _, ok := r.clock.at[id]; !ok {
+		r.clock.at[id] = time.Now()
+	}
+	r.clock.mu.Unlock()
+	return r.Results.Begin(ctx, id, now)
+}
+
+// boothDesk enqueues booth jobs as the Gateway does (input object, request
+// document, confirmed publish, then the preemption signal), so the
+// benchmark knows the instant the broker confirmed each one.
+type boothDesk struct {
+	inputs   *blob.Writer
+	requests *store.GatewayWriter
+	pub      *queue.Publisher
+	photo    []byte
+}
+
+func newBoothDesk(b *testing.B, h *harness, photo []byte) *boothDesk {
+	pub := queue.NewPublisher(h.stack.AMQPURL, h.topo)
+	b.Cleanup(func() { _ = pub.Close() })
+	return &boothDesk{inputs: blob.NewWriter(h.gcs, h.in), requests: store.NewGatewayWriter(h.fs), pub: pub, photo: photo}
+}
+
+// submit enqueues one booth job and returns its id and when the broker
+// confirmed it.
+func (d *boothDesk) submit(b *testing.B, style string) (string, time.Time) {
+	b.Helper()
+	ctx := testenv.Ctx(b)
+	id := testenv.Unique("booth")
+	req := jobs.Request{
+		UID: "booth-desk", Event: "test", Style: style, Priority: jobs.Booth,
+		Input: id + "/input.jpg", ContentType: "image/jpeg", Width: 512, Height: 512, CreatedAt: time.Now().UTC(),
+	}
+	if err := d.inputs.Create(ctx, req.Input, req.ContentType, d.photo); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.requests.CreateRequest(ctx, id, req); err != nil {
+		b.Fatal(err)
+	}
+	msg := jobs.Message{JobID: id, UID: req.UID, Event: req.Event, Style: style, Priority: jobs.Booth, Input: req.Input}
+	if err := d.pub.Publish(ctx, msg); err != nil {
+		b.Fatal(err)
+	}
+	confirmed := time.Now()
+	if err := d.pub.Signal(ctx, id); err != nil {
+		b.Fatal(err)
+	}
+	return id, confirmed
 }
 
 // BenchmarkStackPhotoToResult is the user's wait: p50 and p90 from posting

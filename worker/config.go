@@ -20,16 +20,19 @@ type Config struct {
 	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
 	StylesFile  string `env:"STYLES_FILE"`
 	Port        string `env:"PORT, default=8080"`
-	// Slots is the number of jobs in hand, and the prefetch: a booth job
-	// waits for at most this many.
-	Slots int `env:"WORKER_SLOTS, default=1"`
-	// Generations bounds concurrent generations (0: as many as slots). With
-	// WORKER_SLOTS=2 and WORKER_GENERATIONS=1 on one GPU, the next job's
-	// download overlaps the current generation.
-	Generations int `env:"WORKER_GENERATIONS, default=0"`
+	// Slots is the number of jobs in hand, and the prefetch. The default of
+	// two per GPU keeps the GPU busy: the next job is downloaded and
+	// decoded while the current one generates. Without preemption a booth
+	// job may wait for every job in hand.
+	Slots int `env:"WORKER_SLOTS, default=2"`
+	// Generations bounds concurrent generations: one per GPU (0: as many
+	// as slots, no overlap of I/O with generation).
+	Generations int `env:"WORKER_GENERATIONS, default=1"`
 	MaxAttempts int `env:"WORKER_MAX_ATTEMPTS, default=3"`
-	// Preempt hands an online job back when a booth job arrives and every
-	// slot is busy, so the booth job need not wait for a generation.
+	// Preempt makes room for a booth job at once: when every slot is busy
+	// the consumer hands the newest online job back (a slot), and when
+	// every generation is an online one the worker stops one, which starts
+	// over after the booth job (the GPU). The booth job waits for neither.
 	Preempt      bool          `env:"WORKER_PREEMPT, default=true"`
 	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
 	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`

@@ -20,8 +20,10 @@ func TestConfig(t *testing.T) {
 		{Name: "unknown device", Env: configtest.With(validEnv, "WORKER_DEVICE", "tpu"), Want: []string{"WORKER_DEVICE"}},
 		{Name: "bad duration", Env: configtest.With(validEnv, "WORKER_GRACE", "soon"), Want: []string{"Grace"}},
 		{Name: "no attempts", Env: configtest.With(validEnv, "WORKER_MAX_ATTEMPTS", "0"), Want: []string{"WORKER_MAX_ATTEMPTS"}},
-		{Name: "more generations than slots", Env: configtest.With(validEnv, "WORKER_GENERATIONS", "2"), Want: []string{"WORKER_GENERATIONS"}},
-		{Name: "two slots, one generation", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "2"), "WORKER_GENERATIONS", "1")},
+		{Name: "more generations than slots", Env: configtest.With(validEnv, "WORKER_GENERATIONS", "3"), Want: []string{"WORKER_GENERATIONS"}},
+		{Name: "more generations than fewer slots", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "1"), "WORKER_GENERATIONS", "2"), Want: []string{"WORKER_GENERATIONS"}},
+		{Name: "one slot, default generations", Env: configtest.With(validEnv, "WORKER_SLOTS", "1")},
+		{Name: "as many generations as slots", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "4"), "WORKER_GENERATIONS", "0")},
 	})
 }
 
@@ -30,7 +32,9 @@ func TestConfigDefaults(t *testing.T) {
 	if err := config.Load(context.Background(), config.FromMap(validEnv), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Slots != 1 || cfg.MaxAttempts != 3 || cfg.Device != "cpu" {
+	// Two jobs in hand, one generating: the next job's I/O overlaps the
+	// current generation.
+	if cfg.Slots != 2 || cfg.Generations != 1 || !cfg.Preempt || cfg.MaxAttempts != 3 || cfg.Device != "cpu" {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }

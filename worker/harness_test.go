@@ -20,6 +20,7 @@ import (
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
+	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/queue"
@@ -86,72 +87,77 @@ func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 	return h
 }
 
-// workerOpts shape one in-process worker.
+// workerOpts shape one in-process worker. It is built by worker.New, as
+// the service builds itself, from a worker.Config loaded with the service's
+// defaults; config overrides only what the test is about.
 type workerOpts struct {
-	slots       int
-	grace       time.Duration
-	maxAttempts int
-	amqpURL     string
-	generator   generate.Generator
-	results     worker.Results
+	config    func(*worker.Config)
+	generator generate.Generator
+	results   worker.Results
 	// wrap, if set, wraps the processor, e.g. to time it.
 	wrap func(queue.Handler) queue.Handler
-	// gpu, if set, bounds concurrent generations below the slots.
-	gpu int
-	// preempt lets booth signals hand online jobs back.
-	preempt bool
 }
 
 // runningWorker is a worker consuming in the background.
 type runningWorker struct {
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
+	consumer *queue.Consumer
+	cancel   context.CancelFunc
+	done     chan error
+	once     sync.Once
 }
 
-func (h *harness) processor(opts workerOpts) *worker.Processor {
-	gen := opts.generator
-	if gen == nil {
-		gen = h.gen
+// env is the worker's environment on the harness's buckets and queues, for
+// the in-process worker and the binary alike.
+func (h *harness) env() map[string]string {
+	return map[string]string{
+		"GCLOUD_PROJECT": h.stack.Project, "INPUT_BUCKET": h.in, "OUTPUT_BUCKET": h.out,
+		"AMQP_URL": h.stack.AMQPURL, "QUEUE_PREFIX": h.topo.Prefix, "STYLES_FILE": h.styles,
+		// Tests wait for retries: milliseconds, not the default seconds.
+		"WORKER_RETRY_BACKOFF": "50ms",
 	}
-	results := opts.results
-	if results == nil {
-		results = store.NewWorkerWriter(h.fs)
+}
+
+// workerConfig loads the worker's Config as cmd/worker does, defaults
+// included, then applies override.
+func (h *harness) workerConfig(t testing.TB, override func(*worker.Config)) *worker.Config {
+	t.Helper()
+	var cfg worker.Config
+	if err := config.Load(context.Background(), config.FromMap(h.env()), &cfg); err != nil {
+		t.Fatal(err)
 	}
-	p := &worker.Processor{
-		Requests: store.NewReader(h.fs), Results: results,
+	if override != nil {
+		override(&cfg)
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("worker config override: %v", err)
+		}
+	}
+	return &cfg
+}
+
+// deps are the worker's collaborators on the harness's stack, with the
+// generator and results of opts where it sets them.
+func (h *harness) deps(t testing.TB, opts workerOpts) worker.Deps {
+	d := worker.Deps{
+		Requests: store.NewReader(h.fs), Results: opts.results,
 		Inputs: blob.NewReader(h.gcs), Outputs: blob.NewWriter(h.gcs, h.out),
-		Generator: gen, Styles: h.catalogue, InputBucket: h.in,
-		MaxAttempts: max(opts.maxAttempts, 1), MaxSide: 512, MaxInputBytes: 32 << 20, Now: time.Now,
+		Generator: opts.generator, Styles: h.catalogue,
+		Logger: logging.New(testLog(t), 0),
 	}
-	if opts.gpu > 0 {
-		p.GPU = make(chan struct{}, opts.gpu)
+	if d.Generator == nil {
+		d.Generator = h.gen
 	}
-	return p
+	if d.Results == nil {
+		d.Results = store.NewWorkerWriter(h.fs)
+	}
+	return d
 }
 
 func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {
 	t.Helper()
-	if opts.slots == 0 {
-		opts.slots = 1
-	}
-	if opts.maxAttempts == 0 {
-		opts.maxAttempts = 3
-	}
-	if opts.grace == 0 {
-		opts.grace = 10 * time.Second
-	}
-	if opts.amqpURL == "" {
-		opts.amqpURL = h.stack.AMQPURL
-	}
-	c := queue.NewConsumer(queue.ConsumerConfig{
-		URL: opts.amqpURL, Topology: h.topo, Slots: opts.slots, Grace: opts.grace,
-		Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Preempt: opts.preempt,
-		Logger: logging.New(testLog(t), 0),
-	})
+	proc, c := worker.New(h.workerConfig(t, opts.config), h.deps(t, opts))
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &runningWorker{cancel: cancel, done: make(chan error, 1)}
-	var handler queue.Handler = h.processor(opts)
+	w := &runningWorker{consumer: c, cancel: cancel, done: make(chan error, 1)}
+	var handler queue.Handler = proc
 	if opts.wrap != nil {
 		handler = opts.wrap(handler)
 	}
@@ -175,6 +181,31 @@ func (w *runningWorker) stop(t testing.TB) {
 			t.Error("worker did not stop")
 		}
 	})
+}
+
+// receive waits for the next value on ch: an event, not a length of time,
+// with a deadline only so a test that goes wrong fails instead of hanging.
+func receive[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(60 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// returns wraps a handler to report each message's outcome on ch, so a test
+// can wait until the worker is done with a delivery.
+func returns(ch chan<- error) func(queue.Handler) queue.Handler {
+	return func(next queue.Handler) queue.Handler {
+		return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+			err := next.Handle(ctx, m)
+			ch <- err
+			return err
+		})
+	}
 }
 
 func eventually(t testing.TB, what string, cond func() bool) {
@@ -255,6 +286,17 @@ func (h *harness) waitStatus(t testing.TB, id string, want jobs.Status) store.Jo
 
 func (h *harness) outputs(t testing.TB) []string {
 	return testenv.Objects(t, h.gcs, h.out)
+}
+
+// jobKey carries the job id from the handler to the generator (tagJob).
+type jobKey struct{}
+
+// tagJob wraps a handler so the generator can tell which job it generates
+// for: ctx.Value(jobKey{}).
+func tagJob(next queue.Handler) queue.Handler {
+	return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		return next.Handle(context.WithValue(ctx, jobKey{}, m.ID), m)
+	})
 }
 
 // counting wraps a generator, recording the jobs it started, in order.

@@ -41,10 +41,11 @@ func freePort(t *testing.T) string {
 func (h *harness) startProcess(t *testing.T, bin string, extra ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
-		"GCLOUD_PROJECT="+h.stack.Project, "INPUT_BUCKET="+h.in, "OUTPUT_BUCKET="+h.out,
-		"AMQP_URL="+h.stack.AMQPURL, "QUEUE_PREFIX="+h.topo.Prefix, "PORT="+freePort(t),
-		"WORKER_MAX_SIDE=4096", "WORKER_RETRY_BACKOFF=100ms", "LOG_LEVEL=info", "STYLES_FILE="+h.styles)
+	cmd.Env = os.Environ()
+	for k, v := range h.env() {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "PORT="+freePort(t), "WORKER_MAX_SIDE=4096", "LOG_LEVEL=info")
 	cmd.Env = append(cmd.Env, extra...)
 	cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
 	if err := cmd.Start(); err != nil {

@@ -7,26 +7,30 @@ package worker_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
-func rabbit(t *testing.T, script, verb string) {
-	t.Helper()
+func rabbit(script, verb string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, script, verb).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", script, verb, err, out)
+	if out, err := exec.CommandContext(ctx, script, verb).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", script, verb, err, out)
 	}
+	return nil
 }
 
 // TestDisruptiveBrokerRestart restarts RabbitMQ while jobs are queued and one
-// is generating: every job still completes, exactly once.
+// is generating: every job still completes, exactly once. The first
+// generation is held until the broker is down, so the restart is sure to
+// hit it and the jobs queued behind it.
 func TestDisruptiveBrokerRestart(t *testing.T) {
 	h := newHarness(t)
 	if h.stack.StackScript == "" {
@@ -37,21 +41,57 @@ func TestDisruptiveBrokerRestart(t *testing.T) {
 	for range 5 {
 		ids = append(ids, h.submit(t, user, "sketch", jobs.Online))
 	}
-	generating := make(chan struct{}, 10)
-	slow := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
-		generating <- struct{}{}
-		select {
-		case <-time.After(300 * time.Millisecond):
+	generating := make(chan struct{})
+	down := make(chan struct{})
+	ended := make(chan error, 1) // why the first generation ended: nil if it outlived the broker
+	held := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
+		if n != 1 {
 			return nil
-		case <-ctx.Done():
+		}
+		close(generating)
+		select {
+		case <-ctx.Done(): // the broker went away under it
+			ended <- context.Cause(ctx)
 			return ctx.Err()
+		case <-down:
+			ended <- nil
+			return nil
 		}
 	}}
-	h.startWorker(t, workerOpts{generator: slow})
-	<-generating
-	rabbit(t, h.stack.StackScript, "rabbit-stop")
-	time.Sleep(time.Second)
-	rabbit(t, h.stack.StackScript, "rabbit-start")
+	w := h.startWorker(t, workerOpts{generator: held})
+	receive(t, "the first generation", generating)
+	queued := h.stack.QueueDepth(t, h.topo.Queue())
+	if queued == 0 {
+		t.Fatal("no job queued behind the ones in hand: the restart would hit no queued work")
+	}
+	select {
+	case cause := <-ended:
+		t.Fatalf("the first generation ended (%v) before the broker stopped", cause)
+	default:
+	}
+
+	if err := rabbit(h.stack.StackScript, "rabbit-stop"); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever happens from here, the shared broker comes back.
+	started := false
+	defer func() {
+		if !started {
+			if err := rabbit(h.stack.StackScript, "rabbit-start"); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	eventually(t, "the worker to lose its broker session", func() bool { return !w.consumer.Connected() })
+	close(down)
+	if cause := receive(t, "the first generation to end", ended); cause != nil && !errors.Is(cause, queue.ErrConnectionLost) {
+		t.Errorf("the first generation ended by %v, want the lost connection (or to outlive it)", cause)
+	}
+	started = true
+	if err := rabbit(h.stack.StackScript, "rabbit-start"); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the restart hit %d queued jobs and a generation in flight", queued)
 
 	var committed []string
 	for _, id := range ids {

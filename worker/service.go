@@ -40,21 +40,52 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	defer closeGen()
 	log.Info("styles ready", "styles", len(gen), "device", cfg.Device, "ms", time.Since(start).Milliseconds())
 
+	proc, consumer := New(cfg, Deps{
+		Requests:  store.NewReader(fs),
+		Results:   store.NewWorkerWriter(fs),
+		Inputs:    blob.NewReader(gcs),
+		Outputs:   blob.NewWriter(gcs, cfg.OutputBucket),
+		Generator: gen,
+		Styles:    cat,
+		Logger:    log,
+	})
+	return Serve(ctx, cfg.Port, consumer, proc, log)
+}
+
+// Deps are what the worker works with. Run connects the real ones; tests
+// pass the same, some wrapped to observe them or to inject faults.
+type Deps struct {
+	Requests  Requests
+	Results   Results
+	Inputs    Inputs
+	Outputs   Outputs
+	Generator generate.Generator
+	Styles    *styles.Catalogue
+	Logger    *slog.Logger
+}
+
+// New builds the worker from cfg: the job handler and the queue consumer
+// that feeds it. It is the one place where Config values become the
+// worker's settings, so the service and its tests run the same worker,
+// defaults included.
+func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 	proc := &Processor{
-		Requests:      store.NewReader(fs),
-		Results:       store.NewWorkerWriter(fs),
-		Inputs:        blob.NewReader(gcs),
-		Outputs:       blob.NewWriter(gcs, cfg.OutputBucket),
-		Generator:     gen,
-		Styles:        cat,
+		Requests:      d.Requests,
+		Results:       d.Results,
+		Inputs:        d.Inputs,
+		Outputs:       d.Outputs,
+		Generator:     d.Generator,
+		Styles:        d.Styles,
 		InputBucket:   cfg.InputBucket,
 		MaxAttempts:   cfg.MaxAttempts,
 		MaxSide:       cfg.MaxSide,
 		MaxInputBytes: cfg.MaxInput,
 		Now:           time.Now,
 	}
+	// Fewer generations than slots: the other slots download, decode,
+	// upload and commit while the GPU works.
 	if cfg.Generations > 0 && cfg.Generations < cfg.Slots {
-		proc.GPU = make(chan struct{}, cfg.Generations)
+		proc.gpu = newGPUGate(cfg.Generations, cfg.Preempt)
 	}
 	consumer := queue.NewConsumer(queue.ConsumerConfig{
 		URL:      cfg.AMQPURL,
@@ -63,9 +94,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Grace:    cfg.Grace,
 		Backoff:  cfg.RetryBackoff,
 		Preempt:  cfg.Preempt,
-		Logger:   log,
+		Logger:   d.Logger,
 	})
-	return Serve(ctx, cfg.Port, consumer, proc, log)
+	return proc, consumer
 }
 
 // Consumer feeds the handler from the queue.

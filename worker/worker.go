@@ -64,11 +64,11 @@ type Processor struct {
 	MaxSide int
 	// MaxInputBytes bounds the download.
 	MaxInputBytes int64
-	// GPU, if set, bounds how many generations run at once (one token per
-	// concurrent generation). With more slots than tokens, a job's download
-	// and upload overlap another job's generation.
-	GPU chan struct{}
-	Now func() time.Time
+	Now           func() time.Time
+	// gpu, set by New when there are fewer generations than slots, bounds
+	// the generations running at once, so the other jobs in hand download
+	// and upload meanwhile, and puts booth jobs first.
+	gpu *gpuGate
 }
 
 func (p *Processor) now() time.Time {
@@ -180,7 +180,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
 
 	genStart := p.now()
-	res, err := p.generate(ctx, style, img)
+	res, err := p.generate(ctx, req.Priority == jobs.Booth, style, img)
 	if err != nil {
 		return fmt.Errorf("worker: generate: %w", err)
 	}
@@ -247,17 +247,32 @@ func stepsMs(steps []generate.StepTiming) map[string]int64 {
 	return out
 }
 
-// generate runs the generator once a GPU token is free.
-func (p *Processor) generate(ctx context.Context, style styles.Style, img image.Image) (generate.Result, error) {
-	if p.GPU != nil {
-		select {
-		case p.GPU <- struct{}{}:
-			defer func() { <-p.GPU }()
-		case <-ctx.Done():
-			return generate.Result{}, ctx.Err()
-		}
+// generate runs the generator once the gate gives it the GPU. An online
+// generation stopped for a booth job waits for the GPU again and starts
+// over: the job keeps its slot, its attempt and its input, and is neither
+// lost nor duplicated.
+func (p *Processor) generate(ctx context.Context, booth bool, style styles.Style, img image.Image) (generate.Result, error) {
+	if p.gpu == nil {
+		return p.Generator.Generate(ctx, style, img)
 	}
-	return p.Generator.Generate(ctx, style, img)
+	resume := false
+	for {
+		genCtx, stop := context.WithCancelCause(ctx)
+		turn, err := p.gpu.acquire(ctx, booth, resume, stop)
+		if err != nil {
+			stop(nil)
+			return generate.Result{}, err
+		}
+		res, err := p.Generator.Generate(genCtx, style, img)
+		p.gpu.release(turn)
+		yielded := err != nil && ctx.Err() == nil && errors.Is(context.Cause(genCtx), ErrGPUPreempted)
+		stop(nil)
+		if !yielded {
+			return res, err
+		}
+		logging.FromContext(ctx).Info("generation stopped for a booth job; it starts over after it")
+		resume = true
+	}
 }
 
 // committed reports whether this attempt's succeeded response is stored.

@@ -26,7 +26,7 @@ func TestEndToEndEachStyle(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	h.startWorker(t, workerOpts{slots: 2})
+	h.startWorker(t, workerOpts{})
 	for _, st := range h.catalogue.All() {
 		t.Run(st.ID, func(t *testing.T) {
 			id := h.submit(t, user, st.ID, "")
@@ -64,8 +64,12 @@ func TestRedeliveryOfFinishedJobDoesNoWork(t *testing.T) {
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
 	gen := &counting{next: filters(t)}
-	h.startWorker(t, workerOpts{generator: gen})
+	handled := make(chan error, 10)
+	h.startWorker(t, workerOpts{generator: gen, wrap: returns(handled)})
 	id := h.submit(t, user, "sketch", "")
+	if err := receive(t, "the job handled", handled); err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
 	before := h.waitStatus(t, id, jobs.Succeeded)
 	outputs := h.outputs(t)
 
@@ -75,8 +79,11 @@ func TestRedeliveryOfFinishedJobDoesNoWork(t *testing.T) {
 			MessageId: id, ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: []byte(body),
 		})
 	})
-	eventually(t, "redelivery consumed", func() bool { return h.stack.QueueDepth(t, h.topo.Queue()) == 0 })
-	time.Sleep(300 * time.Millisecond) // let a wrong second run show itself
+	// Once the redelivery's handler has returned, any wrong second run has
+	// done all it would do.
+	if err := receive(t, "the redelivery handled", handled); err != nil {
+		t.Errorf("redelivery: %v, want it acked", err)
+	}
 	after := h.job(t, id)
 	if gen.count() != 1 {
 		t.Errorf("generated %d times, want 1", gen.count())
@@ -92,21 +99,30 @@ func TestRedeliveryOfFinishedJobDoesNoWork(t *testing.T) {
 	}
 }
 
-// failingResults fails the first Succeed, as a Firestore outage would.
+// failingResults fails the first Succeed, as a Firestore outage would, or,
+// with applied, as a commit that lands but whose answer is lost (a
+// deadline): it commits through the real writer, then returns the error.
 type failingResults struct {
 	worker.Results
-	mu     sync.Mutex
-	failed bool
+	applied bool
+	mu      sync.Mutex
+	failed  bool
 }
 
 func (f *failingResults) Succeed(ctx context.Context, id string, resp jobs.Response) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.failed {
-		f.failed = true
-		return errors.New("injected: firestore unavailable")
+	if f.failed {
+		return f.Results.Succeed(ctx, id, resp)
 	}
-	return f.Results.Succeed(ctx, id, resp)
+	f.failed = true
+	if f.applied {
+		if err := f.Results.Succeed(ctx, id, resp); err != nil {
+			return err
+		}
+		return errors.New("injected: deadline exceeded after the commit was applied")
+	}
+	return errors.New("injected: firestore unavailable")
 }
 
 func TestFailedResponseWriteDeletesOutputs(t *testing.T) {
@@ -126,6 +142,59 @@ func TestFailedResponseWriteDeletesOutputs(t *testing.T) {
 	}
 	if got := h.outputs(t); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("output bucket holds %v, want only the committed outputs %v", got, want)
+	}
+}
+
+// TestResponseWriteErrorReRead: the response commit returns an error. If it
+// was applied all the same, the worker finds it on re-reading, keeps the
+// outputs the document names and acks; if it was not, the outputs go
+// (Storage and Firestore never disagree). One attempt only, so no retry can
+// hide what the first one did.
+func TestResponseWriteErrorReRead(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		applied     bool
+		wantStatus  jobs.Status
+		wantOutputs int
+	}{
+		{"applied then failed: kept", true, jobs.Succeeded, 1},
+		{"not applied: deleted", false, jobs.Failed, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			user := h.stack.NewUser(t, testenv.UserOpts{})
+			results := &failingResults{Results: store.NewWorkerWriter(h.fs), applied: tc.applied}
+			gen := &counting{next: filters(t)}
+			handled := make(chan error, 10)
+			h.startWorker(t, workerOpts{generator: gen, results: results, wrap: returns(handled),
+				config: func(c *worker.Config) { c.MaxAttempts = 1 }})
+			id := h.submit(t, user, "studio", "")
+			err := receive(t, "the job handled", handled)
+			j := h.job(t, id)
+			if j.Status() != tc.wantStatus {
+				t.Fatalf("status %s, want %s", j.Status(), tc.wantStatus)
+			}
+			got := h.outputs(t)
+			if len(got) != tc.wantOutputs {
+				t.Errorf("output bucket holds %v, want %d objects", got, tc.wantOutputs)
+			}
+			if tc.applied {
+				if err != nil {
+					t.Errorf("handler returned %v, want nil: the job succeeded, ack it", err)
+				}
+				if j.Response.Attempt != 1 || len(j.Response.Outputs) != 1 || len(got) != 1 || got[0] != j.Response.Outputs[0].Name {
+					t.Errorf("response %+v with bucket %v, want attempt 1 naming the one stored output", j.Response, got)
+				}
+			} else if !errors.Is(err, queue.ErrDeadLetter) || j.Failure.Code != jobs.CodeInternal {
+				t.Errorf("handler returned %v with error document %+v, want an internal failure, dead-lettered", err, j.Failure)
+			}
+			if gen.count() != 1 {
+				t.Errorf("generated %d times, want 1", gen.count())
+			}
+		})
 	}
 }
 
@@ -193,7 +262,7 @@ func TestFailures(t *testing.T) {
 				}
 			}
 			gen := &counting{next: filters(t), hook: tc.hook}
-			h.startWorker(t, workerOpts{generator: gen, maxAttempts: tc.maxAttempts})
+			h.startWorker(t, workerOpts{generator: gen, config: func(c *worker.Config) { c.MaxAttempts = tc.maxAttempts }})
 			j := h.waitStatus(t, id, jobs.Failed)
 			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
 				t.Errorf("error document = %+v, want code %s after %d attempts", *j.Failure, tc.wantCode, tc.wantAttempts)
@@ -225,7 +294,7 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}}
-	h.startWorker(t, workerOpts{generator: doomed, amqpURL: proxy.AMQPURL(t, h.stack.AMQPURL)})
+	h.startWorker(t, workerOpts{generator: doomed, config: func(c *worker.Config) { c.AMQPURL = proxy.AMQPURL(t, h.stack.AMQPURL) }})
 	id := h.submit(t, user, "watercolour", "")
 	<-generating
 	if j := h.job(t, id); j.Status() != jobs.Running {
@@ -257,7 +326,10 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}}
-	h.startWorker(t, workerOpts{generator: crashing, maxAttempts: 2, amqpURL: proxy.AMQPURL(t, h.stack.AMQPURL)})
+	h.startWorker(t, workerOpts{generator: crashing, config: func(c *worker.Config) {
+		c.MaxAttempts = 2
+		c.AMQPURL = proxy.AMQPURL(t, h.stack.AMQPURL)
+	}})
 	id := h.submit(t, user, "sketch", "")
 	for range 2 {
 		<-crashes
@@ -300,7 +372,7 @@ func TestShutdownDuringGeneration(t *testing.T) {
 					return ctx.Err()
 				}
 			}}
-			w := h.startWorker(t, workerOpts{generator: slow, grace: tc.grace})
+			w := h.startWorker(t, workerOpts{generator: slow, config: func(c *worker.Config) { c.Grace = tc.grace }})
 			id := h.submit(t, user, "sketch", "")
 			<-started
 			w.stop(t)
@@ -347,7 +419,10 @@ func TestBoothJumpsTheBacklog(t *testing.T) {
 		return nil
 	}}
 	recording := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
-	h.startWorker(t, workerOpts{generator: rec, results: recording, slots: 1})
+	// One slot and no preemption: the booth job can only jump the queue.
+	h.startWorker(t, workerOpts{generator: rec, results: recording, config: func(c *worker.Config) {
+		c.Slots, c.Preempt = 1, false
+	}})
 	<-firstStarted
 	booth := h.submit(t, staff, "studio", jobs.Booth)
 	close(release)
@@ -366,29 +441,40 @@ func TestBoothJumpsTheBacklog(t *testing.T) {
 	}
 }
 
-// recordingResults records the order in which jobs were started.
+// recordingResults records the order in which jobs were started and, if
+// begun is set, reports each start (the number of starts so far) once it is
+// durable.
 type recordingResults struct {
 	worker.Results
 	mu    *sync.Mutex
 	order *[]string
+	begun func(n int)
 }
 
 func (r *recordingResults) Begin(ctx context.Context, id string, now time.Time) (int, error) {
 	r.mu.Lock()
 	*r.order = append(*r.order, id)
+	n := len(*r.order)
 	r.mu.Unlock()
-	return r.Results.Begin(ctx, id, now)
+	attempt, err := r.Results.Begin(ctx, id, now)
+	if r.begun != nil {
+		r.begun(n)
+	}
+	return attempt, err
 }
 
-// TestIOOverlapsGeneration: with two slots and one GPU token, the next job
-// is taken and its input downloaded while the current one generates, and
-// never two generations run at once.
+// TestIOOverlapsGeneration: with the default slots (two in hand, one GPU
+// token), the next job is taken and started while the current one
+// generates, and never two generations run at once. Each generation but
+// the last holds the GPU until one more job has started: events, not a
+// window of time, so a slow machine cannot make the overlap look absent.
 func TestIOOverlapsGeneration(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
+	const n = 3
 	var ids []string
-	for range 3 {
+	for range n {
 		ids = append(ids, h.submit(t, user, "sketch", jobs.Online))
 	}
 	var mu sync.Mutex
@@ -398,29 +484,49 @@ func TestIOOverlapsGeneration(t *testing.T) {
 		events = append(events, e)
 		mu.Unlock()
 	}
+	// started[i] closes when the (i+1)-th job start is durable.
+	started := make([]chan struct{}, n)
+	for i := range started {
+		started[i] = make(chan struct{})
+	}
+	var order []string
+	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
+		if k <= n {
+			close(started[k-1])
+		}
+	}}
 	generating, maxGenerating := 0, 0
-	gen := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
+	gen := &counting{next: filters(t), hook: func(ctx context.Context, k int) error {
 		mu.Lock()
 		generating++
 		maxGenerating = max(maxGenerating, generating)
 		events = append(events, "generate-start")
 		mu.Unlock()
-		time.Sleep(300 * time.Millisecond) // stands in for GPU time
-		mu.Lock()
-		generating--
-		events = append(events, "generate-end")
-		mu.Unlock()
-		return nil
+		defer func() {
+			mu.Lock()
+			generating--
+			events = append(events, "generate-end")
+			mu.Unlock()
+		}()
+		if k >= n {
+			return nil // no job left to overlap with
+		}
+		select {
+		case <-started[k]:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(60 * time.Second):
+			return errors.New("no further job was started while this one generated")
+		}
 	}}
-	var order []string
-	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
 	inputs := func(next queue.Handler) queue.Handler {
 		return queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
 			record("take")
 			return next.Handle(ctx, m)
 		})
 	}
-	h.startWorker(t, workerOpts{generator: gen, results: results, slots: 2, gpu: 1, wrap: inputs})
+	h.startWorker(t, workerOpts{generator: gen, results: results, wrap: inputs})
 	for _, id := range ids {
 		h.waitStatus(t, id, jobs.Succeeded)
 	}
@@ -475,7 +581,9 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 	}}
 	var order []string
 	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
-	h.startWorker(t, workerOpts{generator: gen, results: results, slots: 1, preempt: true})
+	h.startWorker(t, workerOpts{generator: gen, results: results, config: func(c *worker.Config) {
+		c.Slots, c.Preempt = 1, true
+	}})
 	online := h.submit(t, user, "sketch", jobs.Online)
 	<-generating
 	booth := h.submit(t, staff, "sketch", jobs.Booth)
@@ -493,6 +601,111 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 		t.Errorf("online job finished on attempt %d, want 1 (a preemption is not an attempt)", o.Response.Attempt)
 	}
 	if n := len(h.outputs(t)); n != 2 {
+		t.Errorf("%d outputs, want one per job", n)
+	}
+}
+
+// TestBoothPreemptsWithDefaults: with the default two slots and one
+// generation, one online job generating and another in hand waiting for the
+// GPU, a booth job makes the consumer hand the waiting job back (for the
+// slot) and the worker stop the generation in progress (for the GPU): the
+// booth job is the next to generate. The stopped job stays in hand and
+// generates again right after, on the same attempt; every job completes
+// once.
+func TestBoothPreemptsWithDefaults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+
+	var mu sync.Mutex
+	var generated []string // job ids in the order their generations started
+	firstGenerating := make(chan struct{})
+	firstEnded := make(chan error, 1) // the cause that ended the first generation
+	gen := &counting{next: filters(t), hook: func(ctx context.Context, n int) error {
+		id, _ := ctx.Value(jobKey{}).(string)
+		mu.Lock()
+		generated = append(generated, id)
+		mu.Unlock()
+		if n != 1 {
+			return nil
+		}
+		close(firstGenerating)
+		select {
+		case <-ctx.Done(): // a long online generation, cut short
+			firstEnded <- context.Cause(ctx)
+			return ctx.Err()
+		case <-time.After(60 * time.Second):
+			firstEnded <- nil
+			return errors.New("the generation in progress was not stopped for the booth job")
+		}
+	}}
+	var order []string
+	secondStarted := make(chan struct{})
+	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
+		if k == 2 {
+			close(secondStarted)
+		}
+	}}
+	type outcome struct {
+		id    string
+		cause error
+	}
+	handled := make(chan outcome, 20)
+	wrap := func(next queue.Handler) queue.Handler {
+		return tagJob(queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+			err := next.Handle(ctx, m)
+			handled <- outcome{m.ID, context.Cause(ctx)}
+			return err
+		}))
+	}
+	h.startWorker(t, workerOpts{generator: gen, results: results, wrap: wrap})
+
+	// Submitted one by one, so the generating job is the oldest in hand and
+	// the waiting one the newest.
+	generating := h.submit(t, user, "sketch", jobs.Online)
+	receive(t, "the first generation", firstGenerating)
+	waiting := h.submit(t, user, "sketch", jobs.Online)
+	receive(t, "the second job started", secondStarted)
+	queued := h.submit(t, user, "sketch", jobs.Online)
+	booth := h.submit(t, staff, "sketch", jobs.Booth)
+
+	first := receive(t, "a job handed back", handled)
+	if first.id != waiting || !errors.Is(first.cause, queue.ErrPreempted) {
+		t.Errorf("first handler to return: %s (cause %v), want the waiting job %s handed back", first.id, first.cause, waiting)
+	}
+	if cause := receive(t, "the first generation to end", firstEnded); !errors.Is(cause, worker.ErrGPUPreempted) {
+		t.Errorf("the generation in progress ended by %v, want %v", cause, worker.ErrGPUPreempted)
+	}
+	ids := []string{generating, waiting, queued, booth}
+	for _, id := range ids {
+		if j := h.waitStatus(t, id, jobs.Succeeded); j.Response.Attempt != 1 {
+			t.Errorf("job %s finished on attempt %d, want 1 (a preemption is not an attempt)", id, j.Response.Attempt)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(generated) < 3 || generated[0] != generating || generated[1] != booth || generated[2] != generating {
+		t.Errorf("generations %v, want %s, then the booth job %s, then %s again", generated, generating, booth, generating)
+	}
+	for _, id := range ids {
+		begun := 0
+		for _, o := range order {
+			if o == id {
+				begun++
+			}
+		}
+		// The stopped job kept its slot: begun once; the one handed back
+		// was begun again when it came back.
+		want := 1
+		if id == waiting {
+			want = 2
+		}
+		if begun != want {
+			t.Errorf("job %s begun %d times, want %d", id, begun, want)
+		}
+	}
+	if n := len(h.outputs(t)); n != len(ids) {
 		t.Errorf("%d outputs, want one per job", n)
 	}
 }
