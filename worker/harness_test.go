@@ -18,7 +18,6 @@ import (
 	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
-	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -71,11 +70,14 @@ func newHarnessWithStyles(t testing.TB, stylesFile string) *harness {
 			t.Fatal(err)
 		}
 	}
-	cfg := &gateway.Config{
-		Project: s.Project, Event: "test", InputBucket: h.in, OutputBucket: h.out,
-		AMQPURL: s.AMQPURL, QueuePrefix: h.topo.Prefix, MaxBytes: 8 << 20, MaxPixels: 25_000_000,
-		StorageEmulatorHost: s.StorageHost, URLExpiry: time.Hour, LogLevel: "info", StylesFile: stylesFile,
-		PendingGrace: 2 * time.Minute, Auth: auth.DefaultCacheConfig(),
+	// The Gateway with its defaults, on the harness's buckets and queues.
+	cfg := &gateway.Config{}
+	if err := config.Load(context.Background(), config.FromMap(map[string]string{
+		"GCLOUD_PROJECT": s.Project, "EVENT": "test", "INPUT_BUCKET": h.in, "OUTPUT_BUCKET": h.out,
+		"AMQP_URL": s.AMQPURL, "QUEUE_PREFIX": h.topo.Prefix, "STORAGE_EMULATOR_HOST": s.StorageHost,
+		"STYLES_FILE": stylesFile, "MAX_UPLOAD_BYTES": "8388608", "MIN_PHOTO_SIDE": "64", "JOBS_PER_MINUTE": "0",
+	}), cfg); err != nil {
+		t.Fatal(err)
 	}
 	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(io.Discard, 0))
 	if err != nil {
@@ -163,7 +165,7 @@ func (h *harness) startWorker(t testing.TB, opts workerOpts) *runningWorker {
 	}
 	go func() { w.done <- c.Run(ctx, handler) }()
 	t.Cleanup(func() { w.stop(t) })
-	eventually(t, "worker connected", c.Connected)
+	testenv.Eventually(t, "worker connected", c.Connected)
 	return w
 }
 
@@ -205,17 +207,6 @@ func returns(ch chan<- error) func(queue.Handler) queue.Handler {
 			ch <- err
 			return err
 		})
-	}
-}
-
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }
 
@@ -277,7 +268,7 @@ func (h *harness) job(t testing.TB, id string) store.Job {
 func (h *harness) waitStatus(t testing.TB, id string, want jobs.Status) store.Job {
 	t.Helper()
 	var j store.Job
-	eventually(t, "job "+id+" "+string(want), func() bool {
+	testenv.Eventually(t, "job "+id+" "+string(want), func() bool {
 		j = h.job(t, id)
 		return j.Status() == want
 	})

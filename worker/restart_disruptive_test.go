@@ -82,7 +82,7 @@ func TestDisruptiveBrokerRestart(t *testing.T) {
 			}
 		}
 	}()
-	eventually(t, "the worker to lose its broker session", func() bool { return !w.consumer.Connected() })
+	testenv.Eventually(t, "the worker to lose its broker session", func() bool { return !w.consumer.Connected() })
 	close(down)
 	if cause := receive(t, "the first generation to end", ended); cause != nil && !errors.Is(cause, queue.ErrConnectionLost) {
 		t.Errorf("the first generation ended by %v, want the lost connection (or to outlive it)", cause)

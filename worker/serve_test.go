@@ -38,13 +38,13 @@ func TestServeReadiness(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	eventually(t, "the health endpoint", func() bool { return status("/healthz") == http.StatusOK })
+	testenv.Eventually(t, "the health endpoint", func() bool { return status("/healthz") == http.StatusOK })
 	if got := status("/readyz"); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz = %d without a broker, want 503", got)
 	}
 
 	proxy.Restore(t)
-	eventually(t, "/readyz 200 with a broker session", func() bool { return status("/readyz") == http.StatusOK })
+	testenv.Eventually(t, "/readyz 200 with a broker session", func() bool { return status("/readyz") == http.StatusOK })
 	if got := status("/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz = %d, want 200", got)
 	}

@@ -223,7 +223,7 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 	})
 	id := h.submit(t, user, "sketch", "")
 	h.waitStatus(t, id, jobs.Succeeded)
-	eventually(t, "all dead-lettered", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == len(bad) })
+	testenv.Eventually(t, "all dead-lettered", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == len(bad) })
 	got := map[string]bool{}
 	for range bad {
 		d, _ := h.stack.GetMessage(t, h.topo.DeadQueue())
@@ -267,7 +267,7 @@ func TestFailures(t *testing.T) {
 			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
 				t.Errorf("error document = %+v, want code %s after %d attempts", *j.Failure, tc.wantCode, tc.wantAttempts)
 			}
-			eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
+			testenv.Eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
 			if gen.count() != tc.wantCalls {
 				t.Errorf("generated %d times, want %d", gen.count(), tc.wantCalls)
 			}
@@ -340,7 +340,7 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 	if j.Failure.Code != jobs.CodeAttemptsExhausted || j.Failure.Attempts != 2 {
 		t.Errorf("error document %+v, want attempts_exhausted after 2", *j.Failure)
 	}
-	eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
+	testenv.Eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
 }
 
 // TestShutdownDuringGeneration is SIGTERM while generating: within the grace
@@ -382,7 +382,7 @@ func TestShutdownDuringGeneration(t *testing.T) {
 				}
 				return
 			}
-			eventually(t, "job back in the queue", func() bool { return h.stack.QueueDepth(t, h.topo.Queue()) == 1 })
+			testenv.Eventually(t, "job back in the queue", func() bool { return h.stack.QueueDepth(t, h.topo.Queue()) == 1 })
 			if j := h.job(t, id); j.Status() != jobs.Queued {
 				t.Errorf("status %s after the job was handed back, want queued", j.Status())
 			}

@@ -51,7 +51,7 @@ type Writer interface {
 type Reader interface {
 	Job(ctx context.Context, id string) (store.Job, error)
 	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
-	Unenqueued(ctx context.Context, before time.Time, limit int) ([]store.Job, error)
+	Unenqueued(ctx context.Context, event string, before time.Time, limit int) ([]store.Job, error)
 	Inputs(ctx context.Context, ids []string) (map[string]string, error)
 }
 

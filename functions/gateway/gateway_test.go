@@ -64,7 +64,7 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	// The service's defaults, with the stack's addresses and small limits.
 	cfg := &gateway.Config{}
 	err := config.Load(context.Background(), config.FromMap(map[string]string{
-		"GCLOUD_PROJECT": s.Project, "EVENT": "test", "INPUT_BUCKET": f.bucket, "OUTPUT_BUCKET": s.OutputBucket,
+		"GCLOUD_PROJECT": s.Project, "EVENT": testenv.Unique("event"), "INPUT_BUCKET": f.bucket, "OUTPUT_BUCKET": s.OutputBucket,
 		"AMQP_URL": s.AMQPURL, "QUEUE_PREFIX": f.topo.Prefix, "STORAGE_EMULATOR_HOST": s.StorageHost,
 		"MAX_UPLOAD_BYTES": "2097152", "MAX_PIXELS": "4000000", "MIN_PHOTO_SIDE": "16", "SIGNED_URL_EXPIRY": "1h", "LOG_LEVEL": "debug",
 	}), cfg)
@@ -323,7 +323,7 @@ func TestCreateJob(t *testing.T) {
 	}
 	doc := snap.Data()
 	for k, want := range map[string]any{
-		"uid": user.UID, "event": "test", "style": "sketch", "priority": "online",
+		"uid": user.UID, "event": f.cfg.Event, "style": "sketch", "priority": "online",
 		"contentType": "image/jpeg", "width": int64(120), "height": int64(90),
 	} {
 		if doc[k] != want {
@@ -357,7 +357,7 @@ func TestCreateJob(t *testing.T) {
 	}
 	// The body carries what the consumer uses before it reads the request
 	// document, and nothing more (DESIGN.md, Queue topology).
-	want := map[string]any{"jobId": id, "event": "test", "priority": "online"}
+	want := map[string]any{"jobId": id, "event": f.cfg.Event, "priority": "online"}
 	if !maps.Equal(body, want) {
 		t.Errorf("message body = %v, want %v", body, want)
 	}

@@ -26,8 +26,8 @@ type ReconcileReport struct {
 // takes the rest.
 const reconcileBatch = 300
 
-// Reconcile finishes what requests that died mid-way left behind, once they
-// are older than PendingGrace (so no live request is touched): a request
+// Reconcile finishes what this event's requests that died mid-way left
+// behind, once they are older than PendingGrace (so no live request is touched): a request
 // document never confirmed enqueued is published (a second copy of a
 // message that did reach the broker is ignored by the worker) or, without
 // its input, removed; an input object no request names is deleted. It is
@@ -37,7 +37,7 @@ func (s *Server) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
 	log := logging.FromContext(ctx)
 	cutoff := s.d.Now().Add(-s.d.PendingGrace)
-	pending, err := s.d.Reader.Unenqueued(ctx, cutoff, reconcileBatch)
+	pending, err := s.d.Reader.Unenqueued(ctx, s.d.Event, cutoff, reconcileBatch)
 	if err != nil {
 		return rep, fmt.Errorf("gateway.Reconcile: %w", err)
 	}

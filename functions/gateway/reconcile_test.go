@@ -34,7 +34,7 @@ func (f *fixture) putInput(t *testing.T, name string) {
 func crashedRequest(t *testing.T, f *fixture, w *gatewaydb.Writer, withInput bool) (string, jobs.Request) {
 	t.Helper()
 	id := testenv.Unique("job")
-	req := jobs.Request{UID: "u-" + id, Event: "test", Style: "sketch", Priority: jobs.Online,
+	req := jobs.Request{UID: "u-" + id, Event: f.cfg.Event, Style: "sketch", Priority: jobs.Online,
 		Input: id + "/input-aaaaaaaa.jpg", ContentType: "image/jpeg", Width: 64, Height: 48, CreatedAt: time.Now().UTC()}
 	if withInput {
 		f.putInput(t, req.Input)
@@ -64,7 +64,7 @@ func TestReconcile(t *testing.T) {
 	unpublished, _ := crashedRequest(t, f, w, true)
 	// After the publish: the message is in the queue, the mark is missing.
 	published, _ := crashedRequest(t, f, w, true)
-	if err := pub.Publish(ctx, jobs.Message{JobID: published, Event: "test", Priority: jobs.Online}); err != nil {
+	if err := pub.Publish(ctx, jobs.Message{JobID: published, Event: f.cfg.Event, Priority: jobs.Online}); err != nil {
 		t.Fatal(err)
 	}
 	// An undo that removed the input but not the document.

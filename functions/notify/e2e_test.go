@@ -14,6 +14,7 @@ import (
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/samples"
+	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
@@ -84,11 +85,17 @@ func onlyMail(t *testing.T, dir, jobID string) []string {
 		}
 		return found
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for len(mailsFor()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(time.Second) // a duplicate would arrive about now
+	// Once the notification is closed (sentAt), every mail for the job has
+	// been written: a duplicate event finds it closed and sends nothing.
+	fs := testenv.Get(t).Firestore(t)
+	testenv.Eventually(t, "the notification closed", func() bool {
+		snap, err := fs.Collection(store.Notifications).Doc(jobID).Get(testenv.Ctx(t))
+		if err != nil || !snap.Exists() {
+			return false
+		}
+		var n store.Notification
+		return snap.DataTo(&n) == nil && !n.SentAt.IsZero()
+	})
 	mails := mailsFor()
 	if len(mails) != 1 {
 		t.Fatalf("%d mails about job %s, want exactly 1", len(mails), jobID)

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 func TestSweep(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	// Far from every other test's documents, which share the database.
-	base := time.Now().Add(1000 * time.Hour).Truncate(time.Second)
+	// Far from every other test's documents (and earlier runs'), which
+	// share the database: the sweep looks at a 48-hour window.
+	base := time.Now().Add(time.Duration(1000+rand.IntN(1_000_000)) * time.Hour).Truncate(time.Second)
 	seed := func(at time.Time, state jobs.Status) (id, email string) {
 		f.now = at
 		email = testenv.Unique("owner") + "@example.test"

@@ -19,18 +19,6 @@ import (
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func publish(t *testing.T, url string, topo queue.Topology, ids ...string) {
 	t.Helper()
 	pub := queue.NewPublisher(url, topo)
@@ -44,6 +32,7 @@ func publish(t *testing.T, url string, topo queue.Topology, ids ...string) {
 }
 
 type running struct {
+	c      *queue.Consumer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -52,10 +41,10 @@ func startConsumer(t *testing.T, cfg queue.ConsumerConfig, h queue.Handler) *run
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := queue.NewConsumer(cfg)
-	r := &running{cancel: cancel, done: make(chan error, 1)}
+	r := &running{c: c, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- c.Run(ctx, h) }()
 	t.Cleanup(func() { r.stop(t) })
-	eventually(t, "consumer connected", c.Connected)
+	testenv.Eventually(t, "consumer connected", c.Connected)
 	return r
 }
 
@@ -109,8 +98,8 @@ func TestConsumerOutcomes(t *testing.T) {
 		defer mu.Unlock()
 		return len(calls[id])
 	}
-	eventually(t, "flaky retried to success", func() bool { return count("flaky") == 3 && count("panics") == 2 })
-	eventually(t, "dead-lettered message", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
+	testenv.Eventually(t, "flaky retried to success", func() bool { return count("flaky") == 3 && count("panics") == 2 })
+	testenv.Eventually(t, "dead-lettered message", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
 	if d, ok := s.GetMessage(t, topo.DeadQueue()); !ok || d.MessageId != "dead" {
 		t.Errorf("dead queue holds %q, want the dead message", d.MessageId)
 	}
@@ -129,7 +118,7 @@ func TestConsumerOutcomes(t *testing.T) {
 		t.Errorf("online job priority %d, then %d when retried; want %d then %d", p0, p1, online, queue.RetryPriority(online))
 	}
 	mu.Unlock()
-	eventually(t, "queues empty", func() bool {
+	testenv.Eventually(t, "queues empty", func() bool {
 		return s.QueueDepth(t, topo.Queue()) == 0 && s.QueueDepth(t, topo.RetryQueue()) == 0
 	})
 }
@@ -153,7 +142,7 @@ func TestPrefetchEqualsSlots(t *testing.T) {
 	}
 	publish(t, s.AMQPURL, topo, ids...)
 	startConsumer(t, config(s, topo, 2), h)
-	eventually(t, "two in hand", func() bool { return inHand.Load() == 2 })
+	testenv.Eventually(t, "two in hand", func() bool { return inHand.Load() == 2 })
 	time.Sleep(200 * time.Millisecond) // give a wrong prefetch the chance to show
 	if n := s.QueueDepth(t, topo.Queue()); n != 4 {
 		t.Errorf("%d ready in the queue with 2 slots busy, want 4", n)
@@ -162,7 +151,7 @@ func TestPrefetchEqualsSlots(t *testing.T) {
 		t.Errorf("%d in hand, want 2", n)
 	}
 	close(release)
-	eventually(t, "all handled", func() bool { return s.QueueDepth(t, topo.Queue()) == 0 && inHand.Load() == 0 })
+	testenv.Eventually(t, "all handled", func() bool { return s.QueueDepth(t, topo.Queue()) == 0 && inHand.Load() == 0 })
 }
 
 // TestShutdown: a message in hand finishes within the grace period; one that
@@ -210,7 +199,7 @@ func TestShutdown(t *testing.T) {
 			if done.Load() != tc.wantDone {
 				t.Errorf("handler finished = %v, want %v", done.Load(), tc.wantDone)
 			}
-			eventually(t, "queue settles", func() bool { return s.QueueDepth(t, topo.Queue()) == tc.wantQueue })
+			testenv.Eventually(t, "queue settles", func() bool { return s.QueueDepth(t, topo.Queue()) == tc.wantQueue })
 			goleak.VerifyNone(t, ignore)
 		})
 	}
@@ -241,14 +230,14 @@ func TestReconnect(t *testing.T) {
 	})
 	cfg := config(s, topo, 1)
 	cfg.URL = proxy.AMQPURL(t, s.AMQPURL)
-	startConsumer(t, cfg, h)
+	r := startConsumer(t, cfg, h)
 	publish(t, s.AMQPURL, topo, "a")
 	<-first
 	proxy.Cut()
-	time.Sleep(300 * time.Millisecond)
+	testenv.Eventually(t, "the consumer notices the lost connection", func() bool { return !r.c.Connected() })
 	proxy.Restore(t)
 	publish(t, s.AMQPURL, topo, "b")
-	eventually(t, "both handled after reconnect", func() bool {
+	testenv.Eventually(t, "both handled after reconnect", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		ids := map[string]bool{}
@@ -325,7 +314,7 @@ func TestPreemption(t *testing.T) {
 			if tc.wantPreempted {
 				want = []string{"online", "booth", "online"}
 			}
-			eventually(t, "all handled", func() bool {
+			testenv.Eventually(t, "all handled", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				return len(order) == len(want)
@@ -363,8 +352,8 @@ func TestDeadLetterQueueIsBounded(t *testing.T) {
 		seen.Add(1)
 		return queue.ErrDeadLetter
 	}))
-	eventually(t, "all dead-lettered", func() bool { return seen.Load() == int32(len(ids)) })
-	eventually(t, "the dead-letter queue at its bound", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 3 })
+	testenv.Eventually(t, "all dead-lettered", func() bool { return seen.Load() == int32(len(ids)) })
+	testenv.Eventually(t, "the dead-letter queue at its bound", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 3 })
 	var kept []string
 	for {
 		d, ok := s.GetMessage(t, topo.DeadQueue())

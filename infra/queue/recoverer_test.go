@@ -157,12 +157,12 @@ func TestConsumerRecoversPanics(t *testing.T) {
 	cfg.Logger = logging.New(logs, -4)
 	startConsumer(t, cfg, h)
 	publish(t, s.AMQPURL, topo, "panics")
-	eventually(t, "the message handled again", func() bool {
+	testenv.Eventually(t, "the message handled again", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == 2
 	})
-	eventually(t, "queues empty", func() bool {
+	testenv.Eventually(t, "queues empty", func() bool {
 		return s.QueueDepth(t, topo.Queue()) == 0 && s.QueueDepth(t, topo.RetryQueue()) == 0
 	})
 	mu.Lock()

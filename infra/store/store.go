@@ -187,11 +187,12 @@ func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cur
 	return found, next, nil
 }
 
-// Unenqueued returns up to limit jobs whose request was written before
-// before and never confirmed enqueued: requests whose Gateway failed or died
+// Unenqueued returns up to limit jobs of event whose request was written
+// before before and never confirmed enqueued: requests whose Gateway failed or died
 // between writing the document and the broker's confirm.
-func (r *Reader) Unenqueued(ctx context.Context, before time.Time, limit int) ([]Job, error) {
-	snaps, err := r.fs.Collection(Requests).Where("enqueuedAt", "==", nil).Limit(limit).Documents(ctx).GetAll()
+func (r *Reader) Unenqueued(ctx context.Context, event string, before time.Time, limit int) ([]Job, error) {
+	snaps, err := r.fs.Collection(Requests).Where("event", "==", event).Where("enqueuedAt", "==", nil).
+		Limit(limit).Documents(ctx).GetAll()
 	if err != nil {
 		return nil, fmt.Errorf("store.Unenqueued: %w", err)
 	}

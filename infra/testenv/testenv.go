@@ -336,12 +336,12 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// Collections returns the DESIGN.md collections that hold a document with
-// id, in DESIGN.md's order: what a write touched.
+// Collections returns the collections (DESIGN.md's, in its order, then
+// quotas) that hold a document with id: what a write touched.
 func Collections(t testing.TB, fs *firestore.Client, id string) []string {
 	t.Helper()
 	var found []string
-	for _, c := range []string{store.Requests, store.Responses, store.Errors, store.Notifications, store.Devices} {
+	for _, c := range []string{store.Requests, store.Responses, store.Errors, store.Notifications, store.Devices, store.Quotas} {
 		snap, err := fs.Collection(c).Doc(id).Get(Ctx(t))
 		if err == nil && snap.Exists() {
 			found = append(found, c)

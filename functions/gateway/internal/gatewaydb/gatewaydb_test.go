@@ -14,7 +14,7 @@ import (
 // TestWriteScope pins the Gateway's writer to the writes DESIGN.md allows
 // it: a new write method is a deliberate change here.
 func TestWriteScope(t *testing.T) {
-	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued"}
+	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "ReturnQuota", "TakeQuota"}
 	if got := testenv.Methods(&gatewaydb.Writer{}); !slices.Equal(got, want) {
 		t.Errorf("gatewaydb.Writer methods = %v, want %v", got, want)
 	}
@@ -32,17 +32,21 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	if err := w.CreateRequest(ctx, id, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.MarkEnqueued(ctx, id, now); err != nil {
+	if ok, _, err := w.TakeQuota(ctx, id, id, now, 1, time.Minute); err != nil || !ok {
+		t.Fatalf("TakeQuota = %v, %v", ok, err)
+	}
+	if err := w.ReturnQuota(ctx, id, id); err != nil {
 		t.Fatal(err)
 	}
 	// A uid equal to the job id, to see where the device lands.
 	if err := w.AddDeviceToken(ctx, id, "token"); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := testenv.Collections(t, fs, id), []string{store.Requests, store.Devices}; !slices.Equal(got, want) {
+	if got, want := testenv.Collections(t, fs, id), []string{store.Requests, store.Devices, store.Quotas}; !slices.Equal(got, want) {
 		t.Errorf("the Gateway's writer wrote %v, want only %v", got, want)
 	}
-	// Undo removes only the request whose input it names.
+	// Undo removes only the request whose input it names, and never an
+	// enqueued one.
 	if err := w.DeleteRequest(ctx, id, "another input"); err != nil {
 		t.Fatal(err)
 	}
@@ -54,5 +58,18 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	}
 	if got := testenv.Collections(t, fs, id); slices.Contains(got, store.Requests) {
 		t.Errorf("DeleteRequest left the request")
+	}
+	enqueued := testenv.Unique("scope")
+	if err := w.CreateRequest(ctx, enqueued, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.MarkEnqueued(ctx, enqueued, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.DeleteRequest(ctx, enqueued, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.Collections(t, fs, enqueued); !slices.Contains(got, store.Requests) {
+		t.Errorf("DeleteRequest removed an enqueued job's request")
 	}
 }
