@@ -21,6 +21,7 @@ import (
 	"github.com/tigerstudio/studio/worker"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
 // timedGenerator records how long each generation took.
@@ -154,7 +155,7 @@ func BenchmarkBoothWait(b *testing.B) {
 			gpu := &gpuProbe{next: filters(b), changed: make(chan struct{}), starts: map[string]time.Time{}}
 			begun := &beginClock{at: map[string]time.Time{}}
 			h.startWorker(b, workerOpts{generator: gpu, wrap: tagJob, config: func(c *worker.Config) { c.Preempt = preempt },
-				results: begun.wrap(store.NewWorkerWriter(h.fs))})
+				results: begun.wrap(workerdb.NewWriter(h.fs))})
 			gpu.waitGenerations(b, 1)
 
 			var waits, gpuWaits []time.Duration

@@ -29,6 +29,7 @@ import (
 	"github.com/tigerstudio/studio/worker"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/pipeline"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
 // harness is a Gateway and any number of workers on the real local stack,
@@ -149,7 +150,7 @@ func (h *harness) deps(t testing.TB, opts workerOpts) worker.Deps {
 		d.Generator = h.gen
 	}
 	if d.Results == nil {
-		d.Results = store.NewWorkerWriter(h.fs)
+		d.Results = workerdb.NewWriter(h.fs)
 	}
 	return d
 }

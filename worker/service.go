@@ -17,6 +17,7 @@ import (
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 	"github.com/tigerstudio/studio/worker/generate/pipeline"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
 // Run is the worker service: a health endpoint on PORT for Cloud Run and the
@@ -42,7 +43,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	proc, consumer := New(cfg, Deps{
 		Requests:  store.NewReader(fs),
-		Results:   store.NewWorkerWriter(fs),
+		Results:   workerdb.NewWriter(fs),
 		Inputs:    blob.NewReader(gcs),
 		Outputs:   blob.NewWriter(gcs, cfg.OutputBucket),
 		Generator: gen,

@@ -21,6 +21,7 @@ import (
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
 // Requests reads the job's documents.
@@ -98,7 +99,7 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	}
 	started := p.now()
 	attempt, err := p.Results.Begin(ctx, msg.JobID, started)
-	if errors.Is(err, store.ErrFinished) {
+	if errors.Is(err, workerdb.ErrFinished) {
 		log.Info("job already finished; acknowledging redelivery")
 		return nil
 	}
@@ -148,7 +149,7 @@ func (p *Processor) fail(ctx context.Context, id string, attempts int, code, mes
 	err := p.Results.Fail(ctx, id, jobs.Failure{
 		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.now().UTC(),
 	})
-	if errors.Is(err, store.ErrFinished) {
+	if errors.Is(err, workerdb.ErrFinished) {
 		logging.FromContext(ctx).Info("job already has its outcome; not failing it")
 		return nil
 	}
@@ -211,7 +212,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		CompletedAt: done.UTC(),
 	}
 	if err := p.Results.Succeed(ctx, id, resp); err != nil {
-		if errors.Is(err, store.ErrFinished) || errors.Is(err, store.ErrSuperseded) {
+		if errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded) {
 			log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
 			p.deleteOutputs(ctx, outputs)
 			return nil

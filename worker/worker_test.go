@@ -17,9 +17,9 @@ import (
 
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/queue"
-	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
 func TestEndToEndEachStyle(t *testing.T) {
@@ -129,7 +129,7 @@ func TestFailedResponseWriteDeletesOutputs(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	results := &failingResults{Results: store.NewWorkerWriter(h.fs)}
+	results := &failingResults{Results: workerdb.NewWriter(h.fs)}
 	h.startWorker(t, workerOpts{results: results})
 	id := h.submit(t, user, "studio", "")
 	j := h.waitStatus(t, id, jobs.Succeeded)
@@ -166,7 +166,7 @@ func TestResponseWriteErrorReRead(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			user := h.stack.NewUser(t, testenv.UserOpts{})
-			results := &failingResults{Results: store.NewWorkerWriter(h.fs), applied: tc.applied}
+			results := &failingResults{Results: workerdb.NewWriter(h.fs), applied: tc.applied}
 			gen := &counting{next: filters(t)}
 			handled := make(chan error, 10)
 			h.startWorker(t, workerOpts{generator: gen, results: results, wrap: returns(handled),
@@ -418,7 +418,7 @@ func TestBoothJumpsTheBacklog(t *testing.T) {
 		}
 		return nil
 	}}
-	recording := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
+	recording := &recordingResults{Results: workerdb.NewWriter(h.fs), mu: &mu, order: &order}
 	// One slot and no preemption: the booth job can only jump the queue.
 	h.startWorker(t, workerOpts{generator: rec, results: recording, config: func(c *worker.Config) {
 		c.Slots, c.Preempt = 1, false
@@ -490,7 +490,7 @@ func TestIOOverlapsGeneration(t *testing.T) {
 		started[i] = make(chan struct{})
 	}
 	var order []string
-	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
+	results := &recordingResults{Results: workerdb.NewWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
 		if k <= n {
 			close(started[k-1])
 		}
@@ -580,7 +580,7 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 		}
 	}}
 	var order []string
-	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order}
+	results := &recordingResults{Results: workerdb.NewWriter(h.fs), mu: &mu, order: &order}
 	h.startWorker(t, workerOpts{generator: gen, results: results, config: func(c *worker.Config) {
 		c.Slots, c.Preempt = 1, true
 	}})
@@ -642,7 +642,7 @@ func TestBoothPreemptsWithDefaults(t *testing.T) {
 	}}
 	var order []string
 	secondStarted := make(chan struct{})
-	results := &recordingResults{Results: store.NewWorkerWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
+	results := &recordingResults{Results: workerdb.NewWriter(h.fs), mu: &mu, order: &order, begun: func(k int) {
 		if k == 2 {
 			close(secondStarted)
 		}

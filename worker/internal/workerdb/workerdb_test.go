@@ -1,0 +1,134 @@
+package workerdb_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/infra/jobs"
+	"github.com/tigerstudio/studio/infra/store"
+	"github.com/tigerstudio/studio/infra/testenv"
+	"github.com/tigerstudio/studio/worker/internal/workerdb"
+)
+
+// TestWriteScope pins the worker's writer to the writes DESIGN.md allows
+// it: a new write method is a deliberate change here.
+func TestWriteScope(t *testing.T) {
+	want := []string{"Abandon", "Begin", "Fail", "Succeed"}
+	if got := testenv.Methods(&workerdb.Writer{}); !slices.Equal(got, want) {
+		t.Errorf("workerdb.Writer methods = %v, want %v", got, want)
+	}
+}
+
+// TestWriteScopeOnEmulator runs every write method and checks which
+// collections gained a document: responses and errors only.
+func TestWriteScopeOnEmulator(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	now := time.Now()
+	id := testenv.Unique("scope")
+	write := func(id string) error {
+		w := workerdb.NewWriter(fs)
+		a, err := w.Begin(ctx, id, now)
+		if err != nil {
+			return err
+		}
+		if err := w.Abandon(ctx, id, a); err != nil {
+			return err
+		}
+		if a, err = w.Begin(ctx, id, now); err != nil {
+			return err
+		}
+		if err := w.Succeed(ctx, id, jobs.Response{Attempt: a}); err != nil {
+			return err
+		}
+		other := id + "-f"
+		if _, err := w.Begin(ctx, other, now); err != nil {
+			return err
+		}
+		if err := w.Fail(ctx, other, jobs.Failure{Code: "x"}); err != nil {
+			return err
+		}
+		if got := testenv.Collections(t, fs, other); !slices.Equal(got, []string{store.Responses, store.Errors}) {
+			return fmt.Errorf("failed job has %v", got)
+		}
+		return nil
+	}
+	if err := write(id); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := testenv.Collections(t, fs, id), []string{store.Responses}; !slices.Equal(got, want) {
+		t.Errorf("the worker's writer wrote %v, want only %v", got, want)
+	}
+}
+
+func TestAttempts(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	w := workerdb.NewWriter(s.Firestore(t))
+	ctx := testenv.Ctx(t)
+	id := testenv.Unique("job")
+	now := time.Now()
+
+	for want := 1; want <= 2; want++ {
+		got, err := w.Begin(ctx, id, now)
+		if err != nil || got != want {
+			t.Fatalf("Begin = %d, %v; want attempt %d", got, err, want)
+		}
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 1}); !errors.Is(err, workerdb.ErrSuperseded) {
+		t.Errorf("stale attempt's Succeed = %v, want ErrSuperseded", err)
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 2, Backend: "builtin"}); err != nil {
+		t.Fatalf("Succeed: %v", err)
+	}
+	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 2}); !errors.Is(err, workerdb.ErrFinished) {
+		t.Errorf("second Succeed = %v, want ErrFinished", err)
+	}
+	if _, err := w.Begin(ctx, id, now); !errors.Is(err, workerdb.ErrFinished) {
+		t.Errorf("Begin after success = %v, want ErrFinished", err)
+	}
+
+	failed := testenv.Unique("job")
+	if _, err := w.Begin(ctx, failed, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Fail(ctx, failed, jobs.Failure{Code: "first"}); err != nil {
+		t.Fatalf("Fail: %v", err)
+	}
+	if err := w.Fail(ctx, failed, jobs.Failure{Code: "second"}); !errors.Is(err, workerdb.ErrFinished) {
+		t.Errorf("second Fail = %v, want ErrFinished", err)
+	}
+	snap, err := s.Firestore(t).Collection(store.Errors).Doc(failed).Get(ctx)
+	if err != nil || snap.Data()["code"] != "first" {
+		t.Errorf("error document %v (%v), want the first failure kept", snap.Data(), err)
+	}
+	if _, err := w.Begin(ctx, failed, now); !errors.Is(err, workerdb.ErrFinished) {
+		t.Errorf("Begin after Fail = %v, want ErrFinished", err)
+	}
+	// A superseded attempt must not mark a succeeded job failed.
+	if err := w.Fail(ctx, id, jobs.Failure{Code: "late"}); !errors.Is(err, workerdb.ErrFinished) {
+		t.Errorf("Fail after success = %v, want ErrFinished", err)
+	}
+
+	// A job handed back at shutdown gets its attempt back.
+	back := testenv.Unique("job")
+	for range 2 {
+		if _, err := w.Begin(ctx, back, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Abandon(ctx, back, 1); err != nil { // not the latest attempt: no-op
+		t.Fatal(err)
+	}
+	if err := w.Abandon(ctx, back, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := w.Begin(ctx, back, now); err != nil || got != 2 {
+		t.Errorf("Begin after Abandon = %d, %v; want attempt 2 again", got, err)
+	}
+}
