@@ -128,6 +128,11 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		return err
 	case errors.Is(err, generate.ErrNoFace):
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeNoFace, NoFaceMessage, false)
+	case errors.Is(err, errUnreadable):
+		// The Gateway checks a photo's structure, not its pixels: damaged
+		// image data shows only here. The details stay in the log.
+		log.Warn("photo could not be decoded", "err", err)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
 	case errors.Is(err, generate.ErrInvalidInput):
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, err.Error(), false)
 	case attempt >= p.MaxAttempts:
@@ -175,7 +180,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	}
 	img, err := imaging.Decode(data)
 	if err != nil {
-		return fmt.Errorf("%w: %w", generate.ErrInvalidInput, err)
+		return fmt.Errorf("%w: %w", errUnreadable, err)
 	}
 	img = imaging.Fit(img, p.MaxSide)
 	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
@@ -231,6 +236,13 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
 	return nil
 }
+
+// UnreadableMessage is the invalid_input error document's message for a
+// photo that could not be decoded, written for the user.
+const UnreadableMessage = "We could not read your photo: the file is damaged or incomplete. Please send another photo."
+
+// errUnreadable marks a photo that does not decode.
+var errUnreadable = fmt.Errorf("%w: the photo does not decode", generate.ErrInvalidInput)
 
 // NoFaceMessage is the no_face error document's message, written for the
 // user.

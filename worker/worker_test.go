@@ -3,9 +3,13 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"image"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"net/http"
 	"strings"
@@ -707,5 +711,43 @@ func TestBoothPreemptsWithDefaults(t *testing.T) {
 	}
 	if n := len(h.outputs(t)); n != len(ids) {
 		t.Errorf("%d outputs, want one per job", n)
+	}
+}
+
+// damagedPNG is a PNG whose structure is whole (every chunk's CRC matches,
+// so the Gateway takes it) but whose compressed pixels are garbage.
+func damagedPNG(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 96, 128))); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	i := bytes.Index(data, []byte("IDAT"))
+	n := int(binary.BigEndian.Uint32(data[i-4:]))
+	chunk := data[i : i+4+n]
+	for k := 6; k < len(chunk); k++ { // past the zlib header
+		chunk[k] ^= 0x5a
+	}
+	binary.BigEndian.PutUint32(data[i+4+n:], crc32.ChecksumIEEE(chunk))
+	return data
+}
+
+// TestUnreadablePhotoFailsForTheUser: what the Gateway's structural check
+// lets through and the decoder refuses ends in an invalid_input error
+// document that tells the user to send another photo, without retries.
+func TestUnreadablePhotoFailsForTheUser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	user := h.stack.NewUser(t, testenv.UserOpts{})
+	gen := &counting{next: filters(t)}
+	h.startWorker(t, workerOpts{generator: gen})
+	id := h.submitPhoto(t, user, "sketch", jobs.Online, damagedPNG(t))
+	j := h.waitStatus(t, id, jobs.Failed)
+	if j.Failure.Code != jobs.CodeInvalidInput || j.Failure.Message != worker.UnreadableMessage || j.Failure.Retryable || j.Failure.Attempts != 1 {
+		t.Errorf("error document %+v, want invalid_input with the user's message, not retryable, one attempt", j.Failure)
+	}
+	if gen.count() != 0 {
+		t.Errorf("generated %d times from an unreadable photo", gen.count())
 	}
 }
