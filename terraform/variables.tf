@@ -187,8 +187,8 @@ variable "worker_max_instances" {
 
 variable "worker_slots" {
   type        = number
-  default     = 1
-  description = "Jobs in hand per worker instance, which is also its RabbitMQ prefetch (WORKER_SLOTS): a booth job waits for at most this many."
+  default     = 2
+  description = "Jobs in hand per worker instance, which is also its RabbitMQ prefetch (WORKER_SLOTS). Two with one generation lets the next job download while the current one generates; preemption keeps a booth job from waiting for either."
 
   validation {
     condition     = var.worker_slots >= 1 && var.worker_slots <= 64 && floor(var.worker_slots) == var.worker_slots
@@ -198,8 +198,8 @@ variable "worker_slots" {
 
 variable "worker_generations" {
   type        = number
-  default     = 0
-  description = "Concurrent generations per instance (WORKER_GENERATIONS); 0 means as many as worker_slots. worker_slots = 2 with 1 overlaps the next job's download with the current generation."
+  default     = 1
+  description = "Concurrent generations per instance (WORKER_GENERATIONS): one per GPU; 0 means as many as worker_slots."
 
   validation {
     condition     = var.worker_generations >= 0 && floor(var.worker_generations) == var.worker_generations
