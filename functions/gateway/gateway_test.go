@@ -292,7 +292,9 @@ func TestDeployedGateway(t *testing.T) {
 		t.Fatalf("healthz = %d", r.status)
 	}
 	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	r := f.submit(t, user.Token, validForm(t), nil)
+	// The deployed Gateway has the production limits: a photo-sized photo.
+	fm := form{photo: jpegBytes(t, 320, 400), declared: "image/jpeg", fields: map[string]string{"style": "sketch"}}
+	r := f.submit(t, user.Token, fm, nil)
 	if r.status != http.StatusAccepted || r.jobID() == "" {
 		t.Fatalf("submit = %d %v", r.status, r.body)
 	}
