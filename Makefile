@@ -4,7 +4,8 @@
 #   make setup   install what is missing (rabbitmq-server, firebase-tools, the ONNX
 #                Runtime library, the published models (models/install.sh), Go modules)
 #   make dev     start the stack (emulators, RabbitMQ, gateway, worker) and leave it
-#                running; env in .local/env
+#                running; env in .local/env. On a stack partly running it starts only
+#                the dead parts; data is only deleted by make clean
 #   make stop    stop what make dev started
 #   make status  show what runs
 #   make test    run every test against a stack (started and stopped here if not running):
@@ -46,7 +47,9 @@ status:
 # after the other, all of them even when one fails, and stops the stack again
 # only if it started it; the exit status is non-zero when any failed.
 # The second stage runs the tests built with the disruptive tag (they stop and
-# start the shared RabbitMQ node), one package at a time and after the main
+# start the shared RabbitMQ node, or start a second stack of their own and
+# kill its parts: emulators/stack_disruptive_test.go, about a minute), one
+# package at a time and after the main
 # suite, so that no other test runs beside them; it fails when no test
 # matches (require-tests.sh).
 # vet runs first: a gofmt or vet failure fails CI like a failing test.

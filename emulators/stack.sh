@@ -3,13 +3,17 @@
 #
 #   stack.sh setup              install what is missing (rabbitmq-server, npm deps,
 #                               the ONNX Runtime library, the models, Go modules)
-#   stack.sh up                 start every part in the background, write .local/env
+#   stack.sh up                 start every part that does not run, in the background,
+#                               and write .local/env; on a stack partly running (a
+#                               part died) only the dead parts are started, the
+#                               others are left alone with their data
 #   stack.sh down               stop what `up` started (by pid file), remove .local/env
 #   stack.sh status             say what runs; exit 0 only when the whole stack runs
 #   stack.sh with-stack CMD... [--- CMD...]...
 #                               start the stack unless it runs, run each CMD in turn
 #                               with .local/env exported (all of them, also when one
-#                               fails), stop the stack again if this call started it;
+#                               fails), stop the stack again if this call started it
+#                               (not when it only restarted dead parts of a stack);
 #                               exits 0 when every CMD succeeded, else with the first
 #                               failing CMD's status
 #   stack.sh rabbit-stop        stop our RabbitMQ node (data kept), for reconnect tests
@@ -17,10 +21,20 @@
 #
 # Go tests find this script through STACK_SCRIPT (written to .local/env), e.g.
 #   exec.CommandContext(ctx, os.Getenv("STACK_SCRIPT"), "rabbit-stop").Run()
-# Queues and messages survive rabbit-stop/rabbit-start (not make dev). Calls
+# Queues and messages survive rabbit-stop/rabbit-start. Calls
 # are serialised with a lock, but packages run in parallel, so a test that
 # stops the broker can disturb another package's test at that moment.
 # Both fail (exit 1) when AMQP_URL names an external broker.
+#
+# Data: nothing here deletes any; `make clean` (rm -rf .local) does. What
+# outlives a part's process, also a kill: RabbitMQ's durable queues and
+# persistent messages (.local/rabbitmq/mnesia), the mails (.local/mail) and
+# the bridge's state (.local/bridge.state, see emulators/bridge). What
+# cannot: the Firestore, Auth and Storage emulators keep their data in
+# memory, so one of them that dies, or `down`, loses it, and `up` starts it
+# empty (and, unless the bridge runs, removes the bridge's state, which
+# describes documents that are gone). RabbitMQ can then hold jobs whose
+# documents are gone; the worker dead-letters them (no request document).
 #
 # Everything lives under .local/ (logs in .local/logs/<part>.log, pids in
 # .local/pids/<part>.pid), or under STACK_DIR when set: a second, independent
@@ -61,6 +75,7 @@ ENV_FILE="$LOCAL/env"
 # Go test, down from another shell) use the same ports as `up` did.
 CONF_FILE="$LOCAL/stack.conf"
 RABBIT_DIR="$LOCAL/rabbitmq"
+BRIDGE_STATE="$LOCAL/bridge.state"
 
 # Start order; down stops in reverse. The gateway and the worker come last
 # because they connect to the others when they start; down stops the worker
@@ -192,16 +207,16 @@ cmd_setup() {
 
 pidfile() { echo "$PIDS/$1.pid"; }
 
-# alive PART: the part's recorded process still runs.
+# alive PART: a process of the part's group still runs. The group, not the
+# recorded process only: when a launcher dies alone (the Firestore
+# emulator's shell script, whose java child serves and holds the data), the
+# part still runs, and up must not replace it with an empty one.
 alive() {
 	local f pid
 	f=$(pidfile "$1")
 	[[ -f $f ]] || return 1
 	pid=$(<"$f")
-	[[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
-	# A zombie is dead too (where PID 1 does not reap orphans, as in some
-	# containers, kill -0 still succeeds on it).
-	[[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]]
+	[[ -n $pid ]] && group_alive "$pid"
 }
 
 # launch PART CMD...: start CMD in the background in a new session (so its
@@ -224,7 +239,8 @@ kill_part() {
 	f=$(pidfile "$part")
 	[[ -f $f ]] || return 0
 	pid=$(<"$f")
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+	# The group also when its leader is gone (see alive).
+	if [[ -n $pid ]] && group_alive "$pid"; then
 		kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < grace * 10; i++)); do
 			group_alive "$pid" || break
@@ -238,7 +254,9 @@ kill_part() {
 	rm -f "$f"
 }
 
-# group_alive PGID: a process other than a zombie is left in the group.
+# group_alive PGID: a process other than a zombie is left in the group (a
+# zombie is dead, although kill -0 succeeds on it where PID 1 does not reap
+# orphans, as in some containers).
 group_alive() {
 	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
@@ -391,16 +409,13 @@ rabbit_env() {
 
 rabbitmqctl() { "${RABBIT_ENV[@]}" "$RABBIT_BIN/rabbitmqctl" -n "$RABBITMQ_NODENAME" "$@"; }
 
-# start_rabbitmq [fresh]: with "fresh" (make dev) the node starts empty, like
-# the in-memory emulators; rabbit-start keeps queues and messages, as a real
-# broker restart does.
+# start_rabbitmq: the node keeps its queues and messages (mnesia) from its
+# last run, as a real broker restart does, also when it was killed: only
+# `make clean` empties it.
 start_rabbitmq() {
 	require_free_port rabbitmq "$RABBITMQ_NODE_PORT" RABBITMQ_NODE_PORT
 	require_free_port rabbitmq "$RABBITMQ_DIST_PORT" RABBITMQ_DIST_PORT
 	rabbit_env
-	if [[ ${1:-} == fresh ]]; then
-		rm -rf "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
-	fi
 	mkdir -p "$RABBIT_DIR/home" "$RABBIT_DIR/mnesia" "$RABBIT_DIR/log"
 	: >"$RABBIT_DIR/rabbitmq-env.conf" # keep /etc/rabbitmq/rabbitmq-env.conf out
 	echo '[].' >"$RABBIT_DIR/enabled_plugins"
@@ -464,7 +479,7 @@ ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 
 start_worker() {
 	require_free_port worker "$WORKER_PORT" WORKER_PORT
-	if ! (cd "$ROOT" && go build -o "$BIN/worker" ./worker/cmd/worker) >"$LOGS/worker.log" 2>&1; then
+	if ! (cd "$ROOT" && go build -o "$BIN/worker" ./worker/cmd/worker) >>"$LOGS/worker.log" 2>&1; then
 		part_failed worker "could not be built (go build ./worker/cmd/worker)"
 		log "hint: STACK_SKIP=worker starts the rest of the stack without it"
 		return 1
@@ -504,14 +519,18 @@ start_notify() {
 ready_notify() { port_open "$NOTIFY_PORT"; }
 
 # The bridge turns Firestore emulator changes into the CloudEvents Eventarc
-# would deliver and posts them to Notify. It has no port: it is ready once
-# its listeners took their first snapshot.
+# would deliver and posts them to Notify. Its state file lets a restarted
+# bridge deliver what changed while it was down. It has no port: it is ready
+# once its listeners took their first snapshot (logged after the latest
+# start line, the log being kept across restarts).
 start_bridge() {
 	launch bridge env FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT" \
 		"$BIN/emulators" bridge -project "$GCLOUD_PROJECT" -collections responses,errors \
-		-target "http://127.0.0.1:$NOTIFY_PORT/"
+		-target "http://127.0.0.1:$NOTIFY_PORT/" -state "$BRIDGE_STATE"
 }
-ready_bridge() { grep -q 'bridge ready' "$LOGS/bridge.log" 2>/dev/null; }
+ready_bridge() {
+	awk '/^=== bridge start /{ r = 0 } /bridge ready/{ r = 1 } END { exit !r }' "$LOGS/bridge.log" 2>/dev/null
+}
 
 # ---------------------------------------------------------------- commands
 
@@ -580,45 +599,66 @@ cmd_up() {
 		cmd_status
 		return 0
 	fi
-	if compgen -G "$PIDS/*.pid" >/dev/null || [[ -f $ENV_FILE ]]; then
-		log "stack partly running, restarting it"
+	# UP_RESUME=1: a stack up started and down did not stop (its settings
+	# are in stack.conf) runs in part; the parts that run are left alone, so
+	# they keep their data, and only the others are started.
+	UP_RESUME=0
+	if [[ -f $CONF_FILE ]]; then
+		UP_RESUME=1
+	elif compgen -G "$PIDS/*.pid" >/dev/null || [[ -f $ENV_FILE ]]; then
+		# Without its settings we cannot tell which ports it uses.
+		log "leftovers of a stack without $CONF_FILE, stopping them"
 		cmd_down
 		unset EXTERNAL_AMQP
 		load_settings
 	fi
 	mkdir -p "$LOGS" "$PIDS" "$BIN" "$LOCAL/mail"
-	STACK_PARTS=${PARTS[*]}
-	save_settings
 	local part
-	for part in "${PARTS[@]}"; do
-		skipped "$part" || : >"$LOGS/$part.log"
-	done
-	# If anything below fails, stop what was started.
-	trap 'rc=$?; if ((rc != 0)); then log "stopping what was started"; cmd_down; fi' EXIT
+	UP_TODO=()
+	if ((UP_RESUME)); then
+		for part in "${PARTS[@]}"; do
+			skipped "$part" || alive "$part" || UP_TODO+=("$part")
+		done
+		log "stack partly running; starting ${UP_TODO[*]:-nothing} (running parts and their data are kept)"
+	else
+		STACK_PARTS=${PARTS[*]}
+		save_settings
+		for part in "${PARTS[@]}"; do
+			if skipped "$part"; then
+				log "$part skipped"
+			else
+				UP_TODO+=("$part")
+				: >"$LOGS/$part.log"
+			fi
+		done
+	fi
+	# If anything below fails, stop what this call started.
+	UP_STARTED=()
+	trap 'rc=$?; if ((rc != 0)); then up_failed; fi' EXIT
 
-	log "building emulators"
-	(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
-		die "go build ./emulators/cmd/emulators failed"
+	if to_start storage || to_start smtp || to_start bridge; then
+		log "building emulators"
+		(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
+			die "go build ./emulators/cmd/emulators failed"
+	fi
 
 	# Start the independent parts at once (the JVM, node and Erlang boots
 	# overlap), then wait for each.
 	for part in firestore auth storage smtp rabbitmq; do
-		if skipped "$part"; then
-			log "$part skipped"
-		elif [[ $part == rabbitmq ]]; then
-			start_rabbitmq fresh
-		else
-			"start_$part"
+		if to_start "$part"; then
+			start_part "$part"
 		fi
 	done
 	for part in firestore auth storage smtp rabbitmq; do
-		skipped "$part" || wait_ready "$part" "ready_$part" || exit 1
+		if to_start "$part"; then
+			wait_ready "$part" "ready_$part" || exit 1
+		fi
 	done
 	if [[ $EXTERNAL_AMQP == 1 ]]; then
 		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
 		log "rabbitmq: using the external broker from AMQP_URL"
 	fi
-	if ! skipped gateway || ! skipped notify; then
+	if to_start gateway || to_start notify; then
 		# One functions binary serves the Gateway and Notify.
 		if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/functions-build.log" 2>&1; then
 			tail -n 30 "$LOGS/functions-build.log" >&2
@@ -626,10 +666,8 @@ cmd_up() {
 		fi
 	fi
 	for part in gateway worker notify bridge; do
-		if skipped "$part"; then
-			log "$part skipped"
-		else
-			"start_$part" || exit 1
+		if to_start "$part"; then
+			start_part "$part" || exit 1
 			wait_ready "$part" "ready_$part" || exit 1
 		fi
 	done
@@ -639,6 +677,43 @@ cmd_up() {
 	mv "$ENV_FILE.tmp" "$ENV_FILE"
 	trap - EXIT
 	log "stack up; environment in $ENV_FILE (load it with: set -a; . $ENV_FILE; set +a)"
+}
+
+# to_start PART: cmd_up is to start PART.
+to_start() { [[ " ${UP_TODO[*]} " == *" $1 "* ]]; }
+
+# start_part PART: start PART (which is not alive: nothing of its group
+# runs, so no leftover holds its port).
+start_part() {
+	local part=$1
+	rm -f "$(pidfile "$part")"
+	if [[ $part == firestore ]] && ! alive bridge; then
+		# The emulator starts empty: the bridge's record of the documents it
+		# saw describes documents that are gone. A running bridge sees them
+		# go (its listener is re-established) and delivers the deletes.
+		rm -f "$BRIDGE_STATE"
+	fi
+	UP_STARTED+=("$part")
+	"start_$part"
+}
+
+# up_failed: stop what the failed cmd_up started; a fresh stack entirely,
+# a partly running one only the parts this call started.
+up_failed() {
+	log "stopping what was started"
+	if ((!UP_RESUME)); then
+		cmd_down
+		return
+	fi
+	local i part
+	for ((i = ${#UP_STARTED[@]} - 1; i >= 0; i--)); do
+		part=${UP_STARTED[i]}
+		if [[ $part == rabbitmq ]]; then
+			stop_rabbitmq
+		else
+			kill_part "$part"
+		fi
+	done
 }
 
 cmd_down() {
@@ -665,8 +740,10 @@ cmd_with_stack() {
 	load_settings
 	local started=0
 	if ! running; then
+		# A stack partly running is someone's `make dev`: restart its dead
+		# parts but leave it running afterwards.
+		[[ -f $CONF_FILE ]] || started=1
 		cmd_up
-		started=1
 	fi
 	# Stop the stack even when CMD fails or we are interrupted.
 	if ((started)); then

@@ -5,8 +5,9 @@
 // the Notify function served by the functions framework.
 //
 // Semantics, kept close to Eventarc's:
-//   - Documents that exist when a listener starts are its baseline: they are
-//     remembered (for oldValue) but produce no events.
+//   - Documents that exist when a collection is first watched are its
+//     baseline: they are remembered (for oldValue) but produce no events, as
+//     Eventarc sends nothing about what existed before a trigger was made.
 //   - A create carries value only; an update carries value, oldValue and an
 //     updateMask of the changed top-level fields; a delete carries oldValue
 //     only.
@@ -19,6 +20,15 @@
 //     against what the bridge last saw, so changes made while it was away
 //     still produce events. (Transient stream errors are retried and resumed
 //     inside the Firestore client already.)
+//   - With a state file (Config.StateFile) the same holds across a restart
+//     of the bridge (see state): a new bridge first delivers the events the
+//     last one had queued but not got accepted, exactly as they were, then
+//     diffs its first snapshots against the last versions the last one saw.
+//     Of what changed while no bridge ran, a create carries value only; an
+//     update carries value and, as oldValue, the last version seen
+//     (versions in between are never seen, as when a listener coalesces
+//     quick writes); a delete carries that version as oldValue. Without a
+//     state file a new bridge starts from a new baseline.
 //
 // Logs name the document path, event id and attempt, never document contents.
 package bridge
@@ -76,6 +86,13 @@ type Config struct {
 	// RetryMin and RetryMax bound the delivery backoff; default 200ms and
 	// 10s.
 	RetryMin, RetryMax time.Duration
+	// StateFile, when set, is where the bridge keeps what it saw and has
+	// still to deliver, so that a restarted bridge catches up (see the
+	// package comment and state). Its
+	// directory must exist; the file is created on first use, and
+	// StateFile+".lock" keeps a second bridge from using it at the same
+	// time. Empty: nothing is kept, every start takes a new baseline.
+	StateFile string
 }
 
 // Bridge forwards Firestore emulator changes as CloudEvents. It runs once.
@@ -87,12 +104,22 @@ type Bridge struct {
 	ready         chan struct{}
 	baselinesToGo atomic.Int32
 
+	// state is nil without Config.StateFile.
+	state *state
+
 	// pending holds the undelivered events per document path; a path has an
 	// entry exactly while a worker goroutine is draining it, which is what
 	// keeps one document's events in order.
 	mu      sync.Mutex
-	pending map[string][]cloudevents.Event
+	pending map[string][]queued
 	workers sync.WaitGroup
+}
+
+// queued is an event waiting for delivery and its change's sequence number
+// in the state's outbox (0 without a state file).
+type queued struct {
+	event cloudevents.Event
+	seq   uint64
 }
 
 // New returns a bridge that reads through fs (which must point at the
@@ -123,14 +150,15 @@ func New(fs *firestore.Client, cfg Config) *Bridge {
 	b := &Bridge{
 		fs: fs, cfg: cfg, log: cfg.Logger,
 		ready:   make(chan struct{}),
-		pending: map[string][]cloudevents.Event{},
+		pending: map[string][]queued{},
 	}
 	b.baselinesToGo.Store(int32(len(cfg.Collections)))
 	return b
 }
 
-// Ready is closed once every listener has taken its first baseline: changes
-// made after that produce events.
+// Ready is closed once every listener has taken its first snapshot (a
+// baseline, or with a state file the catch-up, whose events are then
+// queued): changes made after that produce events.
 func (b *Bridge) Ready() <-chan struct{} { return b.ready }
 
 func (c Config) validate() error {
@@ -154,15 +182,33 @@ func (c Config) validate() error {
 
 // Run watches and delivers until ctx ends, then waits for its goroutines
 // and returns nil. Events not yet delivered at that point are dropped, as
-// they would be if the process were killed.
+// they would be if the process were killed; with a state file the next
+// bridge delivers them. Run fails at once when the configuration is bad or
+// the state file cannot be used.
 func (b *Bridge) Run(ctx context.Context) error {
 	if err := b.cfg.validate(); err != nil {
 		return fmt.Errorf("bridge.Run: %w", err)
 	}
+	if b.cfg.StateFile != "" {
+		st, warnings, err := openState(b.cfg.StateFile, b.cfg.Collections)
+		if err != nil {
+			return fmt.Errorf("bridge.Run: %w", err)
+		}
+		for _, w := range warnings {
+			b.log.WarnContext(ctx, "bridge state: "+w, slog.String("file", b.cfg.StateFile))
+		}
+		b.state = st
+		defer func() {
+			if cerr := st.close(); cerr != nil {
+				b.log.Error("bridge state not saved", slog.Any("error", cerr))
+			}
+		}()
+	}
 	b.log.InfoContext(ctx, "bridge starting",
 		slog.Any("collections", b.cfg.Collections),
 		slog.String("target", b.cfg.Target),
-		slog.String("contentType", b.cfg.ContentType))
+		slog.String("contentType", b.cfg.ContentType),
+		slog.String("stateFile", b.cfg.StateFile))
 	var wg sync.WaitGroup
 	for _, coll := range b.cfg.Collections {
 		wg.Go(func() { b.watch(ctx, coll) })
@@ -177,12 +223,27 @@ func (b *Bridge) Run(ctx context.Context) error {
 func (b *Bridge) watch(ctx context.Context, coll string) {
 	log := b.log.With(slog.String("collection", coll))
 	// cache is the last version of each document seen; it outlives a
-	// listener so a re-established one can be diffed against it.
+	// listener so a re-established one can be diffed against it. With a
+	// state file it starts as the last versions the last run saw, and the
+	// first snapshot is diffed against that like a re-established
+	// listener's. nil: no baseline yet.
 	var cache map[string]*firestorepb.Document
+	if b.state != nil {
+		var outbox []pendingChange
+		cache, outbox, _ = b.state.known(coll)
+		if len(outbox) > 0 {
+			log.InfoContext(ctx, "bridge delivering what the last run did not", slog.Int("events", len(outbox)))
+		}
+		// Queued before the catch-up's changes, which follow them.
+		for _, p := range outbox {
+			b.enqueue(ctx, log, p.c, p.seq)
+		}
+	}
+	first := true // the first snapshot of this run is still to come
 	wait := time.Second
 	for ctx.Err() == nil {
 		it := b.fs.Collection(coll).Snapshots(ctx)
-		established, err := b.listen(ctx, log, coll, it, &cache)
+		established, err := b.listen(ctx, log, coll, it, &cache, &first)
 		it.Stop()
 		if ctx.Err() != nil {
 			return
@@ -200,8 +261,9 @@ func (b *Bridge) watch(ctx context.Context, coll string) {
 }
 
 // listen consumes one listener. *cache is nil before the first baseline of
-// this collection ever. It reports whether it got a baseline.
-func (b *Bridge) listen(ctx context.Context, log *slog.Logger, coll string, it *firestore.QuerySnapshotIterator, cache *map[string]*firestorepb.Document) (bool, error) {
+// this collection ever; *first is true until this run's first snapshot. It
+// reports whether it got a first snapshot.
+func (b *Bridge) listen(ctx context.Context, log *slog.Logger, coll string, it *firestore.QuerySnapshotIterator, cache *map[string]*firestorepb.Document, first *bool) (bool, error) {
 	baseline := true
 	for {
 		snap, err := it.Next()
@@ -222,12 +284,22 @@ func (b *Bridge) listen(ctx context.Context, log *slog.Logger, coll string, it *
 				}
 				current[path] = pd
 			}
-			first := *cache == nil
-			if first {
+			if *cache == nil {
 				log.InfoContext(ctx, "bridge baseline", slog.Int("documents", len(current)))
+				if b.state != nil {
+					if err := b.state.baseline(coll, current); err != nil {
+						// A later start will take a new baseline: it misses
+						// what changes while this one is down, no more.
+						log.ErrorContext(ctx, "bridge: baseline not saved", slog.Any("error", err))
+					}
+				}
 			} else {
 				changes := diff(*cache, current, snap.ReadTime)
-				log.InfoContext(ctx, "bridge listener re-established",
+				msg := "bridge listener re-established"
+				if *first {
+					msg = "bridge caught up with the state file"
+				}
+				log.InfoContext(ctx, msg,
 					slog.Int("documents", len(current)), slog.Int("missedChanges", len(changes)))
 				for _, c := range changes {
 					b.emit(ctx, log, c)
@@ -235,7 +307,8 @@ func (b *Bridge) listen(ctx context.Context, log *slog.Logger, coll string, it *
 			}
 			*cache = current
 			baseline = false
-			if first {
+			if *first {
+				*first = false
 				b.baselineDone()
 			}
 			continue
@@ -386,17 +459,36 @@ func (b *Bridge) event(c change) (cloudevents.Event, error) {
 	return firestoreevent.NewEvent(eventID(c), b.cfg.Project, database, c.path, c.at, d, b.cfg.ContentType)
 }
 
-// emit queues a change's event behind the earlier ones of its document.
+// emit records a change in the state's outbox and queues its event.
 func (b *Bridge) emit(ctx context.Context, log *slog.Logger, c change) {
+	var seq uint64
+	if b.state != nil {
+		var err error
+		if seq, err = b.state.queue(c); err != nil {
+			log.ErrorContext(ctx, "bridge: state file behind", slog.String("doc", c.path), slog.Any("error", err))
+		}
+	}
+	b.enqueue(ctx, log, c, seq)
+}
+
+// enqueue queues a change's event behind the earlier ones of its document.
+func (b *Bridge) enqueue(ctx context.Context, log *slog.Logger, c change, seq uint64) {
 	e, err := b.event(c)
 	if err != nil {
 		log.ErrorContext(ctx, "bridge: cannot build event", slog.String("doc", c.path), slog.Any("error", err))
+		if b.state != nil && seq != 0 {
+			// It would fail the same way at every start: out of the
+			// outbox, which must only hold what can still be delivered.
+			if err := b.state.accepted(seq); err != nil {
+				log.ErrorContext(ctx, "bridge: state file behind", slog.String("doc", c.path), slog.Any("error", err))
+			}
+		}
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	q, running := b.pending[c.path]
-	b.pending[c.path] = append(q, e)
+	b.pending[c.path] = append(q, queued{event: e, seq: seq})
 	if !running {
 		b.workers.Go(func() { b.drain(ctx, c.path) })
 	}
@@ -412,31 +504,39 @@ func (b *Bridge) drain(ctx context.Context, path string) {
 			b.mu.Unlock()
 			return
 		}
-		e := q[0]
+		next := q[0]
 		b.pending[path] = q[1:]
 		b.mu.Unlock()
-		b.deliver(ctx, path, e)
+		if b.deliver(ctx, path, next.event) && b.state != nil {
+			// Only now does it leave the outbox: an event the bridge
+			// stopped before delivering is delivered by the next one.
+			if err := b.state.accepted(next.seq); err != nil {
+				b.log.Error("bridge: state file behind", slog.String("doc", path),
+					slog.String("eventId", next.event.ID()), slog.Any("error", err))
+			}
+		}
 	}
 }
 
-// deliver POSTs one event until the target accepts it or ctx ends.
-func (b *Bridge) deliver(ctx context.Context, path string, e cloudevents.Event) {
+// deliver POSTs one event until the target accepts it or ctx ends, and
+// reports whether it was accepted.
+func (b *Bridge) deliver(ctx context.Context, path string, e cloudevents.Event) bool {
 	log := b.log.With(slog.String("doc", path), slog.String("eventId", e.ID()))
 	wait := b.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
 		err := b.post(ctx, e)
 		if err == nil {
 			log.InfoContext(ctx, "bridge delivered event", slog.Int("attempt", attempt))
-			return
+			return true
 		}
 		if ctx.Err() != nil {
 			log.WarnContext(ctx, "bridge stopped before delivering event", slog.Int("attempt", attempt))
-			return
+			return false
 		}
 		log.WarnContext(ctx, "bridge delivery failed; retrying",
 			slog.Int("attempt", attempt), slog.Any("error", err), slog.Duration("in", wait))
 		if !sleep(ctx, jitter(wait)) {
-			return
+			return false
 		}
 		wait = min(2*wait, b.cfg.RetryMax)
 	}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -109,20 +111,35 @@ func (tg *target) waitFor(t *testing.T, ctx context.Context, doc string, n int) 
 	}
 }
 
-// run starts a bridge and waits until it is ready.
+// run starts a bridge and waits until it is ready; it stops when the test
+// ends.
 func run(t *testing.T, ctx context.Context, fs *firestore.Client, cfg bridge.Config) {
 	t.Helper()
-	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	start(t, ctx, fs, cfg)
+}
+
+// running is a started bridge.
+type running struct {
+	stop func() // cancels Run and waits for it to return; idempotent
+	log  *testWriter
+}
+
+// start starts a bridge and waits until it is ready.
+func start(t *testing.T, ctx context.Context, fs *firestore.Client, cfg bridge.Config) running {
+	t.Helper()
+	w := &testWriter{t: t, wrote: make(chan struct{}, 1)}
+	cfg.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b := bridge.New(fs, cfg)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	})
+	t.Cleanup(stop)
 	select {
 	case <-b.Ready():
 	case err := <-done:
@@ -130,15 +147,58 @@ func run(t *testing.T, ctx context.Context, fs *firestore.Client, cfg bridge.Con
 	case <-ctx.Done():
 		t.Fatal("bridge not ready in time")
 	}
+	return running{stop: stop, log: w}
 }
 
-// testWriter sends the bridge's log to the test log.
-type testWriter struct{ t *testing.T }
+// testWriter sends the bridge's log to the test log and keeps its lines.
+type testWriter struct {
+	t     *testing.T
+	wrote chan struct{} // signalled after each line
+	mu    sync.Mutex
+	lines []string
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
+func (w *testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+	line := strings.TrimRight(string(p), "\n")
+	w.mu.Lock()
+	w.lines = append(w.lines, line)
+	w.mu.Unlock()
+	w.t.Log(line)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
 	return len(p), nil
+}
+
+// waitFor waits until a line contains every one of parts.
+func (w *testWriter) waitFor(t *testing.T, ctx context.Context, parts ...string) {
+	t.Helper()
+	for len(w.grep(parts...)) == 0 {
+		select {
+		case <-w.wrote:
+		case <-ctx.Done():
+			t.Fatalf("no log line with %q", parts)
+		}
+	}
+}
+
+// grep returns the lines containing every one of parts.
+func (w *testWriter) grep(parts ...string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+next:
+	for _, l := range w.lines {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 func TestLifecycle(t *testing.T) {
@@ -410,5 +470,161 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		if err := bridge.New(nil, cfg).Run(t.Context()); err == nil {
 			t.Errorf("%s: Run succeeded", name)
 		}
+	}
+}
+
+// TestRestartCatchesUp stops a bridge, changes documents while it is down
+// and starts another with the same state file: it delivers every change
+// made meanwhile, with the version the first one delivered as oldValue,
+// and nothing the first one had delivered.
+func TestRestartCatchesUp(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ctx := testenv.Ctx(t)
+	fs := s.Firestore(t)
+	coll := testenv.Unique("bridge-restart")
+	cfg := bridge.Config{Project: s.Project, Collections: []string{coll}, StateFile: filepath.Join(t.TempDir(), "bridge.state")}
+	set := func(id string, v map[string]any) {
+		t.Helper()
+		if _, err := fs.Collection(coll).Doc(id).Set(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := func(id string) string { return coll + "/" + id }
+
+	// pre exists before any bridge: the first one's baseline.
+	set("pre", map[string]any{"state": "running"})
+	before := newTarget(t, 0)
+	cfg.Target = before.srv.URL
+	first := start(t, ctx, fs, cfg)
+	set("kept", map[string]any{"state": "queued"})
+	set("updated", map[string]any{"state": "running"})
+	set("deleted", map[string]any{"code": "internal"})
+	for _, id := range []string{"kept", "updated", "deleted"} {
+		before.waitFor(t, ctx, path(id), 1)
+		// The target answered; once the bridge logs that it took the
+		// answer, the event leaves the outbox even if it stops at once.
+		first.log.waitFor(t, ctx, "bridge delivered event", "doc="+path(id)+" ")
+	}
+	first.stop()
+
+	// While no bridge runs.
+	set("pre", map[string]any{"state": "succeeded"})
+	set("updated", map[string]any{"state": "succeeded", "backend": "cpu"})
+	if _, err := fs.Collection(coll).Doc("deleted").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	set("created", map[string]any{"state": "running"})
+
+	after := newTarget(t, 0)
+	cfg.Target = after.srv.URL
+	second := start(t, ctx, fs, cfg)
+	// Every missed change was queued before Ready: the log says how many.
+	if got := second.log.grep("caught up", "missedChanges=4"); len(got) != 1 {
+		t.Errorf("no log line saying 4 changes were caught up: %q", second.log.grep("missedChanges"))
+	}
+
+	created := after.waitFor(t, ctx, path("created"), 1)[0].data
+	if created.Value == nil || created.OldValue != nil || firestoreevent.String(created.Value, "state") != "running" {
+		t.Errorf("create while down: %+v; want value only", created)
+	}
+	updated := after.waitFor(t, ctx, path("updated"), 1)[0].data
+	if firestoreevent.String(updated.OldValue, "state") != "running" || firestoreevent.String(updated.Value, "state") != "succeeded" ||
+		!slices.Equal(updated.UpdateMask, []string{"backend", "state"}) {
+		t.Errorf("update while down: %+v; want the delivered version as oldValue", updated)
+	}
+	pre := after.waitFor(t, ctx, path("pre"), 1)[0].data
+	if firestoreevent.String(pre.OldValue, "state") != "running" || firestoreevent.String(pre.Value, "state") != "succeeded" {
+		t.Errorf("update of a baseline document while down: %+v; want the baseline as oldValue", pre)
+	}
+	deleted := after.waitFor(t, ctx, path("deleted"), 1)[0].data
+	if deleted.Value != nil || firestoreevent.String(deleted.OldValue, "code") != "internal" {
+		t.Errorf("delete while down: %+v; want the delivered version as oldValue only", deleted)
+	}
+
+	// The second bridge goes on from there: a live update of a document
+	// only the first one saw carries that version as oldValue.
+	set("kept", map[string]any{"state": "running"})
+	kept := after.waitFor(t, ctx, path("kept"), 1)[0].data
+	if firestoreevent.String(kept.OldValue, "state") != "queued" || firestoreevent.String(kept.Value, "state") != "running" {
+		t.Errorf("live update after the restart: %+v", kept)
+	}
+
+	// Give a wrongly repeated delivery the time to show up.
+	time.Sleep(300 * time.Millisecond)
+	for id, want := range map[string]int{"pre": 1, "kept": 1, "updated": 1, "deleted": 1, "created": 1} {
+		if got := after.accepted(path(id)); len(got) != want {
+			t.Errorf("after the restart %s had %d events, want %d", id, len(got), want)
+		}
+	}
+	if got := before.accepted(path("pre")); len(got) != 0 {
+		t.Errorf("the baseline document produced %d events", len(got))
+	}
+}
+
+// TestRestartDeliversWhatWasNotAccepted stops a bridge while the target
+// refuses its events: the next bridge delivers them as they were queued
+// (same ids), then what changed meanwhile, also for a document deleted
+// while no bridge ran.
+func TestRestartDeliversWhatWasNotAccepted(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	ctx := testenv.Ctx(t)
+	fs := s.Firestore(t)
+	coll := testenv.Unique("bridge-undelivered")
+	cfg := bridge.Config{
+		Project: s.Project, Collections: []string{coll}, StateFile: filepath.Join(t.TempDir(), "bridge.state"),
+		RetryMin: 20 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+	}
+	refusing := newTarget(t, math.MaxInt)
+	cfg.Target = refusing.srv.URL
+	first := start(t, ctx, fs, cfg)
+
+	// A second bridge cannot use the state file while the first runs.
+	if err := bridge.New(fs, cfg).Run(ctx); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second bridge on the same state file: %v, want an error saying it is in use", err)
+	}
+
+	path := func(id string) string { return coll + "/" + id }
+	refused := map[string]string{} // document path -> id of the refused event
+	for _, id := range []string{"job", "gone"} {
+		if _, err := fs.Collection(coll).Doc(id).Set(ctx, map[string]any{"code": "internal"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for len(refused) < 2 {
+		refusing.mu.Lock()
+		for _, d := range refusing.got {
+			refused[strings.TrimPrefix(d.event.Subject(), "documents/")] = d.event.ID()
+		}
+		refusing.mu.Unlock()
+		select {
+		case <-refusing.arrived:
+		case <-ctx.Done():
+			t.Fatalf("the refusing target got attempts about %v only", refused)
+		}
+	}
+	first.stop()
+	if _, err := fs.Collection(coll).Doc("gone").Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	accepting := newTarget(t, 0)
+	cfg.Target = accepting.srv.URL
+	start(t, ctx, fs, cfg)
+	for _, id := range []string{"job", "gone"} {
+		got := accepting.waitFor(t, ctx, path(id), 1)[0]
+		if got.data.Value == nil || got.data.OldValue != nil || firestoreevent.String(got.data.Value, "code") != "internal" {
+			t.Errorf("%s: redelivered create: %+v; want value only", id, got.data)
+		}
+		if got.event.ID() != refused[path(id)] {
+			t.Errorf("%s: redelivered event id %s, want the refused one's %s", id, got.event.ID(), refused[path(id)])
+		}
+	}
+	// The document the first bridge saw created and that was deleted while
+	// no bridge ran: its create, then its delete.
+	deleted := accepting.waitFor(t, ctx, path("gone"), 2)[1].data
+	if deleted.Value != nil || firestoreevent.String(deleted.OldValue, "code") != "internal" {
+		t.Errorf("delete while down after an undelivered create: %+v; want oldValue only", deleted)
 	}
 }

@@ -24,6 +24,7 @@ func runBridge(ctx context.Context, logger *slog.Logger, args []string, usage io
 	collections := fs.String("collections", "responses,errors", "comma-separated top-level collections to watch")
 	target := fs.String("target", envOr("NOTIFY_URL", "http://127.0.0.1:8091/"), "URL the CloudEvents are POSTed to, the Notify function (env NOTIFY_URL)")
 	contentType := fs.String("content-type", firestoreevent.ContentProtobuf, "event data content type: application/protobuf or application/json")
+	stateFile := fs.String("state", "", "file where the bridge keeps what it saw and has still to deliver, so that after a restart it delivers what it missed; empty: every start takes a new baseline")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +58,7 @@ func runBridge(ctx context.Context, logger *slog.Logger, args []string, usage io
 		Collections: colls,
 		Target:      *target,
 		ContentType: *contentType,
+		StateFile:   *stateFile,
 		Logger:      logger,
 	})
 	go func() {
