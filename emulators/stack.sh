@@ -47,13 +47,14 @@
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
-#   WORKER_SLOTS [1]  INPUT_BUCKET [tiger-input]
+#   RECONCILE_PORT [8093]  SWEEP_PORT [8094]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage smtp rabbitmq gateway worker notify bridge)
+#                  (firestore auth storage smtp rabbitmq gateway worker notify bridge
+#                  reconcile sweep)
 #   STACK_TIMEOUT  seconds each part may take to answer [120]
 #   STACK_DIR      where the stack's state lives [<repo>/.local]; relative to
 #                  the current directory
@@ -80,7 +81,7 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # Start order; down stops in reverse. The gateway and the worker come last
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
-PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge)
+PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -107,7 +108,9 @@ load_settings() {
 	STORAGE_PORT=${STORAGE_PORT:-9023}
 	GATEWAY_PORT=${GATEWAY_PORT:-8090}
 	WORKER_PORT=${WORKER_PORT:-8092}
-	WORKER_SLOTS=${WORKER_SLOTS:-1}
+	WORKER_SLOTS=${WORKER_SLOTS:-2}
+	RECONCILE_PORT=${RECONCILE_PORT:-8093}
+	SWEEP_PORT=${SWEEP_PORT:-8094}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
@@ -134,7 +137,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -528,6 +531,28 @@ start_bridge() {
 		"$BIN/emulators" bridge -project "$GCLOUD_PROJECT" -collections responses,errors \
 		-target "http://127.0.0.1:$NOTIFY_PORT/" -state "$BRIDGE_STATE"
 }
+# Reconcile and NotifySweep, run on a schedule as Cloud Scheduler does in
+# the cloud (the runner's SCHEDULE): they finish what crashed requests and
+# lost events left behind, with the Gateway's and Notify's settings.
+start_reconcile() {
+	require_free_port reconcile "$RECONCILE_PORT" RECONCILE_PORT
+	local vars
+	mapfile -t vars < <(env_lines)
+	launch reconcile env "${vars[@]}" FUNCTION_TARGET=Reconcile PORT="$RECONCILE_PORT" SCHEDULE=15s \
+		GOMEMLIMIT=200MiB MAX_UPLOADS_IN_FLIGHT=1 "$BIN/functions"
+}
+ready_reconcile() { port_open "$RECONCILE_PORT"; }
+
+start_sweep() {
+	require_free_port sweep "$SWEEP_PORT" SWEEP_PORT
+	local vars
+	mapfile -t vars < <(env_lines)
+	launch sweep env "${vars[@]}" FUNCTION_TARGET=NotifySweep PORT="$SWEEP_PORT" SCHEDULE=30s EVENT=local \
+		SWEEP_GRACE=2m SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
+		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "$BIN/functions"
+}
+ready_sweep() { port_open "$SWEEP_PORT"; }
+
 ready_bridge() {
 	awk '/^=== bridge start /{ r = 0 } /bridge ready/{ r = 1 } END { exit !r }' "$LOGS/bridge.log" 2>/dev/null
 }
@@ -658,14 +683,14 @@ cmd_up() {
 		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
 		log "rabbitmq: using the external broker from AMQP_URL"
 	fi
-	if to_start gateway || to_start notify; then
-		# One functions binary serves the Gateway and Notify.
+	if to_start gateway || to_start notify || to_start reconcile || to_start sweep; then
+		# One functions binary serves every function.
 		if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/functions-build.log" 2>&1; then
 			tail -n 30 "$LOGS/functions-build.log" >&2
 			die "go build ./functions/cmd/local failed"
 		fi
 	fi
-	for part in gateway worker notify bridge; do
+	for part in gateway worker notify bridge reconcile sweep; do
 		if to_start "$part"; then
 			start_part "$part" || exit 1
 			wait_ready "$part" "ready_$part" || exit 1
