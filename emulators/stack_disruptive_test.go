@@ -166,13 +166,7 @@ func (s *stack) kill(part string) {
 	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
 		s.t.Fatalf("kill %s: %v", part, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for syscall.Kill(-pid, 0) == nil {
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%s's process group %d still alive", part, pid)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testenv.Eventually(s.t, part+"'s process group gone", func() bool { return syscall.Kill(-pid, 0) != nil })
 }
 
 // TestDisruptiveStackUpRestartsOnlyDeadParts kills parts of a running stack,
@@ -260,13 +254,9 @@ func TestDisruptiveStackUpRestartsOnlyDeadParts(t *testing.T) {
 		}
 	}
 	// The bridge caught up from its state file.
-	deadline := time.Now().Add(30 * time.Second)
-	for !delivered(t, filepath.Join(s.dir, "logs", "bridge.log"), "responses/"+missed.ID) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the restarted bridge did not deliver the change to %s made while it was down", missed.Path)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testenv.Eventually(t, "the restarted bridge delivering the change to "+missed.Path+" made while it was down", func() bool {
+		return delivered(t, filepath.Join(s.dir, "logs", "bridge.log"), "responses/"+missed.ID)
+	})
 
 	// down and up keep what is on disk: RabbitMQ's messages.
 	s.run("down")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tigerstudio/studio/infra/testenv"
 )
 
 // freePort asks the kernel for a port that is free right now.
@@ -57,22 +59,16 @@ func TestServesPathStyle(t *testing.T) {
 	base := "http://" + cfg.Addr()
 
 	var body string
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testenv.Eventually(t, "the buckets listed", func() bool {
 		resp, err := http.Get(base + "/storage/v1/b")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			if strings.Contains(body, `"out"`) {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("buckets not listed in time: %v %s", err, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		return strings.Contains(body, `"out"`)
+	})
 	if !strings.Contains(body, `"in"`) {
 		t.Fatalf("bucket list %s lacks in", body)
 	}

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tigerstudio/studio/infra/testenv"
 )
 
 // sink is a server under test on a loopback port.
@@ -405,16 +407,9 @@ func TestListenAndServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- New(dir, nil).ListenAndServe(ctx, addr) }()
-	var sendErr error
-	for range 50 {
-		if sendErr = netsmtp.SendMail(addr, nil, "a@x.example", []string{"b@x.example"}, crlf("Subject: x\n\nx\n")); sendErr == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if sendErr != nil {
-		t.Fatalf("SendMail: %v", sendErr)
-	}
+	testenv.Eventually(t, "a mail accepted once the sink listens", func() bool {
+		return netsmtp.SendMail(addr, nil, "a@x.example", []string{"b@x.example"}, crlf("Subject: x\n\nx\n")) == nil
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("ListenAndServe: %v", err)

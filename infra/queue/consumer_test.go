@@ -143,10 +143,10 @@ func TestPrefetchEqualsSlots(t *testing.T) {
 	publish(t, s.AMQPURL, topo, ids...)
 	startConsumer(t, config(s, topo, 2), h)
 	testenv.Eventually(t, "two in hand", func() bool { return inHand.Load() == 2 })
-	time.Sleep(200 * time.Millisecond) // give a wrong prefetch the chance to show
-	if n := s.QueueDepth(t, topo.Queue()); n != 4 {
-		t.Errorf("%d ready in the queue with 2 slots busy, want 4", n)
-	}
+	// A wrong prefetch would show as fewer ready messages.
+	testenv.Consistently(t, "4 ready in the queue with 2 slots busy", 200*time.Millisecond, func() bool {
+		return s.QueueDepth(t, topo.Queue()) == 4
+	})
 	if n := inHand.Load(); n != 2 {
 		t.Errorf("%d in hand, want 2", n)
 	}
@@ -319,7 +319,13 @@ func TestPreemption(t *testing.T) {
 				defer mu.Unlock()
 				return len(order) == len(want)
 			})
-			time.Sleep(1300 * time.Millisecond) // an unpreempted online job finishes; nothing more may arrive
+			// An unpreempted online job finishes within a second; nothing
+			// more may arrive.
+			testenv.Consistently(t, "no further handling", 1300*time.Millisecond, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(order) == len(want)
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if strings.Join(order, ",") != strings.Join(want, ",") {

@@ -361,3 +361,20 @@ func Methods(v any) []string {
 	slices.Sort(names)
 	return names
 }
+
+// Consistently checks that cond holds for the whole window, polling: the
+// one way to give a wrong outcome (a second delivery, an extra message) the
+// chance to show, where no event says that nothing more will come.
+func Consistently(t testing.TB, what string, window time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(window)
+	for {
+		if !cond() {
+			t.Fatalf("%s stopped holding", what)
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
