@@ -18,7 +18,16 @@ type Proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]struct{}
+	// held, while set, stops bytes in that direction: requests (client to
+	// target) or replies (target to client). Closed to release them.
+	held [2]chan struct{}
 }
+
+// Directions a Proxy can hold.
+const (
+	Requests = 0
+	Replies  = 1
+)
 
 // NewProxy starts a proxy to target (host:port) on a free loopback port.
 func NewProxy(t testing.TB, target string) *Proxy {
@@ -69,14 +78,57 @@ func (p *Proxy) pipe(c net.Conn) {
 	p.mu.Lock()
 	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 	p.mu.Unlock()
-	go func() { _, _ = io.Copy(up, c); up.Close() }()
-	_, _ = io.Copy(c, up)
+	go func() { _, _ = io.Copy(p.gate(Requests, up), c); up.Close() }()
+	_, _ = io.Copy(p.gate(Replies, c), up)
 	c.Close()
 }
+
+// Hold stops forwarding in one direction, on every connection, until
+// Release: to a client, holding replies looks like a server that took the
+// request and never answered.
+func (p *Proxy) Hold(dir int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held[dir] == nil {
+		p.held[dir] = make(chan struct{})
+	}
+}
+
+// Release forwards again what Hold stopped.
+func (p *Proxy) Release(dir int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held[dir] != nil {
+		close(p.held[dir])
+		p.held[dir] = nil
+	}
+}
+
+// gate wraps a connection's writer so each write waits while dir is held.
+func (p *Proxy) gate(dir int, w io.Writer) io.Writer {
+	return writerFunc(func(b []byte) (int, error) {
+		p.mu.Lock()
+		held := p.held[dir]
+		p.mu.Unlock()
+		if held != nil {
+			<-held
+		}
+		return w.Write(b)
+	})
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.addr }
 
 // Cut closes the listener and every open connection: to a client it looks
 // like the broker died.
 func (p *Proxy) Cut() {
+	p.Release(Requests)
+	p.Release(Replies)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
