@@ -31,7 +31,7 @@ var functionsBinary = sync.OnceValues(func() (string, error) {
 	bin := filepath.Join(dir, "functions")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/local").CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go build: %v: %s", err, out)
+		return "", fmt.Errorf("go build: %w: %s", err, out)
 	}
 	return bin, nil
 })
@@ -159,7 +159,7 @@ func (r *crashRig) reconcileLater(t *testing.T) gateway.ReconcileReport {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeFn()
+	defer func() { _ = closeFn() }()
 	rep, err := srv.Reconcile(testenv.Ctx(t))
 	if err != nil {
 		t.Fatalf("reconcile: %v", err)

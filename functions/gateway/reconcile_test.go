@@ -18,10 +18,6 @@ import (
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
-// crashed leaves in the fixture's stack what a request whose Gateway died
-// at a given step leaves, and returns the job id.
-type crashed func(t *testing.T, f *fixture, w *gatewaydb.Writer) string
-
 func (f *fixture) putInput(t *testing.T, name string) {
 	t.Helper()
 	ow := f.gcs.Bucket(f.bucket).Object(name).NewWriter(testenv.Ctx(t))

@@ -52,7 +52,7 @@ func TestSignedURL(t *testing.T) {
 	// which has no signer.
 	t.Setenv("STORAGE_EMULATOR_HOST", "")
 	creds, pub := serviceAccount(t)
-	client, err := storage.NewClient(context.Background(), option.WithCredentialsJSON(creds))
+	client, err := storage.NewClient(context.Background(), option.WithAuthCredentialsJSON(option.ServiceAccount, creds))
 	if err != nil {
 		t.Fatal(err)
 	}

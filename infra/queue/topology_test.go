@@ -35,7 +35,7 @@ func TestPriorities(t *testing.T) {
 	// Booth above every online priority, retried or not; a retried online
 	// job above the online backlog.
 	online, booth := PriorityOf(jobs.Online), PriorityOf(jobs.Booth)
-	if !(online < retryPriority(online) && retryPriority(online) < booth) {
+	if online >= retryPriority(online) || retryPriority(online) >= booth {
 		t.Errorf("online %d, retried online %d, booth %d: want strictly increasing", online, retryPriority(online), booth)
 	}
 }

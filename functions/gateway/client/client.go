@@ -193,8 +193,11 @@ func EmulatorSignUp(ctx context.Context, authHost, project, email, password stri
 	var out struct {
 		IDToken string `json:"idToken"`
 	}
-	if err := emulatorCall(ctx, base+"accounts:signInWithPassword?key=emulator", "", creds, &out); err != nil || out.IDToken == "" {
-		return "", fmt.Errorf("client.EmulatorSignUp: sign in: no token (%v)", err)
+	if err := emulatorCall(ctx, base+"accounts:signInWithPassword?key=emulator", "", creds, &out); err != nil {
+		return "", fmt.Errorf("client.EmulatorSignUp: sign in: %w", err)
+	}
+	if out.IDToken == "" {
+		return "", fmt.Errorf("client.EmulatorSignUp: sign in: no token")
 	}
 	return out.IDToken, nil
 }
