@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/auth"
@@ -48,6 +49,9 @@ type Config struct {
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
 	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=24h"`
 	LogLevel            string        `env:"LOG_LEVEL, default=info"`
+	// AppOrigins are the web app's origins allowed to call the API from a
+	// browser (CORS): the event's Hosting site; locally WEB_URL.
+	AppOrigins []string `env:"APP_ORIGINS"`
 	// Auth caches each user's disabled/revoked state (AUTH_USER_CACHE_*).
 	Auth auth.CacheConfig
 }
@@ -77,6 +81,11 @@ func (c *Config) Validate() error {
 	}
 	if c.PendingGrace < 10*time.Second {
 		errs = append(errs, fmt.Errorf("PENDING_GRACE=%s must be at least 10s: it bounds the enqueue and undo steps", c.PendingGrace))
+	}
+	for _, o := range c.AppOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("APP_ORIGINS: %q is not an origin (scheme://host[:port])", o))
+		}
 	}
 	errs = append(errs, blob.CheckURLExpiry(c.URLExpiry), c.Auth.Validate())
 	if _, err := c.Level(); err != nil {

@@ -21,6 +21,12 @@ func TestConfig(t *testing.T) {
 		{Name: "bad level", Env: configtest.With(validEnv, "LOG_LEVEL", "loud"), Want: []string{"LOG_LEVEL"}},
 		{Name: "bad number", Env: configtest.With(validEnv, "MAX_PIXELS", "many"), Want: []string{"MaxPixels"}},
 		{Name: "expiry too long", Env: configtest.With(validEnv, "SIGNED_URL_EXPIRY", "720h"), Want: []string{"SIGNED_URL_EXPIRY"}},
+		{Name: "app origins", Env: configtest.With(validEnv, "APP_ORIGINS", "https://gala.web.app,http://127.0.0.1:5002")},
+		{Name: "an app origin with a path", Env: configtest.With(validEnv, "APP_ORIGINS", "https://gala.web.app/app"), Want: []string{"APP_ORIGINS"}},
+		{Name: "an app origin without a scheme", Env: configtest.With(validEnv, "APP_ORIGINS", "gala.web.app"), Want: []string{"APP_ORIGINS"}},
+		{Name: "photo shape off", Env: configtest.With(validEnv, "MIN_PHOTO_SIDE", "0"), Want: []string{"MIN_PHOTO_SIDE"}},
+		{Name: "pending grace too short", Env: configtest.With(validEnv, "PENDING_GRACE", "1s"), Want: []string{"PENDING_GRACE"}},
+		{Name: "no uploads in flight", Env: configtest.With(validEnv, "MAX_UPLOADS_IN_FLIGHT", "0"), Want: []string{"MAX_UPLOADS_IN_FLIGHT"}},
 	})
 }
 

@@ -81,6 +81,9 @@ type Deps struct {
 	// PerMinute bounds how many jobs a user (not staff) may submit in a
 	// minute, so one client cannot flood the GPU; 0 disables it.
 	PerMinute int
+	// AppOrigins are the web app's origins (scheme://host[:port]) allowed
+	// to call the API from a browser.
+	AppOrigins []string
 	// PendingGrace is how long a request may take from its document to
 	// the broker's confirm (undo included); past it, a request whose
 	// Gateway died is finished by a retry or the reconciler. Default 2m.
@@ -132,6 +135,9 @@ func New(d Deps) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
 	ctx := logging.WithLogger(r.Context(), s.d.Logger)
 	s.mux.ServeHTTP(w, r.WithContext(ctx))
 }

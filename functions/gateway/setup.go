@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
@@ -67,6 +68,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		UploadWait:    cfg.UploadWait,
 		UploadTimeout: cfg.UploadTimeout,
 		PendingGrace:  cfg.PendingGrace,
+		AppOrigins:    trimSlashes(cfg.AppOrigins),
 	}
 	for _, o := range opts {
 		o(&d)
@@ -76,4 +78,13 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		return errors.Join(pub.Close(), c.Close())
 	}
 	return srv, closeAll, nil
+}
+
+// trimSlashes drops a trailing slash, which a browser's Origin never has.
+func trimSlashes(origins []string) []string {
+	out := make([]string, len(origins))
+	for i, o := range origins {
+		out[i] = strings.TrimSuffix(o, "/")
+	}
+	return out
 }
