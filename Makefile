@@ -12,7 +12,7 @@
 #                the main suite, then the disruptive tests (they restart RabbitMQ) alone
 #   make bench   run the benchmarks the same way
 #   make demo    start the stack (left running) and run the demo
-#   make vet     gofmt and go vet
+#   make vet     gofmt, go vet, and terraform fmt -check (when terraform is on PATH)
 #   make lint    golangci-lint (.golangci.yml)
 #   make fuzz    fuzz the upload validation for FUZZTIME
 #
@@ -73,6 +73,8 @@ vet:
 	if [[ -n "$$files" ]]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags disruptive $(PKGS)
+	@if command -v terraform >/dev/null; then terraform fmt -recursive -check terraform/ >/dev/null 2>&1 || { echo "terraform fmt needed:"; terraform fmt -recursive -check terraform/ 2>/dev/null; exit 1; }; \
+	else echo "note: terraform not on PATH, terraform fmt -check skipped"; fi
 
 # golangci-lint, pinned, from the Go module proxy (about a minute the first
 # time); .golangci.yml also lints the disruptive tests.

@@ -1,5 +1,9 @@
 # The Google APIs the stack uses. They are project-wide and other events (or
 # other workloads) may share them, so destroying one event never disables them.
+# project/ enables the same list once per project (with the service agents'
+# grants, which an event's destroy must not remove); it is repeated here so
+# this stack orders its resources after the APIs. functions_test.go checks
+# that the two lists agree.
 
 locals {
   services = toset([
@@ -10,6 +14,7 @@ locals {
     "cloudresourcemanager.googleapis.com", # project IAM
     "compute.googleapis.com",              # network, RabbitMQ VM
     "eventarc.googleapis.com",             # Firestore -> Notify
+    "fcm.googleapis.com",                  # push notifications (Notify)
     "firebaserules.googleapis.com",        # Firestore security rules
     "firestore.googleapis.com",            # job documents
     "iam.googleapis.com",                  # service accounts
@@ -31,49 +36,11 @@ resource "google_project_service" "apis" {
   disable_on_destroy = false
 }
 
-# Service agents are created lazily by Google; creating them here lets the
-# grants below (and the Eventarc triggers) work on the first apply.
-resource "google_project_service_identity" "pubsub" {
-  provider = google-beta
-
-  project = var.project
-  service = "pubsub.googleapis.com"
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_project_service_identity" "eventarc" {
-  provider = google-beta
-
-  project = var.project
-  service = "eventarc.googleapis.com"
-
-  depends_on = [google_project_service.apis]
-}
-
-resource "google_project_iam_member" "eventarc_agent" {
-  project = var.project
-  role    = "roles/eventarc.serviceAgent"
-  member  = "serviceAccount:${google_project_service_identity.eventarc.email}"
-}
-
-# Eventarc pushes to Notify through Pub/Sub, which mints the OIDC token of the
-# trigger's service account. Projects created before April 2021 lack this
-# grant by default.
-resource "google_project_iam_member" "pubsub_token_creator" {
-  project = var.project
-  role    = "roles/iam.serviceAccountTokenCreator"
-  member  = "serviceAccount:${google_project_service_identity.pubsub.email}"
-}
-
-# Freshly enabled APIs and IAM grants take a while to propagate; Eventarc in
-# particular rejects triggers until its service agent's role is visible.
+# Freshly enabled APIs take a while to propagate; Eventarc in particular
+# rejects triggers until its service agent's role (granted by project/) is
+# visible.
 resource "time_sleep" "apis_settle" {
   create_duration = "60s"
 
-  depends_on = [
-    google_project_service.apis,
-    google_project_iam_member.eventarc_agent,
-    google_project_iam_member.pubsub_token_creator,
-  ]
+  depends_on = [google_project_service.apis]
 }

@@ -1,6 +1,7 @@
 # Gateway: the public HTTP API (DESIGN.md, "HTTP API"). A gen2 Cloud Function
-# built from the repository root, where the one go.mod lives; the function
-# package is ./functions.
+# built from the repository root, where the one go.mod lives: the Go buildpack
+# builds the root package (../functions.go), which imports ./functions, whose
+# init registers the entry points.
 #
 # Rights: Firestore (requests/, devices/ in code), read-write on the input
 # bucket only, read on the output bucket to sign download URLs, the broker
@@ -77,10 +78,8 @@ resource "google_cloudfunctions2_function" "gateway" {
     entry_point     = "Gateway"
     service_account = google_service_account.build.id
 
-    environment_variables = {
-      # The function package is ./functions of the root module.
-      GOOGLE_FUNCTION_SOURCE = "functions"
-    }
+    # Build images go to the event's own repository (deleted with it).
+    docker_repository = google_artifact_registry_repository.images.id
 
     source {
       storage_source {
@@ -127,8 +126,9 @@ resource "google_cloudfunctions2_function" "gateway" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_builder,
+    google_project_iam_member.build_logs,
     google_storage_bucket_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_images,
     google_secret_manager_secret_version.amqp_url,
     google_secret_manager_secret_iam_member.gateway_amqp,
   ]

@@ -32,7 +32,20 @@ resource "google_vpc_access_connector" "main" {
   min_instances = 2
   max_instances = 3
 
-  depends_on = [google_project_service.apis]
+  depends_on = [
+    google_project_service.apis,
+    time_sleep.connector_cleanup,
+  ]
+}
+
+# Deleting a connector returns before Google has deleted the firewall rules it
+# made in the network, and deleting the network then fails with "already being
+# used by .../firewalls/aet-...". Destroy runs in reverse dependency order:
+# the connector, then this wait, then the network.
+resource "time_sleep" "connector_cleanup" {
+  destroy_duration = "120s"
+
+  depends_on = [google_compute_network.main]
 }
 
 # Outbound internet for the VM without an external address: apt needs it to

@@ -3,8 +3,8 @@
 # the (default) Firestore database.
 #
 # Rights: Firestore (notifications/ in code; reads the rest), read on the
-# output bucket to sign download URLs, the SMTP password. No VPC access: it
-# never talks to RabbitMQ.
+# output bucket to sign download URLs, the SMTP password, sending push
+# messages (FCM). No VPC access: it never talks to RabbitMQ.
 
 resource "google_service_account" "notify" {
   account_id   = "${var.event}-notify"
@@ -16,6 +16,18 @@ resource "google_service_account" "notify" {
 resource "google_project_iam_member" "notify_firestore" {
   project = var.project
   role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.notify.email}"
+}
+
+# Push: the FCM HTTP v1 send (messages:send, which the Admin SDK's
+# SendEachForMulticast calls) needs cloudmessaging.messages.create. No
+# narrower predefined role holds it, and a per-event custom role would block
+# re-creating an event of the same name for 7 days after destroy (deleted
+# roles keep their ID), so Notify gets the FCM admin role, which covers FCM
+# only. The API (fcm.googleapis.com) is enabled in apis.tf.
+resource "google_project_iam_member" "notify_fcm" {
+  project = var.project
+  role    = "roles/firebasecloudmessaging.admin"
   member  = "serviceAccount:${google_service_account.notify.email}"
 }
 
@@ -42,9 +54,13 @@ resource "google_secret_manager_secret" "smtp_password" {
   depends_on = [google_project_service.apis]
 }
 
+# Write-only: the password goes to Secret Manager and never into the state
+# or the plan (var.smtp_password is ephemeral). Bump var.secrets_version to
+# send a changed password.
 resource "google_secret_manager_secret_version" "smtp_password" {
-  secret      = google_secret_manager_secret.smtp_password.id
-  secret_data = var.smtp_password
+  secret                 = google_secret_manager_secret.smtp_password.id
+  secret_data_wo         = var.smtp_password
+  secret_data_wo_version = var.secrets_version
 }
 
 resource "google_secret_manager_secret_iam_member" "notify_smtp" {
@@ -73,6 +89,8 @@ locals {
     # comparing this with the request's event field.
     EVENT     = var.event
     LOG_LEVEL = var.log_level
+    # The garbage collector's target, below the instance's 256Mi.
+    GOMEMLIMIT = "200MiB"
   }
 }
 
@@ -86,9 +104,8 @@ resource "google_cloudfunctions2_function" "notify" {
     entry_point     = "Notify"
     service_account = google_service_account.build.id
 
-    environment_variables = {
-      GOOGLE_FUNCTION_SOURCE = "functions"
-    }
+    # Build images go to the event's own repository (deleted with it).
+    docker_repository = google_artifact_registry_repository.images.id
 
     source {
       storage_source {
@@ -122,10 +139,12 @@ resource "google_cloudfunctions2_function" "notify" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_builder,
+    google_project_iam_member.build_logs,
     google_storage_bucket_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_images,
     google_secret_manager_secret_version.smtp_password,
     google_secret_manager_secret_iam_member.notify_smtp,
+    google_project_iam_member.notify_fcm,
   ]
 }
 

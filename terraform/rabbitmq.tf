@@ -31,7 +31,11 @@ resource "google_secret_manager_secret_iam_member" "rabbitmq_amqp" {
 }
 
 # Letters and digits only, so the password needs no escaping in the URL.
-resource "random_password" "rabbitmq" {
+# Ephemeral: generated during the apply that writes the secret version below
+# and never stored in the state. The secret is its only copy (the VM reads it
+# at boot); a new one is sent only when var.secrets_version changes, and the
+# broker VM must then be restarted to take it.
+ephemeral "random_password" "rabbitmq" {
   length  = 32
   special = false
 }
@@ -56,8 +60,9 @@ resource "google_secret_manager_secret" "amqp_url" {
 }
 
 resource "google_secret_manager_secret_version" "amqp_url" {
-  secret      = google_secret_manager_secret.amqp_url.id
-  secret_data = "amqp://tiger:${random_password.rabbitmq.result}@${google_compute_address.rabbitmq.address}:5672/"
+  secret                 = google_secret_manager_secret.amqp_url.id
+  secret_data_wo         = "amqp://tiger:${ephemeral.random_password.rabbitmq.result}@${google_compute_address.rabbitmq.address}:5672/"
+  secret_data_wo_version = var.secrets_version
 }
 
 resource "google_compute_disk" "rabbitmq_data" {

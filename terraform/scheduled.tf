@@ -20,12 +20,10 @@ resource "google_cloudfunctions2_function" "reconcile" {
   description = "Tiger Studio ${var.event}: finishes or removes requests whose Gateway died"
 
   build_config {
-    runtime         = var.functions_runtime
-    entry_point     = "Reconcile"
-    service_account = google_service_account.build.id
-    environment_variables = {
-      GOOGLE_FUNCTION_SOURCE = "functions"
-    }
+    runtime           = var.functions_runtime
+    entry_point       = "Reconcile"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.images.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -56,8 +54,9 @@ resource "google_cloudfunctions2_function" "reconcile" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_builder,
+    google_project_iam_member.build_logs,
     google_storage_bucket_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_images,
     google_secret_manager_secret_version.amqp_url,
     google_secret_manager_secret_iam_member.gateway_amqp,
   ]
@@ -69,12 +68,10 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
   description = "Tiger Studio ${var.event}: notifies owners whose notification event was lost"
 
   build_config {
-    runtime         = var.functions_runtime
-    entry_point     = "NotifySweep"
-    service_account = google_service_account.build.id
-    environment_variables = {
-      GOOGLE_FUNCTION_SOURCE = "functions"
-    }
+    runtime           = var.functions_runtime
+    entry_point       = "NotifySweep"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.images.id
     source {
       storage_source {
         bucket = google_storage_bucket.source.name
@@ -103,8 +100,9 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_builder,
+    google_project_iam_member.build_logs,
     google_storage_bucket_iam_member.build_source_reader,
+    google_artifact_registry_repository_iam_member.build_images,
     google_secret_manager_secret_version.smtp_password,
     google_secret_manager_secret_iam_member.notify_smtp,
   ]

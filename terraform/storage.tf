@@ -84,7 +84,13 @@ resource "google_storage_bucket" "models" {
 
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = true
+
+  # Multi-gigabyte models: a soft-deleted copy would stay billed for 7 days
+  # after destroy (or after every re-upload).
+  force_destroy = true
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
 
   depends_on = [google_project_service.apis]
 }
@@ -117,8 +123,9 @@ output "model_dir" {
 }
 
 #
-# Function source: the whole repository (one go.mod at the root), zipped and
-# uploaded once for both functions. The object name carries the content hash,
+# Function source: the repository (one go.mod at the root, the root package
+# ../functions.go that the Go buildpack builds), zipped and uploaded once for
+# all four functions. The object name carries the content hash,
 # so a code change redeploys the functions and an unchanged tree does not.
 #
 
@@ -128,7 +135,12 @@ resource "google_storage_bucket" "source" {
 
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = true
+
+  # Every code change uploads a new archive; none is kept once replaced.
+  force_destroy = true
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
 
   depends_on = [google_project_service.apis]
 }
@@ -138,15 +150,28 @@ data "archive_file" "source" {
   source_dir  = "${path.module}/.."
   output_path = "${path.module}/.build/source.zip"
 
-  # Local state, installed npm packages and this folder are not part of the
-  # Go module and would only slow the upload and the build.
+  # Local state, installed npm packages, the models (multi-gigabyte, uploaded
+  # to the model bucket below) and this folder are not part of the Go module
+  # and would only slow the upload and the build. Glob patterns need
+  # hashicorp/archive 2.4+ (versions.tf). terraform/functions_test.go walks
+  # the tree with these patterns and fails if the root package or go.mod is
+  # left out, or anything heavy is let in.
   excludes = [
     ".git",
+    ".git/**",
+    ".ci/**",
     ".local",
+    ".local/**",
+    ".local-*",
+    ".local-*/**",
     "terraform",
-    "emulators/node_modules",
-    "worker/onnxruntime/node_modules",
+    "terraform/**",
+    "models",
+    "models/**",
+    "**/node_modules",
+    "**/node_modules/**",
   ]
+  exclude_symlink_directories = true
 }
 
 resource "google_storage_bucket_object" "source" {
@@ -155,9 +180,13 @@ resource "google_storage_bucket_object" "source" {
   source = data.archive_file.source.output_path
 }
 
-# Builds of both functions run as this account rather than the project's
+# Builds of the functions run as this account rather than the project's
 # default compute account, which new projects no longer grant the rights to
-# build.
+# build. It gets what Google's "custom build service account" page lists for
+# function builds, each as narrow as the resource allows, instead of the
+# project-wide roles/cloudbuild.builds.builder: write build logs (project-wide
+# only), read the source archive (its bucket only), push the built images (the
+# event's own repository, which every function names as docker_repository).
 resource "google_service_account" "build" {
   account_id   = "${var.event}-build"
   display_name = "Tiger Studio ${var.event}: function builds"
@@ -165,10 +194,17 @@ resource "google_service_account" "build" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "build_builder" {
+resource "google_project_iam_member" "build_logs" {
   project = var.project
-  role    = "roles/cloudbuild.builds.builder"
+  role    = "roles/logging.logWriter"
   member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_images" {
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
 }
 
 resource "google_storage_bucket_iam_member" "build_source_reader" {

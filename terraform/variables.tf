@@ -242,7 +242,19 @@ variable "smtp_user" {
 variable "smtp_password" {
   type        = string
   sensitive   = true
+  ephemeral   = true
   description = "SMTP password; stored in Secret Manager and given to Notify as SMTP_PASSWORD. Pass it as TF_VAR_smtp_password rather than on the command line."
+}
+
+variable "secrets_version" {
+  type        = number
+  default     = 1
+  description = <<-EOT
+    Version of the write-only secrets (the SMTP password, the broker URL). They
+    never enter the state, so Terraform cannot see them change: raise this to
+    send a new SMTP password or to generate a new broker password (then restart
+    the broker VM so it takes the new one).
+  EOT
 }
 
 variable "smtp_from" {

@@ -1,15 +1,18 @@
 # Providers and Terraform itself. No backend is configured: state is local
 # unless the operator passes -backend-config for a GCS backend (see
-# README.md). State holds the broker and SMTP passwords, so keep it private.
+# README.md). The broker and SMTP passwords are write-only (never in the
+# state); the state still names every resource, so keep it private.
 
 terraform {
-  required_version = ">= 1.5"
+  # 1.11 for write-only arguments (secret_data_wo) and ephemeral resources
+  # and variables.
+  required_version = ">= 1.11"
 
   required_providers {
     google = {
       source = "hashicorp/google"
       # 6.40+ for google_cloud_run_v2_service.template.gpu_zonal_redundancy_disabled
-      # and node_selector in GA.
+      # and node_selector in GA (secret_data_wo: 6.23+).
       version = "~> 6.40"
     }
     google-beta = {
@@ -17,12 +20,14 @@ terraform {
       version = "~> 6.40"
     }
     archive = {
-      source  = "hashicorp/archive"
-      version = "~> 2.4"
+      source = "hashicorp/archive"
+      # 2.4+ for glob excludes and exclude_symlink_directories.
+      version = "~> 2.7"
     }
     random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
+      source = "hashicorp/random"
+      # 3.7+ for the ephemeral random_password.
+      version = "~> 3.7"
     }
     time = {
       source  = "hashicorp/time"

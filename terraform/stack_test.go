@@ -1,0 +1,342 @@
+package terraform_test
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// The Go buildpack ignores GOOGLE_FUNCTION_SOURCE (only the Python, Ruby and
+// PHP buildpacks read it): setting it again would hide a build of the wrong
+// package.
+func TestNoFunctionSourceEnv(t *testing.T) {
+	c := loadConfig(t, ".")
+	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
+		bc := child(b.Block, "build_config")
+		if bc == nil {
+			t.Fatalf("function %s has no build_config", name)
+		}
+		if env := child(bc, "environment_variables"); env != nil {
+			t.Errorf("function %s: build_config has an environment_variables block", name)
+		}
+		if a, ok := bc.Body.Attributes["environment_variables"]; ok && strings.Contains(exprText(t, c, b.file, a), "GOOGLE_FUNCTION_SOURCE") {
+			t.Errorf("function %s sets GOOGLE_FUNCTION_SOURCE, which the Go buildpack ignores", name)
+		}
+	}
+}
+
+// Every Go function sets GOMEMLIMIT below its instance's memory, so the
+// garbage collector works before the instance is killed.
+func TestFunctionsMemoryLimit(t *testing.T) {
+	c := loadConfig(t, ".")
+	ctx := c.evalCtx()
+	fns := c.resources("resource", "google_cloudfunctions2_function")
+	if len(fns) == 0 {
+		t.Fatal("no functions found")
+	}
+	for name, b := range fns {
+		sc := child(b.Block, "service_config")
+		mem, ok := literalString(sc, "available_memory")
+		if !ok {
+			t.Errorf("function %s: available_memory is not a literal", name)
+			continue
+		}
+		env, ok := attrValue(t, ctx, sc, "environment_variables")
+		if !ok || !env.IsKnown() || !env.Type().IsObjectType() && !env.Type().IsMapType() {
+			t.Errorf("function %s: environment_variables cannot be read", name)
+			continue
+		}
+		var limit cty.Value
+		if env.Type().IsObjectType() && env.Type().HasAttribute("GOMEMLIMIT") {
+			limit = env.GetAttr("GOMEMLIMIT")
+		} else if env.Type().IsMapType() && env.HasIndex(cty.StringVal("GOMEMLIMIT")).True() {
+			limit = env.Index(cty.StringVal("GOMEMLIMIT"))
+		}
+		if limit == cty.NilVal || !limit.IsKnown() {
+			t.Errorf("function %s: no GOMEMLIMIT in its environment", name)
+			continue
+		}
+		lim, err := bytesOf(limit.AsString())
+		if err != nil {
+			t.Errorf("function %s: GOMEMLIMIT: %v", name, err)
+			continue
+		}
+		avail, err := bytesOf(mem)
+		if err != nil {
+			t.Errorf("function %s: available_memory: %v", name, err)
+			continue
+		}
+		if lim >= avail {
+			t.Errorf("function %s: GOMEMLIMIT %s is not below available_memory %s", name, limit.AsString(), mem)
+		}
+	}
+}
+
+// bytesOf reads 512Mi, 1Gi, 480MiB, 200MiB, 1G, 256M.
+func bytesOf(s string) (int64, error) {
+	m := regexp.MustCompile(`^(\d+)(B|Ki|Mi|Gi|KiB|MiB|GiB|k|M|G)?$`).FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("cannot read size %q", s)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	mult := map[string]int64{"": 1, "B": 1, "Ki": 1 << 10, "KiB": 1 << 10, "Mi": 1 << 20, "MiB": 1 << 20, "Gi": 1 << 30, "GiB": 1 << 30, "k": 1e3, "M": 1e6, "G": 1e9}[m[2]]
+	return n * mult, nil
+}
+
+// Notify sends push messages with FCM HTTP v1: the API is enabled (here and
+// in project/) and Notify's account holds cloudmessaging.messages.create.
+func TestFCM(t *testing.T) {
+	c := loadConfig(t, ".")
+	apis := apiList(t, c)
+	if !contains(apis, "fcm.googleapis.com") {
+		t.Errorf("fcm.googleapis.com is not among the enabled APIs: %v", apis)
+	}
+	found := false
+	for _, b := range c.resources("resource", "google_project_iam_member") {
+		role, _ := literalString(b.Block, "role")
+		member := exprText(t, c, b.file, b.Body.Attributes["member"])
+		if role == "roles/firebasecloudmessaging.admin" && strings.Contains(member, "google_service_account.notify.") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("Notify's service account has no FCM role (roles/firebasecloudmessaging.admin)")
+	}
+}
+
+func apiList(t *testing.T, c *config) []string {
+	t.Helper()
+	v := c.evalCtx().Variables["local"]
+	if !v.Type().HasAttribute("services") || !v.GetAttr("services").IsWhollyKnown() {
+		t.Fatalf("%s: local.services cannot be evaluated", c.dir)
+	}
+	return stringList(t, v.GetAttr("services"))
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// An event's destroy removes only what the event owns. Project-wide grants
+// to Google's service agents live in project/ (applied once per project);
+// every project-level grant here is to one of this event's own accounts,
+// and no service identity is created here.
+func TestEventOwnsOnlyItsGrants(t *testing.T) {
+	c := loadConfig(t, ".")
+	if ids := c.resources("resource", "google_project_service_identity"); len(ids) > 0 {
+		t.Errorf("the event stack creates service identities (project-wide): %v", keys(ids))
+	}
+	for _, typ := range []string{"google_project_iam_binding", "google_project_iam_policy"} {
+		if r := c.resources("resource", typ); len(r) > 0 {
+			t.Errorf("%s is authoritative for the whole project: %v", typ, keys(r))
+		}
+	}
+	for name, b := range c.resources("resource", "google_project_iam_member") {
+		member := exprText(t, c, b.file, b.Body.Attributes["member"])
+		if !regexp.MustCompile(`^"serviceAccount:\$\{google_service_account\.[a-z_]+\.email\}"$`).MatchString(member) {
+			t.Errorf("google_project_iam_member.%s grants to %s, not to one of this event's service accounts", name, member)
+		}
+	}
+	for name, b := range c.resources("resource", "google_project_service") {
+		if a, ok := b.Body.Attributes["disable_on_destroy"]; !ok || exprText(t, c, b.file, a) != "false" {
+			t.Errorf("google_project_service.%s: disable_on_destroy must be false", name)
+		}
+	}
+
+	p := loadConfig(t, "project")
+	if got, want := apiList(t, c), apiList(t, p); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("APIs differ between the event stack and project/:\n event:   %v\n project: %v", got, want)
+	}
+	roles := map[string]bool{}
+	for _, b := range p.resources("resource", "google_project_iam_member") {
+		r, _ := literalString(b.Block, "role")
+		roles[r] = true
+	}
+	for _, r := range []string{"roles/eventarc.serviceAgent", "roles/iam.serviceAccountTokenCreator"} {
+		if !roles[r] {
+			t.Errorf("project/ does not grant %s to its service agent", r)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// The VPC is deleted only after a wait that follows the connector's
+// deletion (its firewall rules go away asynchronously).
+func TestConnectorCleanupWait(t *testing.T) {
+	c := loadConfig(t, ".")
+	conn := c.resource(t, "resource", "google_vpc_access_connector", "main")
+	deps := exprText(t, c, conn.file, conn.Body.Attributes["depends_on"])
+	var wait string
+	for name, b := range c.resources("resource", "time_sleep") {
+		if !strings.Contains(deps, "time_sleep."+name) {
+			continue
+		}
+		d, _ := literalString(b.Block, "destroy_duration")
+		if a, ok := b.Body.Attributes["depends_on"]; ok && d != "" && strings.Contains(exprText(t, c, b.file, a), "google_compute_network.main") {
+			wait = name
+		}
+	}
+	if wait == "" {
+		t.Error("the connector does not depend on a time_sleep with destroy_duration that depends on the network")
+	}
+}
+
+// Secrets never enter the state: only write-only secret data, an ephemeral
+// broker password and an ephemeral SMTP password variable.
+func TestSecretsWriteOnly(t *testing.T) {
+	c := loadConfig(t, ".")
+	for _, b := range c.blocks {
+		walkBlocks(b.Block, func(n *hclsyntax.Block) {
+			if _, ok := n.Body.Attributes["secret_data"]; ok {
+				t.Errorf("%s %v sets secret_data (stored in the state); use secret_data_wo", b.Type, b.Labels)
+			}
+		})
+	}
+	versions := c.resources("resource", "google_secret_manager_secret_version")
+	if len(versions) == 0 {
+		t.Fatal("no secret versions found")
+	}
+	for name, b := range versions {
+		for _, a := range []string{"secret_data_wo", "secret_data_wo_version"} {
+			if _, ok := b.Body.Attributes[a]; !ok {
+				t.Errorf("secret version %s has no %s", name, a)
+			}
+		}
+	}
+	if r := c.resources("resource", "random_password"); len(r) > 0 {
+		t.Errorf("random_password resources keep their result in the state: %v (use ephemeral)", keys(r))
+	}
+	for _, b := range c.blocks {
+		if b.Type == "variable" && strings.Contains(b.Labels[0], "password") {
+			if a, ok := b.Body.Attributes["ephemeral"]; !ok || exprText(t, c, b.file, a) != "true" {
+				t.Errorf("variable %s is not ephemeral", b.Labels[0])
+			}
+		}
+	}
+}
+
+// Buckets that hold large or personal objects keep no soft-deleted copies
+// (billed for days after destroy) and can be destroyed with their objects.
+func TestBucketsNoSoftDelete(t *testing.T) {
+	c := loadConfig(t, ".")
+	buckets := c.resources("resource", "google_storage_bucket")
+	for _, want := range []string{"input", "output", "models", "source"} {
+		if _, ok := buckets[want]; !ok {
+			t.Errorf("bucket %s is missing", want)
+		}
+	}
+	for name, b := range buckets {
+		sd := child(b.Block, "soft_delete_policy")
+		if sd == nil {
+			t.Errorf("bucket %s has no soft_delete_policy", name)
+			continue
+		}
+		if a, ok := sd.Body.Attributes["retention_duration_seconds"]; !ok || exprText(t, c, b.file, a) != "0" {
+			t.Errorf("bucket %s: soft_delete_policy.retention_duration_seconds is not 0", name)
+		}
+		if a, ok := b.Body.Attributes["force_destroy"]; !ok || exprText(t, c, b.file, a) != "true" {
+			t.Errorf("bucket %s: force_destroy is not true", name)
+		}
+	}
+}
+
+// The build account has no project-wide builder role: logs project-wide,
+// the rest on the source bucket and the event's repository, which every
+// function builds into.
+func TestBuildAccountNarrow(t *testing.T) {
+	c := loadConfig(t, ".")
+	for name, b := range c.resources("resource", "google_project_iam_member") {
+		role, _ := literalString(b.Block, "role")
+		member := exprText(t, c, b.file, b.Body.Attributes["member"])
+		if strings.Contains(member, "google_service_account.build.") && role != "roles/logging.logWriter" {
+			t.Errorf("google_project_iam_member.%s grants the build account %s project-wide", name, role)
+		}
+		if hasPrefixAny(role, "roles/cloudbuild.builds.builder", "roles/editor", "roles/owner") {
+			t.Errorf("google_project_iam_member.%s grants %s", name, role)
+		}
+	}
+	repoGrant := false
+	for _, b := range c.resources("resource", "google_artifact_registry_repository_iam_member") {
+		role, _ := literalString(b.Block, "role")
+		if role == "roles/artifactregistry.writer" && strings.Contains(exprText(t, c, b.file, b.Body.Attributes["member"]), "google_service_account.build.") {
+			repoGrant = true
+		}
+	}
+	if !repoGrant {
+		t.Error("the build account cannot write the event's repository")
+	}
+	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
+		bc := child(b.Block, "build_config")
+		a, ok := bc.Body.Attributes["docker_repository"]
+		if !ok || !strings.Contains(exprText(t, c, b.file, a), "google_artifact_registry_repository.images") {
+			t.Errorf("function %s does not build into the event's repository (docker_repository)", name)
+		}
+		if a, ok := bc.Body.Attributes["service_account"]; !ok || !strings.Contains(exprText(t, c, b.file, a), "google_service_account.build.") {
+			t.Errorf("function %s is not built by the build account", name)
+		}
+	}
+}
+
+// Write-only arguments and ephemeral resources need Terraform 1.11 and the
+// provider versions that have them.
+func TestVersions(t *testing.T) {
+	src := mustRead(t, "versions.tf")
+	for _, want := range []string{`required_version = ">= 1.11"`, `version = "~> 6.40"`, `version = "~> 3.7"`, `version = "~> 2.7"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("versions.tf lacks %s", want)
+		}
+	}
+}
+
+// The worker image runs on the driver Cloud Run provides (535.x, CUDA 12.2),
+// keeps the base image's LD_LIBRARY_PATH, and the service does not replace it.
+func TestWorkerImage(t *testing.T) {
+	df := mustRead(t, "../worker/Dockerfile")
+	from := regexp.MustCompile(`(?m)^FROM nvidia/cuda:(\d+)\.(\d+)\.\d+-([a-z0-9]+-)*runtime-ubuntu[0-9.]+\s*$`).FindStringSubmatch(df)
+	if from == nil {
+		t.Fatal("worker/Dockerfile: no nvidia/cuda runtime base image")
+	}
+	major, _ := strconv.Atoi(from[1])
+	minor, _ := strconv.Atoi(from[2])
+	if major != 12 || minor > 2 {
+		t.Errorf("CUDA base %s.%s: Cloud Run's L4 driver supports CUDA 12.2 at most", from[1], from[2])
+	}
+	if !strings.Contains(df, "libcudnn9-cuda-12") {
+		t.Error("worker/Dockerfile: no cuDNN 9 for CUDA 12 (ONNX Runtime 1.24's CUDA provider needs it)")
+	}
+	if !regexp.MustCompile(`onnxruntime-linux-x64-gpu-\$\{ORT_VERSION\}\.tgz`).MatchString(df) {
+		t.Error("worker/Dockerfile: not ONNX Runtime's CUDA 12 GPU archive")
+	}
+	for _, m := range regexp.MustCompile(`LD_LIBRARY_PATH=(\S+)`).FindAllStringSubmatch(df, -1) {
+		if !strings.Contains(m[1], "${LD_LIBRARY_PATH}") && !strings.Contains(m[1], "$LD_LIBRARY_PATH") {
+			t.Errorf("worker/Dockerfile overwrites LD_LIBRARY_PATH (%s) instead of appending", m[1])
+		}
+	}
+	c := loadConfig(t, ".")
+	for _, b := range c.resources("resource", "google_cloud_run_v2_service") {
+		walkBlocks(b.Block, func(n *hclsyntax.Block) {
+			if n.Type == "env" {
+				if v, _ := literalString(n, "name"); v == "LD_LIBRARY_PATH" {
+					t.Error("worker.tf sets LD_LIBRARY_PATH, replacing the image's")
+				}
+			}
+		})
+	}
+}
