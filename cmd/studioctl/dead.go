@@ -54,30 +54,28 @@ func runDead(ctx context.Context, c *cli, args []string) error {
 	if err := c.cfg.Need("dead", NeedEvent, NeedBroker, NeedQPrefix); err != nil {
 		return err
 	}
+	ids := fs.Args()
+	switch {
+	case verb == "list" && len(ids) != 0:
+		return errors.New("dead list takes no arguments")
+	case verb == "requeue" && len(ids) == 0 && !*all:
+		fs.Usage()
+		return errors.New("dead requeue: name the jobs, or --all")
+	case verb == "requeue" && len(ids) > 0 && *all:
+		return errors.New("dead requeue: either IDs or --all")
+	case verb != "list" && verb != "requeue":
+		fs.Usage()
+		return fmt.Errorf("dead: unknown verb %q (want list or requeue)", verb)
+	}
 	fsc, err := openFirestore(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	defer fsc.Close()
-	switch verb {
-	case "list":
-		if fs.NArg() != 0 {
-			return errors.New("dead list takes no arguments")
-		}
+	if verb == "list" {
 		return deadList(ctx, c, fsc, *asJSON)
-	case "requeue":
-		ids := fs.Args()
-		if len(ids) == 0 && !*all {
-			fs.Usage()
-			return errors.New("dead requeue: name the jobs, or --all")
-		}
-		if len(ids) > 0 && *all {
-			return errors.New("dead requeue: either IDs or --all")
-		}
-		return deadRequeue(ctx, c, fsc, ids, *all)
 	}
-	fs.Usage()
-	return fmt.Errorf("dead: unknown verb %q (want list or requeue)", verb)
+	return deadRequeue(ctx, c, fsc, ids, *all)
 }
 
 // DeadEntry is one dead-lettered job as list reports it.

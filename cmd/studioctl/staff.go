@@ -40,15 +40,22 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	rest = fs.Args()
+	switch {
+	case verb == "list" && len(rest) != 0:
+		return errors.New("staff list takes no arguments")
+	case (verb == "grant" || verb == "revoke") && len(rest) != 1:
+		fs.Usage()
+		return fmt.Errorf("staff %s: want one EMAIL", verb)
+	case verb != "list" && verb != "grant" && verb != "revoke":
+		fs.Usage()
+		return fmt.Errorf("staff: unknown verb %q (want grant, revoke or list)", verb)
+	}
 	auth, err := openAuth(ctx, c.cfg)
 	if err != nil {
 		return err
 	}
 	switch verb {
 	case "list":
-		if len(rest) != 0 {
-			return errors.New("staff list takes no arguments")
-		}
 		users, err := staffUsers(ctx, auth)
 		if err != nil {
 			return err
@@ -58,11 +65,7 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stderr, "%d staff\n", len(users))
 		return nil
-	case "grant", "revoke":
-		if len(rest) != 1 {
-			fs.Usage()
-			return fmt.Errorf("staff %s: want one EMAIL", verb)
-		}
+	default: // grant, revoke
 		changed, uid, err := setStaff(ctx, auth, rest[0], verb == "grant")
 		if err != nil {
 			return err
@@ -83,8 +86,6 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
-	fs.Usage()
-	return fmt.Errorf("staff: unknown verb %q (want grant, revoke or list)", verb)
 }
 
 // setStaff sets or clears the claim on the user with email, keeping their
