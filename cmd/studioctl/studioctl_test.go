@@ -15,6 +15,8 @@ import (
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/storage"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -136,7 +138,7 @@ func (f *fixture) put(t *testing.T, collection, id string, v any) {
 func (f *fixture) exists(t *testing.T, collection, id string) bool {
 	t.Helper()
 	snap, err := f.fs.Collection(collection).Doc(id).Get(testenv.Ctx(t))
-	if err != nil && !snap.Exists() && !strings.Contains(err.Error(), "NotFound") {
+	if err != nil && status.Code(err) != codes.NotFound {
 		t.Fatalf("read %s/%s: %v", collection, id, err)
 	}
 	return snap != nil && snap.Exists()
