@@ -1,6 +1,7 @@
 // Package functions registers the Cloud Functions of this repository with the
-// functions framework. Cloud Functions builds it with GOOGLE_FUNCTION_SOURCE
-// pointing here; locally functions/cmd/local serves it.
+// functions framework. Cloud Functions builds the repository's root package
+// (functions.go), which imports this one; locally functions/cmd/local serves
+// it.
 package functions
 
 import (

@@ -37,6 +37,11 @@ var declaredQueries = []fsQuery{
 		Filters: []fsFilter{{"completedAt", ">="}, {"completedAt", "<"}}},
 	{Site: "infra/store/store.go:Unnotified", Collection: "errors",
 		Filters: []fsFilter{{"failedAt", ">="}, {"failedAt", "<"}}},
+	// studioctl: an event's jobs in name order (status, export, purge, dead),
+	// served by the single-field index on event.
+	{Site: "cmd/studioctl/stack.go:eachJobs", Collection: "requests",
+		Filters: []fsFilter{{"event", "=="}},
+		Orders:  []fsOrder{{"__name__", "ASCENDING"}}},
 }
 
 type fsFilter struct{ Field, Op string }
