@@ -11,6 +11,11 @@
 #   make test    run every test against a stack (started and stopped here if not running):
 #                the main suite, then the disruptive tests (they restart RabbitMQ) alone
 #   make bench   run the benchmarks the same way
+#   make faults  fault-injection table (issue 11): a stack of its own (ports from
+#                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
+#                new temporary directory, kept), one row per fault: jobs
+#                submitted/succeeded/failed/stuck/duplicated, emails not exactly
+#                one; fails when a row misses the goal (about 10 minutes)
 #   make demo    start the stack (left running) and run the demo
 #   make vet     gofmt, go vet, and terraform fmt -check (when terraform is on PATH)
 #   make lint    golangci-lint (.golangci.yml)
@@ -29,7 +34,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test bench demo vet lint fuzz clean
+.PHONY: setup dev up stop down status test bench faults demo vet lint fuzz clean
 
 setup:
 	@$(STACK) setup
@@ -61,6 +66,13 @@ test: setup vet
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)
 
+# The fault-injection harness (emulators/faults) starts and stops a stack of
+# its own beside the shared one, kills and pauses its parts, and prints the
+# table (also written to $$FAULTS_DIR/faults.md). FAULTS_ONLY=baseline,rabbit-kill
+# runs some rows; FAULTS_CROWD=0 leaves out the 128-client row.
+faults: setup
+	go test -tags faults -count=1 -v -timeout 40m ./emulators/faults/
+
 # The stack stays up after the demo so the printed output URL can be opened;
 # make stop ends it.
 demo: setup
@@ -73,6 +85,7 @@ vet:
 	if [[ -n "$$files" ]]; then echo "gofmt needed:"; echo "$$files"; exit 1; fi
 	go vet $(PKGS)
 	go vet -tags disruptive $(PKGS)
+	go vet -tags faults ./emulators/faults/
 	@if command -v terraform >/dev/null; then terraform fmt -recursive -check terraform/ >/dev/null 2>&1 || { echo "terraform fmt needed:"; terraform fmt -recursive -check terraform/ 2>/dev/null; exit 1; }; \
 	else echo "note: terraform not on PATH, terraform fmt -check skipped"; fi
 
