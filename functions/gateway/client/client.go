@@ -211,6 +211,9 @@ func emulatorCall(ctx context.Context, url, bearer string, body, out any) error 
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// The emulator (Node) drops idle keep-alive connections; a reused one
+	// can be reset under us, so each call gets its own.
+	req.Close = true
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
