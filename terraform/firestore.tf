@@ -1,4 +1,5 @@
-# Firestore (default) database, its one composite index and the client
+# Firestore (default) database, its composite indexes (declared once, with
+# the queries they serve, in firestore_test.go) and the client
 # security rules from ../firestore.rules.
 #
 # Firestore IAM cannot be narrowed to collections: the Gateway, the worker and
@@ -43,6 +44,81 @@ resource "google_firestore_index" "requests_by_user" {
   }
   fields {
     field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+}
+
+# GET /v1/jobs/{id} of a queued job counts the jobs ahead of it: requests
+# enqueued before it, less the responses of those started (QueueAhead).
+resource "google_firestore_index" "requests_queued" {
+  count = var.manage_firestore ? 1 : 0
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = "requests"
+
+  fields {
+    field_path = "event"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "priority"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "enqueuedAt"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "ASCENDING"
+  }
+}
+
+# The responses half of QueueAhead.
+resource "google_firestore_index" "responses_queued" {
+  count = var.manage_firestore ? 1 : 0
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = "responses"
+
+  fields {
+    field_path = "event"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "priority"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "enqueuedAt"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "ASCENDING"
+  }
+}
+
+# The pace of an event's recent completions, for the queued job's ETA (Pace).
+resource "google_firestore_index" "responses_recent" {
+  count = var.manage_firestore ? 1 : 0
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = "responses"
+
+  fields {
+    field_path = "event"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "completedAt"
     order      = "DESCENDING"
   }
   fields {

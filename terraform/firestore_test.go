@@ -37,6 +37,16 @@ var declaredQueries = []fsQuery{
 		Filters: []fsFilter{{"completedAt", ">="}, {"completedAt", "<"}}},
 	{Site: "infra/store/store.go:Unnotified", Collection: "errors",
 		Filters: []fsFilter{{"failedAt", ">="}, {"failedAt", "<"}}},
+	// GET /v1/jobs/{id} of a queued job: the jobs ahead of it, counted in
+	// the requests and in the responses (which repeat the keys).
+	{Site: "infra/store/store.go:QueueAhead", Collection: "requests",
+		Filters: []fsFilter{{"event", "=="}, {"priority", "=="}, {"enqueuedAt", "<"}}},
+	{Site: "infra/store/store.go:QueueAhead", Collection: "responses",
+		Filters: []fsFilter{{"event", "=="}, {"priority", "=="}, {"enqueuedAt", "<"}}},
+	// ... and the pace of the event's recent completions.
+	{Site: "infra/store/store.go:Pace", Collection: "responses",
+		Filters: []fsFilter{{"event", "=="}, {"completedAt", ">"}},
+		Orders:  []fsOrder{{"completedAt", "DESCENDING"}}},
 	// studioctl: an event's jobs in name order (status, export, purge, dead),
 	// served by the single-field index on event.
 	{Site: "cmd/studioctl/stack.go:eachJobs", Collection: "requests",

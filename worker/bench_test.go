@@ -398,13 +398,13 @@ type clockedResults struct {
 	clock *beginClock
 }
 
-func (r *clockedResults) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+func (r *clockedResults) Begin(ctx context.Context, id string, req jobs.Request, now time.Time) (int, error) {
 	r.clock.mu.Lock()
 	if _, ok := r.clock.at[id]; !ok {
 		r.clock.at[id] = time.Now()
 	}
 	r.clock.mu.Unlock()
-	return r.Results.Begin(ctx, id, now)
+	return r.Results.Begin(ctx, id, req, now)
 }
 
 // boothDesk enqueues booth jobs as the Gateway does (input object, request

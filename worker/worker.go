@@ -32,7 +32,7 @@ type Requests interface {
 
 // Results is the worker's Firestore write scope.
 type Results interface {
-	Begin(ctx context.Context, id string, now time.Time) (int, error)
+	Begin(ctx context.Context, id string, req jobs.Request, now time.Time) (int, error)
 	Succeed(ctx context.Context, id string, resp jobs.Response) error
 	Fail(ctx context.Context, id string, f jobs.Failure) error
 	Abandon(ctx context.Context, id string, attempt int) error
@@ -98,7 +98,7 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		return fmt.Errorf("worker: read request: %w", err)
 	}
 	started := p.now()
-	attempt, err := p.Results.Begin(ctx, msg.JobID, started)
+	attempt, err := p.Results.Begin(ctx, msg.JobID, req, started)
 	if errors.Is(err, workerdb.ErrFinished) {
 		log.Info("job already finished; acknowledging redelivery")
 		return nil
@@ -215,6 +215,9 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 			TotalMs:    done.Sub(req.CreatedAt).Milliseconds(),
 		},
 		CompletedAt: done.UTC(),
+		Event:       req.Event,
+		Priority:    req.Priority,
+		EnqueuedAt:  req.EnqueuedAt,
 	}
 	if err := p.Results.Succeed(ctx, id, resp); err != nil {
 		if errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded) {

@@ -455,12 +455,12 @@ type recordingResults struct {
 	begun func(n int)
 }
 
-func (r *recordingResults) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+func (r *recordingResults) Begin(ctx context.Context, id string, req jobs.Request, now time.Time) (int, error) {
 	r.mu.Lock()
 	*r.order = append(*r.order, id)
 	n := len(*r.order)
 	r.mu.Unlock()
-	attempt, err := r.Results.Begin(ctx, id, now)
+	attempt, err := r.Results.Begin(ctx, id, req, now)
 	if r.begun != nil {
 		r.begun(n)
 	}

@@ -53,6 +53,8 @@ type Reader interface {
 	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
 	Unenqueued(ctx context.Context, event string, before time.Time, limit int) ([]store.Job, error)
 	Inputs(ctx context.Context, ids []string) (map[string]string, error)
+	QueueAhead(ctx context.Context, event string, p jobs.Priority, at time.Time) (int, error)
+	Pace(ctx context.Context, event string, now time.Time, window time.Duration) (time.Duration, error)
 }
 
 // Inputs is the Gateway's Storage write scope: the input bucket.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -379,7 +380,39 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 		writeError(w, s.unavailable(r.Context(), "read job", err))
 		return
 	}
-	s.writeJob(w, r, http.StatusOK, job)
+	apiJob, err := s.toAPI(r.Context(), job)
+	if err != nil {
+		writeError(w, s.unavailable(r.Context(), "link outputs", err))
+		return
+	}
+	apiJob.Queue = s.queue(r.Context(), job)
+	writeJSON(w, http.StatusOK, map[string]api.Job{"job": apiJob})
+}
+
+// paceWindow is how far back completions tell the queue's pace.
+const paceWindow = 10 * time.Minute
+
+// queue derives a queued job's place and wait when asked, never storing
+// it: the jobs still queued ahead of it (QueueAhead), times the time
+// between recent completions of the event. A failure only leaves it out.
+func (s *Server) queue(ctx context.Context, j store.Job) *api.Queue {
+	if j.Status() != jobs.Queued || !j.Request.Enqueued() {
+		return nil
+	}
+	ahead, err := s.d.Reader.QueueAhead(ctx, j.Request.Event, j.Request.Priority, *j.Request.EnqueuedAt)
+	if err != nil {
+		logging.FromContext(ctx).Warn("could not count the queue", "err", err)
+		return nil
+	}
+	q := &api.Queue{Position: ahead}
+	pace, err := s.d.Reader.Pace(ctx, j.Request.Event, s.d.Now(), paceWindow)
+	if err != nil {
+		logging.FromContext(ctx).Warn("could not read the queue's pace", "err", err)
+	}
+	if pace > 0 {
+		q.EtaSeconds = int(math.Ceil((time.Duration(ahead+1) * pace).Seconds()))
+	}
+	return q
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User) {

@@ -138,6 +138,13 @@ type Response struct {
 	Model       string    `firestore:"model,omitempty"`
 	Timings     *Timings  `firestore:"timings,omitempty"`
 	CompletedAt time.Time `firestore:"completedAt,omitempty"`
+	// Event, Priority and EnqueuedAt repeat the request's (fields beyond
+	// DESIGN.md's list), so the jobs still queued ahead of one can be
+	// counted: requests enqueued before it, less the responses of those
+	// started.
+	Event      string     `firestore:"event,omitempty"`
+	Priority   Priority   `firestore:"priority,omitempty"`
+	EnqueuedAt *time.Time `firestore:"enqueuedAt,omitempty"`
 }
 
 // Error codes of errors/{jobId}.

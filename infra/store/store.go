@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"cloud.google.com/go/firestore/apiv1/firestorepb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -269,6 +270,77 @@ func (r *Reader) notified(ctx context.Context, ids []string) (map[string]bool, e
 		}
 	}
 	return out, nil
+}
+
+// QueueAhead counts the jobs of event still queued ahead of one with
+// priority p enqueued at at: every queued booth job is ahead of an online
+// one; within a priority, those enqueued earlier. It counts requests
+// enqueued and subtracts the responses of those started (a response
+// repeats its request's event, priority and enqueuedAt), so it reads four
+// counts, not the documents. An estimate: a retried online job comes back
+// above fresh ones, and a job handed back after its first attempt counts
+// as started.
+func (r *Reader) QueueAhead(ctx context.Context, event string, p jobs.Priority, at time.Time) (int, error) {
+	ahead := func(p jobs.Priority, before time.Time) (int, error) {
+		enqueued, err := count(ctx, r.fs.Collection(Requests).Where("event", "==", event).
+			Where("priority", "==", p).Where("enqueuedAt", "<", before))
+		if err != nil {
+			return 0, err
+		}
+		started, err := count(ctx, r.fs.Collection(Responses).Where("event", "==", event).
+			Where("priority", "==", p).Where("enqueuedAt", "<", before))
+		return max(0, enqueued-started), err
+	}
+	n, err := ahead(p, at)
+	if err != nil {
+		return 0, fmt.Errorf("store.QueueAhead: %w", err)
+	}
+	if p == jobs.Online {
+		booth, err := ahead(jobs.Booth, time.Now().AddDate(100, 0, 0))
+		if err != nil {
+			return 0, fmt.Errorf("store.QueueAhead: %w", err)
+		}
+		n += booth
+	}
+	return n, nil
+}
+
+// Pace is the time between job completions of event over its last
+// completions within window (a throughput, so it includes every worker
+// and slot), or 0 when fewer than two jobs completed in the window.
+func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window time.Duration) (time.Duration, error) {
+	snaps, err := r.fs.Collection(Responses).Where("event", "==", event).Where("completedAt", ">", now.Add(-window)).
+		OrderBy("completedAt", firestore.Desc).Limit(paceSamples).Documents(ctx).GetAll()
+	if err != nil {
+		return 0, fmt.Errorf("store.Pace: %w", err)
+	}
+	if len(snaps) < 2 {
+		return 0, nil
+	}
+	at := func(s *firestore.DocumentSnapshot) time.Time {
+		v, _ := s.DataAt("completedAt")
+		t, _ := v.(time.Time)
+		return t
+	}
+	return at(snaps[0]).Sub(at(snaps[len(snaps)-1])) / time.Duration(len(snaps)-1), nil
+}
+
+// paceSamples bounds the completions Pace reads.
+const paceSamples = 20
+
+// count runs a count aggregation.
+func count(ctx context.Context, q firestore.Query) (int, error) {
+	res, err := q.NewAggregationQuery().WithCount("n").Get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	switch n := res["n"].(type) {
+	case int64:
+		return int(n), nil
+	case *firestorepb.Value:
+		return int(n.GetIntegerValue()), nil
+	}
+	return 0, fmt.Errorf("unexpected count %T", res["n"])
 }
 
 // Inputs returns which of the given jobs' request documents exist, and the

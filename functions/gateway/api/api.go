@@ -14,6 +14,16 @@ type Job struct {
 	Error     *JobError `json:"error,omitempty"`
 	// Timings are there once the job succeeded.
 	Timings *Timings `json:"timings,omitempty"`
+	// Queue is there while the job is queued, on GET /v1/jobs/{id}.
+	Queue *Queue `json:"queue,omitempty"`
+}
+
+// Queue says where a queued job stands: Position jobs are ahead of it (0:
+// it is next), and it should start in about EtaSeconds (absent while no
+// recent job tells the pace).
+type Queue struct {
+	Position   int `json:"position"`
+	EtaSeconds int `json:"etaSeconds,omitempty"`
 }
 
 // Timings of a finished job, in milliseconds.

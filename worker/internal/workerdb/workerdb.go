@@ -36,7 +36,7 @@ func NewWriter(fs *firestore.Client) *Writer { return &Writer{fs: fs} }
 // Begin durably records the start of a new attempt and returns its number:
 // the count survives redeliveries and crashes, unlike a counter in the
 // message. ErrFinished if the job is already done or failed.
-func (w *Writer) Begin(ctx context.Context, id string, now time.Time) (int, error) {
+func (w *Writer) Begin(ctx context.Context, id string, req jobs.Request, now time.Time) (int, error) {
 	var attempt int
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		prev, err := w.unfinished(tx, id)
@@ -44,8 +44,10 @@ func (w *Writer) Begin(ctx context.Context, id string, now time.Time) (int, erro
 			return err
 		}
 		attempt = prev.Attempt + 1
-		return tx.Set(w.fs.Collection(store.Responses).Doc(id),
-			jobs.Response{State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC()})
+		return tx.Set(w.fs.Collection(store.Responses).Doc(id), jobs.Response{
+			State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC(),
+			Event: req.Event, Priority: req.Priority, EnqueuedAt: req.EnqueuedAt,
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("workerdb.Begin %s: %w", id, err)

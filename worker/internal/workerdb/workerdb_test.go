@@ -33,21 +33,21 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	id := testenv.Unique("scope")
 	write := func(id string) error {
 		w := workerdb.NewWriter(fs)
-		a, err := w.Begin(ctx, id, now)
+		a, err := w.Begin(ctx, id, jobs.Request{}, now)
 		if err != nil {
 			return err
 		}
 		if err := w.Abandon(ctx, id, a); err != nil {
 			return err
 		}
-		if a, err = w.Begin(ctx, id, now); err != nil {
+		if a, err = w.Begin(ctx, id, jobs.Request{}, now); err != nil {
 			return err
 		}
 		if err := w.Succeed(ctx, id, jobs.Response{Attempt: a}); err != nil {
 			return err
 		}
 		other := id + "-f"
-		if _, err := w.Begin(ctx, other, now); err != nil {
+		if _, err := w.Begin(ctx, other, jobs.Request{}, now); err != nil {
 			return err
 		}
 		if err := w.Fail(ctx, other, jobs.Failure{Code: "x"}); err != nil {
@@ -75,7 +75,7 @@ func TestAttempts(t *testing.T) {
 	now := time.Now()
 
 	for want := 1; want <= 2; want++ {
-		got, err := w.Begin(ctx, id, now)
+		got, err := w.Begin(ctx, id, jobs.Request{}, now)
 		if err != nil || got != want {
 			t.Fatalf("Begin = %d, %v; want attempt %d", got, err, want)
 		}
@@ -89,12 +89,12 @@ func TestAttempts(t *testing.T) {
 	if err := w.Succeed(ctx, id, jobs.Response{Attempt: 2}); !errors.Is(err, workerdb.ErrFinished) {
 		t.Errorf("second Succeed = %v, want ErrFinished", err)
 	}
-	if _, err := w.Begin(ctx, id, now); !errors.Is(err, workerdb.ErrFinished) {
+	if _, err := w.Begin(ctx, id, jobs.Request{}, now); !errors.Is(err, workerdb.ErrFinished) {
 		t.Errorf("Begin after success = %v, want ErrFinished", err)
 	}
 
 	failed := testenv.Unique("job")
-	if _, err := w.Begin(ctx, failed, now); err != nil {
+	if _, err := w.Begin(ctx, failed, jobs.Request{}, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Fail(ctx, failed, jobs.Failure{Code: "first"}); err != nil {
@@ -107,7 +107,7 @@ func TestAttempts(t *testing.T) {
 	if err != nil || snap.Data()["code"] != "first" {
 		t.Errorf("error document %v (%v), want the first failure kept", snap.Data(), err)
 	}
-	if _, err := w.Begin(ctx, failed, now); !errors.Is(err, workerdb.ErrFinished) {
+	if _, err := w.Begin(ctx, failed, jobs.Request{}, now); !errors.Is(err, workerdb.ErrFinished) {
 		t.Errorf("Begin after Fail = %v, want ErrFinished", err)
 	}
 	// A superseded attempt must not mark a succeeded job failed.
@@ -118,7 +118,7 @@ func TestAttempts(t *testing.T) {
 	// A job handed back at shutdown gets its attempt back.
 	back := testenv.Unique("job")
 	for range 2 {
-		if _, err := w.Begin(ctx, back, now); err != nil {
+		if _, err := w.Begin(ctx, back, jobs.Request{}, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,7 +128,34 @@ func TestAttempts(t *testing.T) {
 	if err := w.Abandon(ctx, back, 2); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := w.Begin(ctx, back, now); err != nil || got != 2 {
+	if got, err := w.Begin(ctx, back, jobs.Request{}, now); err != nil || got != 2 {
 		t.Errorf("Begin after Abandon = %d, %v; want attempt 2 again", got, err)
+	}
+}
+
+// TestBeginRepeatsTheQueueKeys: a started job's response carries its
+// request's event, priority and enqueuedAt, which the Gateway's queue
+// position counts by.
+func TestBeginRepeatsTheQueueKeys(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	id := testenv.Unique("job")
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	req := jobs.Request{Event: "gala", Priority: jobs.Booth, EnqueuedAt: &at}
+	if _, err := workerdb.NewWriter(fs).Begin(ctx, id, req, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := fs.Collection(store.Responses).Doc(id).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got jobs.Response
+	if err := snap.DataTo(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Event != "gala" || got.Priority != jobs.Booth || got.EnqueuedAt == nil || !got.EnqueuedAt.Equal(at) {
+		t.Errorf("response %+v, want the request's event, priority and enqueuedAt", got)
 	}
 }
