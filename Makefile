@@ -20,6 +20,10 @@
 #   make vet     gofmt, go vet, and terraform fmt -check (when terraform is on PATH)
 #   make lint    golangci-lint (.golangci.yml)
 #   make fuzz    fuzz the upload validation for FUZZTIME
+#   make deploy PROJECT=... EVENT=...   build the worker image with Cloud Build, the web
+#                app (when web/ exists), and terraform apply (terraform/README.md)
+#   make destroy PROJECT=... EVENT=...  terraform destroy: removes everything the event bills
+#   make cost    cost per event-hour, idle and at full load (go run ./cmd/cost; COST_FLAGS)
 #
 # Settings are environment variables, documented at the top of emulators/stack.sh
 # (ports, AMQP_URL for an external broker, STACK_SKIP=gateway,worker, STACK_DIR
@@ -34,7 +38,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test bench faults demo vet lint fuzz clean
+.PHONY: setup dev up stop down status test bench faults demo vet lint fuzz clean deploy destroy cost cloud-check
 
 setup:
 	@$(STACK) setup
@@ -101,3 +105,57 @@ fuzz:
 # Removes everything local: stack state, logs, RabbitMQ data, built binaries.
 clean: stop
 	rm -rf "$${STACK_DIR:-.local}"
+
+# Cloud targets (never part of make test). They need PROJECT and EVENT and
+# an authenticated gcloud, and stop before doing anything without them
+# (cloud-check; terraform/deploy_test.go runs that failure path). TFVARS names
+# the tfvars file with the event's other settings (smtp_host, smtp_user,
+# smtp_from, ...; relative to terraform/), which apply and destroy both need;
+# TF_VAR_smtp_password comes from the environment.
+TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || date +%s)
+REGION ?= europe-west4
+TFVARS ?=
+TF := terraform -chdir=terraform
+TF_ARGS = -var project=$(PROJECT) -var event=$(EVENT) -var region=$(REGION) $(if $(TFVARS),-var-file=$(TFVARS))
+COST_FLAGS ?=
+
+cloud-check:
+	@missing=; [[ -n "$(PROJECT)" ]] || missing="$$missing PROJECT"; [[ -n "$(EVENT)" ]] || missing="$$missing EVENT"; \
+	if [[ -n "$$missing" ]]; then echo "make $(MAKECMDGOALS): set$$missing, e.g. make $(MAKECMDGOALS) PROJECT=my-project EVENT=spring-gala" >&2; exit 2; fi
+	@command -v gcloud >/dev/null || { echo "make $(MAKECMDGOALS): gcloud is not installed (Google Cloud CLI)" >&2; exit 2; }
+	@command -v terraform >/dev/null || { echo "make $(MAKECMDGOALS): terraform is not installed (1.11 or newer)" >&2; exit 2; }
+	@acct=$$(gcloud auth list --filter=status:ACTIVE --format='value(account)' 2>/dev/null); \
+	if [[ -z "$$acct" ]]; then echo "make $(MAKECMDGOALS): gcloud is not signed in: gcloud auth login && gcloud auth application-default login" >&2; exit 2; fi; \
+	gcloud auth application-default print-access-token >/dev/null 2>&1 || { echo "make $(MAKECMDGOALS): no application default credentials for terraform: gcloud auth application-default login" >&2; exit 2; }
+
+# One workspace per event (terraform/README.md). The first apply creates the
+# image registry; the image is built by Cloud Build (no local Docker) and
+# pushed there, then the second apply deploys the worker and its autoscaler.
+deploy: cloud-check
+	$(TF) init -input=false
+	$(TF) workspace select -or-create $(EVENT)
+	$(TF) apply -input=false $(TF_ARGS) -target=google_artifact_registry_repository.images -target=google_project_service.apis
+	@repo=$$($(TF) output -raw worker_image_repository); image="$$repo/worker:$(TAG)"; \
+	echo "building $$image with Cloud Build"; \
+	gcloud builds submit --project $(PROJECT) --region $(REGION) --config terraform/cloudbuild.yaml \
+		--ignore-file=terraform/.gcloudignore --substitutions=_IMAGE=$$image . ; \
+	if [[ -d web ]]; then \
+		if [[ -f web/package.json ]]; then (cd web && npm ci && npm run build); else echo "web/ has no package.json: web app not built"; fi; \
+	else echo "no web/ yet: web app build skipped"; fi; \
+	$(TF) apply -input=false $(TF_ARGS) -var worker_image=$$image
+
+# Prints what goes, warns that nothing is exported, and asks (terraform
+# destroy's own confirmation).
+destroy: cloud-check
+	$(TF) init -input=false
+	$(TF) workspace select $(EVENT)
+	@echo "make destroy: removes EVENT=$(EVENT) from PROJECT=$(PROJECT): the functions, triggers, worker pool,"
+	@echo "  autoscaler, broker VM and its queue, network, secrets, service accounts, and the buckets"
+	@echo "  with every photo and generated image (and, if this stack manages it, the Firestore database)."
+	@echo "  NOTHING IS EXPORTED. To keep the results, run studioctl export first (cmd/studioctl)."
+	@echo "  Planned removals:"
+	@$(TF) plan -destroy -input=false $(TF_ARGS) -no-color | grep -E '^  # .* will be destroyed' || true
+	$(TF) destroy $(TF_ARGS)
+
+cost:
+	@go run ./cmd/cost $(COST_FLAGS)

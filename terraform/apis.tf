@@ -19,6 +19,7 @@ locals {
     "firestore.googleapis.com",            # job documents
     "iam.googleapis.com",                  # service accounts
     "iamcredentials.googleapis.com",       # signBlob for signed URLs
+    "parametermanager.googleapis.com",     # the autoscaler's configuration
     "identitytoolkit.googleapis.com",      # Firebase Auth
     "pubsub.googleapis.com",               # Eventarc's transport
     "run.googleapis.com",                  # worker; gen2 functions run on Cloud Run

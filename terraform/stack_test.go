@@ -298,7 +298,7 @@ func TestBuildAccountNarrow(t *testing.T) {
 // provider versions that have them.
 func TestVersions(t *testing.T) {
 	src := mustRead(t, "versions.tf")
-	for _, want := range []string{`required_version = ">= 1.11"`, `version = "~> 6.40"`, `version = "~> 3.7"`, `version = "~> 2.7"`} {
+	for _, want := range []string{`required_version = ">= 1.11"`, `version = "~> 6.47"`, `version = "~> 3.7"`, `version = "~> 2.7"`} {
 		if !strings.Contains(src, want) {
 			t.Errorf("versions.tf lacks %s", want)
 		}
@@ -330,7 +330,11 @@ func TestWorkerImage(t *testing.T) {
 		}
 	}
 	c := loadConfig(t, ".")
-	for _, b := range c.resources("resource", "google_cloud_run_v2_service") {
+	runs := c.resources("resource", "google_cloud_run_v2_service")
+	for name, b := range c.resources("resource", "google_cloud_run_v2_worker_pool") {
+		runs["pool "+name] = b
+	}
+	for _, b := range runs {
 		walkBlocks(b.Block, func(n *hclsyntax.Block) {
 			if n.Type == "env" {
 				if v, _ := literalString(n, "name"); v == "LD_LIBRARY_PATH" {

@@ -160,12 +160,13 @@ variable "worker_image" {
 
 variable "worker_min_instances" {
   type        = number
-  default     = 1
+  default     = 0
   description = <<-EOT
-    Worker instances kept running. The worker pulls from RabbitMQ and receives
-    no requests, so Cloud Run never starts one on demand: this is the number of
-    GPUs working on the queue. 0 parks the worker (no GPU cost; jobs wait in
-    the queue until it is raised again).
+    Fewest worker instances (GPUs) the autoscaler keeps, whatever the queue.
+    0 (the default) lets the worker pool scale to zero when the job queue is
+    empty: no GPU cost, and queued jobs wait in RabbitMQ (durable) until an
+    instance starts. Keep instances warm during booth hours with booth_hours
+    rather than raising this for the whole event.
   EOT
 
   validation {
@@ -177,12 +178,83 @@ variable "worker_min_instances" {
 variable "worker_max_instances" {
   type        = number
   default     = 1
-  description = "Most worker instances (each holds one L4; bounded by the project's GPU quota)."
+  description = "Most worker instances the autoscaler starts (each holds one L4; bounded by the project's GPU quota)."
 
   validation {
     condition     = var.worker_max_instances >= 1 && floor(var.worker_max_instances) == var.worker_max_instances
     error_message = "worker_max_instances must be a whole number, 1 or more."
   }
+}
+
+variable "worker_queue_target" {
+  type        = number
+  default     = 2
+  description = <<-EOT
+    Ready jobs in the queue per worker instance that the autoscaler aims for
+    (KEDA's RabbitMQ QueueLength "value"): instances = ceil(ready / this),
+    between worker_min_instances and worker_max_instances. Jobs a worker
+    already holds (its prefetch, worker_slots) are not counted.
+  EOT
+
+  validation {
+    condition     = var.worker_queue_target >= 1 && floor(var.worker_queue_target) == var.worker_queue_target
+    error_message = "worker_queue_target must be a whole number, 1 or more."
+  }
+}
+
+variable "booth_hours" {
+  type = list(object({
+    timezone  = string # IANA name, e.g. "Europe/Amsterdam"
+    start     = string # cron, e.g. "0 9 * * *"
+    end       = string # cron, e.g. "0 18 * * *"
+    instances = number # workers kept warm in between
+  }))
+  default     = []
+  description = <<-EOT
+    Windows in which the autoscaler keeps at least `instances` workers
+    running even with an empty queue, so booth jobs do not wait for a GPU to
+    start (KEDA cron trigger; the queue trigger can still add more). Outside
+    them the pool follows the queue alone down to worker_min_instances.
+  EOT
+
+  validation {
+    condition     = alltrue([for w in var.booth_hours : w.instances >= 1 && floor(w.instances) == w.instances])
+    error_message = "booth_hours instances must be whole numbers, 1 or more."
+  }
+}
+
+variable "autoscaler_polling_seconds" {
+  type        = number
+  default     = 15
+  description = "How often the autoscaler reads the queue depth (CREMA pollingInterval)."
+
+  validation {
+    condition     = var.autoscaler_polling_seconds >= 5 && var.autoscaler_polling_seconds <= 300
+    error_message = "autoscaler_polling_seconds must be between 5 and 300."
+  }
+}
+
+variable "autoscaler_scale_down_seconds" {
+  type        = number
+  default     = 300
+  description = <<-EOT
+    How long the queue must ask for fewer workers before the autoscaler
+    removes one (HPA scaleDown stabilizationWindowSeconds). The ready-queue
+    depth drops to zero as soon as the workers have taken the jobs, so a
+    short window would stop workers while they generate.
+  EOT
+}
+
+variable "autoscaler_image" {
+  type        = string
+  default     = "us-central1-docker.pkg.dev/cloud-run-oss-images/crema-v1/autoscaler:1.2"
+  description = "Google's prebuilt CREMA image (github.com/GoogleCloudPlatform/cloud-run-external-metrics-autoscaling, tag 1.2: KEDA 2.20)."
+}
+
+variable "autoscaler_base_image" {
+  type        = string
+  default     = "us-central1-docker.pkg.dev/serverless-runtimes/google-24/runtimes/java25"
+  description = "Runtime base image CREMA runs on (its image is built FROM scratch for automatic base image updates)."
 }
 
 variable "worker_slots" {
@@ -291,7 +363,8 @@ locals {
   # Private addresses. Each event has its own VPC, so these ranges may repeat
   # across events.
   subnet_cidr    = "10.10.0.0/24" # the RabbitMQ VM
-  connector_cidr = "10.8.0.0/28"  # Serverless VPC Access: Gateway and worker egress
+  connector_cidr = "10.8.0.0/28"  # Serverless VPC Access: Gateway and autoscaler egress
+  worker_cidr    = "10.10.1.0/24" # Direct VPC egress of the worker pool
 }
 
 variable "reconcile_schedule" {

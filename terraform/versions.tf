@@ -12,12 +12,16 @@ terraform {
     google = {
       source = "hashicorp/google"
       # 6.40+ for google_cloud_run_v2_service.template.gpu_zonal_redundancy_disabled
-      # and node_selector in GA (secret_data_wo: 6.23+).
-      version = "~> 6.40"
+      # and node_selector in GA (secret_data_wo: 6.23+); kept equal to
+      # google-beta below.
+      version = "~> 6.47"
     }
     google-beta = {
-      source  = "hashicorp/google-beta"
-      version = "~> 6.40"
+      source = "hashicorp/google-beta"
+      # google_cloud_run_v2_worker_pool (google-beta 6.38+), whose
+      # manual_instance_count can be set to 0 from 6.47 on (the fix in
+      # google-beta 6.47.0: "manual_instance_count was unable to set to 0").
+      version = "~> 6.47"
     }
     archive = {
       source = "hashicorp/archive"

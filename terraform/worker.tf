@@ -1,6 +1,7 @@
 # Worker: takes jobs from RabbitMQ, generates on an NVIDIA L4, writes the
-# outputs and the response or error document. A Cloud Run service because
-# that is where Cloud Run GPUs are; it serves nothing but its health checks.
+# outputs and the response or error document. A Cloud Run worker pool (pull
+# workloads with GPUs, no requests), scaled on the job queue's depth by the
+# autoscaler in autoscaler.tf.
 #
 # Rights: Firestore (responses/, errors/ in code), read-write on the output
 # bucket only, read on the input and model buckets, the broker password, and
@@ -61,23 +62,63 @@ output "worker_image_repository" {
   value       = "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.images.repository_id}"
 }
 
+# The worker's own subnet for Direct VPC egress (worker pools are documented
+# with Direct VPC egress, not with a connector): the pool takes its
+# addresses from here, and the broker's firewall admits AMQP from here too.
+resource "google_compute_subnetwork" "worker" {
+  name          = "${var.event}-worker"
+  region        = var.region
+  network       = google_compute_network.main.id
+  ip_cidr_range = local.worker_cidr
+
+  private_ip_google_access = true
+}
+
+resource "google_compute_firewall" "amqp_worker" {
+  name      = "${var.event}-allow-amqp-worker"
+  network   = google_compute_network.main.id
+  direction = "INGRESS"
+
+  source_ranges           = [local.worker_cidr]
+  target_service_accounts = [google_service_account.rabbitmq.email]
+
+  allow {
+    protocol = "tcp"
+    ports    = ["5672"]
+  }
+}
+
+# A Cloud Run worker pool: the worker pulls from RabbitMQ and serves no
+# requests, so there is nothing for request-based autoscaling to follow.
+# Worker pools scale only manually (scaling.manual_instance_count); the
+# autoscaler in autoscaler.tf (CREMA) sets that count from the depth of the
+# job queue. Terraform sets the first count (worker_min_instances) and then
+# leaves it to the autoscaler (ignore_changes below), so an apply during the
+# event does not undo its scaling.
+#
 # Not created until var.worker_image names a pushed image: the first apply
 # makes the registry above, the operator pushes, the second apply deploys.
-resource "google_cloud_run_v2_service" "worker" {
-  count = var.worker_image == "" ? 0 : 1
+resource "google_cloud_run_v2_worker_pool" "worker" {
+  count    = var.worker_image == "" ? 0 : 1
+  provider = google-beta
 
   name        = "${var.event}-worker"
   location    = var.region
   description = "Tiger Studio ${var.event}: GPU worker"
 
-  # Nobody calls the worker: it consumes RabbitMQ. Internal ingress keeps its
-  # health endpoints off the internet, and no one is granted run.invoker.
-  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  # GPUs on worker pools were launched at BETA (cloud.google.com/run/docs/
+  # configuring/workerpools/gpu); BETA admits them whatever their stage now.
+  launch_stage        = "BETA"
   deletion_protection = false
 
+  # Manual scaling is the only scaling worker pools have; no min/max and no
+  # scaling_mode here (the API has no automatic mode for worker pools).
+  scaling {
+    manual_instance_count = var.worker_min_instances
+  }
+
   template {
-    service_account       = google_service_account.worker.email
-    execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
+    service_account = google_service_account.worker.email
 
     # One L4 per instance. Without zonal redundancy: cheaper, and it is the
     # GPU quota Cloud Run grants projects first.
@@ -86,36 +127,25 @@ resource "google_cloud_run_v2_service" "worker" {
     }
     gpu_zonal_redundancy_disabled = true
 
-    # Cloud Run scales on requests, and the worker gets none: the instances
-    # that run are the minimum (see var.worker_min_instances).
-    scaling {
-      min_instance_count = var.worker_min_instances
-      max_instance_count = var.worker_max_instances
-    }
-
     vpc_access {
-      connector = google_vpc_access_connector.main.id
-      egress    = "PRIVATE_RANGES_ONLY"
+      network_interfaces {
+        network    = google_compute_network.main.id
+        subnetwork = google_compute_subnetwork.worker.id
+      }
+      egress = "PRIVATE_RANGES_ONLY"
     }
 
     containers {
       image = var.worker_image
 
-      ports {
-        container_port = 8080 # PORT; serves /healthz and /readyz
-      }
-
       resources {
-        # The L4's minimum: 4 CPU and 16 GiB.
+        # The L4's minimum: 4 CPU and 16 GiB. Worker pools always allocate
+        # CPU (there is no request to throttle between).
         limits = {
           cpu              = "4"
           memory           = "16Gi"
           "nvidia.com/gpu" = "1"
         }
-        # Always-allocated CPU: the worker works between requests (GPU
-        # services require it anyway).
-        cpu_idle          = false
-        startup_cpu_boost = true
       }
 
       env {
@@ -172,13 +202,15 @@ resource "google_cloud_run_v2_service" "worker" {
         value = var.log_level
       }
 
+      # The worker serves /healthz and /readyz on PORT (default 8080); a
+      # worker pool has no container port, so the probes name it.
       # /readyz answers 200 once the worker holds a broker session (it has
       # loaded its models by then). 24 x 10s = 240s, the longest startup
-      # every Cloud Run version accepts; the broker is long up when the
-      # worker is first deployed (second apply, see README.md).
+      # Cloud Run accepts.
       startup_probe {
         http_get {
           path = "/readyz"
+          port = 8080
         }
         period_seconds    = 10
         timeout_seconds   = 5
@@ -188,6 +220,7 @@ resource "google_cloud_run_v2_service" "worker" {
       liveness_probe {
         http_get {
           path = "/healthz"
+          port = 8080
         }
         period_seconds    = 30
         timeout_seconds   = 5
@@ -196,12 +229,10 @@ resource "google_cloud_run_v2_service" "worker" {
     }
   }
 
-  traffic {
-    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-    percent = 100
-  }
-
   lifecycle {
+    # The autoscaler owns the instance count once the pool exists.
+    ignore_changes = [scaling[0].manual_instance_count, launch_stage]
+
     precondition {
       condition     = var.worker_min_instances <= var.worker_max_instances
       error_message = "worker_min_instances must not exceed worker_max_instances."
@@ -216,12 +247,13 @@ resource "google_cloud_run_v2_service" "worker" {
     google_storage_bucket_iam_member.worker_models,
     google_secret_manager_secret_version.amqp_url,
     google_secret_manager_secret_iam_member.worker_amqp,
+    google_compute_firewall.amqp_worker,
     # The broker must exist before the worker's startup probe waits for it.
     google_compute_instance.rabbitmq,
   ]
 }
 
-output "worker_service" {
-  description = "Name of the worker's Cloud Run service (null until worker_image is set)."
-  value       = one(google_cloud_run_v2_service.worker[*].name)
+output "worker_pool" {
+  description = "Name of the worker's Cloud Run worker pool (null until worker_image is set)."
+  value       = one(google_cloud_run_v2_worker_pool.worker[*].name)
 }

@@ -10,11 +10,11 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.40"
+      version = "~> 6.47"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 6.40"
+      version = "~> 6.47"
     }
   }
 }
@@ -52,6 +52,7 @@ locals {
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    "parametermanager.googleapis.com",
     "identitytoolkit.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",

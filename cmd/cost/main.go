@@ -1,0 +1,63 @@
+// Command cost prints what one event costs per hour on Google Cloud, idle
+// and at full load, from the stack's sizes (terraform/variables.tf defaults,
+// overridable by flags) and published list prices (prices.go, dated).
+//
+//	go run ./cmd/cost -max-instances 3 -jobs-per-gpu-hour 300
+//
+// It is an estimate: no taxes, free tiers, discounts or network egress.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"text/tabwriter"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := realMain(ctx, os.Args[1:], os.Stdout); err != nil {
+		logger.Error("cost", "error", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func realMain(_ context.Context, args []string, out io.Writer) error {
+	s := defaultSizes()
+	fs := flag.NewFlagSet("cost", flag.ContinueOnError)
+	fs.IntVar(&s.MinInstances, "min-instances", s.MinInstances, "worker_min_instances: GPUs kept when idle")
+	fs.IntVar(&s.MaxInstances, "max-instances", s.MaxInstances, "worker_max_instances: GPUs at full load")
+	fs.Float64Var(&s.JobsPerGPUHour, "jobs-per-gpu-hour", s.JobsPerGPUHour, "generations one L4 finishes per hour at full load")
+	fs.StringVar(&s.BrokerMachine, "rabbitmq-machine-type", s.BrokerMachine, "rabbitmq_machine_type")
+	fs.IntVar(&s.BrokerDiskGB, "rabbitmq-disk-gb", s.BrokerDiskGB, "rabbitmq_disk_gb")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	idle, err := estimate(s, prices, false)
+	if err != nil {
+		return err
+	}
+	full, err := estimate(s, prices, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Tiger Studio: cost per event-hour, USD (list prices as of %s, %s)\n", pricesAsOf, prices.Region)
+	fmt.Fprintf(out, "idle: %d worker(s); full load: %d worker(s), %.0f jobs/hour\n\n", s.MinInstances, s.MaxInstances, float64(s.MaxInstances)*s.JobsPerGPUHour)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "item\tidle\tfull load\t")
+	for i := range idle.Lines {
+		fmt.Fprintf(w, "%s\t%.4f\t%.4f\t\n", idle.Lines[i].Item, idle.Lines[i].USD, full.Lines[i].USD)
+	}
+	fmt.Fprintf(w, "total\t%.2f\t%.2f\t\n", idle.Total(), full.Total())
+	return w.Flush()
+}
