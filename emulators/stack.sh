@@ -49,7 +49,8 @@
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
-#   RECONCILE_PORT [8093]  SWEEP_PORT [8094]  WEB_PORT [5002]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
+#   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
+#   WEB_PORT [5002; with another STACK_DIR a free port]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
@@ -115,7 +116,16 @@ load_settings() {
 	WORKER_SLOTS=${WORKER_SLOTS:-2}
 	RECONCILE_PORT=${RECONCILE_PORT:-8093}
 	SWEEP_PORT=${SWEEP_PORT:-8094}
-	WEB_PORT=${WEB_PORT:-5002}
+	# The default stack's app is on 5002; a stack with its own STACK_DIR
+	# (the Go tests' second stacks, which set every other port but this
+	# one) gets a free port unless WEB_PORT says; stack.conf keeps it.
+	if [[ -z ${WEB_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			WEB_PORT=5002
+		else
+			WEB_PORT=$(free_port)
+		fi
+	fi
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
@@ -217,10 +227,11 @@ cmd_setup() {
 	fi
 	# The browser the web app's end-to-end tests drive (playwright-core
 	# launches it; no browser is ever downloaded).
-	if ! command -v chromium >/dev/null 2>&1; then
-		log "installing chromium from Debian"
+	# fonts-noto-cjk: the Korean screens' screenshots need a Hangul font.
+	if ! command -v chromium >/dev/null 2>&1 || [[ ! -d /usr/share/fonts/opentype/noto ]]; then
+		log "installing chromium and fonts-noto-cjk from Debian"
 		as_root apt-get update
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk
 	fi
 	(cd "$ROOT" && go mod download)
 }
@@ -281,6 +292,11 @@ kill_part() {
 # orphans, as in some containers).
 group_alive() {
 	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# free_port: a TCP port nothing listens on now.
+free_port() {
+	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
@@ -582,7 +598,13 @@ start_web() {
 	local firebase="$ROOT/emulators/node_modules/.bin/firebase"
 	[[ -x $firebase ]] || die "web: $firebase missing; run make setup"
 	[[ -x $ROOT/web/node_modules/.bin/vite ]] || die "web: web/node_modules missing; run make setup"
-	if ! (cd "$ROOT/web" && npm run --silent build) >>"$LOGS/web.log" 2>&1; then
+	# Built only when a source is newer than the last build.
+	local stale=1
+	if [[ -f $ROOT/web/dist/index.html ]] && [[ -z $(find "$ROOT/web/src" "$ROOT/web/index.html" \
+		"$ROOT/web/package-lock.json" "$ROOT/web/vite.config.ts" -newer "$ROOT/web/dist/index.html" -print -quit) ]]; then
+		stale=0
+	fi
+	if ((stale)) && ! (cd "$ROOT/web" && npm run --silent build) >>"$LOGS/web.log" 2>&1; then
 		part_failed web "could not be built (cd web && npm run build)"
 		log "hint: STACK_SKIP=web starts the rest of the stack without it"
 		return 1
