@@ -54,6 +54,11 @@ const en = {
   result_image: "Your AI portrait",
   preview_of: "Example of {name}",
   language: "Language",
+  staff_sign_in: "Staff sign-in",
+  email: "Email",
+  password: "Password",
+  camera_preview: "Camera preview",
+  captured_photo: "The photo just taken",
 } as const;
 
 export type Key = keyof typeof en;
@@ -113,6 +118,11 @@ const ko: Record<Key, string> = {
   result_image: "AI 인물 사진",
   preview_of: "{name} 예시",
   language: "언어",
+  staff_sign_in: "스태프 로그인",
+  email: "이메일",
+  password: "비밀번호",
+  camera_preview: "카메라 미리보기",
+  captured_photo: "방금 찍은 사진",
 };
 
 export type Lang = "en" | "ko";
