@@ -50,7 +50,7 @@
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
 #   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
-#   WEB_PORT [5002; with another STACK_DIR a free port]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
+#   WEB_PORT [5002; with another STACK_DIR the first free port from FIRESTORE_PORT+12]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
@@ -118,12 +118,13 @@ load_settings() {
 	SWEEP_PORT=${SWEEP_PORT:-8094}
 	# The default stack's app is on 5002; a stack with its own STACK_DIR
 	# (the Go tests' second stacks, which set every other port but this
-	# one) gets a free port unless WEB_PORT says; stack.conf keeps it.
+	# one, twelve from a base) gets the first free port from
+	# FIRESTORE_PORT+12 on unless WEB_PORT says; stack.conf keeps it.
 	if [[ -z ${WEB_PORT:-} ]]; then
 		if [[ $LOCAL == "$ROOT/.local" ]]; then
 			WEB_PORT=5002
 		else
-			WEB_PORT=$(free_port)
+			WEB_PORT=$(free_port $((FIRESTORE_PORT + 12)))
 		fi
 	fi
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
@@ -294,9 +295,17 @@ group_alive() {
 	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
 }
 
-# free_port: a TCP port nothing listens on now.
+# free_port FROM: the first port from FROM on that nothing listens on now
+# (FROM itself when all 50 are taken: up then says it is in use).
 free_port() {
-	node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+	local p
+	for ((p = $1; p < $1 + 50; p++)); do
+		port_open "$p" || {
+			echo "$p"
+			return 0
+		}
+	done
+	echo "$1"
 }
 
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.

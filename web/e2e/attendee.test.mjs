@@ -90,3 +90,17 @@ test("offline at submit: the app waits for the network, then submits exactly one
     await context.close();
   }
 });
+
+test("a Korean browser gets the app in Korean", async () => {
+  const { context, page } = await newPhone(browser, { locale: "ko-KR" });
+  try {
+    await page.goto(env.WEB_URL);
+    await expectVisible(page.getByRole("link", { name: "내 사진 만들기" }));
+    await expectVisible(page.getByRole("list", { name: "스타일" }).getByRole("img"));
+    await imageLoaded(page.getByRole("list", { name: "스타일" }).getByRole("img").first());
+    assert.equal(await page.locator("html").getAttribute("lang"), "ko");
+    await shot(page, "attendee-ko-landing");
+  } finally {
+    await context.close();
+  }
+});

@@ -42,7 +42,7 @@ export async function launch(extraArgs = []) {
 export async function newPhone(browser, opts = {}) {
   const context = await browser.newContext({
     viewport: { width: 360, height: 780 },
-    deviceScaleFactor: 2,
+    deviceScaleFactor: 1,
     isMobile: true,
     hasTouch: true,
     locale: "en-US",
