@@ -2,14 +2,20 @@
 # The work is done by emulators/stack.sh; these targets only wire it up.
 #
 #   make setup   install what is missing (rabbitmq-server, firebase-tools, the ONNX
-#                Runtime library, the published models (models/install.sh), Go modules)
-#   make dev     start the stack (emulators, RabbitMQ, gateway, worker) and leave it
-#                running; env in .local/env. On a stack partly running it starts only
-#                the dead parts; data is only deleted by make clean
+#                Runtime library, the published models (models/install.sh), Go modules,
+#                the web app's npm deps, Debian's chromium for its browser tests)
+#   make dev     start the stack (emulators, RabbitMQ, gateway, worker, the web app on
+#                the Hosting emulator) and leave it running; prints the app's URL; env
+#                in .local/env. On a stack partly running it starts only the dead parts;
+#                data is only deleted by make clean
 #   make stop    stop what make dev started
 #   make status  show what runs
 #   make test    run every test against a stack (started and stopped here if not running):
-#                the main suite, then the disruptive tests (they restart RabbitMQ) alone
+#                the main suite, then the disruptive tests (they restart RabbitMQ) alone,
+#                then the web app's tests (make web-test)
+#   make web-test  the web app's unit tests (Vitest) and end-to-end tests (Playwright
+#                driving Debian's chromium; screenshots in .local/screenshots) against
+#                the running stack
 #   make bench   run the benchmarks the same way
 #   make faults  fault-injection table (issue 11): a stack of its own (ports from
 #                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
@@ -38,7 +44,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test bench faults demo vet lint fuzz clean deploy destroy cost cloud-check
+.PHONY: setup dev up stop down status test web-test web-test-run bench faults demo vet lint fuzz clean deploy destroy cost cloud-check
 
 setup:
 	@$(STACK) setup
@@ -65,7 +71,16 @@ status:
 test: setup vet
 	@$(STACK) with-stack -- \
 		env TIGER_REQUIRE_STACK=1 go test $(GO_TEST_FLAGS) $(PKGS) \
-		--- env TIGER_REQUIRE_STACK=1 ./emulators/require-tests.sh go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS)
+		--- env TIGER_REQUIRE_STACK=1 ./emulators/require-tests.sh go test -tags disruptive -run Disruptive -p 1 -count=1 $(PKGS) \
+		--- $(MAKE) --no-print-directory web-test-run
+
+# The web app's tests: Vitest (no stack needed), then the browser tests
+# against the stack's web part (WEB_URL in .local/env).
+web-test: setup
+	@$(STACK) with-stack -- $(MAKE) --no-print-directory web-test-run
+
+web-test-run:
+	cd web && npm test --silent && npm run --silent e2e
 
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)

@@ -2,7 +2,9 @@
 # stack.sh: the local Tiger Studio stack (see DESIGN.md, "Local stack").
 #
 #   stack.sh setup              install what is missing (rabbitmq-server, npm deps,
-#                               the ONNX Runtime library, the models, Go modules)
+#                               the web app's npm deps and Debian's chromium for
+#                               its browser tests, the ONNX Runtime library, the
+#                               models, Go modules)
 #   stack.sh up                 start every part that does not run, in the background,
 #                               and write .local/env; on a stack partly running (a
 #                               part died) only the dead parts are started, the
@@ -47,14 +49,16 @@
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
-#   RECONCILE_PORT [8093]  SWEEP_PORT [8094]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
+#   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
+#   WEB_PORT [5002; with another STACK_DIR the first free port from FIRESTORE_PORT+12]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
 #                  (firestore auth storage smtp rabbitmq gateway worker notify bridge
-#                  reconcile sweep)
+#                  reconcile sweep web)
+#   EVENT_NAME     the event's name the web app shows [Tiger Studio]
 #   STACK_TIMEOUT  seconds each part may take to answer [120]
 #   STACK_DIR      where the stack's state lives [<repo>/.local]; relative to
 #                  the current directory
@@ -81,7 +85,8 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # Start order; down stops in reverse. The gateway and the worker come last
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
-PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep)
+# The web app (Hosting emulator) comes last: it only serves files.
+PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep web)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -111,6 +116,18 @@ load_settings() {
 	WORKER_SLOTS=${WORKER_SLOTS:-2}
 	RECONCILE_PORT=${RECONCILE_PORT:-8093}
 	SWEEP_PORT=${SWEEP_PORT:-8094}
+	# The default stack's app is on 5002; a stack with its own STACK_DIR
+	# (the Go tests' second stacks, which set every other port but this
+	# one, twelve from a base) gets the first free port from
+	# FIRESTORE_PORT+12 on unless WEB_PORT says; stack.conf keeps it.
+	if [[ -z ${WEB_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			WEB_PORT=5002
+		else
+			WEB_PORT=$(free_port $((FIRESTORE_PORT + 12)))
+		fi
+	fi
+	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
@@ -137,7 +154,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT WEB_PORT EVENT_NAME SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -203,6 +220,20 @@ cmd_setup() {
 	# The published models the AI styles run (npm packages, pinned and
 	# checksummed); prints nothing when they are in place.
 	"$ROOT/models/install.sh"
+	# The web app's dependencies (web/package-lock.json), as for emulators/.
+	local wnm="$ROOT/web/node_modules"
+	if [[ ! -x $wnm/.bin/vite || $ROOT/web/package-lock.json -nt $wnm/.package-lock.json ]]; then
+		log "npm ci in web/"
+		(cd "$ROOT/web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	fi
+	# The browser the web app's end-to-end tests drive (playwright-core
+	# launches it; no browser is ever downloaded).
+	# fonts-noto-cjk: the Korean screens' screenshots need a Hangul font.
+	if ! command -v chromium >/dev/null 2>&1 || [[ ! -d /usr/share/fonts/opentype/noto ]]; then
+		log "installing chromium and fonts-noto-cjk from Debian"
+		as_root apt-get update
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk
+	fi
 	(cd "$ROOT" && go mod download)
 }
 
@@ -262,6 +293,19 @@ kill_part() {
 # orphans, as in some containers).
 group_alive() {
 	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# free_port FROM: the first port from FROM on that nothing listens on now
+# (FROM itself when all 50 are taken: up then says it is in use).
+free_port() {
+	local p
+	for ((p = $1; p < $1 + 50; p++)); do
+		port_open "$p" || {
+			echo "$p"
+			return 0
+		}
+	done
+	echo "$1"
 }
 
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
@@ -553,6 +597,49 @@ start_sweep() {
 }
 ready_sweep() { port_open "$SWEEP_PORT"; }
 
+# The web app: built from web/ (npm run build into web/dist), copied into
+# the stack's own directory with a studio.json naming this stack's Gateway
+# and emulators, and served by the Hosting emulator, a firebase-tools
+# process of its own (the auth part's keeps running when this one restarts;
+# each picks free hub and logging ports).
+start_web() {
+	require_free_port web "$WEB_PORT" WEB_PORT
+	local firebase="$ROOT/emulators/node_modules/.bin/firebase"
+	[[ -x $firebase ]] || die "web: $firebase missing; run make setup"
+	[[ -x $ROOT/web/node_modules/.bin/vite ]] || die "web: web/node_modules missing; run make setup"
+	# Built only when a source is newer than the last build.
+	local stale=1
+	if [[ -f $ROOT/web/dist/index.html ]] && [[ -z $(find "$ROOT/web/src" "$ROOT/web/index.html" \
+		"$ROOT/web/package-lock.json" "$ROOT/web/vite.config.ts" -newer "$ROOT/web/dist/index.html" -print -quit) ]]; then
+		stale=0
+	fi
+	if ((stale)) && ! (cd "$ROOT/web" && npm run --silent build) >>"$LOGS/web.log" 2>&1; then
+		part_failed web "could not be built (cd web && npm run build)"
+		log "hint: STACK_SKIP=web starts the rest of the stack without it"
+		return 1
+	fi
+	local dir="$LOCAL/web" public="$LOCAL/web/public"
+	rm -rf "$public"
+	mkdir -p "$dir/tmp"
+	cp -R "$ROOT/web/dist" "$public"
+	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name]=process.argv.slice(1);
+		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, eventName: name, authEmulator: auth, firestoreEmulator: fs_,
+			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1"}}, null, 2)+"\n");' \
+		"$public/studio.json" "http://127.0.0.1:$GATEWAY_PORT" "http://127.0.0.1:$AUTH_PORT" \
+		"127.0.0.1:$FIRESTORE_PORT" "$GCLOUD_PROJECT" "$EVENT_NAME"
+	# firebase.json with this stack's port and public directory (relative:
+	# the Hosting emulator resolves it against the config's directory).
+	node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
+		c.hosting.public=process.argv[3]; c.emulators={hosting: {host: "127.0.0.1", port: Number(process.argv[2])},
+			ui: {enabled: false}, singleProjectMode: true};
+		fs.writeFileSync(process.argv[4], JSON.stringify(c, null, 2));' \
+		"$ROOT/firebase.json" "$WEB_PORT" public "$dir/firebase.json"
+	(cd "$dir" && launch web env -u FIREBASE_AUTH_EMULATOR_HOST -u FIRESTORE_EMULATOR_HOST \
+		-u STORAGE_EMULATOR_HOST CI=true NO_UPDATE_NOTIFIER=1 TMPDIR="$dir/tmp" \
+		"$firebase" emulators:start --only hosting --project "$GCLOUD_PROJECT" --config "$dir/firebase.json")
+}
+ready_web() { http_ok "http://127.0.0.1:$WEB_PORT/studio.json"; }
+
 ready_bridge() {
 	awk '/^=== bridge start /{ r = 0 } /bridge ready/{ r = 1 } END { exit !r }' "$LOGS/bridge.log" 2>/dev/null
 }
@@ -578,6 +665,8 @@ env_lines() {
 		QUEUE_PREFIX=$QUEUE_PREFIX
 		STACK_SCRIPT=$SELF
 		STACK_DIR=$LOCAL
+		WEB_URL=http://127.0.0.1:$WEB_PORT
+		APP_ORIGINS=http://127.0.0.1:$WEB_PORT
 	EOF
 }
 
@@ -690,7 +779,7 @@ cmd_up() {
 			die "go build ./functions/cmd/local failed"
 		fi
 	fi
-	for part in gateway worker notify bridge reconcile sweep; do
+	for part in gateway worker notify bridge reconcile sweep web; do
 		if to_start "$part"; then
 			start_part "$part" || exit 1
 			wait_ready "$part" "ready_$part" || exit 1
@@ -702,6 +791,7 @@ cmd_up() {
 	mv "$ENV_FILE.tmp" "$ENV_FILE"
 	trap - EXIT
 	log "stack up; environment in $ENV_FILE (load it with: set -a; . $ENV_FILE; set +a)"
+	skipped web || log "web app: http://127.0.0.1:$WEB_PORT"
 }
 
 # to_start PART: cmd_up is to start PART.

@@ -1,0 +1,106 @@
+// A guest on a phone: landing, sign-in, consent, upload, live status,
+// result, my photos; and a submission made offline goes out exactly once
+// when the network comes back.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
+
+const portrait = path.join(fixtures, "portrait.png");
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function guestToUpload(page, shots) {
+  await page.goto(env.WEB_URL);
+  await expectVisible(page.getByRole("heading", { level: 1 }));
+  const styles = page.getByRole("list", { name: "Styles" });
+  await expectVisible(styles.getByRole("img"));
+  await imageLoaded(styles.getByRole("img").first());
+  if (shots) await shot(page, "attendee-1-landing");
+  await page.getByRole("link", { name: "Take my portrait" }).click();
+  await expectVisible(page.getByRole("heading", { name: "Sign in" }));
+  if (shots) await shot(page, "attendee-2-signin");
+  await page.getByRole("button", { name: "Continue as guest" }).click();
+  await expectVisible(page.getByRole("heading", { name: "Before your photo" }));
+  if (shots) await shot(page, "attendee-3-consent");
+  await page.getByRole("button", { name: "I agree" }).click();
+  await expectVisible(page.getByRole("heading", { name: "Your photo" }));
+  await page.getByLabel("Style").selectOption("studio");
+  await page.getByLabel("Take or choose a photo").setInputFiles(portrait);
+  const submit = page.getByRole("button", { name: "Make my portrait" });
+  await until("submit enabled", () => submit.isEnabled());
+  await expectVisible(page.locator("img.preview"));
+  if (shots) await shot(page, "attendee-4-upload");
+  return submit;
+}
+
+test("a guest consents, uploads a portrait, watches it go queued -> done and sees the image", async () => {
+  const { context, page } = await newPhone(browser);
+  try {
+    const submit = await guestToUpload(page, true);
+    await submit.click();
+    await until("job page", () => /#\/job\//.test(page.url()));
+    const badge = page.getByRole("status").filter({ hasText: /Queued|Generating|Done/ });
+    await expectVisible(badge);
+    await shot(page, "attendee-5-status");
+    await expectText(page.locator(".badge"), /Done/, 120000);
+    const img = page.getByRole("img", { name: "Your AI portrait" });
+    await expectVisible(img);
+    await imageLoaded(img);
+    await expectVisible(page.getByRole("link", { name: "Download" }));
+    await shot(page, "attendee-6-result");
+
+    await page.getByRole("link", { name: "My photos" }).click();
+    await expectVisible(page.getByRole("heading", { name: "My photos" }));
+    const items = page.getByRole("listitem");
+    await until("one photo listed", async () => (await items.count()) === 1);
+    await imageLoaded(items.first().getByRole("img"));
+    await shot(page, "attendee-7-my-photos");
+  } catch (e) {
+    console.error(page.logs.join("\n"));
+    await shot(page, "attendee-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test("offline at submit: the app waits for the network, then submits exactly one job", async () => {
+  const { context, page } = await newPhone(browser);
+  try {
+    const submit = await guestToUpload(page, false);
+    await context.setOffline(true);
+    await submit.click();
+    await expectVisible(page.getByText(/Waiting for the network/));
+    await shot(page, "attendee-8-offline");
+    await context.setOffline(false);
+    await until("job page", () => /#\/job\//.test(page.url()), 30000);
+    // My photos (GET /v1/jobs) lists the guest's jobs: exactly one.
+    await page.getByRole("link", { name: "My photos" }).click();
+    const items = page.getByRole("listitem");
+    await until("the photos list", async () => (await items.count()) >= 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await items.count(), 1, "exactly one job submitted");
+  } catch (e) {
+    console.error(page.logs.join("\n"));
+    await shot(page, "offline-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test("a Korean browser gets the app in Korean", async () => {
+  const { context, page } = await newPhone(browser, { locale: "ko-KR" });
+  try {
+    await page.goto(env.WEB_URL);
+    await expectVisible(page.getByRole("link", { name: "내 사진 만들기" }));
+    await expectVisible(page.getByRole("list", { name: "스타일" }).getByRole("img"));
+    await imageLoaded(page.getByRole("list", { name: "스타일" }).getByRole("img").first());
+    assert.equal(await page.locator("html").getAttribute("lang"), "ko");
+    await shot(page, "attendee-ko-landing");
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,107 @@
+// A small harness for the end-to-end tests: playwright-core driving
+// Debian's chromium (never a downloaded browser) against the running
+// stack, whose settings come from .local/env (exported by
+// `stack.sh with-stack`, or read from STACK_DIR/env or ../.local/env).
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, "../..");
+export const fixtures = path.join(here, "fixtures");
+
+function loadEnv() {
+  if (process.env.WEB_URL && process.env.GATEWAY_URL) return process.env;
+  const f = path.join(process.env.STACK_DIR || path.join(repo, ".local"), "env");
+  if (!fs.existsSync(f)) throw new Error(`no stack: ${f} missing (make dev, or run through stack.sh with-stack)`);
+  const env = { ...process.env };
+  for (const line of fs.readFileSync(f, "utf8").split("\n")) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return env;
+}
+export const env = loadEnv();
+if (!env.WEB_URL) throw new Error("WEB_URL missing from the stack's env: the stack runs without its web part (STACK_SKIP=web?)");
+
+export const shotDir = process.env.SCREENSHOT_DIR || path.join(repo, ".local", "screenshots");
+fs.mkdirSync(shotDir, { recursive: true });
+
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+export async function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", ...extraArgs],
+  });
+}
+
+// newPhone: one isolated context per test, a 360 px wide phone.
+export async function newPhone(browser, opts = {}) {
+  const context = await browser.newContext({
+    viewport: { width: 360, height: 780 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+    locale: "en-US",
+    ...opts,
+  });
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  page.logs = logs;
+  return { context, page };
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(shotDir, `${name}.png`), fullPage: true });
+}
+
+// until: a web-first assertion: poll fn until it returns a truthy value.
+export async function until(what, fn, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function expectVisible(locator, timeout = 15000) {
+  await locator.first().waitFor({ state: "visible", timeout });
+}
+
+export async function expectText(locator, re, timeout = 15000) {
+  await until(`text ${re}`, async () => re.test((await locator.textContent({ timeout: 1000 })) ?? ""), timeout);
+}
+
+// imageLoaded: the img decoded (naturalWidth > 0).
+export async function imageLoaded(locator, timeout = 15000) {
+  await until("image loaded", () => locator.evaluate((img) => img.complete && img.naturalWidth > 0), timeout);
+}
+
+// The Auth emulator's REST API (Authorization: Bearer owner is its admin).
+export async function authAdmin(pathname, body) {
+  const url = `http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/projects/${env.GCLOUD_PROJECT}/${pathname}`;
+  const r = await fetch(url, { method: "POST", headers: { Authorization: "Bearer owner", "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) throw new Error(`${pathname}: ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+// createUser: an email/password user on the Auth emulator, optionally with
+// custom claims (e.g. {staff: true}).
+export async function createUser(email, password, claims) {
+  const { localId } = await authAdmin("accounts", { email, password, emailVerified: true });
+  if (claims) await authAdmin("accounts:update", { localId, customAttributes: JSON.stringify(claims) });
+  return localId;
+}

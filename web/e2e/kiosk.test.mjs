@@ -1,0 +1,128 @@
+// The booth kiosk: a staff user (custom claim staff: true, set through the
+// Auth emulator's REST API) signs in, takes a photo with Chromium's fake
+// camera showing the bundled portrait, submits it as booth with the
+// attendee's email, gets the QR code and the print view. A guest cannot
+// open the kiosk.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createUser, env, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
+
+let browser;
+let camBrowser;
+let tmp;
+
+// y4m: the portrait as one 4:2:0 frame, converted in the browser (canvas
+// pixels to BT.601 YUV), so no image tool is needed.
+async function portraitY4M(page) {
+  const png = fs.readFileSync(path.join(fixtures, "portrait.png")).toString("base64");
+  const { w, h, y, u, v } = await page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = "data:image/png;base64," + b64;
+    await img.decode();
+    const w = img.naturalWidth & ~1, h = img.naturalHeight & ~1;
+    const c = document.createElement("canvas");
+    c.width = w; c.height = h;
+    const ctx = c.getContext("2d");
+    ctx.drawImage(img, 0, 0, w, h);
+    const d = ctx.getImageData(0, 0, w, h).data;
+    const y = new Array(w * h), u = new Array((w * h) / 4), v = new Array((w * h) / 4);
+    for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) {
+      const k = (j * w + i) * 4, r = d[k], g = d[k + 1], b = d[k + 2];
+      y[j * w + i] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+      if (i % 2 === 0 && j % 2 === 0) {
+        const q = (j / 2) * (w / 2) + i / 2;
+        u[q] = Math.max(0, Math.min(255, Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b)));
+        v[q] = Math.max(0, Math.min(255, Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b)));
+      }
+    }
+    return { w, h, y, u, v };
+  }, png);
+  const header = Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\nFRAME\n`);
+  const file = path.join(tmp, "portrait.y4m");
+  fs.writeFileSync(file, Buffer.concat([header, Buffer.from(y), Buffer.from(u), Buffer.from(v)]));
+  return file;
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kiosk-e2e-"));
+  browser = await launch();
+  const { context, page } = await newPhone(browser);
+  const y4m = await portraitY4M(page);
+  await context.close();
+  camBrowser = await launch([
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
+});
+after(async () => {
+  await browser?.close();
+  await camBrowser?.close();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("a guest cannot open the kiosk", async () => {
+  const { context, page } = await newPhone(browser);
+  try {
+    await page.goto(env.WEB_URL + "/#/signin");
+    await page.getByRole("button", { name: "Continue as guest" }).click();
+    await expectVisible(page.getByRole("heading", { name: "Before your photo" }));
+    await page.goto(env.WEB_URL + "/#/kiosk");
+    await expectVisible(page.getByText("The kiosk is for event staff"));
+    assert.equal(await page.getByRole("button", { name: "Take photo" }).count(), 0);
+    assert.equal(await page.getByRole("link", { name: "Kiosk" }).count(), 0);
+    await shot(page, "kiosk-0-not-staff");
+  } finally {
+    await context.close();
+  }
+});
+
+test("staff take a booth photo with the camera, the attendee gets a QR code, and it prints", async () => {
+  const email = `staff-${Date.now()}@booth.test`;
+  await createUser(email, "booth-secret-1", { staff: true });
+  // A landscape tablet.
+  const context = await camBrowser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", permissions: ["camera"] });
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  try {
+    await page.goto(env.WEB_URL + "/#/kiosk");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("booth-secret-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectVisible(page.getByRole("button", { name: "Take photo" }));
+    await expectVisible(page.getByRole("link", { name: "Kiosk" }));
+    const video = page.getByLabel("Camera preview").locator("video");
+    await until("camera playing", () => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0));
+    await shot(page, "kiosk-1-camera");
+    await page.getByRole("button", { name: "Take photo" }).click();
+    await expectVisible(page.getByRole("img", { name: "The photo just taken" }), 10000);
+    await expectVisible(page.getByRole("button", { name: "Retake" }));
+    await page.getByLabel("Style").selectOption("studio");
+    await page.getByLabel("Attendee's email").fill("attendee@example.test");
+    await shot(page, "kiosk-2-captured");
+    await page.getByRole("button", { name: "Make my portrait" }).click();
+    const qr = page.getByRole("img", { name: "Scan to get your portrait" });
+    await expectVisible(qr, 120000);
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }).first());
+    const board = page.getByRole("list", { name: "Recent booth photos" });
+    await until("the job on the board", async () => (await board.getByRole("listitem").count()) >= 1);
+    await shot(page, "kiosk-3-result");
+
+    await page.getByRole("link", { name: "Print" }).click();
+    await expectVisible(page.getByRole("figure"));
+    await imageLoaded(page.getByRole("figure").getByRole("img"));
+    await shot(page, "kiosk-4-print");
+    await page.emulateMedia({ media: "print" });
+    await shot(page, "kiosk-5-print-media");
+  } catch (e) {
+    console.error(logs.join("\n"));
+    await shot(page, "kiosk-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});

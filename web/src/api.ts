@@ -1,0 +1,171 @@
+// The Gateway's HTTP API (DESIGN.md, "HTTP API"), with the retry a venue's
+// Wi-Fi needs: a submission keeps one Idempotency-Key across its retries,
+// so a request that reached the Gateway before the connection dropped is
+// answered with the same job, never a second one.
+
+export interface Style {
+  id: string;
+  name: string;
+  description: string;
+  preview: string;
+}
+export interface Output {
+  url: string;
+  width: number;
+  height: number;
+  contentType: string;
+}
+export interface Job {
+  id: string;
+  status: "queued" | "running" | "succeeded" | "failed";
+  style: string;
+  priority: string;
+  createdAt: string;
+  queue?: { position: number; etaSeconds: number };
+  outputs?: Output[];
+  error?: { code: string; message: string };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+export type TokenFn = () => Promise<string | null>;
+
+export interface RetryOptions {
+  maxAttempts?: number; // in all, the first one included
+  baseMs?: number;
+  maxMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  // waiting(true) while the app waits to try again (no network, Gateway
+  // busy), waiting(false) once an attempt is under way again.
+  onWaiting?: (waiting: boolean, attempt: number) => void;
+  // Resolves when the browser says it is online again (or at once).
+  online?: () => Promise<void>;
+}
+
+// retryable: worth trying again with the same key. A network error (fetch
+// throws TypeError), the Gateway unavailable or overloaded, or the same key
+// still being processed (409 already_exists).
+export function retryable(err: unknown): boolean {
+  if (err instanceof ApiError) {
+    return err.status === 503 || err.status === 502 || err.status === 504 || err.status === 429 ||
+      (err.status === 409 && err.code === "already_exists");
+  }
+  return err instanceof TypeError; // fetch's network failure
+}
+
+// backoffMs: exponential with jitter (half fixed, half random), capped.
+export function backoffMs(attempt: number, baseMs = 500, maxMs = 15000, random = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** attempt);
+  return Math.round(exp / 2 + (exp / 2) * random());
+}
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions = {}): Promise<T> {
+  const max = o.maxAttempts ?? 12;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const v = await fn(attempt);
+      if (attempt > 0) o.onWaiting?.(false, attempt);
+      return v;
+    } catch (err) {
+      if (!retryable(err) || attempt + 1 >= max) {
+        if (attempt > 0) o.onWaiting?.(false, attempt);
+        throw err;
+      }
+      o.onWaiting?.(true, attempt + 1);
+      let wait = backoffMs(attempt, o.baseMs, o.maxMs, o.random);
+      if (err instanceof ApiError && err.retryAfterMs !== undefined) wait = Math.max(wait, err.retryAfterMs);
+      await Promise.all([sleep(wait), o.online?.()]);
+    }
+  }
+}
+
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}
+
+// A submission: one photo, one key, however many attempts it takes.
+export interface Submission {
+  photo: Blob;
+  style: string;
+  consent: string;
+  priority?: "online" | "booth";
+  email?: string;
+  key: string;
+}
+
+export class Api {
+  constructor(
+    readonly baseUrl: string,
+    private token: TokenFn,
+    private fetchFn: FetchFn = (i, init) => fetch(i, init),
+  ) {}
+
+  private async call<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
+    const headers = new Headers(init.headers);
+    if (auth) {
+      const t = await this.token();
+      if (!t) throw new ApiError(401, "unauthenticated", "not signed in");
+      headers.set("Authorization", "Bearer " + t);
+    }
+    const r = await this.fetchFn(this.baseUrl + path, { ...init, headers });
+    if (!r.ok) {
+      let code = "unknown";
+      let message = r.statusText || "HTTP " + r.status;
+      try {
+        const body = (await r.json()) as { error?: { code?: string; message?: string } };
+        code = body.error?.code ?? code;
+        message = body.error?.message ?? message;
+      } catch {
+        // not JSON
+      }
+      const ra = Number(r.headers.get("Retry-After"));
+      throw new ApiError(r.status, code, message, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
+    }
+    return (await r.json()) as T;
+  }
+
+  async styles(): Promise<Style[]> {
+    return (await this.call<{ styles: Style[] }>("/v1/styles", {}, false)).styles;
+  }
+
+  async job(id: string): Promise<Job> {
+    return (await this.call<{ job: Job }>("/v1/jobs/" + encodeURIComponent(id))).job;
+  }
+
+  async jobs(limit = 20, pageToken = ""): Promise<{ jobs: Job[]; nextPageToken?: string }> {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (pageToken) q.set("pageToken", pageToken);
+    return this.call("/v1/jobs?" + q.toString());
+  }
+
+  // submit posts the job, retrying with the same Idempotency-Key.
+  async submit(s: Submission, o: RetryOptions = {}): Promise<Job> {
+    return withRetry(async () => {
+      const form = new FormData();
+      form.append("style", s.style);
+      form.append("consent", s.consent);
+      if (s.priority) form.append("priority", s.priority);
+      if (s.email) form.append("email", s.email);
+      form.append("photo", s.photo, "photo.jpg");
+      const r = await this.call<{ job: Job }>("/v1/jobs", {
+        method: "POST",
+        body: form,
+        headers: { "Idempotency-Key": s.key },
+      });
+      return r.job;
+    }, o);
+  }
+}

@@ -1,0 +1,96 @@
+// The app's shared state and its hash router. Each view renders into the
+// main element and returns its teardown (Firestore listeners, timers,
+// camera), which the router runs before the next view.
+import { onAuthStateChanged, signOut, type Auth, type User } from "firebase/auth";
+import type { Firestore } from "firebase/firestore";
+import { Api } from "./api";
+import type { StudioConfig } from "./config";
+import { h } from "./dom";
+import { currentLang, setLang, t } from "./i18n";
+
+// The consent text's version; it travels with each job (form field consent).
+export const CONSENT_VERSION = "2025-06-v1";
+
+export interface Ctx {
+  cfg: StudioConfig;
+  api: Api;
+  auth: Auth;
+  db: Firestore;
+  user: User | null;
+  staff: boolean;
+  go: (hash: string) => void;
+}
+
+export type Teardown = () => void;
+export type View = (ctx: Ctx, main: HTMLElement, arg: string) => Teardown | void | Promise<Teardown | void>;
+
+export function hasConsented(): boolean {
+  return localStorage.getItem("consent") === CONSENT_VERSION;
+}
+export function setConsented() {
+  localStorage.setItem("consent", CONSENT_VERSION);
+}
+
+export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes: Record<string, View>) {
+  const ctx: Ctx = {
+    cfg,
+    auth,
+    db,
+    user: null,
+    staff: false,
+    api: new Api(cfg.gatewayUrl, async () => (auth.currentUser ? auth.currentUser.getIdToken() : null)),
+    go: (hash) => {
+      if (location.hash === hash) void render();
+      else location.hash = hash;
+    },
+  };
+  const header = document.getElementById("header")!;
+  const main = document.getElementById("main")!;
+  let teardown: Teardown | void;
+  let seq = 0;
+
+  function renderHeader() {
+    const nav = h("nav", { "aria-label": "Main" },
+      h("a", { href: "#/photos" }, t("my_photos")),
+      ctx.staff ? h("a", { href: "#/kiosk" }, t("kiosk")) : null,
+      ctx.user ? h("button", { class: "link", type: "button", onclick: async () => { await signOut(auth); ctx.go("#/"); } }, t("sign_out")) : null,
+      h("button", {
+        class: "link", type: "button", "aria-label": t("language"),
+        onclick: () => { setLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); renderHeader(); void render(); },
+      }, currentLang() === "ko" ? "EN" : "한국어"),
+    );
+    header.replaceChildren(h("a", { href: "#/", class: "brand" }, cfg.eventName), nav);
+  }
+
+  async function render() {
+    const my = ++seq;
+    if (teardown) {
+      try { teardown(); } catch (e) { console.warn("teardown", e); }
+      teardown = undefined;
+    }
+    const [, name = "", arg = ""] = /^#\/([^/?]*)\/?([^?]*)/.exec(location.hash) ?? [];
+    const view = routes[name] ?? routes[""];
+    main.replaceChildren();
+    main.focus({ preventScroll: true });
+    try {
+      const td = await view(ctx, main, decodeURIComponent(arg));
+      if (my !== seq) { if (td) td(); return; } // navigated away meanwhile
+      teardown = td;
+    } catch (e) {
+      main.replaceChildren(h("h1", {}, t("error")), h("p", { role: "alert" }, String((e as Error).message ?? e)));
+    }
+  }
+
+  document.documentElement.lang = currentLang();
+  let first = true;
+  onAuthStateChanged(auth, async (u) => {
+    ctx.user = u;
+    ctx.staff = u ? (await u.getIdTokenResult()).claims.staff === true : false;
+    renderHeader();
+    if (first) {
+      first = false;
+      window.addEventListener("hashchange", () => void render());
+    }
+    void render();
+  });
+}

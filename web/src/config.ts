@@ -1,0 +1,42 @@
+// Where the app finds its Firebase project and the Gateway.
+//
+// In the cloud Hosting serves the Firebase web config at the reserved
+// /__/firebase/init.json; the Gateway URL comes from /studio.json, written
+// next to the build at deploy time (or VITE_GATEWAY_URL at build time).
+// Locally emulators/stack.sh writes /studio.json with the emulator hosts
+// and a Firebase config for the emulators (any API key works there).
+import type { FirebaseOptions } from "firebase/app";
+
+export interface StudioConfig {
+  gatewayUrl: string;
+  eventName: string;
+  firebase: FirebaseOptions;
+  authEmulator?: string; // "http://127.0.0.1:9099"
+  firestoreEmulator?: string; // "127.0.0.1:8086"
+}
+
+async function getJSON(url: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const r = await fetch(url, { cache: "no-store" });
+    if (!r.ok) return undefined;
+    return (await r.json()) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function loadConfig(): Promise<StudioConfig> {
+  const [init, studio] = await Promise.all([getJSON("/__/firebase/init.json"), getJSON("/studio.json")]);
+  const s = (studio ?? {}) as Partial<StudioConfig>;
+  const firebase: FirebaseOptions = { ...(init as FirebaseOptions | undefined), ...(s.firebase ?? {}) };
+  const gatewayUrl = (s.gatewayUrl || import.meta.env.VITE_GATEWAY_URL || "").replace(/\/+$/, "");
+  if (!gatewayUrl) throw new Error("no Gateway URL: /studio.json or VITE_GATEWAY_URL");
+  if (!firebase.projectId || !firebase.apiKey) throw new Error("no Firebase config: /__/firebase/init.json");
+  return {
+    gatewayUrl,
+    eventName: s.eventName || import.meta.env.VITE_EVENT_NAME || "Tiger Studio",
+    firebase,
+    authEmulator: s.authEmulator,
+    firestoreEmulator: s.firestoreEmulator,
+  };
+}

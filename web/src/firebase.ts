@@ -1,0 +1,18 @@
+// Firebase wiring: the config from Hosting (src/config.ts), and the local
+// emulators when /studio.json names them.
+import { initializeApp } from "firebase/app";
+import { connectAuthEmulator, getAuth, type Auth } from "firebase/auth";
+import { connectFirestoreEmulator, getFirestore, type Firestore } from "firebase/firestore";
+import type { StudioConfig } from "./config";
+
+export function initFirebase(cfg: StudioConfig): { auth: Auth; db: Firestore } {
+  const app = initializeApp(cfg.firebase);
+  const auth = getAuth(app);
+  const db = getFirestore(app);
+  if (cfg.authEmulator) connectAuthEmulator(auth, cfg.authEmulator, { disableWarnings: true });
+  if (cfg.firestoreEmulator) {
+    const i = cfg.firestoreEmulator.lastIndexOf(":");
+    connectFirestoreEmulator(db, cfg.firestoreEmulator.slice(0, i), Number(cfg.firestoreEmulator.slice(i + 1)));
+  }
+  return { auth, db };
+}

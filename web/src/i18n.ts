@@ -1,0 +1,155 @@
+// English and Korean, chosen from the browser's language.
+const en = {
+  tagline: "AI portraits, made at the event. Pick a style, take a photo, get your picture in a minute.",
+  styles: "Styles",
+  start: "Take my portrait",
+  my_photos: "My photos",
+  sign_in_title: "Sign in",
+  sign_in_why: "Sign in so we can show your photos and send them to you.",
+  continue_guest: "Continue as guest",
+  guest_email_note: "Guests are not emailed: we only mail verified addresses. Sign in with email to get your result by mail; here you can view and download it.",
+  signed_in_guest: "Signed in as guest",
+  sign_out: "Sign out",
+  consent_title: "Before your photo",
+  consent_1: "Your photo is turned into a portrait by an AI model, on our servers, for this event only.",
+  consent_2: "We keep your photo and the portrait for 7 days, then delete them. Nobody else sees them unless you share them.",
+  consent_3: "Your photo is not used to train any model.",
+  consent_accept: "I agree",
+  consent_decline: "Not now",
+  upload_title: "Your photo",
+  choose_style: "Style",
+  take_photo: "Take or choose a photo",
+  preparing: "Preparing your photo…",
+  submit: "Make my portrait",
+  submitting: "Sending…",
+  waiting_network: "Waiting for the network… we will send it as soon as we can (it will not be sent twice).",
+  retry: "Try again",
+  status_title: "Your portrait",
+  queued: "Queued",
+  queue_position: "Position {position} in the queue, about {eta}",
+  running: "Generating…",
+  succeeded: "Done",
+  failed: "Failed",
+  advice_no_face: "We could not find a face. Retake the photo with your face clearly visible.",
+  advice_invalid_input: "The photo could not be read. Please send another photo.",
+  advice_retry: "Something went wrong on our side. Please try again.",
+  download: "Download",
+  share: "Share",
+  new_photo: "Another photo",
+  no_photos: "No photos yet.",
+  back: "Back",
+  error: "Something went wrong",
+  seconds: "{n} s",
+  minutes: "{n} min",
+  kiosk: "Kiosk",
+  kiosk_title: "Photo booth",
+  kiosk_forbidden: "The kiosk is for event staff. Sign in with a staff account.",
+  attendee_email: "Attendee's email",
+  capture: "Take photo",
+  retake: "Retake",
+  scan_to_get: "Scan to get your portrait",
+  recent_jobs: "Recent booth photos",
+  print: "Print",
+  camera_error: "The camera is not available.",
+  result_image: "Your AI portrait",
+  preview_of: "Example of {name}",
+  language: "Language",
+  staff_sign_in: "Staff sign-in",
+  email: "Email",
+  password: "Password",
+  camera_preview: "Camera preview",
+  captured_photo: "The photo just taken",
+} as const;
+
+export type Key = keyof typeof en;
+
+const ko: Record<Key, string> = {
+  tagline: "행사장에서 만드는 AI 인물 사진. 스타일을 고르고 사진을 찍으면 1분 안에 받아보세요.",
+  styles: "스타일",
+  start: "내 사진 만들기",
+  my_photos: "내 사진",
+  sign_in_title: "로그인",
+  sign_in_why: "로그인하면 사진을 보여드리고 보내드릴 수 있습니다.",
+  continue_guest: "게스트로 계속하기",
+  guest_email_note: "게스트에게는 이메일을 보내지 않습니다(인증된 주소로만 발송). 이메일로 받으려면 이메일로 로그인하세요. 여기서 보고 내려받을 수 있습니다.",
+  signed_in_guest: "게스트로 로그인됨",
+  sign_out: "로그아웃",
+  consent_title: "사진을 보내기 전에",
+  consent_1: "사진은 이 행사만을 위해 저희 서버의 AI 모델로 인물 사진으로 만들어집니다.",
+  consent_2: "사진과 결과물은 7일간 보관한 뒤 삭제합니다. 직접 공유하지 않는 한 다른 사람은 볼 수 없습니다.",
+  consent_3: "사진은 모델 학습에 사용되지 않습니다.",
+  consent_accept: "동의합니다",
+  consent_decline: "나중에",
+  upload_title: "사진",
+  choose_style: "스타일",
+  take_photo: "사진 찍기 또는 선택",
+  preparing: "사진을 준비하는 중…",
+  submit: "인물 사진 만들기",
+  submitting: "보내는 중…",
+  waiting_network: "네트워크를 기다리는 중… 연결되면 바로 보냅니다(중복 전송되지 않습니다).",
+  retry: "다시 시도",
+  status_title: "내 인물 사진",
+  queued: "대기 중",
+  queue_position: "대기 {position}번째, 약 {eta}",
+  running: "만드는 중…",
+  succeeded: "완료",
+  failed: "실패",
+  advice_no_face: "얼굴을 찾지 못했습니다. 얼굴이 잘 보이게 다시 찍어 주세요.",
+  advice_invalid_input: "사진을 읽을 수 없습니다. 다른 사진을 보내 주세요.",
+  advice_retry: "문제가 생겼습니다. 다시 시도해 주세요.",
+  download: "내려받기",
+  share: "공유",
+  new_photo: "다른 사진",
+  no_photos: "아직 사진이 없습니다.",
+  back: "뒤로",
+  error: "문제가 생겼습니다",
+  seconds: "{n}초",
+  minutes: "{n}분",
+  kiosk: "키오스크",
+  kiosk_title: "포토 부스",
+  kiosk_forbidden: "키오스크는 행사 스태프용입니다. 스태프 계정으로 로그인하세요.",
+  attendee_email: "참가자 이메일",
+  capture: "촬영",
+  retake: "다시 찍기",
+  scan_to_get: "스캔해서 사진 받기",
+  recent_jobs: "최근 부스 사진",
+  print: "인쇄",
+  camera_error: "카메라를 사용할 수 없습니다.",
+  result_image: "AI 인물 사진",
+  preview_of: "{name} 예시",
+  language: "언어",
+  staff_sign_in: "스태프 로그인",
+  email: "이메일",
+  password: "비밀번호",
+  camera_preview: "카메라 미리보기",
+  captured_photo: "방금 찍은 사진",
+};
+
+export type Lang = "en" | "ko";
+
+export function pickLang(langs: readonly string[]): Lang {
+  for (const l of langs) {
+    const p = l.toLowerCase().split("-")[0];
+    if (p === "ko") return "ko";
+    if (p === "en") return "en";
+  }
+  return "en";
+}
+
+let lang: Lang = typeof navigator !== "undefined" ? pickLang(navigator.languages ?? [navigator.language]) : "en";
+
+export function setLang(l: Lang) {
+  lang = l;
+}
+export function currentLang(): Lang {
+  return lang;
+}
+
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const s: string = (lang === "ko" ? ko : en)[key];
+  return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ""));
+}
+
+export function duration(seconds: number): string {
+  return seconds < 90 ? t("seconds", { n: Math.max(1, Math.round(seconds)) }) : t("minutes", { n: Math.round(seconds / 60) });
+}

@@ -1,0 +1,16 @@
+import { start } from "./app";
+import { loadConfig } from "./config";
+import { initFirebase } from "./firebase";
+import { consent, job, landing, photos, signin, upload } from "./views/attendee";
+import { kiosk, printView } from "./views/kiosk";
+
+async function main() {
+  const cfg = await loadConfig();
+  document.title = cfg.eventName;
+  const { auth, db } = initFirebase(cfg);
+  await start(cfg, auth, db, { "": landing, signin, consent, upload, job, photos, kiosk, print: printView });
+}
+
+main().catch((e) => {
+  document.getElementById("main")!.textContent = "Could not start: " + (e as Error).message;
+});

@@ -1,0 +1,36 @@
+// A job's status, derived from its documents as DESIGN.md says: an error
+// document -> failed; a response succeeded -> succeeded; a response
+// running -> running; otherwise queued.
+export type Status = "queued" | "running" | "succeeded" | "failed";
+
+export interface ResponseDoc {
+  state?: string;
+}
+export interface ErrorDoc {
+  code?: string;
+  message?: string;
+  retryable?: boolean;
+}
+
+export function deriveStatus(response?: ResponseDoc | null, error?: ErrorDoc | null): Status {
+  if (error) return "failed";
+  if (response?.state === "succeeded") return "succeeded";
+  if (response?.state === "running") return "running";
+  return "queued";
+}
+
+export function isFinal(s: Status): boolean {
+  return s === "succeeded" || s === "failed";
+}
+
+// What a user can do about a failure, by error code (a message key).
+export function failureAdvice(code?: string): string {
+  switch (code) {
+    case "no_face":
+      return "advice_no_face";
+    case "invalid_input":
+      return "advice_invalid_input";
+    default:
+      return "advice_retry";
+  }
+}

@@ -1,0 +1,240 @@
+// The attendee's screens: landing, sign-in, consent, upload, job status,
+// my photos.
+import { signInAnonymously } from "firebase/auth";
+import { doc, onSnapshot } from "firebase/firestore";
+import { ApiError, newIdempotencyKey, type Job, type Style } from "../api";
+import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
+import { h } from "../dom";
+import { duration, t, type Key } from "../i18n";
+import { prepareImage, type Prepared } from "../image";
+import { deriveStatus, failureAdvice, isFinal, type ErrorDoc, type ResponseDoc, type Status } from "../status";
+
+let stylesCache: Style[] | undefined;
+async function styles(ctx: Ctx): Promise<Style[]> {
+  stylesCache ??= await ctx.api.styles();
+  return stylesCache;
+}
+
+// next: where "Take my portrait" leads, given sign-in and consent.
+function nextStep(ctx: Ctx, style = ""): string {
+  const q = style ? "/" + encodeURIComponent(style) : "";
+  if (!ctx.user) return "#/signin" + q;
+  if (!hasConsented()) return "#/consent" + q;
+  return "#/upload" + q;
+}
+
+export async function landing(ctx: Ctx, main: HTMLElement) {
+  main.append(
+    h("section", { class: "hero" },
+      h("h1", {}, ctx.cfg.eventName),
+      h("p", {}, t("tagline")),
+      h("a", { class: "button primary", href: nextStep(ctx) }, t("start")),
+    ),
+    h("h2", {}, t("styles")),
+  );
+  const list = h("ul", { class: "styles", "aria-label": t("styles") });
+  main.append(list);
+  for (const s of await styles(ctx)) {
+    list.append(h("li", {},
+      h("a", { href: nextStep(ctx, s.id), class: "style-card" },
+        s.preview ? h("img", { src: s.preview, alt: t("preview_of", { name: s.name }), loading: "lazy", width: 512, height: 512 }) : null,
+        h("span", { class: "name" }, s.name),
+        h("span", { class: "desc" }, s.description),
+      ),
+    ));
+  }
+}
+
+export function signin(ctx: Ctx, main: HTMLElement, style: string) {
+  const status = h("p", { role: "status" });
+  const after = () => ctx.go(hasConsented() ? "#/upload/" + encodeURIComponent(style) : "#/consent/" + encodeURIComponent(style));
+  if (ctx.user) { after(); return; }
+  main.append(
+    h("h1", {}, t("sign_in_title")),
+    h("p", {}, t("sign_in_why")),
+    h("button", {
+      class: "button primary", type: "button",
+      onclick: async (e: Event) => {
+        (e.currentTarget as HTMLButtonElement).disabled = true;
+        try {
+          await signInAnonymously(ctx.auth);
+          // onAuthStateChanged re-renders; go on from here.
+          after();
+        } catch (err) {
+          status.textContent = t("error") + ": " + (err as Error).message;
+          (e.currentTarget as HTMLButtonElement).disabled = false;
+        }
+      },
+    }, t("continue_guest")),
+    h("p", { class: "note" }, t("guest_email_note")),
+    status,
+  );
+}
+
+export function consent(ctx: Ctx, main: HTMLElement, style: string) {
+  main.append(
+    h("h1", {}, t("consent_title")),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2")), h("li", {}, t("consent_3"))),
+    h("p", { class: "note" }, "v" + CONSENT_VERSION),
+    h("div", { class: "row" },
+      h("button", { class: "button primary", type: "button", onclick: () => { setConsented(); ctx.go("#/upload/" + encodeURIComponent(style)); } }, t("consent_accept")),
+      h("a", { class: "button", href: "#/" }, t("consent_decline")),
+    ),
+  );
+}
+
+export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
+  if (!ctx.user || !hasConsented()) { ctx.go(nextStep(ctx, styleId)); return; }
+  const all = await styles(ctx);
+  let prepared: Prepared | undefined;
+  let key = ""; // one per photo; reused by every retry and by "Try again"
+  let cancelled = false;
+  const status = h("p", { role: "status", class: "status-line" });
+  const preview = h("img", { class: "preview", alt: "", hidden: true });
+  const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
+  const select = h("select", { id: "style", name: "style" },
+    all.map((s) => h("option", { value: s.id, selected: s.id === styleId }, s.name)));
+  const file = h("input", { id: "photo", type: "file", accept: "image/*", capture: "user", class: "file" });
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    if (!f) return;
+    submit.disabled = true;
+    status.textContent = t("preparing");
+    try {
+      prepared = await prepareImage(f);
+      key = newIdempotencyKey();
+      if (preview.src) URL.revokeObjectURL(preview.src);
+      preview.src = URL.createObjectURL(prepared.blob);
+      preview.hidden = false;
+      status.textContent = `${prepared.width}×${prepared.height}, ${Math.round(prepared.blob.size / 1024)} KB`;
+      submit.disabled = false;
+    } catch (e) {
+      status.textContent = t("advice_invalid_input");
+      console.warn("prepare", (e as Error).message);
+    }
+  });
+  const onOnline = () => new Promise<void>((res) => {
+    if (navigator.onLine) return res();
+    window.addEventListener("online", () => res(), { once: true });
+  });
+  const form = h("form", {
+    class: "card",
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      if (!prepared) return;
+      submit.disabled = true;
+      submit.textContent = t("submitting");
+      status.textContent = t("submitting");
+      try {
+        const job = await ctx.api.submit(
+          { photo: prepared.blob, style: select.value, consent: CONSENT_VERSION, key },
+          { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
+        );
+        if (!cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
+      } catch (err) {
+        if (cancelled) return;
+        status.textContent = `${t("error")}: ${err instanceof ApiError ? err.message : t("waiting_network")}`;
+        submit.textContent = t("retry");
+        submit.disabled = false;
+      }
+    },
+  },
+    h("label", { for: "style" }, t("choose_style")), select,
+    h("label", { for: "photo", class: "button" }, t("take_photo")), file,
+    preview, status, submit,
+  );
+  main.append(h("h1", {}, t("upload_title")), form);
+  return () => {
+    cancelled = true;
+    if (preview.src) URL.revokeObjectURL(preview.src);
+  };
+}
+
+const statusKey: Record<Status, Key> = { queued: "queued", running: "running", succeeded: "succeeded", failed: "failed" };
+
+export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
+  if (!ctx.user) { ctx.go("#/signin"); return; }
+  let response: ResponseDoc | null = null;
+  let error: ErrorDoc | null = null;
+  let shown: Status | "" = "";
+  let poll: ReturnType<typeof setTimeout> | undefined;
+  let done = false;
+  const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
+  const detail = h("div", { class: "detail" });
+  main.append(h("h1", {}, t("status_title")), badge, detail);
+
+  const showQueue = async () => {
+    try {
+      const j = await ctx.api.job(id);
+      if (done || shown !== "queued") return;
+      const q = j.queue;
+      detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
+        q ? h("p", {}, t("queue_position", { position: q.position, eta: duration(q.etaSeconds) })) : "");
+    } catch { /* the listener still tells the status */ }
+    if (!done && shown === "queued") poll = setTimeout(showQueue, 5000);
+  };
+
+  const showResult = async () => {
+    const j = await ctx.api.job(id);
+    if (done) return;
+    const out = j.outputs?.[0];
+    if (!out) return;
+    const share = "share" in navigator
+      ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: out.url }).catch(() => {}) }, t("share"))
+      : null;
+    detail.replaceChildren(
+      h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
+      h("div", { class: "row" },
+        h("a", { class: "button primary", href: out.url, download: `portrait-${id}.jpg`, target: "_blank", rel: "noopener" }, t("download")),
+        share,
+        h("a", { class: "button", href: "#/upload" }, t("new_photo")),
+      ),
+    );
+  };
+
+  const update = () => {
+    const s = deriveStatus(response, error);
+    if (s === shown) return;
+    shown = s;
+    badge.textContent = t(statusKey[s]);
+    badge.dataset.status = s;
+    clearTimeout(poll);
+    if (s === "queued") void showQueue();
+    else if (s === "running") detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }));
+    else if (s === "succeeded") showResult().catch((e) => detail.replaceChildren(h("p", { role: "alert" }, String(e.message))));
+    else detail.replaceChildren(
+      h("p", { role: "alert" }, t(failureAdvice(error?.code) as Key)),
+      h("a", { class: "button primary", href: "#/upload" }, t("new_photo")),
+    );
+    if (isFinal(s)) stop();
+  };
+
+  const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
+  const unsubs = [
+    onSnapshot(doc(ctx.db, "requests", id), () => {}, fail),
+    onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; update(); }, fail),
+    onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; update(); }, fail),
+  ];
+  let stopped = false;
+  function stop() {
+    if (stopped) return;
+    stopped = true;
+    unsubs.forEach((u) => u());
+  }
+  return () => { done = true; clearTimeout(poll); stop(); };
+}
+
+export async function photos(ctx: Ctx, main: HTMLElement) {
+  main.append(h("h1", {}, t("my_photos")));
+  if (!ctx.user) { main.append(h("p", {}, h("a", { href: "#/signin" }, t("sign_in_title")))); return; }
+  const { jobs } = await ctx.api.jobs(30);
+  if (jobs.length === 0) { main.append(h("p", {}, t("no_photos"))); return; }
+  main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {
+    const out = j.outputs?.[0];
+    return h("li", {}, h("a", { href: "#/job/" + encodeURIComponent(j.id), class: "photo-card" },
+      out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
+      h("span", { class: "badge", "data-status": j.status }, t(statusKey[j.status] ?? "queued")),
+      h("time", { datetime: j.createdAt }, new Date(j.createdAt).toLocaleString()),
+    ));
+  })));
+}

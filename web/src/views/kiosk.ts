@@ -1,0 +1,219 @@
+// The booth kiosk (staff only): camera preview with a countdown, submit as
+// booth with the attendee's email, a QR code for the result, a board of
+// the booth's recent jobs, and a 10x15 cm print view.
+import { signInWithEmailAndPassword } from "firebase/auth";
+import { doc, onSnapshot } from "firebase/firestore";
+import qrcode from "qrcode-generator";
+import { ApiError, newIdempotencyKey, type Job } from "../api";
+import { CONSENT_VERSION, type Ctx, type Teardown } from "../app";
+import { h } from "../dom";
+import { t } from "../i18n";
+import { encodeJPEG, type Prepared } from "../image";
+import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
+
+export function qrSvg(text: string): string {
+  const qr = qrcode(0, "M");
+  qr.addData(text);
+  qr.make();
+  return qr.createSvgTag({ cellSize: 4, margin: 2, scalable: true });
+}
+
+function staffSignIn(ctx: Ctx, main: HTMLElement) {
+  const email = h("input", { id: "staff-email", type: "email", autocomplete: "username", required: true });
+  const password = h("input", { id: "staff-password", type: "password", autocomplete: "current-password", required: true });
+  const status = h("p", { role: "status" });
+  main.append(h("form", {
+    class: "card",
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      try {
+        await signInWithEmailAndPassword(ctx.auth, email.value, password.value);
+        // onAuthStateChanged renders the kiosk again, now as staff.
+      } catch (err) {
+        status.textContent = t("error") + ": " + ((err as { code?: string }).code ?? "");
+      }
+    },
+  },
+    h("h2", {}, t("staff_sign_in")),
+    h("label", { for: "staff-email" }, t("email")), email,
+    h("label", { for: "staff-password" }, t("password")), password,
+    h("button", { class: "button primary", type: "submit" }, t("sign_in_title")),
+    status,
+  ));
+}
+
+export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | void> {
+  main.append(h("h1", {}, t("kiosk_title")));
+  if (!ctx.staff) {
+    main.append(h("p", { role: "alert" }, t("kiosk_forbidden")));
+    staffSignIn(ctx, main);
+    return;
+  }
+  main.classList.add("kiosk");
+  const styles = await ctx.api.styles();
+  let stream: MediaStream | undefined;
+  let photo: Prepared | undefined;
+  let key = "";
+  let stopped = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const unsubs: (() => void)[] = [];
+
+  const video = h("video", { autoplay: true, playsInline: true, muted: true, "aria-label": t("camera_preview") });
+  const still = h("img", { alt: t("captured_photo"), hidden: true });
+  const count = h("div", { class: "countdown", "aria-live": "assertive" });
+  const capture = h("button", { class: "button primary", type: "button" }, t("capture"));
+  const retake = h("button", { class: "button", type: "button", hidden: true }, t("retake"));
+  const style = h("select", { id: "kiosk-style" }, styles.map((s) => h("option", { value: s.id }, s.name)));
+  const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", required: true, inputMode: "email" });
+  const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
+  const status = h("p", { role: "status", class: "status-line" });
+  const result = h("div", { class: "kiosk-result" });
+  const board = h("ul", { class: "board", "aria-label": t("recent_jobs") });
+
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false });
+    video.srcObject = stream;
+  } catch (e) {
+    status.textContent = t("camera_error");
+    capture.disabled = true;
+    console.warn("camera", (e as Error).name);
+  }
+
+  const sleep = (ms: number) => new Promise<void>((r) => { const id = setTimeout(() => { timers.delete(id); r(); }, ms); timers.add(id); });
+  capture.addEventListener("click", async () => {
+    capture.disabled = true;
+    for (const n of [3, 2, 1]) {
+      count.textContent = String(n);
+      await sleep(1000);
+      if (stopped) return;
+    }
+    count.textContent = "";
+    photo = await encodeJPEG(video, video.videoWidth, video.videoHeight);
+    key = newIdempotencyKey();
+    if (still.src) URL.revokeObjectURL(still.src);
+    still.src = URL.createObjectURL(photo.blob);
+    still.hidden = false;
+    video.hidden = true;
+    capture.hidden = true;
+    retake.hidden = false;
+    submit.disabled = false;
+  });
+  retake.addEventListener("click", () => {
+    photo = undefined;
+    still.hidden = true;
+    video.hidden = false;
+    capture.hidden = false;
+    capture.disabled = false;
+    retake.hidden = true;
+    submit.disabled = true;
+    result.replaceChildren();
+  });
+
+  const watch = (id: string) => {
+    let response: ResponseDoc | null = null;
+    let error: ErrorDoc | null = null;
+    const update = async () => {
+      const s = deriveStatus(response, error);
+      status.textContent = t(s === "running" ? "running" : s);
+      if (s === "failed") result.replaceChildren(h("p", { role: "alert" }, t(failureAdvice(error?.code) as never)));
+      if (s !== "succeeded") return;
+      void refreshBoard();
+      const job = await ctx.api.job(id);
+      const out = job.outputs?.[0];
+      if (!out || stopped) return;
+      const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
+      qr.innerHTML = qrSvg(out.url); // SVG made by the QR library from the URL
+      result.replaceChildren(
+        h("img", { class: "result", src: out.url, alt: t("result_image") }),
+        h("p", {}, t("scan_to_get")), qr,
+        h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print")),
+      );
+    };
+    unsubs.push(
+      onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; void update(); }, () => {}),
+      onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; void update(); }, () => {}),
+    );
+  };
+
+  const form = h("form", {
+    class: "card",
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      if (!photo) return;
+      submit.disabled = true;
+      status.textContent = t("submitting");
+      try {
+        const job = await ctx.api.submit(
+          { photo: photo.blob, style: style.value, consent: CONSENT_VERSION, priority: "booth", email: email.value, key },
+          { onWaiting: (w) => { if (!stopped) status.textContent = w ? t("waiting_network") : t("submitting"); } },
+        );
+        if (stopped) return;
+        status.textContent = t("queued");
+        watch(job.id);
+        void refreshBoard();
+      } catch (err) {
+        status.textContent = `${t("error")}: ${err instanceof ApiError ? err.message : ""}`;
+        submit.disabled = false;
+      }
+    },
+  },
+    h("label", { for: "kiosk-style" }, t("choose_style")), style,
+    h("label", { for: "attendee-email" }, t("attendee_email")), email,
+    submit, status, result,
+  );
+
+  const refreshBoard = async () => {
+    try {
+      const { jobs } = await ctx.api.jobs(12);
+      if (stopped) return;
+      board.replaceChildren(...jobs.filter((j: Job) => j.priority === "booth").map((j: Job) => {
+        const out = j.outputs?.[0];
+        return h("li", {},
+          out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" }) : null,
+          h("span", { class: "badge", "data-status": j.status }, t(j.status)),
+          j.queue ? h("span", {}, " #" + j.queue.position) : null,
+        );
+      }));
+    } catch { /* the next refresh tries again */ }
+  };
+  const poll = setInterval(refreshBoard, 3000);
+  void refreshBoard();
+
+  main.append(
+    h("div", { class: "kiosk-grid" },
+      h("section", { "aria-label": t("camera_preview") },
+        h("div", { class: "camera" }, video, still, count),
+        h("div", { class: "row" }, capture, retake),
+      ),
+      form,
+    ),
+    h("h2", {}, t("recent_jobs")), board,
+  );
+
+  return () => {
+    stopped = true;
+    clearInterval(poll);
+    timers.forEach(clearTimeout);
+    unsubs.forEach((u) => u());
+    stream?.getTracks().forEach((tr) => tr.stop());
+    if (still.src) URL.revokeObjectURL(still.src);
+    main.classList.remove("kiosk");
+  };
+}
+
+// printView: a 10x15 cm print of a result with the event's name.
+export async function printView(ctx: Ctx, main: HTMLElement, id: string) {
+  if (!ctx.user) { ctx.go("#/"); return; }
+  const job = await ctx.api.job(id);
+  const out = job.outputs?.[0];
+  main.append(
+    h("div", { class: "row no-print" },
+      h("button", { class: "button primary", type: "button", onclick: () => window.print() }, t("print")),
+      h("button", { class: "button", type: "button", onclick: () => history.back() }, t("back")),
+    ),
+    h("figure", { class: "print-sheet" },
+      out ? h("img", { src: out.url, alt: t("result_image") }) : h("p", {}, t("queued")),
+      h("figcaption", {}, ctx.cfg.eventName),
+    ),
+  );
+}

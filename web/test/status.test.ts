@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { deriveStatus, failureAdvice, isFinal } from "../src/status";
+
+describe("deriveStatus", () => {
+  it("follows DESIGN.md: error, then succeeded, then running, else queued", () => {
+    expect(deriveStatus(undefined, undefined)).toBe("queued");
+    expect(deriveStatus(null, null)).toBe("queued");
+    expect(deriveStatus({ state: "running" }, null)).toBe("running");
+    expect(deriveStatus({ state: "succeeded" }, null)).toBe("succeeded");
+    // An error document wins, also over a response (a failed retry after a
+    // running attempt).
+    expect(deriveStatus({ state: "running" }, { code: "no_face" })).toBe("failed");
+    expect(deriveStatus({ state: "succeeded" }, { code: "internal" })).toBe("failed");
+    expect(deriveStatus({ state: "other" }, null)).toBe("queued");
+  });
+  it("knows the final states", () => {
+    expect(isFinal("succeeded")).toBe(true);
+    expect(isFinal("failed")).toBe(true);
+    expect(isFinal("queued")).toBe(false);
+    expect(isFinal("running")).toBe(false);
+  });
+  it("advises by error code", () => {
+    expect(failureAdvice("no_face")).toBe("advice_no_face");
+    expect(failureAdvice("invalid_input")).toBe("advice_invalid_input");
+    expect(failureAdvice("internal")).toBe("advice_retry");
+  });
+});
