@@ -103,6 +103,11 @@ func realMain(ctx context.Context) error {
 	if dir := os.Getenv("MAIL_DIR"); dir != "" {
 		printMails(ctx, dir, submitted)
 	}
+	// The same flows in a browser: the web app on the Hosting emulator
+	// (absent when the stack runs without its web part).
+	if web := os.Getenv("WEB_URL"); web != "" {
+		fmt.Printf("open the app: %s\n", web)
+	}
 	return nil
 }
 
