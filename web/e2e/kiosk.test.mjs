@@ -10,6 +10,62 @@ import os from "node:os";
 import path from "node:path";
 import { createUser, env, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
 
+// signUp: a normal (non-staff) email/password user on the Auth emulator,
+// signed in; returns its ID token for the Gateway.
+async function signUp(email, password) {
+  const r = await fetch(`http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=emulator`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  if (!r.ok) throw new Error(`signUp: ${r.status} ${await r.text()}`);
+  return (await r.json()).idToken;
+}
+
+// submitOnline: POST /v1/jobs as an attendee would (priority online).
+async function submitOnline(token, style, photo, i) {
+  const form = new FormData();
+  form.append("style", style);
+  form.append("consent", "2025-06-v1");
+  form.append("photo", new Blob([photo], { type: "image/png" }), "portrait.png");
+  const r = await fetch(env.GATEWAY_URL + "/v1/jobs", {
+    method: "POST",
+    headers: { Authorization: "Bearer " + token, "Idempotency-Key": `backlog-${Date.now()}-${i}` },
+    body: form,
+  });
+  if (!r.ok) throw new Error(`POST /v1/jobs: ${r.status} ${await r.text()}`);
+  return (await r.json()).job.id;
+}
+
+// completedAt: when the job's response document was written (ms), or null
+// while it is not done (the Firestore emulator's REST API; owner is admin).
+async function completedAt(id) {
+  const r = await fetch(`http://${env.FIRESTORE_EMULATOR_HOST}/v1/projects/${env.GCLOUD_PROJECT}/databases/(default)/documents/responses/${id}`,
+    { headers: { Authorization: "Bearer owner" } });
+  if (r.status === 404) return null;
+  if (!r.ok) throw new Error(`responses/${id}: ${r.status}`);
+  const ts = (await r.json()).fields?.completedAt?.timestampValue;
+  return ts ? Date.parse(ts) : null;
+}
+
+// staffKiosk: a new staff user signed in on the kiosk of a landscape
+// tablet, the camera playing.
+async function staffKiosk() {
+  const email = `staff-${Date.now()}@booth.test`;
+  await createUser(email, "booth-secret-1", { staff: true });
+  const context = await camBrowser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", permissions: ["camera"] });
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  await page.goto(env.WEB_URL + "/#/kiosk");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("booth-secret-1");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expectVisible(page.getByRole("button", { name: "Take photo" }));
+  const video = page.getByLabel("Camera preview").locator("video");
+  await until("camera playing", () => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0));
+  return { context, page, logs };
+}
+
 let browser;
 let camBrowser;
 let tmp;
@@ -118,6 +174,53 @@ test("staff take a booth photo with the camera, the attendee gets a QR code, and
     await shot(page, "kiosk-4-print");
     await page.emulateMedia({ media: "print" });
     await shot(page, "kiosk-5-print-media");
+  } catch (e) {
+    console.error(logs.join("\n"));
+    await shot(page, "kiosk-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+// The booth's priority: a backlog of online jobs in a slow (AI) style fills
+// the worker's slots and the queue; a booth job submitted after them from
+// the kiosk is done before the last of them.
+test("a booth job overtakes a backlog of online jobs", async () => {
+  const BACKLOG = 8, STYLE = "sketch";
+  const photo = fs.readFileSync(path.join(fixtures, "portrait.png"));
+  const token = await signUp(`backlog-${Date.now()}@example.test`, "backlog-secret-1");
+  const { context, page, logs } = await staffKiosk();
+  try {
+    const t0 = Date.now();
+    const backlog = [];
+    for (let i = 0; i < BACKLOG; i++) backlog.push(await submitOnline(token, STYLE, photo, i));
+    await page.getByRole("button", { name: "Take photo" }).click();
+    await expectVisible(page.getByRole("button", { name: "Retake" }), 10000);
+    await page.getByLabel("Style").selectOption(STYLE);
+    await page.getByLabel("Attendee's email").fill("attendee@example.test");
+    const submitted = page.waitForResponse((r) => r.url().endsWith("/v1/jobs") && r.request().method() === "POST" && r.ok());
+    await page.getByRole("button", { name: "Make my portrait" }).click();
+    const booth = (await (await submitted).json()).job.id;
+    const submittedAt = Date.now();
+    // When the booth job went in, the backlog was still waiting.
+    const pending = (await Promise.all(backlog.map(completedAt))).filter((t) => t === null).length;
+    assert.ok(pending >= 4, `only ${pending} of ${BACKLOG} online jobs were still pending when the booth job went in`);
+    await expectVisible(page.getByRole("img", { name: "Scan to get your portrait" }), 60000);
+    await shot(page, "kiosk-6-overtook-backlog");
+    const boothDone = await until("the booth job done", () => completedAt(booth), 60000);
+    const done = await until("the backlog done", async () => {
+      const ts = await Promise.all(backlog.map(completedAt));
+      return ts.every((t) => t !== null) && ts;
+    }, 60000);
+    const after = done.filter((t) => t > boothDone).length;
+    console.log(`booth job done ${((boothDone - submittedAt) / 1000).toFixed(1)} s after submission; ` +
+      `${pending} online jobs pending then, ${after} finished after it; backlog done ${((Math.max(...done) - t0) / 1000).toFixed(1)} s after the first`);
+    assert.ok(boothDone < Math.max(...done), "the booth job finished after the whole backlog");
+    // It overtook every online job still queued: only those already on the
+    // worker's slots (WORKER_SLOTS, 2 by default) may finish before it.
+    const slots = Number(env.WORKER_SLOTS || 2);
+    assert.ok(after >= pending - slots, `only ${after} of the ${pending} pending online jobs finished after the booth job`);
   } catch (e) {
     console.error(logs.join("\n"));
     await shot(page, "kiosk-failure").catch(() => {});
