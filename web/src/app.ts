@@ -19,6 +19,9 @@ export interface Ctx {
   user: User | null;
   staff: boolean;
   go: (hash: string) => void;
+  // refreshHeader: after the user changed in place (a guest linked to an
+  // email), which onAuthStateChanged does not report.
+  refreshHeader: () => void;
 }
 
 export type Teardown = () => void;
@@ -43,6 +46,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       if (location.hash === hash) void render();
       else location.hash = hash;
     },
+    refreshHeader: () => renderHeader(),
   };
   const header = document.getElementById("header")!;
   const main = document.getElementById("main")!;
@@ -52,6 +56,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
   function renderHeader() {
     const nav = h("nav", { "aria-label": "Main" },
       h("a", { href: "#/photos" }, t("my_photos")),
+      !ctx.user || ctx.user.isAnonymous ? h("a", { href: "#/signin" }, t("sign_in_title")) : null,
       ctx.staff ? h("a", { href: "#/kiosk" }, t("kiosk")) : null,
       ctx.user ? h("button", { class: "link", type: "button", onclick: async () => { await signOut(auth); ctx.go("#/"); } }, t("sign_out")) : null,
       h("button", {

@@ -1,14 +1,17 @@
 import { start } from "./app";
 import { loadConfig } from "./config";
 import { initFirebase } from "./firebase";
-import { consent, job, landing, photos, signin, upload } from "./views/attendee";
+import { isLink } from "./emaillink";
+import { consent, finish, job, landing, photos, signin, upload } from "./views/attendee";
 import { kiosk, printView } from "./views/kiosk";
 
 async function main() {
   const cfg = await loadConfig();
   document.title = cfg.eventName;
   const { auth, db } = initFirebase(cfg);
-  await start(cfg, auth, db, { "": landing, signin, consent, upload, job, photos, kiosk, print: printView });
+  // Opened from an email sign-in link: finish signing in first.
+  if (isLink(auth)) history.replaceState(null, "", location.pathname + location.search + "#/finish");
+  await start(cfg, auth, db, { "": landing, signin, finish, consent, upload, job, photos, kiosk, print: printView });
 }
 
 main().catch((e) => {

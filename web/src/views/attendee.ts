@@ -1,6 +1,7 @@
 // The attendee's screens: landing, sign-in, consent, upload, job status,
 // my photos.
 import { signInAnonymously } from "firebase/auth";
+import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
 import { ApiError, newIdempotencyKey, type Job, type Style } from "../api";
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
@@ -48,10 +49,39 @@ export async function landing(ctx: Ctx, main: HTMLElement) {
 export function signin(ctx: Ctx, main: HTMLElement, style: string) {
   const status = h("p", { role: "status" });
   const after = () => ctx.go(hasConsented() ? "#/upload/" + encodeURIComponent(style) : "#/consent/" + encodeURIComponent(style));
-  if (ctx.user) { after(); return; }
+  const guest = ctx.user?.isAnonymous === true;
+  if (ctx.user && !guest) { after(); return; }
+  const email = h("input", { id: "signin-email", type: "email", autocomplete: "email", required: true, inputMode: "email" });
+  const send = h("button", { class: "button", type: "submit" }, t("send_link"));
+  const form = h("form", {
+    class: "card",
+    onsubmit: async (e: Event) => {
+      e.preventDefault();
+      if (!email.value) return;
+      send.disabled = true;
+      try {
+        await sendLink(ctx.auth, email.value);
+        status.textContent = t("link_sent", { email: email.value });
+      } catch (err) {
+        status.textContent = t("error") + ": " + (err as Error).message;
+      } finally {
+        send.disabled = false;
+      }
+    },
+  },
+    h("h2", {}, t("sign_in_email")),
+    h("label", { for: "signin-email" }, t("email")), email,
+    send,
+  );
   main.append(
     h("h1", {}, t("sign_in_title")),
-    h("p", {}, t("sign_in_why")),
+    h("p", {}, guest ? t("guest_keep") : t("sign_in_why")),
+    form,
+    status,
+  );
+  if (guest) return;
+  main.append(
+    h("p", { class: "note" }, t("or")),
     h("button", {
       class: "button primary", type: "button",
       onclick: async (e: Event) => {
@@ -67,8 +97,40 @@ export function signin(ctx: Ctx, main: HTMLElement, style: string) {
       },
     }, t("continue_guest")),
     h("p", { class: "note" }, t("guest_email_note")),
-    status,
   );
+}
+
+// finish: the page opened from an email sign-in link (main.ts routes here
+// when the URL is one). A guest is linked, keeping the uid and its jobs.
+export async function finish(ctx: Ctx, main: HTMLElement) {
+  const status = h("p", { role: "status" });
+  main.append(h("h1", {}, t("finish_title")), status);
+  const href = location.href;
+  if (!isLink(ctx.auth, href)) { ctx.go("#/signin"); return; }
+  const complete = async (address: string) => {
+    try {
+      const { user, outcome } = await finishLink(ctx.auth, address, href);
+      // The one-time code leaves the address bar (and the history).
+      history.replaceState(null, "", location.pathname + "#/photos");
+      ctx.user = user;
+      ctx.refreshHeader();
+      sessionStorage.setItem("signinNote", outcome === "signed_in_guest_kept" ? t("link_kept_jobs") : "");
+      ctx.go("#/photos");
+    } catch (err) {
+      status.textContent = t("error") + ": " + (err as Error).message;
+    }
+  };
+  const remembered = rememberedEmail();
+  if (remembered) { await complete(remembered); return; }
+  // Opened on another device: ask for the address the link was sent to.
+  const email = h("input", { id: "finish-email", type: "email", autocomplete: "email", required: true, inputMode: "email" });
+  main.append(h("form", {
+    class: "card",
+    onsubmit: (e: Event) => { e.preventDefault(); if (email.value) void complete(email.value); },
+  },
+    h("label", { for: "finish-email" }, t("finish_confirm")), email,
+    h("button", { class: "button primary", type: "submit" }, t("finish_button")),
+  ));
 }
 
 export function consent(ctx: Ctx, main: HTMLElement, style: string) {
@@ -227,6 +289,11 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
 export async function photos(ctx: Ctx, main: HTMLElement) {
   main.append(h("h1", {}, t("my_photos")));
   if (!ctx.user) { main.append(h("p", {}, h("a", { href: "#/signin" }, t("sign_in_title")))); return; }
+  const note = sessionStorage.getItem("signinNote");
+  if (note) { sessionStorage.removeItem("signinNote"); main.append(h("p", { role: "status" }, note)); }
+  main.append(ctx.user.isAnonymous
+    ? h("p", { class: "note" }, t("signed_in_guest"), " · ", h("a", { href: "#/signin" }, t("sign_in_email")))
+    : h("p", { class: "note" }, t("signed_in_as", { email: ctx.user.email ?? "" })));
   const { jobs } = await ctx.api.jobs(30);
   if (jobs.length === 0) { main.append(h("p", {}, t("no_photos"))); return; }
   main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {

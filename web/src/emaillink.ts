@@ -1,0 +1,66 @@
+// Email-link sign-in (Firebase Auth's passwordless email links). A guest
+// (anonymous user) who signs in this way is linked, not replaced: the
+// credential is added to the anonymous account, so the uid, and with it
+// every job the guest submitted, stays the same. The email link verifies
+// the address, so the Gateway mails results to it from then on.
+import {
+  EmailAuthProvider,
+  isSignInWithEmailLink,
+  linkWithCredential,
+  sendSignInLinkToEmail,
+  signInWithEmailLink,
+  type Auth,
+  type User,
+} from "firebase/auth";
+
+const EMAIL_KEY = "emailForSignIn";
+
+// sendLink mails a sign-in link that leads back to this app.
+export async function sendLink(auth: Auth, email: string): Promise<void> {
+  await sendSignInLinkToEmail(auth, email, {
+    url: location.origin + "/",
+    handleCodeInApp: true,
+  });
+  localStorage.setItem(EMAIL_KEY, email);
+}
+
+// isLink: the page was opened from a sign-in link.
+export function isLink(auth: Auth, href = location.href): boolean {
+  return isSignInWithEmailLink(auth, href);
+}
+
+// rememberedEmail: the address the link was sent to from this browser.
+export function rememberedEmail(): string | null {
+  return localStorage.getItem(EMAIL_KEY);
+}
+
+export type Outcome = "linked" | "signed_in" | "signed_in_guest_kept";
+
+// finish completes the sign-in: a guest is linked (same uid, jobs kept);
+// anyone else is signed in. When the address already has an account, the
+// guest cannot be linked to it; the user is signed in to that account and
+// the guest's jobs stay with the guest ("signed_in_guest_kept").
+export async function finish(auth: Auth, email: string, href = location.href): Promise<{ user: User; outcome: Outcome }> {
+  await auth.authStateReady();
+  const current = auth.currentUser;
+  let user: User;
+  let outcome: Outcome;
+  if (current?.isAnonymous) {
+    try {
+      user = (await linkWithCredential(current, EmailAuthProvider.credentialWithLink(email, href))).user;
+      outcome = "linked";
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== "auth/email-already-in-use" && code !== "auth/credential-already-in-use") throw e;
+      user = (await signInWithEmailLink(auth, email, href)).user;
+      outcome = "signed_in_guest_kept";
+    }
+  } else {
+    user = (await signInWithEmailLink(auth, email, href)).user;
+    outcome = "signed_in";
+  }
+  localStorage.removeItem(EMAIL_KEY);
+  // A fresh ID token carries email and email_verified for the Gateway.
+  await user.getIdToken(true);
+  return { user, outcome };
+}
