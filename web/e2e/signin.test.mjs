@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { authAdmin, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
+import { authAdmin, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
 let browser;
@@ -96,6 +96,45 @@ test("a guest who signs in with an email link keeps their jobs and gets results 
     assert.equal(await requestUid(mailed), guestUid);
     const eml = await until("the result mailed", () => mailTo(email, mailed), 30000);
     console.log(`mailed: ${eml}`);
+  } catch (e) {
+    console.error(page.logs.join("\n"));
+    await shot(page, "signin-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});
+
+test("a guest whose email already has an account is signed in to it; the guest's jobs stay with the guest", async () => {
+  const { context, page } = await newPhone(browser);
+  const email = `existing-${Date.now()}@example.test`;
+  const existingUid = await createUser(email, "existing-secret-1");
+  try {
+    await page.goto(env.WEB_URL + "/#/signin");
+    await page.getByRole("button", { name: "Continue as guest" }).click();
+    await page.getByRole("button", { name: "I agree" }).click();
+    await expectVisible(page.getByRole("heading", { name: "Your photo" }));
+    await page.getByRole("link", { name: "Sign in", exact: true }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+    await expectVisible(page.getByText(/Check your email/));
+    const first = await until("the sign-in link", () => signInLink(email));
+    await page.goto(first);
+    // Linking fails (the address is taken) and uses up the code: a new
+    // link is sent, which signs in to the existing account.
+    await expectVisible(page.getByText(/already has an account/));
+    await shot(page, "signin-4-existing-account");
+    await page.goto(await until("a second link", async () => { const l = await signInLink(email); return l !== first && l; }));
+    await expectVisible(page.getByRole("heading", { name: "My photos" }));
+    await expectVisible(page.getByText(`Signed in as ${email}`));
+    await expectVisible(page.getByText("No photos yet."));
+    await shot(page, "signin-5-existing-signed-in");
+    const uid = await page.evaluate(async () => {
+      const db = await new Promise((res, rej) => { const r = indexedDB.open("firebaseLocalStorageDb"); r.onsuccess = () => res(r.result); r.onerror = rej; });
+      const all = await new Promise((res) => { const q = db.transaction("firebaseLocalStorage").objectStore("firebaseLocalStorage").getAll(); q.onsuccess = () => res(q.result); });
+      return all.find((e) => e.fbase_key.startsWith("firebase:authUser"))?.value?.uid;
+    });
+    assert.equal(uid, existingUid);
   } catch (e) {
     console.error(page.logs.join("\n"));
     await shot(page, "signin-failure").catch(() => {});

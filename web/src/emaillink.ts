@@ -34,32 +34,39 @@ export function rememberedEmail(): string | null {
   return localStorage.getItem(EMAIL_KEY);
 }
 
-export type Outcome = "linked" | "signed_in" | "signed_in_guest_kept";
+export type Outcome = "linked" | "signed_in" | "resent";
+
+// The address of a guest whose email already had an account: the next link
+// signs in to that account instead of linking (see finish).
+const SIGNIN_ONLY_KEY = "emailSignInOnly";
 
 // finish completes the sign-in: a guest is linked (same uid, jobs kept);
 // anyone else is signed in. When the address already has an account, the
-// guest cannot be linked to it; the user is signed in to that account and
-// the guest's jobs stay with the guest ("signed_in_guest_kept").
-export async function finish(auth: Auth, email: string, href = location.href): Promise<{ user: User; outcome: Outcome }> {
+// guest cannot be linked to it, and the failed attempt has used up the
+// link's one-time code: a new link is sent that signs in to that account
+// ("resent"); the guest's jobs stay with the guest.
+export async function finish(auth: Auth, email: string, href = location.href): Promise<{ user: User | null; outcome: Outcome }> {
   await auth.authStateReady();
   const current = auth.currentUser;
   let user: User;
   let outcome: Outcome;
-  if (current?.isAnonymous) {
+  if (current?.isAnonymous && localStorage.getItem(SIGNIN_ONLY_KEY) !== email) {
     try {
       user = (await linkWithCredential(current, EmailAuthProvider.credentialWithLink(email, href))).user;
       outcome = "linked";
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code !== "auth/email-already-in-use" && code !== "auth/credential-already-in-use") throw e;
-      user = (await signInWithEmailLink(auth, email, href)).user;
-      outcome = "signed_in_guest_kept";
+      await sendLink(auth, email);
+      localStorage.setItem(SIGNIN_ONLY_KEY, email);
+      return { user: current, outcome: "resent" };
     }
   } else {
     user = (await signInWithEmailLink(auth, email, href)).user;
     outcome = "signed_in";
   }
   localStorage.removeItem(EMAIL_KEY);
+  localStorage.removeItem(SIGNIN_ONLY_KEY);
   // A fresh ID token carries email and email_verified for the Gateway.
   await user.getIdToken(true);
   return { user, outcome };

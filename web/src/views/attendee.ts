@@ -111,10 +111,13 @@ export async function finish(ctx: Ctx, main: HTMLElement) {
     try {
       const { user, outcome } = await finishLink(ctx.auth, address, href);
       // The one-time code leaves the address bar (and the history).
-      history.replaceState(null, "", location.pathname + "#/photos");
+      history.replaceState(null, "", location.pathname + "#/finish");
+      if (outcome === "resent") {
+        status.textContent = t("link_resent", { email: address });
+        return;
+      }
       ctx.user = user;
       ctx.refreshHeader();
-      sessionStorage.setItem("signinNote", outcome === "signed_in_guest_kept" ? t("link_kept_jobs") : "");
       ctx.go("#/photos");
     } catch (err) {
       status.textContent = t("error") + ": " + (err as Error).message;
@@ -289,8 +292,6 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
 export async function photos(ctx: Ctx, main: HTMLElement) {
   main.append(h("h1", {}, t("my_photos")));
   if (!ctx.user) { main.append(h("p", {}, h("a", { href: "#/signin" }, t("sign_in_title")))); return; }
-  const note = sessionStorage.getItem("signinNote");
-  if (note) { sessionStorage.removeItem("signinNote"); main.append(h("p", { role: "status" }, note)); }
   main.append(ctx.user.isAnonymous
     ? h("p", { class: "note" }, t("signed_in_guest"), " · ", h("a", { href: "#/signin" }, t("sign_in_email")))
     : h("p", { class: "note" }, t("signed_in_as", { email: ctx.user.email ?? "" })));
