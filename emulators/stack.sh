@@ -389,15 +389,19 @@ start_auth() {
 	require_free_port auth "$AUTH_PORT" AUTH_PORT
 	local firebase="$ROOT/emulators/node_modules/.bin/firebase"
 	[[ -x $firebase ]] || die "auth: $firebase missing; run make setup"
-	local config="$ROOT/firebase.json"
+	local config="$LOCAL/firebase/firebase.json"
 	mkdir -p "$LOCAL/firebase"
-	if [[ $AUTH_PORT != 9099 ]]; then
-		# firebase.json fixes the port; write a copy with the requested one.
-		config="$LOCAL/firebase/firebase.json"
-		node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
-			c.emulators.auth.port=Number(process.argv[2]); fs.writeFileSync(process.argv[3], JSON.stringify(c, null, 2));' \
-			"$ROOT/firebase.json" "$AUTH_PORT" "$config"
-	fi
+	# firebase.json fixes the port; the copy has the requested one, and hub
+	# and logging ports of this stack's own (near its auth port), so two
+	# stacks' firebase-tools never race for the defaults (4400, 4500).
+	local hub
+	hub=$(free_port $((AUTH_PORT + 300)))
+	node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
+		c.emulators.auth.port=Number(process.argv[2]);
+		c.emulators.hub={host: "127.0.0.1", port: Number(process.argv[3])};
+		c.emulators.logging={host: "127.0.0.1", port: Number(process.argv[4])};
+		fs.writeFileSync(process.argv[5], JSON.stringify(c, null, 2));' \
+		"$ROOT/firebase.json" "$AUTH_PORT" "$hub" "$(free_port $((hub + 1)))" "$config"
 	# Run from .local/firebase: the CLI drops firebase-debug.log into its
 	# working directory. CI=true skips the MOTD fetch (which can also
 	# refuse to run a pinned CLI it deems too old) and the update notifier;
@@ -600,8 +604,8 @@ ready_sweep() { port_open "$SWEEP_PORT"; }
 # The web app: built from web/ (npm run build into web/dist), copied into
 # the stack's own directory with a studio.json naming this stack's Gateway
 # and emulators, and served by the Hosting emulator, a firebase-tools
-# process of its own (the auth part's keeps running when this one restarts;
-# each picks free hub and logging ports).
+# process of its own (the auth part's keeps running when this one restarts),
+# with hub and logging ports of its own.
 start_web() {
 	require_free_port web "$WEB_PORT" WEB_PORT
 	local firebase="$ROOT/emulators/node_modules/.bin/firebase"
@@ -618,7 +622,9 @@ start_web() {
 		log "hint: STACK_SKIP=web starts the rest of the stack without it"
 		return 1
 	fi
-	local dir="$LOCAL/web" public="$LOCAL/web/public"
+	local dir="$LOCAL/web" public="$LOCAL/web/public" hub
+	# Hub and logging ports of its own, as for the auth part.
+	hub=$(free_port $((WEB_PORT + 300)))
 	rm -rf "$public"
 	mkdir -p "$dir/tmp"
 	cp -R "$ROOT/web/dist" "$public"
@@ -631,9 +637,10 @@ start_web() {
 	# the Hosting emulator resolves it against the config's directory).
 	node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
 		c.hosting.public=process.argv[3]; c.emulators={hosting: {host: "127.0.0.1", port: Number(process.argv[2])},
+			hub: {host: "127.0.0.1", port: Number(process.argv[5])}, logging: {host: "127.0.0.1", port: Number(process.argv[6])},
 			ui: {enabled: false}, singleProjectMode: true};
 		fs.writeFileSync(process.argv[4], JSON.stringify(c, null, 2));' \
-		"$ROOT/firebase.json" "$WEB_PORT" public "$dir/firebase.json"
+		"$ROOT/firebase.json" "$WEB_PORT" public "$dir/firebase.json" "$hub" "$(free_port $((hub + 1)))"
 	(cd "$dir" && launch web env -u FIREBASE_AUTH_EMULATOR_HOST -u FIRESTORE_EMULATOR_HOST \
 		-u STORAGE_EMULATOR_HOST CI=true NO_UPDATE_NOTIFIER=1 TMPDIR="$dir/tmp" \
 		"$firebase" emulators:start --only hosting --project "$GCLOUD_PROJECT" --config "$dir/firebase.json")
