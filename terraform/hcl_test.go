@@ -129,6 +129,13 @@ func (c *config) evalCtx() *hcl.EvalContext {
 			}
 		})
 	}
+	evalLocals(ctx, locals)
+	return ctx
+}
+
+// evalLocals sets local.* in ctx, evaluating the locals a few rounds so
+// those built from others resolve; what cannot be evaluated stays unknown.
+func evalLocals(ctx *hcl.EvalContext, locals []*hclsyntax.Attribute) {
 	vals := map[string]cty.Value{}
 	for range 4 {
 		ctx.Variables["local"] = cty.ObjectVal(vals)
@@ -143,7 +150,6 @@ func (c *config) evalCtx() *hcl.EvalContext {
 		vals = next
 	}
 	ctx.Variables["local"] = cty.ObjectVal(vals)
-	return ctx
 }
 
 // toSet is Terraform's toset for a list of known strings.

@@ -249,20 +249,7 @@ func scaleCtx(c *config, vars map[string]cty.Value) *hcl.EvalContext {
 			}
 		}
 	}
-	vals := map[string]cty.Value{}
-	for range 4 {
-		ctx.Variables["local"] = cty.ObjectVal(vals)
-		next := map[string]cty.Value{}
-		for _, a := range locals {
-			v, diags := a.Expr.Value(ctx)
-			if diags.HasErrors() {
-				v = cty.DynamicVal
-			}
-			next[a.Name] = v
-		}
-		vals = next
-	}
-	ctx.Variables["local"] = cty.ObjectVal(vals)
+	evalLocals(ctx, locals)
 	return ctx
 }
 
