@@ -496,7 +496,8 @@ func TestRateLimit(t *testing.T) {
 func TestRateLimitConcurrent(t *testing.T) {
 	t.Parallel()
 	const limit, posts = 20, 40
-	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = limit })
+	// Turns for all 40 at once: only the rate limit may refuse here.
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = limit; c.MaxUploads = posts })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
 	fm := validForm(t)
 	statuses := make([]int, posts)
