@@ -59,7 +59,7 @@ func newStack(t *testing.T) *stack {
 	ports := map[string]int{
 		"FIRESTORE_PORT": base, "AUTH_PORT": base + 1, "STORAGE_PORT": base + 2, "GATEWAY_PORT": base + 3,
 		"WORKER_PORT": base + 4, "NOTIFY_PORT": base + 5, "SMTP_PORT": base + 6, "RABBITMQ_NODE_PORT": base + 7,
-		"RABBITMQ_DIST_PORT": base + 8, "RABBITMQ_EPMD_PORT": base + 9, "RECONCILE_PORT": base + 10, "SWEEP_PORT": base + 11,
+		"RABBITMQ_DIST_PORT": base + 8, "RABBITMQ_EPMD_PORT": base + 9, "RECONCILE_PORT": base + 10, "SWEEP_PORT": base + 11, "WEB_PORT": base + 12,
 	}
 	// The shared stack's settings (make test exports its .local/env) must
 	// not leak in: AMQP_URL would make this stack use the shared broker.
@@ -76,7 +76,7 @@ func newStack(t *testing.T) *stack {
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
 		if err == nil {
 			conn.Close()
-			t.Fatalf("port %d (%s) is in use; set STACKTEST_PORT_BASE to the first of 12 free ports", p, k)
+			t.Fatalf("port %d (%s) is in use; set STACKTEST_PORT_BASE to the first of 13 free ports", p, k)
 		}
 		env = append(env, fmt.Sprintf("%s=%d", k, p))
 	}

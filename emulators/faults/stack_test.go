@@ -33,6 +33,7 @@ type stack struct {
 var portVars = []string{
 	"FIRESTORE_PORT", "AUTH_PORT", "STORAGE_PORT", "GATEWAY_PORT", "WORKER_PORT", "NOTIFY_PORT",
 	"SMTP_PORT", "RABBITMQ_NODE_PORT", "RABBITMQ_DIST_PORT", "RABBITMQ_EPMD_PORT", "RECONCILE_PORT", "SWEEP_PORT",
+	"WEB_PORT",
 }
 
 // leaked are settings of the caller's environment (make exports none, but a
@@ -44,7 +45,7 @@ var leaked = map[string]bool{
 	"INPUT_BUCKET": true, "OUTPUT_BUCKET": true, "GCLOUD_PROJECT": true, "GOOGLE_CLOUD_PROJECT": true,
 	"FIRESTORE_EMULATOR_HOST": true, "STORAGE_EMULATOR_HOST": true, "FIREBASE_AUTH_EMULATOR_HOST": true,
 	"MAIL_DIR": true, "GATEWAY_URL": true, "WORKER_URL": true, "NOTIFY_URL": true, "STACK_SCRIPT": true,
-	"WORKER_SLOTS": true, "MODEL_DIR": true,
+	"WORKER_SLOTS": true, "MODEL_DIR": true, "WEB_URL": true, "APP_ORIGINS": true,
 }
 
 // newStack prepares the stack in FAULTS_DIR (default: a new temporary
