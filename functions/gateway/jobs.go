@@ -88,7 +88,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			return
 		case found:
 			w.Header().Set("Idempotent-Replayed", "true")
-			s.writeJob(w, r, http.StatusAccepted, job)
+			s.writeJob(w, r, http.StatusAccepted, job, nil)
 			return
 		}
 	}
@@ -103,7 +103,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	}
 	logging.FromContext(ctx).Info("job accepted", "style", req.Style, "priority", req.Priority,
 		"contentType", req.ContentType, "width", req.Width, "height", req.Height, "bytes", len(nj.photo))
-	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req})
+	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req}, nil)
 }
 
 // uploadTurn waits for one of the instance's submission turns, so the
@@ -380,13 +380,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 		writeError(w, s.unavailable(r.Context(), "read job", err))
 		return
 	}
-	apiJob, err := s.toAPI(r.Context(), job)
-	if err != nil {
-		writeError(w, s.unavailable(r.Context(), "link outputs", err))
-		return
-	}
-	apiJob.Queue = s.queue(r.Context(), job)
-	writeJSON(w, http.StatusOK, map[string]api.Job{"job": apiJob})
+	s.writeJob(w, r, http.StatusOK, job, s.queue(r.Context(), job))
 }
 
 // paceWindow is how far back completions tell the queue's pace.
@@ -455,12 +449,14 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	writeJSON(w, http.StatusOK, body)
 }
 
-func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job) {
+// writeJob answers with one job; queue is its place while queued, or nil.
+func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job, queue *api.Queue) {
 	apiJob, err := s.toAPI(r.Context(), j)
 	if err != nil {
 		writeError(w, s.unavailable(r.Context(), "link outputs", err))
 		return
 	}
+	apiJob.Queue = queue
 	writeJSON(w, code, map[string]api.Job{"job": apiJob})
 }
 

@@ -325,8 +325,9 @@ func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window t
 	return at(snaps[0]).Sub(at(snaps[len(snaps)-1])) / time.Duration(len(snaps)-1), nil
 }
 
-// paceSamples bounds the completions Pace reads.
-const paceSamples = 20
+// paceSamples bounds the completions Pace reads: the app asks for a queued
+// job's place every few seconds, so each answer reads few documents.
+const paceSamples = 8
 
 // count runs a count aggregation.
 func count(ctx context.Context, q firestore.Query) (int, error) {
