@@ -45,6 +45,7 @@ type Writer interface {
 	TakeQuota(ctx context.Context, uid, job string, now time.Time, max int, window time.Duration) (bool, time.Duration, error)
 	ReturnQuota(ctx context.Context, uid, job string) error
 	AddDeviceToken(ctx context.Context, uid, token string) error
+	MoveRequests(ctx context.Context, from, to string) (int, error)
 }
 
 // Reader reads jobs.
@@ -128,6 +129,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("POST /v1/jobs", s.authed(s.createJob))
 	s.mux.HandleFunc("GET /v1/jobs", s.authed(s.listJobs))
 	s.mux.HandleFunc("GET /v1/jobs/{id}", s.authed(s.getJob))
+	s.mux.HandleFunc("POST /v1/jobs:adopt", s.authed(s.adoptJobs))
 	s.mux.HandleFunc("POST /v1/devices", s.authed(s.registerDevice))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))

@@ -45,6 +45,9 @@ type User struct {
 	// Staff is the custom claim `staff: true` that allows booth priority and
 	// reading other users' jobs.
 	Staff bool
+	// Anonymous is a guest of the app (Firebase anonymous sign-in): the
+	// account has no credential and holds nothing but its own jobs.
+	Anonymous bool
 }
 
 // emulatorHostEnv is the variable the Admin SDK reads to switch to the Auth
@@ -181,5 +184,6 @@ func (v *Verifier) Verify(ctx context.Context, idToken string) (User, error) {
 	u.Email, _ = tok.Claims["email"].(string)
 	u.EmailVerified, _ = tok.Claims["email_verified"].(bool)
 	u.Staff, _ = tok.Claims["staff"].(bool)
+	u.Anonymous = tok.Firebase.SignInProvider == "anonymous"
 	return u, nil
 }

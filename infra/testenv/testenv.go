@@ -262,6 +262,26 @@ func (s Stack) NewUser(t testing.TB, opts UserOpts) User {
 	return User{UID: rec.UID, Email: email, Token: s.SignIn(t, email, password)}
 }
 
+// NewGuest signs a guest in (anonymous sign-in through the emulator's REST
+// API, as the app's "Continue as guest" does).
+func (s Stack) NewGuest(t testing.TB) User {
+	t.Helper()
+	url := fmt.Sprintf("http://%s/identitytoolkit.googleapis.com/v1/accounts:signUp?key=emulator", s.AuthHost)
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{"returnSecureToken": true}`))
+	if err != nil {
+		t.Fatalf("sign in as guest: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		IDToken string `json:"idToken"`
+		LocalID string `json:"localId"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
+		t.Fatalf("sign in as guest: status %d, decode %v", resp.StatusCode, err)
+	}
+	return User{UID: out.LocalID, Token: out.IDToken}
+}
+
 // SignIn signs in with email and password through the emulator's REST API,
 // as the app would, and returns the ID token.
 func (s Stack) SignIn(t testing.TB, email, password string) string {

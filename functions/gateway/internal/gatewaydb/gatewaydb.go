@@ -189,3 +189,39 @@ func (w *Writer) ReturnQuota(ctx context.Context, uid, job string) error {
 	}
 	return nil
 }
+
+// movePage bounds one transaction of MoveRequests (Firestore allows 500
+// writes per transaction).
+const movePage = 200
+
+// MoveRequests gives every request document of uid from to uid to and
+// returns how many moved. Each page moves in one transaction, so a request
+// is never half moved; a failure midway leaves the rest with from, and
+// calling again moves them (a moved request no longer matches).
+func (w *Writer) MoveRequests(ctx context.Context, from, to string) (int, error) {
+	q := w.fs.Collection(store.Requests).Where("uid", "==", from).Limit(movePage)
+	moved := 0
+	for {
+		n := 0
+		err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+			snaps, err := tx.Documents(q).GetAll()
+			if err != nil {
+				return err
+			}
+			n = len(snaps)
+			for _, s := range snaps {
+				if err := tx.Update(s.Ref, []firestore.Update{{Path: "uid", Value: to}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return moved, fmt.Errorf("gatewaydb.MoveRequests: %w", err)
+		}
+		moved += n
+		if n < movePage {
+			return moved, nil
+		}
+	}
+}

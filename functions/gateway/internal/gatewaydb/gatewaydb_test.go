@@ -14,7 +14,7 @@ import (
 // TestWriteScope pins the Gateway's writer to the writes DESIGN.md allows
 // it: a new write method is a deliberate change here.
 func TestWriteScope(t *testing.T) {
-	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "ReturnQuota", "TakeQuota"}
+	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "MoveRequests", "ReturnQuota", "TakeQuota"}
 	if got := testenv.Methods(&gatewaydb.Writer{}); !slices.Equal(got, want) {
 		t.Errorf("gatewaydb.Writer methods = %v, want %v", got, want)
 	}
@@ -29,8 +29,11 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	w := gatewaydb.NewWriter(fs)
 	id, now := testenv.Unique("scope"), time.Now()
-	if err := w.CreateRequest(ctx, id, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
+	if err := w.CreateRequest(ctx, id, jobs.Request{UID: id, Input: "in", CreatedAt: now}); err != nil {
 		t.Fatal(err)
+	}
+	if moved, err := w.MoveRequests(ctx, id, id+"-account"); err != nil || moved != 1 {
+		t.Fatalf("MoveRequests = %d, %v", moved, err)
 	}
 	if ok, _, err := w.TakeQuota(ctx, id, id, now, 1, time.Minute); err != nil || !ok {
 		t.Fatalf("TakeQuota = %v, %v", ok, err)
@@ -71,5 +74,51 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	}
 	if got := testenv.Collections(t, fs, enqueued); !slices.Contains(got, store.Requests) {
 		t.Errorf("DeleteRequest removed an enqueued job's request")
+	}
+}
+
+// TestMoveRequests moves more than one page of a guest's requests, only
+// theirs, and moves nothing the second time.
+func TestMoveRequests(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	ctx := testenv.Ctx(t)
+	w := gatewaydb.NewWriter(fs)
+	guest, account, other := testenv.Unique("guest"), testenv.Unique("account"), testenv.Unique("other")
+	const n = 205 // a page is 200
+	bw := fs.BulkWriter(ctx)
+	for i := 0; i < n; i++ {
+		if _, err := bw.Create(fs.Collection(store.Requests).Doc(testenv.Unique("move")), jobs.Request{UID: guest, Input: "in"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	otherID := testenv.Unique("move")
+	if _, err := bw.Create(fs.Collection(store.Requests).Doc(otherID), jobs.Request{UID: other, Input: "in"}); err != nil {
+		t.Fatal(err)
+	}
+	bw.End()
+	moved, err := w.MoveRequests(ctx, guest, account)
+	if err != nil || moved != n {
+		t.Fatalf("MoveRequests = %d, %v; want %d", moved, err, n)
+	}
+	count := func(uid string) int {
+		snaps, err := fs.Collection(store.Requests).Where("uid", "==", uid).Documents(ctx).GetAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(snaps)
+	}
+	if got := count(guest); got != 0 {
+		t.Errorf("%d requests left with the guest", got)
+	}
+	if got := count(account); got != n {
+		t.Errorf("the account has %d requests, want %d", got, n)
+	}
+	if got := count(other); got != 1 {
+		t.Errorf("another user's request moved")
+	}
+	if moved, err := w.MoveRequests(ctx, guest, account); err != nil || moved != 0 {
+		t.Errorf("second MoveRequests = %d, %v; want 0", moved, err)
 	}
 }
