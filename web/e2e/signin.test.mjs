@@ -105,7 +105,7 @@ test("a guest who signs in with an email link keeps their jobs and gets results 
   }
 });
 
-test("a guest whose email already has an account is signed in to it; the guest's jobs stay with the guest", async () => {
+test("a guest whose email already has an account is signed in to it and brings the guest's jobs", async () => {
   const { context, page } = await newPhone(browser);
   const email = `existing-${Date.now()}@example.test`;
   const existingUid = await createUser(email, "existing-secret-1");
@@ -113,7 +113,8 @@ test("a guest whose email already has an account is signed in to it; the guest's
     await page.goto(env.WEB_URL + "/#/signin");
     await page.getByRole("button", { name: "Continue as guest" }).click();
     await page.getByRole("button", { name: "I agree" }).click();
-    await expectVisible(page.getByRole("heading", { name: "Your photo" }));
+    const guestJob = await uploadStudio(page);
+    const guestUid = await requestUid(guestJob);
     await page.getByRole("link", { name: "Sign in", exact: true }).click();
     await page.getByLabel("Email").fill(email);
     await page.getByRole("button", { name: "Email me a sign-in link" }).click();
@@ -127,14 +128,24 @@ test("a guest whose email already has an account is signed in to it; the guest's
     await page.goto(await until("a second link", async () => { const l = await signInLink(email); return l !== first && l; }));
     await expectVisible(page.getByRole("heading", { name: "My photos" }));
     await expectVisible(page.getByText(`Signed in as ${email}`));
-    await expectVisible(page.getByText("No photos yet."));
+    // The guest's job came along (POST /v1/jobs:adopt with the guest's token).
+    await expectVisible(page.getByText("Your guest photos (1) are now in this account."));
+    const items = page.getByRole("listitem");
+    await until("the guest's job listed", async () => (await items.count()) === 1);
+    assert.match(await items.first().getByRole("link").getAttribute("href"), new RegExp(guestJob));
+    await imageLoaded(items.first().getByRole("img"));
     await shot(page, "signin-5-existing-signed-in");
+    assert.equal(await requestUid(guestJob), existingUid, "the guest's job did not move to the account");
+    assert.notEqual(guestUid, existingUid);
     const uid = await page.evaluate(async () => {
       const db = await new Promise((res, rej) => { const r = indexedDB.open("firebaseLocalStorageDb"); r.onsuccess = () => res(r.result); r.onerror = rej; });
       const all = await new Promise((res) => { const q = db.transaction("firebaseLocalStorage").objectStore("firebaseLocalStorage").getAll(); q.onsuccess = () => res(q.result); });
       return all.find((e) => e.fbase_key.startsWith("firebase:authUser"))?.value?.uid;
     });
     assert.equal(uid, existingUid);
+    // The job's page reads its live documents as the new owner (rules).
+    await items.first().getByRole("link").click();
+    await expectText(page.locator(".badge"), /Done/, 15000);
   } catch (e) {
     console.error(page.logs.join("\n"));
     await shot(page, "signin-failure").catch(() => {});

@@ -151,6 +151,17 @@ export class Api {
     return this.call("/v1/jobs?" + q.toString());
   }
 
+  // adopt moves a guest's jobs to the signed-in account (the guest's ID
+  // token proves the app held the guest); safe to retry: a second call
+  // moves nothing more.
+  async adopt(guestToken: string, o: RetryOptions = {}): Promise<number> {
+    return withRetry(async () => (await this.call<{ moved: number }>("/v1/jobs:adopt", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ guestToken }),
+    })).moved, { maxAttempts: 5, ...o });
+  }
+
   // submit posts the job, retrying with the same Idempotency-Key.
   async submit(s: Submission, o: RetryOptions = {}): Promise<Job> {
     return withRetry(async () => {

@@ -22,6 +22,8 @@ export interface Ctx {
   // refreshHeader: after the user changed in place (a guest linked to an
   // email), which onAuthStateChanged does not report.
   refreshHeader: () => void;
+  // notice: a one-time message for the next screen (what sign-in did).
+  notice?: string;
 }
 
 export type Teardown = () => void;

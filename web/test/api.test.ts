@@ -107,3 +107,25 @@ describe("Api.submit", () => {
     await expect(api.jobs()).rejects.toMatchObject({ status: 401 });
   });
 });
+
+describe("Api.adopt", () => {
+  it("posts the guest's token as JSON with the account's token, retrying a 503", async () => {
+    const seen: { auth: string | null; body: string; type: string | null }[] = [];
+    const replies = [jsonResponse(503, { error: { code: "unavailable", message: "busy" } }), jsonResponse(200, { moved: 3 })];
+    const api = new Api("http://gw", async () => "account-token", async (url, init) => {
+      expect(url).toBe("http://gw/v1/jobs:adopt");
+      const h = new Headers(init?.headers);
+      seen.push({ auth: h.get("Authorization"), body: String(init?.body), type: h.get("Content-Type") });
+      return replies.shift()!;
+    });
+    expect(await api.adopt("guest-token", { sleep: async () => {} })).toBe(3);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toEqual({ auth: "Bearer account-token", body: JSON.stringify({ guestToken: "guest-token" }), type: "application/json" });
+  });
+  it("does not retry a refusal", async () => {
+    let calls = 0;
+    const api = new Api("http://gw", async () => "t", async () => { calls++; return jsonResponse(403, { error: { code: "permission_denied", message: "only a guest's photos" } }); });
+    await expect(api.adopt("x", { sleep: async () => {} })).rejects.toMatchObject({ status: 403, code: "permission_denied" });
+    expect(calls).toBe(1);
+  });
+});

@@ -42,24 +42,35 @@ describe("email-link sign-in", () => {
     expect(r.user?.uid).toBe("guest-1");
     expect(store.has("emailForSignIn")).toBe(false);
   });
-  it("when the address already has an account, sends a new link that signs in to it (the guest's jobs stay)", async () => {
+  it("when the address already has an account, sends a new link that signs in to it and brings the guest's jobs", async () => {
     linkError = { code: "auth/email-already-in-use" };
-    const guest = { uid: "guest-1", isAnonymous: true };
-    const r = await finish(auth(guest), "a@b.test", link);
+    const guest = { uid: "guest-1", isAnonymous: true, getIdToken: async () => { calls.push("guestToken"); return "guest-token"; } };
+    const adopted: string[] = [];
+    const adopt = async (tok: string) => { calls.push("adopt"); adopted.push(tok); return 2; };
+    const r = await finish(auth(guest), "a@b.test", link, adopt);
     expect(calls).toEqual(["link", "send"]);
     expect(r.outcome).toBe("resent");
     calls.length = 0;
-    const r2 = await finish(auth(guest), "a@b.test", link);
-    expect(calls).toEqual(["signIn"]);
-    expect(r2.outcome).toBe("signed_in");
+    const r2 = await finish(auth(guest), "a@b.test", link, adopt);
+    // The guest's token is taken before the sign-in replaces the guest.
+    expect(calls).toEqual(["guestToken", "signIn", "adopt"]);
+    expect(adopted).toEqual(["guest-token"]);
+    expect(r2).toMatchObject({ outcome: "signed_in", moved: 2, adoptFailed: false });
     expect(store.size).toBe(0);
+  });
+  it("signs in even when the guest's jobs cannot be moved, and says so", async () => {
+    store.set("emailSignInOnly", "a@b.test");
+    const guest = { uid: "guest-1", isAnonymous: true, getIdToken: async () => "guest-token" };
+    const r = await finish(auth(guest), "a@b.test", link, async () => { throw new Error("503"); });
+    expect(r).toMatchObject({ outcome: "signed_in", moved: 0, adoptFailed: true });
+    expect(r.user?.uid).toBe("other");
   });
   it("rethrows other errors (an expired link)", async () => {
     linkError = { code: "auth/invalid-action-code" };
     await expect(finish(auth({ uid: "guest-1", isAnonymous: true }), "a@b.test", link)).rejects.toEqual(linkError);
   });
-  it("signs in a visitor who was not a guest", async () => {
-    const r = await finish(auth(null), "a@b.test", link);
+  it("signs in a visitor who was not a guest (nothing to adopt)", async () => {
+    const r = await finish(auth(null), "a@b.test", link, async () => { calls.push("adopt"); return 0; });
     expect(calls).toEqual(["signIn"]);
     expect(r.outcome).toBe("signed_in");
   });

@@ -100,27 +100,39 @@ export function signin(ctx: Ctx, main: HTMLElement, style: string) {
   );
 }
 
+// finishing: a sign-in link is being completed. Signing in re-renders the
+// view (onAuthStateChanged) while the first render still works on the
+// link, whose one-time code must be used once.
+let finishing = false;
+
 // finish: the page opened from an email sign-in link (main.ts routes here
-// when the URL is one). A guest is linked, keeping the uid and its jobs.
+// when the URL is one). A guest is linked, keeping the uid and its jobs; a
+// guest signed in to an existing account brings its jobs along.
 export async function finish(ctx: Ctx, main: HTMLElement) {
   const status = h("p", { role: "status" });
   main.append(h("h1", {}, t("finish_title")), status);
+  if (finishing) return;
   const href = location.href;
   if (!isLink(ctx.auth, href)) { ctx.go("#/signin"); return; }
   const complete = async (address: string) => {
+    finishing = true;
     try {
-      const { user, outcome } = await finishLink(ctx.auth, address, href);
+      const r = await finishLink(ctx.auth, address, href, (token) => ctx.api.adopt(token));
       // The one-time code leaves the address bar (and the history).
       history.replaceState(null, "", location.pathname + "#/finish");
-      if (outcome === "resent") {
+      if (r.outcome === "resent") {
         status.textContent = t("link_resent", { email: address });
         return;
       }
-      ctx.user = user;
+      ctx.user = r.user;
+      if (r.moved > 0) ctx.notice = t("guest_moved", { count: r.moved });
+      else if (r.adoptFailed) ctx.notice = t("guest_move_failed");
       ctx.refreshHeader();
       ctx.go("#/photos");
     } catch (err) {
       status.textContent = t("error") + ": " + (err as Error).message;
+    } finally {
+      finishing = false;
     }
   };
   const remembered = rememberedEmail();
@@ -295,6 +307,10 @@ export async function photos(ctx: Ctx, main: HTMLElement) {
   main.append(ctx.user.isAnonymous
     ? h("p", { class: "note" }, t("signed_in_guest"), " · ", h("a", { href: "#/signin" }, t("sign_in_email")))
     : h("p", { class: "note" }, t("signed_in_as", { email: ctx.user.email ?? "" })));
+  if (ctx.notice) {
+    main.append(h("p", { role: "status", class: "notice" }, ctx.notice));
+    ctx.notice = undefined;
+  }
   const { jobs } = await ctx.api.jobs(30);
   if (jobs.length === 0) { main.append(h("p", {}, t("no_photos"))); return; }
   main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {
