@@ -105,3 +105,29 @@ export async function createUser(email, password, claims) {
   if (claims) await authAdmin("accounts:update", { localId, customAttributes: JSON.stringify(claims) });
   return localId;
 }
+
+// signUp: a normal (non-staff) email/password user on the Auth emulator,
+// signed in; returns its ID token for the Gateway.
+export async function signUp(email, password) {
+  const r = await fetch(`http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=emulator`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  if (!r.ok) throw new Error(`signUp: ${r.status} ${await r.text()}`);
+  return (await r.json()).idToken;
+}
+
+// submitOnline: POST /v1/jobs as an attendee would (priority online).
+export async function submitOnline(token, style, photo, i) {
+  const form = new FormData();
+  form.append("style", style);
+  form.append("consent", "2025-06-v1");
+  form.append("photo", new Blob([photo], { type: "image/png" }), "portrait.png");
+  const r = await fetch(env.GATEWAY_URL + "/v1/jobs", {
+    method: "POST",
+    headers: { Authorization: "Bearer " + token, "Idempotency-Key": `backlog-${Date.now()}-${i}` },
+    body: form,
+  });
+  if (!r.ok) throw new Error(`POST /v1/jobs: ${r.status} ${await r.text()}`);
+  return (await r.json()).job.id;
+}

@@ -8,33 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createUser, env, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, until } from "./harness.mjs";
-
-// signUp: a normal (non-staff) email/password user on the Auth emulator,
-// signed in; returns its ID token for the Gateway.
-async function signUp(email, password) {
-  const r = await fetch(`http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=emulator`, {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password, returnSecureToken: true }),
-  });
-  if (!r.ok) throw new Error(`signUp: ${r.status} ${await r.text()}`);
-  return (await r.json()).idToken;
-}
-
-// submitOnline: POST /v1/jobs as an attendee would (priority online).
-async function submitOnline(token, style, photo, i) {
-  const form = new FormData();
-  form.append("style", style);
-  form.append("consent", "2025-06-v1");
-  form.append("photo", new Blob([photo], { type: "image/png" }), "portrait.png");
-  const r = await fetch(env.GATEWAY_URL + "/v1/jobs", {
-    method: "POST",
-    headers: { Authorization: "Bearer " + token, "Idempotency-Key": `backlog-${Date.now()}-${i}` },
-    body: form,
-  });
-  if (!r.ok) throw new Error(`POST /v1/jobs: ${r.status} ${await r.text()}`);
-  return (await r.json()).job.id;
-}
+import { createUser, env, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
 
 // completedAt: when the job's response document was written (ms), or null
 // while it is not done (the Firestore emulator's REST API; owner is admin).

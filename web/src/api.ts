@@ -21,7 +21,7 @@ export interface Job {
   style: string;
   priority: string;
   createdAt: string;
-  queue?: { position: number; etaSeconds: number };
+  queue?: { position: number; etaSeconds?: number };
   outputs?: Output[];
   error?: { code: string; message: string };
 }

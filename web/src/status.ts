@@ -1,6 +1,8 @@
 // A job's status, derived from its documents as DESIGN.md says: an error
 // document -> failed; a response succeeded -> succeeded; a response
 // running -> running; otherwise queued.
+import { duration, t } from "./i18n";
+
 export type Status = "queued" | "running" | "succeeded" | "failed";
 
 export interface ResponseDoc {
@@ -33,4 +35,12 @@ export function failureAdvice(code?: string): string {
     default:
       return "advice_retry";
   }
+}
+
+// queueText: the place in the queue, with the ETA once the Gateway has one
+// (it needs two recent completions to measure the pace).
+export function queueText(q: { position: number; etaSeconds?: number }): string {
+  return typeof q.etaSeconds === "number"
+    ? t("queue_position", { position: q.position, eta: duration(q.etaSeconds) })
+    : t("queue_position_only", { position: q.position });
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { deriveStatus, failureAdvice, isFinal } from "../src/status";
+import { setLang } from "../src/i18n";
+import { deriveStatus, failureAdvice, isFinal, queueText } from "../src/status";
 
 describe("deriveStatus", () => {
   it("follows DESIGN.md: error, then succeeded, then running, else queued", () => {
@@ -23,5 +24,14 @@ describe("deriveStatus", () => {
     expect(failureAdvice("no_face")).toBe("advice_no_face");
     expect(failureAdvice("invalid_input")).toBe("advice_invalid_input");
     expect(failureAdvice("internal")).toBe("advice_retry");
+  });
+});
+
+describe("queueText", () => {
+  it("gives the place, and the ETA only when the Gateway measured one", () => {
+    setLang("en");
+    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("Position 4 in the queue, about 30 s");
+    expect(queueText({ position: 4 })).toBe("Position 4 in the queue");
+    expect(queueText({ position: 1, etaSeconds: 0 })).toBe("Position 1 in the queue, about 1 s");
   });
 });

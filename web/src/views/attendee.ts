@@ -6,9 +6,9 @@ import { doc, onSnapshot } from "firebase/firestore";
 import { ApiError, newIdempotencyKey, type Job, type Style } from "../api";
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
-import { duration, t, type Key } from "../i18n";
+import { t, type Key } from "../i18n";
 import { prepareImage, type Prepared } from "../image";
-import { deriveStatus, failureAdvice, isFinal, type ErrorDoc, type ResponseDoc, type Status } from "../status";
+import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 
 let stylesCache: Style[] | undefined;
 async function styles(ctx: Ctx): Promise<Style[]> {
@@ -246,7 +246,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
       if (done || shown !== "queued") return;
       const q = j.queue;
       detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
-        q ? h("p", {}, t("queue_position", { position: q.position, eta: duration(q.etaSeconds) })) : "");
+        q ? h("p", { class: "queue" }, queueText(q)) : "");
     } catch { /* the listener still tells the status */ }
     if (!done && shown === "queued") poll = setTimeout(showQueue, 5000);
   };
