@@ -433,7 +433,7 @@ func (s *Server) scopeOf(scope string, user auth.User) (listScope, *apiError) {
 			return s.d.Reader.ListBoothJobs(ctx, s.d.Event, limit, after)
 		}, nil
 	}
-	return nil, errInvalid(fmt.Sprintf("scope: unknown scope %q; want %q or none (your own jobs)", scope, jobs.Booth))
+	return nil, errInvalid(fmt.Sprintf("scope: unknown scope %.32q; want %q or none (your own jobs)", scope, jobs.Booth))
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User) {
