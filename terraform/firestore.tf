@@ -52,6 +52,33 @@ resource "google_firestore_index" "requests_by_user" {
   }
 }
 
+# GET /v1/jobs?scope=booth: the kiosk's board lists the event's booth jobs of
+# every owner, newest first, paged by document name (ListBoothJobs).
+resource "google_firestore_index" "requests_booth" {
+  count = var.manage_firestore ? 1 : 0
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = "requests"
+
+  fields {
+    field_path = "event"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "priority"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+}
+
 # GET /v1/jobs/{id} of a queued job counts the jobs ahead of it: requests
 # enqueued before it, less the responses of those started (QueueAhead).
 resource "google_firestore_index" "requests_queued" {

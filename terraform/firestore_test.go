@@ -27,6 +27,15 @@ var declaredQueries = []fsQuery{
 	{Site: "infra/store/store.go:ListJobs", Collection: "requests",
 		Filters: []fsFilter{{"uid", "=="}},
 		Orders:  []fsOrder{{"createdAt", "DESCENDING"}, {"__name__", "DESCENDING"}}},
+	// GET /v1/jobs?scope=booth: the kiosk's board, the event's booth jobs
+	// of every owner, newest first, paged like the caller's own list.
+	{Site: "infra/store/store.go:ListBoothJobs", Collection: "requests",
+		Filters: []fsFilter{{"event", "=="}, {"priority", "=="}},
+		Orders:  []fsOrder{{"createdAt", "DESCENDING"}, {"__name__", "DESCENDING"}}},
+	// POST /v1/jobs:adopt: a guest's requests, moved page by page; one
+	// equality, served by the single-field index on uid.
+	{Site: "functions/gateway/internal/gatewaydb/gatewaydb.go:MoveRequests", Collection: "requests",
+		Filters: []fsFilter{{"uid", "=="}}},
 	// Reconcile: equalities only, served by merging single-field indexes.
 	{Site: "infra/store/store.go:Unenqueued", Collection: "requests",
 		Filters: []fsFilter{{"event", "=="}, {"enqueuedAt", "=="}}},

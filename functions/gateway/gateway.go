@@ -52,6 +52,7 @@ type Writer interface {
 type Reader interface {
 	Job(ctx context.Context, id string) (store.Job, error)
 	ListJobs(ctx context.Context, uid string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
+	ListBoothJobs(ctx context.Context, event string, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
 	Unenqueued(ctx context.Context, event string, before time.Time, limit int) ([]store.Job, error)
 	Inputs(ctx context.Context, ids []string) (map[string]string, error)
 	QueueAhead(ctx context.Context, event string, p jobs.Priority, at time.Time) (int, error)
@@ -131,6 +132,8 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /v1/jobs/{id}", s.authed(s.getJob))
 	s.mux.HandleFunc("POST /v1/jobs:adopt", s.authed(s.adoptJobs))
 	s.mux.HandleFunc("POST /v1/devices", s.authed(s.registerDevice))
+	// Unauthenticated: the pick-up code in the body is the credential.
+	s.mux.HandleFunc("POST /v1/pickup", s.pickup)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

@@ -88,7 +88,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 			return
 		case found:
 			w.Header().Set("Idempotent-Replayed", "true")
-			s.writeJob(w, r, http.StatusAccepted, job, nil)
+			s.writeJob(w, r, http.StatusAccepted, job, nil, &user)
 			return
 		}
 	}
@@ -103,7 +103,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	}
 	logging.FromContext(ctx).Info("job accepted", "style", req.Style, "priority", req.Priority,
 		"contentType", req.ContentType, "width", req.Width, "height", req.Height, "bytes", len(nj.photo))
-	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req}, nil)
+	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req}, nil, &user)
 }
 
 // uploadTurn waits for one of the instance's submission turns, so the
@@ -183,7 +183,11 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		Notify:         jobs.Notify{Email: email},
 		IdempotencyKey: key,
 		Digest:         hex.EncodeToString(digest[:]),
-		CreatedAt:      s.d.Now().UTC(),
+		// Made once here: a replay answers with the stored request's code,
+		// and a concurrent same-key request whose document lost the
+		// create never shows its own.
+		Pickup:    newPickupCode(),
+		CreatedAt: s.d.Now().UTC(),
 	}}, nil
 }
 
@@ -380,7 +384,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 		writeError(w, s.unavailable(r.Context(), "read job", err))
 		return
 	}
-	s.writeJob(w, r, http.StatusOK, job, s.queue(r.Context(), job))
+	s.writeJob(w, r, http.StatusOK, job, s.queue(r.Context(), job), &user)
 }
 
 // paceWindow is how far back completions tell the queue's pace.
@@ -409,7 +413,35 @@ func (s *Server) queue(ctx context.Context, j store.Job) *api.Queue {
 	return q
 }
 
+// listScope is one page of the jobs a scope of GET /v1/jobs lists.
+type listScope func(ctx context.Context, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error)
+
+// scopeOf maps GET /v1/jobs's scope: none is the caller's own jobs; booth
+// is the kiosk's board, every owner's booth jobs of this Gateway's event,
+// for staff only.
+func (s *Server) scopeOf(scope string, user auth.User) (listScope, *apiError) {
+	switch scope {
+	case "":
+		return func(ctx context.Context, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error) {
+			return s.d.Reader.ListJobs(ctx, user.UID, limit, after)
+		}, nil
+	case string(jobs.Booth):
+		if !user.Staff {
+			return nil, errForbidden("the booth's jobs are for event staff")
+		}
+		return func(ctx context.Context, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error) {
+			return s.d.Reader.ListBoothJobs(ctx, s.d.Event, limit, after)
+		}, nil
+	}
+	return nil, errInvalid(fmt.Sprintf("scope: unknown scope %.32q; want %q or none (your own jobs)", scope, jobs.Booth))
+}
+
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User) {
+	list, apiErr := s.scopeOf(r.URL.Query().Get("scope"), user)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
 	limit := defaultPage
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -428,14 +460,14 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 		}
 		after = &c
 	}
-	found, next, err := s.d.Reader.ListJobs(r.Context(), user.UID, limit, after)
+	found, next, err := list(r.Context(), limit, after)
 	if err != nil {
 		writeError(w, s.unavailable(r.Context(), "list jobs", err))
 		return
 	}
 	out := make([]api.Job, 0, len(found))
 	for _, j := range found {
-		apiJob, err := s.toAPI(r.Context(), j)
+		apiJob, err := s.toAPI(r.Context(), j, &user)
 		if err != nil {
 			writeError(w, s.unavailable(r.Context(), "link outputs", err))
 			return
@@ -449,9 +481,10 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	writeJSON(w, http.StatusOK, body)
 }
 
-// writeJob answers with one job; queue is its place while queued, or nil.
-func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job, queue *api.Queue) {
-	apiJob, err := s.toAPI(r.Context(), j)
+// writeJob answers with one job; queue is its place while queued, or nil;
+// viewer is who asked (nil: an anonymous caller).
+func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j store.Job, queue *api.Queue, viewer *auth.User) {
+	apiJob, err := s.toAPI(r.Context(), j, viewer)
 	if err != nil {
 		writeError(w, s.unavailable(r.Context(), "link outputs", err))
 		return
@@ -460,7 +493,8 @@ func (s *Server) writeJob(w http.ResponseWriter, r *http.Request, code int, j st
 	writeJSON(w, code, map[string]api.Job{"job": apiJob})
 }
 
-func (s *Server) toAPI(ctx context.Context, j store.Job) (api.Job, error) {
+// toAPI is the API's view of j for viewer (nil: an anonymous caller).
+func (s *Server) toAPI(ctx context.Context, j store.Job, viewer *auth.User) (api.Job, error) {
 	out := api.Job{
 		ID:        j.ID,
 		Status:    string(j.Status()),
@@ -468,6 +502,9 @@ func (s *Server) toAPI(ctx context.Context, j store.Job) (api.Job, error) {
 		Priority:  string(j.Request.Priority),
 		CreatedAt: j.Request.CreatedAt.UTC().Format(time.RFC3339Nano),
 		Outputs:   []api.Output{},
+	}
+	if mayPickup(j, viewer) {
+		out.Pickup = j.Request.Pickup
 	}
 	if j.Failure != nil {
 		out.Error = &api.JobError{Code: j.Failure.Code, Message: j.Failure.Message}

@@ -162,12 +162,39 @@ func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cur
 		Where("uid", "==", uid).
 		OrderBy("createdAt", firestore.Desc).
 		OrderBy(firestore.DocumentID, firestore.Desc)
+	found, next, err := r.page(ctx, q, limit, after)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
+	}
+	return found, next, nil
+}
+
+// ListBoothJobs returns event's booth jobs, every owner's, in the order and
+// pages of ListJobs: the kiosk's board of the whole booth.
+func (r *Reader) ListBoothJobs(ctx context.Context, event string, limit int, after *Cursor) ([]Job, *Cursor, error) {
+	q := r.fs.Collection(Requests).
+		Where("event", "==", event).
+		Where("priority", "==", jobs.Booth).
+		OrderBy("createdAt", firestore.Desc).
+		OrderBy(firestore.DocumentID, firestore.Desc)
+	found, next, err := r.page(ctx, q, limit, after)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store.ListBoothJobs: %w", err)
+	}
+	return found, next, nil
+}
+
+// page runs q, ordered by createdAt then document id (both descending),
+// from after the cursor, and loads up to limit jobs and the next page's
+// cursor (nil on the last page). One more request than the page is read to
+// know whether another page follows.
+func (r *Reader) page(ctx context.Context, q firestore.Query, limit int, after *Cursor) ([]Job, *Cursor, error) {
 	if after != nil {
 		q = q.StartAfter(after.CreatedAt, after.ID)
 	}
 	snaps, err := q.Limit(limit + 1).Documents(ctx).GetAll()
 	if err != nil {
-		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
+		return nil, nil, err
 	}
 	var next *Cursor
 	if len(snaps) > limit {
@@ -183,7 +210,7 @@ func (r *Reader) ListJobs(ctx context.Context, uid string, limit int, after *Cur
 	}
 	found, err := r.jobs(ctx, ids)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store.ListJobs: %w", err)
+		return nil, nil, err
 	}
 	return found, next, nil
 }

@@ -44,9 +44,12 @@ type Stack struct {
 	AMQPURL       string
 	InputBucket   string
 	OutputBucket  string
-	GatewayURL    string
-	MailDir       string
-	StackScript   string
+	// QueuePrefix names the stack's own queues, which its worker consumes:
+	// a Gateway built with it and InputBucket has its jobs generated.
+	QueuePrefix string
+	GatewayURL  string
+	MailDir     string
+	StackScript string
 }
 
 // Get returns the stack, or skips (fails under TIGER_REQUIRE_STACK=1) when
@@ -61,6 +64,7 @@ func Get(t testing.TB) Stack {
 		AMQPURL:       os.Getenv("AMQP_URL"),
 		InputBucket:   os.Getenv("INPUT_BUCKET"),
 		OutputBucket:  os.Getenv("OUTPUT_BUCKET"),
+		QueuePrefix:   os.Getenv("QUEUE_PREFIX"),
 		GatewayURL:    os.Getenv("GATEWAY_URL"),
 		MailDir:       os.Getenv("MAIL_DIR"),
 		StackScript:   os.Getenv("STACK_SCRIPT"),

@@ -16,6 +16,17 @@ type Job struct {
 	Timings *Timings `json:"timings,omitempty"`
 	// Queue is there while the job is queued, on GET /v1/jobs/{id}.
 	Queue *Queue `json:"queue,omitempty"`
+	// Pickup is the job's pick-up code (POST /v1/pickup opens the job
+	// with it, without an account), in answers to the job's owner and to
+	// staff only; jobs created before pick-up codes have none.
+	Pickup string `json:"pickup,omitempty"`
+}
+
+// PickupRequest is the body of POST /v1/pickup. The code travels in the
+// body, never in a URL, so it stays out of request logs.
+type PickupRequest struct {
+	Job  string `json:"job"`
+	Code string `json:"code"`
 }
 
 // Queue says where a queued job stands: Position jobs are ahead of it (0:

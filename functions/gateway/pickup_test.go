@@ -1,0 +1,281 @@
+package gateway_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/testenv"
+)
+
+func (f *fixture) pickup(t *testing.T, contentType, body string, headers map[string]string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/pickup", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return do(t, req)
+}
+
+func pickupBody(job, code string) string {
+	b, _ := json.Marshal(map[string]string{"job": job, "code": code})
+	return string(b)
+}
+
+// checkPickupCode fails unless code is 128 bits in base64url without
+// padding.
+func checkPickupCode(t *testing.T, what string, code any) string {
+	t.Helper()
+	s, _ := code.(string)
+	if b, err := base64.RawURLEncoding.DecodeString(s); err != nil || len(b) != 16 || len(s) != 22 {
+		t.Errorf("%s: pickup %q, want 128 bits in base64url without padding", what, s)
+	}
+	return s
+}
+
+// TestPickupCodeVisibility: every new request gets its own pick-up code,
+// stored once (a replay answers with the same one), shown to the job's
+// owner and to staff in every answer; a request made before pick-up codes
+// has none.
+func TestPickupCodeVisibility(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	owner := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
+
+	first := f.submit(t, owner.Token, validForm(t), key)
+	if first.status != http.StatusAccepted {
+		t.Fatalf("submit = %d %v", first.status, first.body)
+	}
+	id := first.jobID()
+	code := checkPickupCode(t, "POST /v1/jobs", first.job()["pickup"])
+	snap, err := f.fs.Collection("requests").Doc(id).Get(testenv.Ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored := snap.Data()["pickup"]; stored != code {
+		t.Errorf("requests/%s.pickup = %v, want the answered %q", id, stored, code)
+	}
+	other := f.submit(t, owner.Token, validForm(t), nil)
+	if c := checkPickupCode(t, "second job", other.job()["pickup"]); c == code {
+		t.Errorf("two jobs share the pick-up code %q", c)
+	}
+
+	views := []struct {
+		name string
+		get  func(t *testing.T) reply
+		job  func(r reply) map[string]any
+	}{
+		{"replay", func(t *testing.T) reply { return f.submit(t, owner.Token, validForm(t), key) }, reply.job},
+		{"owner gets", func(t *testing.T) reply { return f.get(t, owner.Token, "/v1/jobs/"+id) }, reply.job},
+		{"staff gets", func(t *testing.T) reply { return f.get(t, staff.Token, "/v1/jobs/"+id) }, reply.job},
+		{"owner lists", func(t *testing.T) reply { return f.get(t, owner.Token, "/v1/jobs?limit=100") }, listedJob(id)},
+	}
+	for _, v := range views {
+		t.Run(v.name, func(t *testing.T) {
+			r := v.get(t)
+			j := v.job(r)
+			if r.status/100 != 2 || j == nil {
+				t.Fatalf("got %d %v, want job %s", r.status, r.body, id)
+			}
+			if j["pickup"] != code {
+				t.Errorf("pickup = %v, want %q", j["pickup"], code)
+			}
+		})
+	}
+
+	// Anyone else sees no job at all, so no code either.
+	stranger := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	if r := f.get(t, stranger.Token, "/v1/jobs/"+id); r.status != http.StatusNotFound || r.job() != nil {
+		t.Errorf("a stranger gets %d %v, want 404", r.status, r.body)
+	}
+	if l := f.get(t, stranger.Token, "/v1/jobs"); listedJob(id)(l) != nil {
+		t.Errorf("a stranger's list shows the job: %v", l.body)
+	}
+
+	// A request written before pick-up codes existed: the owner's view has
+	// no code at all, not an empty one.
+	old := testenv.Unique("old")
+	_, err = f.fs.Collection("requests").Doc(old).Create(testenv.Ctx(t), map[string]any{
+		"uid": owner.UID, "event": f.cfg.Event, "style": "sketch", "priority": "online", "input": old + "/input.jpg",
+		"contentType": "image/jpeg", "width": 120, "height": 90, "notify": map[string]any{},
+		"createdAt": time.Now().Add(-time.Hour), "enqueuedAt": time.Now().Add(-time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.get(t, owner.Token, "/v1/jobs/"+old)
+	if _, has := r.job()["pickup"]; r.status != http.StatusOK || has {
+		t.Errorf("a request without a code: %d %v, want 200 without pickup", r.status, r.body)
+	}
+}
+
+// listedJob picks job id out of a GET /v1/jobs answer.
+func listedJob(id string) func(r reply) map[string]any {
+	return func(r reply) map[string]any {
+		page, _ := r.body["jobs"].([]any)
+		for _, j := range page {
+			if m, _ := j.(map[string]any); m["id"] == id {
+				return m
+			}
+		}
+		return nil
+	}
+}
+
+// pickupFields are what a pick-up answer's job may hold: the job as
+// GET /v1/jobs/{id} shows it, less the pick-up code; nothing about the
+// owner.
+var pickupFields = map[string]bool{
+	"id": true, "status": true, "style": true, "priority": true, "createdAt": true,
+	"outputs": true, "error": true, "timings": true, "queue": true,
+}
+
+// TestPickup: a phone with the kiosk's QR code (the job id and its pick-up
+// code) follows the job without an account, through the stack's worker to
+// the downloadable result; anything else gets one and the same 404.
+func TestPickup(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	if s.QueuePrefix == "" || s.InputBucket == "" {
+		testenv.Require(t, fmt.Errorf("TestPickup needs the stack's worker: QUEUE_PREFIX and INPUT_BUCKET are not set"))
+	}
+	// The stack's queue and input bucket, so its worker generates the job;
+	// the fixture's own event keeps Notify (EVENT=local) from mailing.
+	f := newFixture(t, func(c *gateway.Config) {
+		c.QueuePrefix, c.InputBucket = s.QueuePrefix, s.InputBucket
+		c.AppOrigins = []string{appOrigin}
+	})
+	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	fm := form{photo: jpegBytes(t, 320, 240), declared: "image/jpeg", fields: map[string]string{"style": "studio", "priority": "booth"}}
+	sub := f.submit(t, staff.Token, fm, nil)
+	if sub.status != http.StatusAccepted {
+		t.Fatalf("submit = %d %v", sub.status, sub.body)
+	}
+	id := sub.jobID()
+	code := checkPickupCode(t, "booth submit", sub.job()["pickup"])
+	other := f.submit(t, staff.Token, validForm(t), nil)
+	otherCode := checkPickupCode(t, "other submit", other.job()["pickup"])
+
+	// The job as the phone sees it, straight away and until it is done.
+	var done map[string]any
+	testenv.Eventually(t, "the picked-up job to succeed", func() bool {
+		r := f.pickup(t, "application/json", pickupBody(id, code), nil)
+		if r.status != http.StatusOK || r.jobID() != id {
+			t.Fatalf("pickup = %d %v", r.status, r.body)
+		}
+		for k := range r.job() {
+			if !pickupFields[k] {
+				t.Fatalf("pickup answer holds %q: %v", k, r.job())
+			}
+		}
+		if st := r.job()["status"]; st == "failed" {
+			t.Fatalf("job failed: %v", r.job())
+		}
+		done = r.job()
+		return done["status"] == "succeeded"
+	})
+	outputs, _ := done["outputs"].([]any)
+	if len(outputs) == 0 || done["style"] != "studio" || done["priority"] != "booth" {
+		t.Fatalf("succeeded job = %v", done)
+	}
+	url, _ := outputs[0].(map[string]any)["url"].(string)
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if _, err := jpeg.DecodeConfig(bytes.NewReader(img)); resp.StatusCode != http.StatusOK || err != nil {
+		t.Errorf("GET %s = %d, %d bytes (%v); want the output image", url, resp.StatusCode, len(img), err)
+	}
+
+	// A request made before pick-up codes existed opens with no code.
+	old := testenv.Unique("old")
+	_, err = f.fs.Collection("requests").Doc(old).Create(testenv.Ctx(t), map[string]any{
+		"uid": staff.UID, "event": f.cfg.Event, "style": "sketch", "priority": "booth", "input": old + "/input.jpg",
+		"contentType": "image/jpeg", "width": 120, "height": 90, "notify": map[string]any{}, "createdAt": time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const jsonType = "application/json"
+	refused := []struct {
+		name, contentType, body string
+		status                  int
+		code                    string
+	}{
+		{"wrong code", jsonType, pickupBody(id, strings.Repeat("A", 22)), 404, "not_found"},
+		{"another job's code", jsonType, pickupBody(id, otherCode), 404, "not_found"},
+		{"code with a character more", jsonType, pickupBody(id, code+"A"), 404, "not_found"},
+		{"code cut short", jsonType, pickupBody(id, code[:21]), 404, "not_found"},
+		{"unknown job", jsonType, pickupBody(testenv.Unique("nope"), code), 404, "not_found"},
+		{"reserved id", jsonType, pickupBody("__x__", code), 404, "not_found"},
+		{"path in id", jsonType, pickupBody(id+"/x", code), 404, "not_found"},
+		{"absurd id", jsonType, pickupBody(strings.Repeat("x", 2000), code), 404, "not_found"},
+		{"request without a code", jsonType, pickupBody(old, code), 404, "not_found"},
+		{"no code", jsonType, `{"job": "` + id + `"}`, 400, "invalid_argument"},
+		{"empty code", jsonType, pickupBody(id, ""), 400, "invalid_argument"},
+		{"no job", jsonType, `{"code": "` + code + `"}`, 400, "invalid_argument"},
+		{"empty object", jsonType, `{}`, 400, "invalid_argument"},
+		{"unknown field", jsonType, `{"job": "` + id + `", "code": "` + code + `", "uid": "x"}`, 400, "invalid_argument"},
+		{"malformed JSON", jsonType, `{"job": `, 400, "invalid_argument"},
+		{"not JSON", "application/x-www-form-urlencoded", "job=" + id + "&code=" + code, 415, "unsupported_media_type"},
+	}
+	notFound := ""
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			r := f.pickup(t, tc.contentType, tc.body, nil)
+			if r.status != tc.status || r.errorCode() != tc.code {
+				t.Fatalf("got %d %v, want %d %s", r.status, r.body, tc.status, tc.code)
+			}
+			if r.job() != nil {
+				t.Errorf("a refusal carries a job: %v", r.body)
+			}
+			if tc.status != 404 {
+				return
+			}
+			// Every 404 is the same answer: nothing tells an unknown id
+			// from a wrong code.
+			msg := fmt.Sprint(r.body)
+			if notFound == "" {
+				notFound = msg
+			}
+			if msg != notFound {
+				t.Errorf("404 = %s, want the same as the others: %s", msg, notFound)
+			}
+		})
+	}
+
+	// The app on the event's origin may call it from a phone's browser: a
+	// JSON POST's preflight asks for no Authorization header.
+	req, _ := http.NewRequest(http.MethodOptions, f.url+"/v1/pickup", nil)
+	req.Header.Set("Origin", appOrigin)
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	pre, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre.Body.Close()
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != appOrigin ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Errorf("preflight of POST /v1/pickup = %d, headers %v", pre.StatusCode, pre.Header)
+	}
+	r := f.pickup(t, jsonType, pickupBody(id, code), map[string]string{"Origin": appOrigin})
+	if r.status != http.StatusOK || r.header.Get("Access-Control-Allow-Origin") != appOrigin {
+		t.Errorf("pickup from the app's origin = %d, headers %v", r.status, r.header)
+	}
+}
