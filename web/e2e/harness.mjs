@@ -117,11 +117,24 @@ export async function signUp(email, password) {
   return (await r.json()).idToken;
 }
 
-// submitOnline: POST /v1/jobs as an attendee would (priority online).
-export async function submitOnline(token, style, photo, i) {
+// signInWithPassword: an email/password user's ID token (with the custom
+// claims set when it was created).
+export async function signInWithPassword(email, password) {
+  const r = await fetch(`http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=emulator`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password, returnSecureToken: true }),
+  });
+  if (!r.ok) throw new Error(`signInWithPassword: ${r.status} ${await r.text()}`);
+  return (await r.json()).idToken;
+}
+
+// submitOnline: POST /v1/jobs as an attendee would (priority online), or
+// with other form fields (priority booth, email) as a kiosk would.
+export async function submitOnline(token, style, photo, i, fields = {}) {
   const form = new FormData();
   form.append("style", style);
   form.append("consent", "2025-06-v1");
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
   form.append("photo", new Blob([photo], { type: "image/png" }), "portrait.png");
   const r = await fetch(env.GATEWAY_URL + "/v1/jobs", {
     method: "POST",

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createUser, env, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
+import { createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signInWithPassword, signUp, submitOnline, until } from "./harness.mjs";
 
 // completedAt: when the job's response document was written (ms), or null
 // while it is not done (the Firestore emulator's REST API; owner is admin).
@@ -110,9 +110,15 @@ test("a guest cannot open the kiosk", async () => {
   }
 });
 
-test("staff take a booth photo with the camera, the attendee gets a QR code, and it prints", async () => {
+test("staff take a booth photo with the camera, the attendee picks it up by QR code, and it prints", async () => {
   const email = `staff-${Date.now()}@booth.test`;
   await createUser(email, "booth-secret-1", { staff: true });
+  // Another kiosk's booth job: the board shows the whole booth's.
+  const otherStaff = `staff-other-${Date.now()}@booth.test`;
+  await createUser(otherStaff, "booth-secret-2", { staff: true });
+  const photo = fs.readFileSync(path.join(fixtures, "portrait.png"));
+  const otherJob = await submitOnline(await signInWithPassword(otherStaff, "booth-secret-2"), "studio", photo, 0,
+    { priority: "booth", email: "someone@example.test" });
   // A landscape tablet.
   const context = await camBrowser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", permissions: ["camera"] });
   const page = await context.newPage();
@@ -134,14 +140,45 @@ test("staff take a booth photo with the camera, the attendee gets a QR code, and
     await page.getByLabel("Style").selectOption("studio");
     await page.getByLabel("Attendee's email").fill("attendee@example.test");
     await shot(page, "kiosk-2-captured");
+    const submitted = page.waitForResponse((r) => r.url().endsWith("/v1/jobs") && r.request().method() === "POST" && r.ok());
     await page.getByRole("button", { name: "Make my portrait" }).click();
-    const qr = page.getByRole("img", { name: "Scan to get your portrait" });
-    await expectVisible(qr, 120000);
-    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }).first());
+    const boothJob = (await (await submitted).json()).job.id;
+    // The QR code is there at once: the attendee may scan and walk away.
+    await expectVisible(page.getByRole("img", { name: "Scan to get your portrait" }), 15000);
+    const pickupUrl = await page.getByRole("link", { name: "Pick-up link" }).getAttribute("href");
+    assert.match(pickupUrl, new RegExp(`^${env.WEB_URL}/#/pickup/${boothJob}/[A-Za-z0-9_-]{22}$`));
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }).first(), 120000);
     const board = page.getByRole("list", { name: "Recent booth photos" });
-    await until("the job on the board", async () => (await board.getByRole("listitem").count()) >= 1);
+    await expectVisible(board.locator(`[data-job="${boothJob}"]`));
+    await expectVisible(board.locator(`[data-job="${otherJob}"]`));
     await shot(page, "kiosk-3-result");
 
+    // The attendee's phone, no account: the QR code's page.
+    const phone = await newPhone(browser);
+    try {
+      await phone.page.goto(pickupUrl);
+      await expectText(phone.page.locator(".badge"), /Done/, 60000);
+      await imageLoaded(phone.page.getByRole("img", { name: "Your AI portrait" }));
+      await expectVisible(phone.page.getByRole("link", { name: "Download" }));
+      assert.doesNotMatch(phone.page.url(), /\/pickup\/[^/]+\/./, "the pick-up code stays in the address bar");
+      await shot(phone.page, "pickup-1-phone");
+      await phone.page.reload();
+      await imageLoaded(phone.page.getByRole("img", { name: "Your AI portrait" }));
+      // A code that is not the job's opens nothing.
+      await phone.page.goto(pickupUrl.replace(/[A-Za-z0-9_-]{22}$/, "A".repeat(22)));
+      await expectVisible(phone.page.getByText(/This pick-up link does not work/));
+      assert.equal(await phone.page.getByRole("img", { name: "Your AI portrait" }).count(), 0);
+      await shot(phone.page, "pickup-2-invalid");
+    } finally {
+      await phone.context.close();
+    }
+
+    // A tap on the other kiosk's job shows its QR code again.
+    await board.locator(`[data-job="${otherJob}"]`).getByRole("button").click();
+    await until("the other job's pick-up link", async () =>
+      (await page.getByRole("link", { name: "Pick-up link" }).getAttribute("href"))?.includes(`/pickup/${otherJob}/`));
+
+    await board.locator(`[data-job="${boothJob}"]`).getByRole("button").click();
     await page.getByRole("link", { name: "Print" }).click();
     await expectVisible(page.getByRole("figure"));
     await imageLoaded(page.getByRole("figure").getByRole("img"));
@@ -180,7 +217,7 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     // When the booth job went in, the backlog was still waiting.
     const pending = (await Promise.all(backlog.map(completedAt))).filter((t) => t === null).length;
     assert.ok(pending >= 4, `only ${pending} of ${BACKLOG} online jobs were still pending when the booth job went in`);
-    await expectVisible(page.getByRole("img", { name: "Scan to get your portrait" }), 60000);
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }).first(), 60000);
     await shot(page, "kiosk-6-overtook-backlog");
     const boothDone = await until("the booth job done", () => completedAt(booth), 60000);
     const done = await until("the backlog done", async () => {

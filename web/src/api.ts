@@ -24,6 +24,7 @@ export interface Job {
   queue?: { position: number; etaSeconds?: number };
   outputs?: Output[];
   error?: { code: string; message: string };
+  pickup?: string; // the pick-up code, for the owner and staff only
 }
 
 export class ApiError extends Error {
@@ -149,6 +150,21 @@ export class Api {
     const q = new URLSearchParams({ limit: String(limit) });
     if (pageToken) q.set("pageToken", pageToken);
     return this.call("/v1/jobs?" + q.toString());
+  }
+
+  // boothJobs: the event's booth jobs, every staff member's (staff only).
+  async boothJobs(limit = 20): Promise<{ jobs: Job[]; nextPageToken?: string }> {
+    return this.call("/v1/jobs?" + new URLSearchParams({ scope: "booth", limit: String(limit) }).toString());
+  }
+
+  // pickup opens a job by its pick-up code (the kiosk's QR code), without
+  // an account; the code goes in the body, never in a URL.
+  async pickup(job: string, code: string): Promise<Job> {
+    return (await this.call<{ job: Job }>("/v1/pickup", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ job, code }),
+    }, false)).job;
   }
 
   // adopt moves a guest's jobs to the signed-in account (the guest's ID

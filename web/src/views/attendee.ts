@@ -3,7 +3,7 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { ApiError, newIdempotencyKey, type Job, type Style } from "../api";
+import { ApiError, newIdempotencyKey, type Job, type Output, type Style } from "../api";
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { t, type Key } from "../i18n";
@@ -227,7 +227,23 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   };
 }
 
-const statusKey: Record<Status, Key> = { queued: "queued", running: "running", succeeded: "succeeded", failed: "failed" };
+// resultBlock: a finished portrait to view, download and share (Web Share
+// API where the browser has it), and what else the screen offers.
+export function resultBlock(ctx: Ctx, id: string, out: Output, ...more: (Node | null)[]): Node[] {
+  const share = "share" in navigator
+    ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: out.url }).catch(() => {}) }, t("share"))
+    : null;
+  return [
+    h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
+    h("div", { class: "row" },
+      h("a", { class: "button primary", href: out.url, download: `portrait-${id}.jpg`, target: "_blank", rel: "noopener" }, t("download")),
+      share,
+      ...more,
+    ),
+  ];
+}
+
+export const statusKey: Record<Status, Key> = { queued: "queued", running: "running", succeeded: "succeeded", failed: "failed" };
 
 export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   if (!ctx.user) { ctx.go("#/signin"); return; }
@@ -255,18 +271,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     const j = await ctx.api.job(id);
     if (done) return;
     const out = j.outputs?.[0];
-    if (!out) return;
-    const share = "share" in navigator
-      ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: out.url }).catch(() => {}) }, t("share"))
-      : null;
-    detail.replaceChildren(
-      h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
-      h("div", { class: "row" },
-        h("a", { class: "button primary", href: out.url, download: `portrait-${id}.jpg`, target: "_blank", rel: "noopener" }, t("download")),
-        share,
-        h("a", { class: "button", href: "#/upload" }, t("new_photo")),
-      ),
-    );
+    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
   };
 
   const update = () => {

@@ -10,6 +10,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
+import { pickupPath } from "./pickup";
 
 export function qrSvg(text: string): string {
   const qr = qrcode(0, "M");
@@ -56,7 +57,6 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   let key = "";
   let stopped = false;
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const unsubs: (() => void)[] = [];
 
   const video = h("video", { autoplay: true, playsInline: true, muted: true, "aria-label": t("camera_preview") });
   const still = h("img", { alt: t("captured_photo"), hidden: true });
@@ -109,30 +109,46 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     result.replaceChildren();
   });
 
-  const watch = (id: string) => {
+  // The job shown in the result panel: its QR code from the moment it is
+  // submitted (the attendee can scan and walk away; the pick-up page follows
+  // it), the portrait and the print link once done.
+  let unwatch: (() => void) | undefined;
+  const show = (job: Job) => {
+    unwatch?.();
+    const id = job.id;
+    const url = job.pickup ? location.origin + location.pathname + pickupPath(id, job.pickup) : "";
+    const pickupBlock = () => {
+      if (!url) return [];
+      const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
+      qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL
+      return [h("p", {}, t("scan_to_get")), qr, h("a", { class: "pickup-link", href: url, target: "_blank", rel: "noopener" }, t("open_pickup"))];
+    };
+    result.replaceChildren(...pickupBlock());
     let response: ResponseDoc | null = null;
     let error: ErrorDoc | null = null;
+    let shown = "";
     const update = async () => {
       const s = deriveStatus(response, error);
-      status.textContent = t(s === "running" ? "running" : s);
+      if (s === shown) return;
+      shown = s;
+      status.textContent = t(s);
       if (s === "failed") result.replaceChildren(h("p", { role: "alert" }, t(failureAdvice(error?.code) as never)));
       if (s !== "succeeded") return;
       void refreshBoard();
-      const job = await ctx.api.job(id);
-      const out = job.outputs?.[0];
-      if (!out || stopped) return;
-      const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
-      qr.innerHTML = qrSvg(out.url); // SVG made by the QR library from the URL
+      const done = await ctx.api.job(id);
+      const out = done.outputs?.[0];
+      if (!out || stopped || shown !== s) return;
       result.replaceChildren(
         h("img", { class: "result", src: out.url, alt: t("result_image") }),
-        h("p", {}, t("scan_to_get")), qr,
+        ...pickupBlock(),
         h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print")),
       );
     };
-    unsubs.push(
+    const subs = [
       onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; void update(); }, () => {}),
       onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; void update(); }, () => {}),
-    );
+    ];
+    unwatch = () => subs.forEach((u) => u());
   };
 
   const form = h("form", {
@@ -149,7 +165,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
         );
         if (stopped) return;
         status.textContent = t("queued");
-        watch(job.id);
+        show(job);
         void refreshBoard();
       } catch (err) {
         status.textContent = `${t("error")}: ${err instanceof ApiError ? err.message : ""}`;
@@ -162,16 +178,20 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     submit, status, result,
   );
 
+  // The board: the event's booth jobs from every kiosk (staff only), live
+  // by polling; a tap shows a job's QR code again.
   const refreshBoard = async () => {
     try {
-      const { jobs } = await ctx.api.jobs(12);
+      const { jobs } = await ctx.api.boothJobs(12);
       if (stopped) return;
-      board.replaceChildren(...jobs.filter((j: Job) => j.priority === "booth").map((j: Job) => {
+      board.replaceChildren(...jobs.map((j: Job) => {
         const out = j.outputs?.[0];
-        return h("li", {},
-          out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" }) : null,
-          h("span", { class: "badge", "data-status": j.status }, t(j.status)),
-          j.queue ? h("span", {}, " #" + j.queue.position) : null,
+        return h("li", { "data-job": j.id },
+          h("button", { type: "button", class: "board-item", "aria-label": `${t("show_job")}: ${t(j.status)} ${new Date(j.createdAt).toLocaleTimeString()}`, onclick: () => show(j) },
+            out ? h("img", { src: out.url, alt: "", loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
+            h("span", { class: "badge", "data-status": j.status }, t(j.status)),
+            j.queue ? h("span", {}, " #" + j.queue.position) : null,
+          ),
         );
       }));
     } catch { /* the next refresh tries again */ }
@@ -194,7 +214,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     stopped = true;
     clearInterval(poll);
     timers.forEach(clearTimeout);
-    unsubs.forEach((u) => u());
+    unwatch?.();
     stream?.getTracks().forEach((tr) => tr.stop());
     if (still.src) URL.revokeObjectURL(still.src);
     main.classList.remove("kiosk");
