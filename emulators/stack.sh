@@ -59,6 +59,8 @@
 #                  (firestore auth storage smtp rabbitmq gateway worker notify bridge
 #                  reconcile sweep web)
 #   EVENT_NAME     the event's name the web app shows [Tiger Studio]
+#   GOOGLE_CLIENT_ID  an OAuth web client id: the app offers "Continue with Google" (needs
+#                  Google reachable; unset by default: no Google button locally)
 #   STACK_TIMEOUT  seconds each part may take to answer [120]
 #   STACK_DIR      where the stack's state lives [<repo>/.local]; relative to
 #                  the current directory
@@ -628,11 +630,15 @@ start_web() {
 	rm -rf "$public"
 	mkdir -p "$dir/tmp"
 	cp -R "$ROOT/web/dist" "$public"
-	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name]=process.argv.slice(1);
+	# GOOGLE_CLIENT_ID (optional) shows "Continue with Google"; it needs
+	# Google's script, so only on a machine online, with a client that
+	# lists this origin.
+	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name, google]=process.argv.slice(1);
 		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, eventName: name, authEmulator: auth, firestoreEmulator: fs_,
-			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1"}}, null, 2)+"\n");' \
+			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1"},
+			...(google ? {googleClientId: google} : {})}, null, 2)+"\n");' \
 		"$public/studio.json" "http://127.0.0.1:$GATEWAY_PORT" "http://127.0.0.1:$AUTH_PORT" \
-		"127.0.0.1:$FIRESTORE_PORT" "$GCLOUD_PROJECT" "$EVENT_NAME"
+		"127.0.0.1:$FIRESTORE_PORT" "$GCLOUD_PROJECT" "$EVENT_NAME" "${GOOGLE_CLIENT_ID:-}"
 	# firebase.json with this stack's port and public directory (relative:
 	# the Hosting emulator resolves it against the config's directory).
 	node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));

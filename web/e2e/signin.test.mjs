@@ -154,3 +154,98 @@ test("a guest whose email already has an account is signed in to it and brings t
     await context.close();
   }
 });
+
+// Google sign-in: Google's script is replaced by a named fake (Google is
+// not reachable here); the credential it returns goes through the app's real
+// path (linkWithCredential / signInWithCredential on the Auth emulator, the
+// Gateway's adopt). The event's OAuth client id is added to /studio.json as
+// the deploy writes it.
+async function withFakeGoogle(page, user) {
+  await page.route("https://accounts.google.com/gsi/client", (route) =>
+    route.fulfill({ contentType: "text/javascript", path: path.join(fixtures, "fake-gis.js") }));
+  await page.route("**/studio.json", async (route) => {
+    const r = await route.fetch();
+    route.fulfill({ response: r, json: { ...(await r.json()), googleClientId: "e2e-client.apps.googleusercontent.com" } });
+  });
+  await page.addInitScript((u) => { window.__fakeGoogleUser = u; }, user);
+}
+
+// signInWithGoogleIdp: a Google account that already signed in to the app
+// once (the Auth emulator's signInWithIdp with the same kind of token).
+async function existingGoogleAccount(user) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ iss: "https://accounts.google.com", aud: "e2e-client.apps.googleusercontent.com", sub: user.sub, email: user.email, email_verified: true })}.`;
+  const r = await fetch(`http://${env.FIREBASE_AUTH_EMULATOR_HOST}/identitytoolkit.googleapis.com/v1/accounts:signInWithIdp?key=emulator`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ postBody: `id_token=${token}&providerId=google.com`, requestUri: "http://localhost", returnSecureToken: true }),
+  });
+  if (!r.ok) throw new Error(`signInWithIdp: ${r.status} ${await r.text()}`);
+  return (await r.json()).localId;
+}
+
+test("a guest who continues with Google keeps their jobs; a known Google account takes them over", async () => {
+  const stamp = Date.now();
+  const fresh = { sub: `g-${stamp}-1`, email: `google-${stamp}@gmail.test`, name: "Gee New" };
+  const known = { sub: `g-${stamp}-2`, email: `google-known-${stamp}@gmail.test`, name: "Gee Known" };
+  const knownUid = await existingGoogleAccount(known);
+  for (const [who, user] of [["fresh", fresh], ["known", known]]) {
+    const { context, page } = await newPhone(browser);
+    try {
+      await withFakeGoogle(page, user);
+      await page.goto(env.WEB_URL + "/#/signin");
+      await page.getByRole("button", { name: "Continue as guest" }).click();
+      await page.getByRole("button", { name: "I agree" }).click();
+      const guestJob = await uploadStudio(page);
+      const guestUid = await requestUid(guestJob);
+      await page.getByRole("link", { name: "Sign in", exact: true }).click();
+      await expectVisible(page.getByRole("heading", { name: "Sign in with Google" }));
+      if (who === "fresh") await shot(page, "signin-6-google");
+      await page.getByRole("button", { name: "Continue with Google" }).click();
+      await expectVisible(page.getByRole("heading", { name: "My photos" }));
+      await expectVisible(page.getByText(`Signed in as ${user.email}`));
+      const items = page.getByRole("listitem");
+      await until("the guest's job listed", async () => (await items.count()) === 1);
+      assert.match(await items.first().getByRole("link").getAttribute("href"), new RegExp(guestJob));
+      const { users } = await authAdmin("accounts:lookup", { email: [user.email] });
+      assert.equal(users.length, 1);
+      if (who === "fresh") {
+        // Linked: the guest's uid now has Google and its verified address.
+        assert.equal(users[0].localId, guestUid, "the guest was replaced, not linked");
+        assert.equal(users[0].providerUserInfo?.[0]?.providerId, "google.com");
+        await page.goto(env.WEB_URL + "/#/upload/studio");
+        const mailed = await uploadStudio(page);
+        await until("the result mailed to the Google address", () => mailTo(user.email, mailed), 30000);
+      } else {
+        // Signed in to the known account; the guest's job moved to it.
+        assert.equal(users[0].localId, knownUid);
+        await expectVisible(page.getByText("Your guest photos (1) are now in this account."));
+        assert.equal(await requestUid(guestJob), knownUid);
+        await shot(page, "signin-7-google-known");
+      }
+    } catch (e) {
+      console.error(page.logs.join("\n"));
+      await shot(page, "signin-failure").catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  }
+});
+
+test("without Google (unreachable or not configured) the sign-in page still offers email and guest", async () => {
+  const { context, page } = await newPhone(browser);
+  try {
+    // Configured, but Google's script cannot load (this machine is offline).
+    await page.route("**/studio.json", async (route) => {
+      const r = await route.fetch();
+      route.fulfill({ response: r, json: { ...(await r.json()), googleClientId: "e2e-client.apps.googleusercontent.com" } });
+    });
+    await page.route("https://accounts.google.com/**", (route) => route.abort());
+    await page.goto(env.WEB_URL + "/#/signin");
+    await expectVisible(page.getByRole("button", { name: "Continue as guest" }));
+    await expectVisible(page.getByRole("button", { name: "Email me a sign-in link" }));
+    await until("the Google block hidden", async () => !(await page.getByRole("heading", { name: "Sign in with Google" }).isVisible()));
+  } finally {
+    await context.close();
+  }
+});

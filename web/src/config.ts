@@ -13,6 +13,7 @@ export interface StudioConfig {
   firebase: FirebaseOptions;
   authEmulator?: string; // "http://127.0.0.1:9099"
   firestoreEmulator?: string; // "127.0.0.1:8086"
+  googleClientId?: string; // OAuth web client for "Continue with Google"
 }
 
 async function getJSON(url: string): Promise<Record<string, unknown> | undefined> {
@@ -38,5 +39,6 @@ export async function loadConfig(): Promise<StudioConfig> {
     firebase,
     authEmulator: s.authEmulator,
     firestoreEmulator: s.firestoreEmulator,
+    googleClientId: s.googleClientId || import.meta.env.VITE_GOOGLE_CLIENT_ID || undefined,
   };
 }

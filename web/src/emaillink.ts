@@ -10,8 +10,8 @@ import {
   sendSignInLinkToEmail,
   signInWithEmailLink,
   type Auth,
-  type User,
 } from "firebase/auth";
+import { linkRefused, signInOverGuest, type Adopt, type Finished } from "./account";
 
 const EMAIL_KEY = "emailForSignIn";
 
@@ -34,23 +34,9 @@ export function rememberedEmail(): string | null {
   return localStorage.getItem(EMAIL_KEY);
 }
 
-export type Outcome = "linked" | "signed_in" | "resent";
-
-// Adopt hands a guest's jobs to the account now signed in (the Gateway's
-// POST /v1/jobs:adopt, proved by the guest's ID token); it resolves to how
-// many moved.
-export type Adopt = (guestToken: string) => Promise<number>;
-
 // The address of a guest whose email already had an account: the next link
 // signs in to that account instead of linking (see finish).
 const SIGNIN_ONLY_KEY = "emailSignInOnly";
-
-export interface Finished {
-  user: User | null;
-  outcome: Outcome;
-  moved: number; // guest jobs brought into the account
-  adoptFailed?: boolean; // signed in, but the guest's jobs could not be moved
-}
 
 // finish completes the sign-in: a guest is linked (same uid, jobs kept);
 // anyone else is signed in. When the address already has an account, the
@@ -61,40 +47,22 @@ export interface Finished {
 export async function finish(auth: Auth, email: string, href = location.href, adopt?: Adopt): Promise<Finished> {
   await auth.authStateReady();
   const current = auth.currentUser;
-  let user: User;
-  let outcome: Outcome;
-  let moved = 0;
-  let adoptFailed = false;
+  let result: Finished;
   if (current?.isAnonymous && localStorage.getItem(SIGNIN_ONLY_KEY) !== email) {
     try {
-      user = (await linkWithCredential(current, EmailAuthProvider.credentialWithLink(email, href))).user;
-      outcome = "linked";
+      const user = (await linkWithCredential(current, EmailAuthProvider.credentialWithLink(email, href))).user;
+      await user.getIdToken(true);
+      result = { user, outcome: "linked", moved: 0 };
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code !== "auth/email-already-in-use" && code !== "auth/credential-already-in-use") throw e;
+      if (!linkRefused(e)) throw e;
       await sendLink(auth, email);
       localStorage.setItem(SIGNIN_ONLY_KEY, email);
-      return { user: current, outcome: "resent", moved };
+      return { user: current, outcome: "resent", moved: 0 };
     }
   } else {
-    // The guest's token, taken while the guest is still signed in, is the
-    // proof the Gateway asks for to move the guest's jobs.
-    const guestToken = current?.isAnonymous && adopt ? await current.getIdToken() : null;
-    user = (await signInWithEmailLink(auth, email, href)).user;
-    outcome = "signed_in";
-    if (guestToken && adopt) {
-      // The sign-in stands either way; the app says what did not move.
-      try {
-        moved = await adopt(guestToken);
-      } catch (e) {
-        console.warn("adopt", (e as { code?: string }).code ?? (e as Error).message);
-        adoptFailed = true;
-      }
-    }
+    result = await signInOverGuest(auth, async () => (await signInWithEmailLink(auth, email, href)).user, adopt);
   }
   localStorage.removeItem(EMAIL_KEY);
   localStorage.removeItem(SIGNIN_ONLY_KEY);
-  // A fresh ID token carries email and email_verified for the Gateway.
-  await user.getIdToken(true);
-  return { user, outcome, moved, adoptFailed };
+  return result;
 }

@@ -6,7 +6,8 @@ import { doc, onSnapshot } from "firebase/firestore";
 import { ApiError, newIdempotencyKey, type Job, type Output, type Style } from "../api";
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
-import { t, type Key } from "../i18n";
+import { currentLang, t, type Key } from "../i18n";
+import { googleSignIn, mountGoogleButton } from "../google";
 import { prepareImage, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 
@@ -76,6 +77,7 @@ export function signin(ctx: Ctx, main: HTMLElement, style: string) {
   main.append(
     h("h1", {}, t("sign_in_title")),
     h("p", {}, guest ? t("guest_keep") : t("sign_in_why")),
+    googleBlock(ctx, status) ?? "",
     form,
     status,
   );
@@ -98,6 +100,34 @@ export function signin(ctx: Ctx, main: HTMLElement, style: string) {
     }, t("continue_guest")),
     h("p", { class: "note" }, t("guest_email_note")),
   );
+}
+
+// googleBlock: "Continue with Google" (Google's own button), when the event
+// has an OAuth client; a guest who uses it keeps (or brings) their jobs.
+function googleBlock(ctx: Ctx, status: HTMLElement): HTMLElement | null {
+  const clientId = ctx.cfg.googleClientId;
+  if (!clientId) return null;
+  const slot = h("div", { class: "google-button" });
+  const block = h("div", { class: "card google" }, h("h2", {}, t("sign_in_google")), slot);
+  mountGoogleButton(slot, clientId, currentLang(), async (idToken) => {
+    status.textContent = t("finish_title");
+    const wasGuest = ctx.user?.isAnonymous === true;
+    try {
+      const r = await googleSignIn(ctx.auth, idToken, (token) => ctx.api.adopt(token));
+      ctx.user = r.user;
+      if (r.moved > 0) ctx.notice = t("guest_moved", { count: r.moved });
+      else if (r.adoptFailed) ctx.notice = t("guest_move_failed");
+      ctx.refreshHeader();
+      ctx.go(wasGuest ? "#/photos" : hasConsented() ? "#/upload" : "#/consent");
+    } catch (err) {
+      status.textContent = t("error") + ": " + ((err as { code?: string }).code ?? (err as Error).message);
+    }
+  }).catch((e) => {
+    // Google unreachable (offline, blocked): email and guest still work.
+    console.warn("google", (e as Error).message);
+    block.hidden = true;
+  });
+  return block;
 }
 
 // finishing: a sign-in link is being completed. Signing in re-renders the
