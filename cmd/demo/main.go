@@ -7,9 +7,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/tigerstudio/studio/infra/samples"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/samples"
 )
 
 func main() {
@@ -106,8 +108,27 @@ func realMain(ctx context.Context) error {
 	// The same flows in a browser: the web app on the Hosting emulator
 	// (absent when the stack runs without its web part).
 	if web := os.Getenv("WEB_URL"); web != "" {
-		fmt.Printf("open the app: %s\n", web)
+		return printApp(ctx, web, authHost, os.Getenv("GCLOUD_PROJECT"))
 	}
+	return nil
+}
+
+// printApp prints where the two flows start in a browser, with a booth
+// staff account of this run for the kiosk (a fresh one each time: the
+// emulator keeps accounts while the stack runs).
+func printApp(ctx context.Context, web, authHost, project string) error {
+	email := fmt.Sprintf("booth-%d@example.test", time.Now().UnixNano())
+	secret := make([]byte, 6)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("booth password: %w", err)
+	}
+	password := "booth-" + hex.EncodeToString(secret)
+	if err := client.EmulatorStaffAccount(ctx, authHost, project, email, password); err != nil {
+		return err
+	}
+	fmt.Printf("open the app: %s\n", web)
+	fmt.Printf("  attendee: %s (Take my portrait, Continue as guest; a phone's layout with the browser's device toolbar)\n", web)
+	fmt.Printf("  kiosk:    %s/#/kiosk, staff sign-in %s / %s (a camera is needed; local emulator account)\n", web, email, password)
 	return nil
 }
 

@@ -179,16 +179,8 @@ func (c *Client) do(req *http.Request, want int, out any) error {
 func EmulatorSignUp(ctx context.Context, authHost, project, email, password string) (string, error) {
 	base := "http://" + authHost + "/identitytoolkit.googleapis.com/v1/"
 	creds := map[string]any{"email": email, "password": password, "returnSecureToken": true}
-	var user struct {
-		LocalID string `json:"localId"`
-	}
-	if err := emulatorCall(ctx, base+"accounts:signUp?key=emulator", "", creds, &user); err != nil {
-		return "", fmt.Errorf("client.EmulatorSignUp: sign up: %w", err)
-	}
-	// The emulator takes "owner" as an admin credential.
-	verify := map[string]any{"localId": user.LocalID, "emailVerified": true}
-	if err := emulatorCall(ctx, base+"projects/"+project+"/accounts:update", "owner", verify, nil); err != nil {
-		return "", fmt.Errorf("client.EmulatorSignUp: verify email: %w", err)
+	if err := emulatorCreate(ctx, base, project, creds, nil); err != nil {
+		return "", fmt.Errorf("client.EmulatorSignUp: %w", err)
 	}
 	var out struct {
 		IDToken string `json:"idToken"`
@@ -230,4 +222,36 @@ func emulatorCall(ctx context.Context, url, bearer string, body, out any) error 
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// EmulatorStaffAccount creates a booth staff account on the Auth emulator:
+// email and password, the address verified, the custom claim staff: true
+// (what `studioctl staff grant` sets in the cloud), for the kiosk's sign-in.
+func EmulatorStaffAccount(ctx context.Context, authHost, project, email, password string) error {
+	base := "http://" + authHost + "/identitytoolkit.googleapis.com/v1/"
+	creds := map[string]any{"email": email, "password": password, "returnSecureToken": true}
+	if err := emulatorCreate(ctx, base, project, creds, map[string]any{"customAttributes": `{"staff": true}`}); err != nil {
+		return fmt.Errorf("client.EmulatorStaffAccount: %w", err)
+	}
+	return nil
+}
+
+// emulatorCreate signs a user up on the Auth emulator and, as its admin
+// ("owner" is the emulator's admin credential), verifies the address and
+// sets the extra account fields.
+func emulatorCreate(ctx context.Context, base, project string, creds, extra map[string]any) error {
+	var user struct {
+		LocalID string `json:"localId"`
+	}
+	if err := emulatorCall(ctx, base+"accounts:signUp?key=emulator", "", creds, &user); err != nil {
+		return fmt.Errorf("sign up: %w", err)
+	}
+	update := map[string]any{"localId": user.LocalID, "emailVerified": true}
+	for k, v := range extra {
+		update[k] = v
+	}
+	if err := emulatorCall(ctx, base+"projects/"+project+"/accounts:update", "owner", update, nil); err != nil {
+		return fmt.Errorf("verify email: %w", err)
+	}
+	return nil
 }
