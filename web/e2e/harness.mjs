@@ -56,8 +56,11 @@ export async function newPhone(browser, opts = {}) {
   return { context, page };
 }
 
+// shot saves a screenshot of the screen and checks its accessibility
+// (accessible, below), except for screenshots of a failure.
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(shotDir, `${name}.png`), fullPage: true });
+  if (!name.endsWith("failure")) await accessible(page, name);
 }
 
 // until: a web-first assertion: poll fn until it returns a truthy value.
@@ -143,4 +146,17 @@ export async function submitOnline(token, style, photo, i, fields = {}) {
   });
   if (!r.ok) throw new Error(`POST /v1/jobs: ${r.status} ${await r.text()}`);
   return (await r.json()).job.id;
+}
+
+// accessible: axe-core's WCAG 2 A/AA rules on the page as it is now; any
+// serious or critical violation fails the test (with what and where).
+const axePath = fileURLToPath(import.meta.resolve("axe-core/axe.min.js"));
+export async function accessible(page, what) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21aa"] } });
+    return r.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  if (violations.length) throw new Error(`accessibility of ${what}:\n  ${violations.join("\n  ")}`);
 }
