@@ -59,7 +59,7 @@ func TestQueuePosition(t *testing.T) {
 	}
 
 	// A worker starts the first online job, as Begin records it, and two
-	// earlier jobs of the event completed 20 s apart.
+	// earlier jobs of the event took 20 s each, one after the other.
 	req, err := store.NewReader(f.fs).Request(ctx, online[0])
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func TestQueuePosition(t *testing.T) {
 	}
 	for i, ago := range []time.Duration{50 * time.Second, 30 * time.Second} {
 		done := jobs.Response{State: jobs.StateSucceeded, Attempt: 1, Event: req.Event, Priority: jobs.Online,
-			CompletedAt: time.Now().Add(-ago)}
+			StartedAt: time.Now().Add(-ago - 20*time.Second), CompletedAt: time.Now().Add(-ago)}
 		if _, err := f.fs.Collection(store.Responses).Doc(testenv.Unique("done")+string(rune('a'+i))).Set(ctx, done); err != nil {
 			t.Fatal(err)
 		}

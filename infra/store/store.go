@@ -332,9 +332,11 @@ func (r *Reader) QueueAhead(ctx context.Context, event string, p jobs.Priority, 
 	return n, nil
 }
 
-// Pace is the time between job completions of event over its last
-// completions within window (a throughput, so it includes every worker
-// and slot), or 0 when fewer than two jobs completed in the window.
+// Pace is how long the event takes per job at its recent pace: the time
+// its workers were busy with its last completions within window (the union
+// of their [startedAt, completedAt] spans, so parallel slots and workers
+// count once and idle time between visitors not at all), divided by their
+// number; 0 when fewer than two jobs completed in the window.
 func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window time.Duration) (time.Duration, error) {
 	snaps, err := r.fs.Collection(Responses).Where("event", "==", event).Where("completedAt", ">", now.Add(-window)).
 		OrderBy("completedAt", firestore.Desc).Limit(paceSamples).Documents(ctx).GetAll()
@@ -344,12 +346,53 @@ func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window t
 	if len(snaps) < 2 {
 		return 0, nil
 	}
-	at := func(s *firestore.DocumentSnapshot) time.Time {
-		v, _ := s.DataAt("completedAt")
-		t, _ := v.(time.Time)
-		return t
+	spans := make([]Span, 0, len(snaps))
+	for _, s := range snaps {
+		var resp jobs.Response
+		if err := s.DataTo(&resp); err != nil {
+			return 0, fmt.Errorf("store.Pace: %s: %w", s.Ref.ID, err)
+		}
+		spans = append(spans, Span{Start: resp.StartedAt, End: resp.CompletedAt})
 	}
-	return at(snaps[0]).Sub(at(snaps[len(snaps)-1])) / time.Duration(len(snaps)-1), nil
+	return BusyPace(spans), nil
+}
+
+// Span is the time one job was being worked on.
+type Span struct{ Start, End time.Time }
+
+// BusyPace is the busy time of spans (their union) per span. A span without
+// a start (a document older than startedAt) counts from the previous
+// completion, as a worker that is never idle would.
+func BusyPace(spans []Span) time.Duration {
+	if len(spans) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(spans)
+	slices.SortFunc(sorted, func(a, b Span) int { return a.End.Compare(b.End) })
+	for i := range sorted {
+		if sorted[i].Start.IsZero() || sorted[i].Start.After(sorted[i].End) {
+			if i == 0 {
+				sorted[i].Start = sorted[i].End
+			} else {
+				sorted[i].Start = sorted[i-1].End
+			}
+		}
+	}
+	slices.SortFunc(sorted, func(a, b Span) int { return a.Start.Compare(b.Start) })
+	var busy time.Duration
+	cur := sorted[0]
+	for _, s := range sorted[1:] {
+		if s.Start.After(cur.End) {
+			busy += cur.End.Sub(cur.Start)
+			cur = s
+			continue
+		}
+		if s.End.After(cur.End) {
+			cur.End = s.End
+		}
+	}
+	busy += cur.End.Sub(cur.Start)
+	return busy / time.Duration(len(spans))
 }
 
 // paceSamples bounds the completions Pace reads: the app asks for a queued
