@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -192,4 +196,240 @@ func TestEventResourcesNamed(t *testing.T) {
 	if len(checked) < 20 {
 		t.Errorf("only %d resources' names could be evaluated", len(checked))
 	}
+}
+
+// project/ turns on what the app signs in with: email link and password
+// (one email provider without a required password), guests, and the site
+// domains of the listed events; Google only with an OAuth client.
+func TestProjectAuth(t *testing.T) {
+	p := loadConfig(t, "project")
+	p.resource(t, "resource", "google_firebase_project", "default")
+	cfg := p.resource(t, "resource", "google_identity_platform_config", "auth")
+	signIn := child(cfg.Block, "sign_in")
+	if signIn == nil {
+		t.Fatal("google_identity_platform_config.auth has no sign_in block")
+	}
+	want := map[string]map[string]string{
+		"anonymous": {"enabled": "true"},
+		"email":     {"enabled": "true", "password_required": "false"},
+	}
+	for blk, attrs := range want {
+		b := child(signIn, blk)
+		if b == nil {
+			t.Errorf("sign_in has no %s block", blk)
+			continue
+		}
+		for name, v := range attrs {
+			if a, ok := b.Body.Attributes[name]; !ok || exprText(t, p, cfg.file, a) != v {
+				t.Errorf("sign_in.%s.%s is not %s", blk, name, v)
+			}
+		}
+	}
+
+	events := []string{"spring-gala", "expo"}
+	vars := projectVars("my-project", events, "photos.example.com")
+	domains, ok := attrValue(t, scaleCtx(p, vars), cfg.Block, "authorized_domains")
+	if !ok || !domains.IsWhollyKnown() {
+		t.Fatal("authorized_domains cannot be evaluated")
+	}
+	got := stringList(t, domains)
+	c := loadConfig(t, ".")
+	wantDomains := []string{"my-project.firebaseapp.com", "photos.example.com"}
+	for _, e := range events {
+		site := evalLocal(t, c, webVars("my-project", e), "hosting_site_id").AsString()
+		wantDomains = append(wantDomains, site+".web.app", site+".firebaseapp.com")
+	}
+	for _, d := range wantDomains {
+		if !slices.Contains(got, d) {
+			t.Errorf("authorized_domains %v lack %s", got, d)
+		}
+	}
+
+	idp := p.resource(t, "resource", "google_identity_platform_default_supported_idp_config", "google")
+	if id, _ := literalString(idp.Block, "idp_id"); id != "google.com" {
+		t.Errorf("the default IdP is %q, not google.com", id)
+	}
+	for _, tc := range []struct {
+		clientID cty.Value
+		want     int64
+	}{
+		{cty.NullVal(cty.String), 0},
+		{cty.StringVal("123-abc.apps.googleusercontent.com"), 1},
+	} {
+		vars := projectVars("my-project", events)
+		vars["google_client_id"] = tc.clientID
+		n, _ := evalAttr(t, p, vars, idp.Block, "count").AsBigFloat().Int64()
+		if n != tc.want {
+			t.Errorf("google_client_id %#v: the Google provider's count is %d, want %d", tc.clientID, n, tc.want)
+		}
+	}
+	if a := idp.Body.Attributes["client_secret"]; a == nil || exprText(t, p, idp.file, a) != "var.google_client_secret" {
+		t.Error("the Google provider's client_secret is not var.google_client_secret")
+	}
+	sensitive := false
+	for _, b := range p.blocks {
+		if b.Type == "variable" && b.Labels[0] == "google_client_secret" {
+			a, ok := b.Body.Attributes["sensitive"]
+			sensitive = ok && exprText(t, p, b.file, a) == "true"
+		}
+	}
+	if !sensitive {
+		t.Error("variable google_client_secret is missing or not sensitive")
+	}
+}
+
+// deploy-web.sh, run with a fake terraform and firebase-tools in a copy of
+// the repository's layout: it reads only outputs the stack declares, writes
+// studio.json from them (googleClientId only when set), and deploys
+// web/dist to the event's site with a generated config that keeps the
+// repository's hosting settings and leaves the emulators' out.
+func TestDeployWebScript(t *testing.T) {
+	for _, tool := range []string{"bash", "node"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	c := loadConfig(t, ".")
+	declared := map[string]bool{}
+	for _, b := range c.blocks {
+		if b.Type == "output" {
+			declared[b.Labels[0]] = true
+		}
+	}
+	script := mustRead(t, "deploy-web.sh")
+	read := regexp.MustCompile(`output\("([a-z_]+)"\)`).FindAllStringSubmatch(script, -1)
+	if len(read) == 0 {
+		t.Fatal("deploy-web.sh reads no terraform output")
+	}
+	for _, m := range read {
+		if !declared[m[1]] {
+			t.Errorf("deploy-web.sh reads output %s, which terraform/ does not declare", m[1])
+		}
+	}
+	mk := mustRead(t, "../Makefile")
+	if i, j := strings.LastIndex(mk, "-var worker_image=$$image"), strings.Index(mk, "terraform/deploy-web.sh $(PROJECT)"); i < 0 || j < i {
+		t.Error("make deploy does not run terraform/deploy-web.sh $(PROJECT) after its last apply")
+	}
+
+	root := repoRoot(t)
+	rootConfig := mustRead(t, filepath.Join(root, "firebase.json"))
+	for _, tc := range []struct {
+		name     string
+		clientID any
+	}{{"without Google", nil}, {"with Google", "123-abc.apps.googleusercontent.com"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			vals := map[string]any{
+				"hosting_site":     "spring-gala-1a2b3c4d",
+				"app_url":          "https://spring-gala-1a2b3c4d.web.app",
+				"gateway_url":      "https://spring-gala-gateway-xyz-ez.a.run.app",
+				"event_name":       "Spring Gala",
+				"google_client_id": tc.clientID,
+			}
+			tfOut := map[string]any{}
+			for name, v := range vals {
+				tfOut[name] = map[string]any{"value": v, "sensitive": false}
+			}
+			dir := t.TempDir()
+			out, err := runDeployWeb(t, dir, script, rootConfig,
+				// Answers only `terraform -chdir=... output -json`.
+				"[ \"$2 $3\" = \"output -json\" ] || exit 3\necho '"+mustJSON(t, tfOut)+"'",
+				// Records its arguments and the config it was given.
+				"echo \"$@\" > "+filepath.Join(dir, "firebase-args")+"\n"+
+					"while [ $# -gt 0 ]; do [ \"$1\" = --config ] && cp \"$2\" "+filepath.Join(dir, "deployed.json")+"; shift; done")
+			if err != nil {
+				t.Fatalf("deploy-web.sh: %v\n%s", err, out)
+			}
+
+			var studio map[string]any
+			if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "web/dist/studio.json"))), &studio); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"gatewayUrl": vals["gateway_url"], "eventName": "Spring Gala"}
+			if tc.clientID != nil {
+				want["googleClientId"] = tc.clientID
+			}
+			if g, w := mustJSON(t, studio), mustJSON(t, want); g != w {
+				t.Errorf("studio.json = %s, want %s", g, w)
+			}
+
+			args := strings.Fields(mustRead(t, filepath.Join(dir, "firebase-args")))
+			for _, pair := range [][2]string{{"--only", "hosting"}, {"--project", "my-project"}} {
+				if i := slices.Index(args, pair[0]); i < 0 || i+1 >= len(args) || args[i+1] != pair[1] {
+					t.Errorf("firebase %v lacks %s %s", args, pair[0], pair[1])
+				}
+			}
+			var deployed, repo map[string]map[string]any
+			if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "deployed.json"))), &deployed); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(rootConfig), &repo); err != nil {
+				t.Fatal(err)
+			}
+			h := deployed["hosting"]
+			if h["site"] != vals["hosting_site"] || h["public"] != filepath.Join(dir, "web/dist") {
+				t.Errorf("deployed hosting config: site %v, public %v; want %v and web/dist", h["site"], h["public"], vals["hosting_site"])
+			}
+			for _, key := range []string{"rewrites", "headers", "ignore"} {
+				if mustJSON(t, h[key]) != mustJSON(t, repo["hosting"][key]) {
+					t.Errorf("deployed hosting %s differ from firebase.json's", key)
+				}
+			}
+			if _, ok := deployed["emulators"]; ok {
+				t.Error("the deployed config carries the emulator settings")
+			}
+			if !strings.Contains(string(out), vals["app_url"].(string)) {
+				t.Errorf("deploy-web.sh does not print the app's URL:\n%s", out)
+			}
+		})
+	}
+
+	// A stack applied before hosting.tf lacks the outputs: a clear error, and
+	// nothing deployed.
+	t.Run("old stack", func(t *testing.T) {
+		dir := t.TempDir()
+		out, err := runDeployWeb(t, dir, script, rootConfig,
+			`echo '{"gateway_url": {"value": "https://g"}}'`, "touch "+filepath.Join(dir, "deployed"))
+		if err == nil || !strings.Contains(string(out), "terraform output hosting_site is missing") {
+			t.Errorf("deploy-web.sh with an old stack: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "deployed")); err == nil {
+			t.Error("firebase deploy ran without the site")
+		}
+	})
+}
+
+// runDeployWeb runs deploy-web.sh in a copy of the repository's layout in
+// dir (the script, firebase.json, a built web/dist) with shell scripts as
+// terraform and firebase-tools.
+func runDeployWeb(t *testing.T, dir, script, rootConfig, terraform, firebase string) ([]byte, error) {
+	t.Helper()
+	for _, d := range []string{"terraform", "web/dist", "bin"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		"terraform/deploy-web.sh": script,
+		"firebase.json":           rootConfig,
+		"web/dist/index.html":     "<!doctype html>",
+		"bin/terraform":           "#!/bin/sh\n" + terraform + "\n",
+		"bin/firebase":            "#!/bin/sh\n" + firebase + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("bash", filepath.Join(dir, "terraform/deploy-web.sh"), "my-project")
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Join(dir, "bin")+":"+os.Getenv("PATH"), "FIREBASE="+filepath.Join(dir, "bin/firebase"))
+	return cmd.CombinedOutput()
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
