@@ -27,7 +27,8 @@
 #   make lint    golangci-lint (.golangci.yml)
 #   make fuzz    fuzz the upload validation for FUZZTIME
 #   make deploy PROJECT=... EVENT=...   build the worker image with Cloud Build, the web
-#                app (when web/ exists), and terraform apply (terraform/README.md)
+#                app (when web/ exists), terraform apply, and publish the app to the
+#                event's Hosting site (terraform/README.md)
 #   make destroy PROJECT=... EVENT=...  terraform destroy: removes everything the event bills
 #   make cost    cost per event-hour, idle and at full load (go run ./cmd/cost; COST_FLAGS)
 #
@@ -145,8 +146,12 @@ cloud-check:
 
 # One workspace per event (terraform/README.md). The first apply creates the
 # image registry; the image is built by Cloud Build (no local Docker) and
-# pushed there, then the second apply deploys the worker and its autoscaler.
+# pushed there, then the second apply deploys the worker and its autoscaler
+# (and the rest: the Hosting site among them). Last, terraform/deploy-web.sh
+# writes web/dist/studio.json from the outputs and publishes web/dist to the
+# event's Hosting site.
 deploy: cloud-check
+	@[[ ! -f web/package.json || -x emulators/node_modules/.bin/firebase ]] || { echo "make deploy: firebase-tools is not installed (it publishes the web app): make setup" >&2; exit 2; }
 	$(TF) init -input=false
 	$(TF) workspace select -or-create $(EVENT)
 	$(TF) apply -input=false $(TF_ARGS) -target=google_artifact_registry_repository.images -target=google_project_service.apis
@@ -157,7 +162,9 @@ deploy: cloud-check
 	if [[ -d web ]]; then \
 		if [[ -f web/package.json ]]; then (cd web && npm ci && npm run build); else echo "web/ has no package.json: web app not built"; fi; \
 	else echo "no web/ yet: web app build skipped"; fi; \
-	$(TF) apply -input=false $(TF_ARGS) -var worker_image=$$image
+	$(TF) apply -input=false $(TF_ARGS) -var worker_image=$$image; \
+	if [[ -f web/dist/index.html ]]; then terraform/deploy-web.sh $(PROJECT); \
+	else echo "web app not built: nothing published to the Hosting site"; fi
 
 # Prints what goes, warns that nothing is exported, and asks (terraform
 # destroy's own confirmation).
@@ -165,7 +172,8 @@ destroy: cloud-check
 	$(TF) init -input=false
 	$(TF) workspace select $(EVENT)
 	@echo "make destroy: removes EVENT=$(EVENT) from PROJECT=$(PROJECT): the functions, triggers, worker pool,"
-	@echo "  autoscaler, broker VM and its queue, network, secrets, service accounts, and the buckets"
+	@echo "  autoscaler, broker VM and its queue, network, secrets, service accounts, the web app's"
+	@echo "  Hosting site (its address stops working) and Firebase web app, and the buckets"
 	@echo "  with every photo and generated image (and, if this stack manages it, the Firestore database)."
 	@echo "  NOTHING IS EXPORTED. To keep the results, run studioctl export first (cmd/studioctl)."
 	@echo "  Planned removals:"

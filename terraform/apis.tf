@@ -15,6 +15,8 @@ locals {
     "compute.googleapis.com",              # network, RabbitMQ VM
     "eventarc.googleapis.com",             # Firestore -> Notify
     "fcm.googleapis.com",                  # push notifications (Notify)
+    "firebase.googleapis.com",             # the web app (Firebase Web App)
+    "firebasehosting.googleapis.com",      # the web app's Hosting site
     "firebaserules.googleapis.com",        # Firestore security rules
     "firestore.googleapis.com",            # job documents
     "iam.googleapis.com",                  # service accounts

@@ -62,6 +62,8 @@ locals {
     SIGNED_URL_EXPIRY = var.signed_url_expiry
     MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
     LOG_LEVEL         = var.log_level
+    # Browsers may call the API from the event's web app only (hosting.tf).
+    APP_ORIGINS = join(",", local.app_origins)
     # The garbage collector's target, below the instance's memory.
     GOMEMLIMIT            = "480MiB"
     MAX_UPLOADS_IN_FLIGHT = "8"

@@ -7,6 +7,8 @@
 package terraform_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"sort"
@@ -103,6 +105,12 @@ func (c *config) evalCtx() *hcl.EvalContext {
 			"tostring": stdlib.MakeToFunc(cty.String),
 			"coalesce": stdlib.CoalesceFunc,
 			"toset":    toSet,
+			"concat":   stdlib.ConcatFunc,
+			"distinct": stdlib.DistinctFunc,
+			"flatten":  stdlib.FlattenFunc,
+			"join":     stdlib.JoinFunc,
+			"substr":   stdlib.SubstrFunc,
+			"sha256":   sha256Func,
 		},
 	}
 	var locals []*hclsyntax.Attribute
@@ -166,6 +174,16 @@ var toSet = function.New(&function.Spec{
 			return cty.SetValEmpty(cty.String), nil
 		}
 		return cty.SetVal(elems), nil
+	},
+})
+
+// sha256Func is Terraform's sha256: the lowercase hex SHA-256 of a string.
+var sha256Func = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "str", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		sum := sha256.Sum256([]byte(args[0].AsString()))
+		return cty.StringVal(hex.EncodeToString(sum[:])), nil
 	},
 })
 

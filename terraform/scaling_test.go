@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
-	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/tigerstudio/studio/infra/queue"
 )
@@ -240,7 +239,6 @@ func scaleCtx(c *config, vars map[string]cty.Value) *hcl.EvalContext {
 		Type:   func(args []cty.Value) (cty.Type, error) { return args[0].Type(), nil },
 		Impl:   func(args []cty.Value, _ cty.Type) (cty.Value, error) { return args[0], nil },
 	})
-	ctx.Functions["concat"] = stdlib.ConcatFunc
 	var locals []*hclsyntax.Attribute
 	for _, b := range c.blocks {
 		if b.Type == "locals" {

@@ -145,6 +145,66 @@ variable "log_level" {
 }
 
 #
+# Web app (hosting.tf)
+#
+
+variable "event_title" {
+  type        = string
+  default     = null
+  description = "Name of the event the web app shows (eventName in /studio.json), e.g. \"Spring Gala 2026\"; default: var.event."
+}
+
+variable "hosting_site" {
+  type        = string
+  default     = null
+  description = <<-EOT
+    Firebase Hosting site id of the web app (the app is at https://SITE.web.app).
+    Default: "<event>-<8 hex digits of the project's hash>" (hosting.tf). Set it
+    only if that id is taken; then add its two domains to project/'s
+    extra_authorized_domains, which derives only the default ids.
+  EOT
+
+  validation {
+    # Shaped like a project ID (6-30 characters), as every default site is.
+    condition     = var.hosting_site == null || can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.hosting_site))
+    error_message = "hosting_site must be 6-30 lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "extra_app_origins" {
+  type        = list(string)
+  default     = []
+  description = <<-EOT
+    More origins of the web app the Gateway answers CORS for, besides the
+    site's https://SITE.web.app and https://SITE.firebaseapp.com, e.g. a custom
+    domain connected to the site: ["https://photos.example.com"]. Its domain
+    also goes into project/'s extra_authorized_domains.
+  EOT
+
+  validation {
+    # The Gateway refuses anything but scheme://host[:port] (APP_ORIGINS).
+    condition     = alltrue([for o in var.extra_app_origins : can(regex("^https?://[^/?#]+$", o))])
+    error_message = "extra_app_origins must be origins: scheme://host[:port], without a path."
+  }
+}
+
+variable "google_client_id" {
+  type        = string
+  default     = null
+  description = <<-EOT
+    The OAuth web client id given to project/ for Google sign-in (it is public:
+    every sign-in page shows it). Written to /studio.json as googleClientId, so
+    the app offers "Sign in with Google"; null (the default) leaves Google
+    sign-in out of the app.
+  EOT
+
+  validation {
+    condition     = var.google_client_id == null || can(regex("\\.apps\\.googleusercontent\\.com$", var.google_client_id))
+    error_message = "google_client_id must be an OAuth client id (...apps.googleusercontent.com)."
+  }
+}
+
+#
 # Worker
 #
 

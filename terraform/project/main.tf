@@ -2,7 +2,8 @@
 # before the first event (../README.md, "Once per project"), never destroyed
 # with an event. An event's stack (..) creates and deletes only what carries
 # its name; these grants belong to Google's service agents, which all events
-# use, so they live here, where no event's destroy can remove them.
+# use, so they live here, where no event's destroy can remove them. So do the
+# Firebase Auth settings (auth.tf): one per project, shared by every event.
 
 terraform {
   required_version = ">= 1.11"
@@ -17,11 +18,6 @@ terraform {
       version = "~> 6.47"
     }
   }
-}
-
-variable "project" {
-  type        = string
-  description = "Google Cloud project ID (a Firebase project)."
 }
 
 provider "google" {
@@ -48,6 +44,8 @@ locals {
     "compute.googleapis.com",
     "eventarc.googleapis.com",
     "fcm.googleapis.com",
+    "firebase.googleapis.com",
+    "firebasehosting.googleapis.com",
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
