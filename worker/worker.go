@@ -217,7 +217,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		CompletedAt: done.UTC(),
 		Event:       req.Event,
 		Priority:    req.Priority,
-		EnqueuedAt:  req.EnqueuedAt,
+		EnqueuedAt:  req.QueuedBy(started),
 	}
 	if err := p.Results.Succeed(ctx, id, resp); err != nil {
 		if errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded) {

@@ -109,6 +109,20 @@ type Request struct {
 // Enqueued reports whether the broker confirmed the job's message.
 func (r Request) Enqueued() bool { return r.EnqueuedAt != nil && !r.EnqueuedAt.IsZero() }
 
+// QueuedBy is the enqueue time a response of the job repeats: the request's
+// enqueuedAt, or started when the Gateway's mark has not landed yet (an idle
+// worker takes the message before the Gateway hears the broker's confirm).
+// A response must carry one: the queue's position counts requests enqueued
+// less the responses that carry it, so a started job without it would stay
+// "ahead" of every later job.
+func (r Request) QueuedBy(started time.Time) *time.Time {
+	if r.Enqueued() {
+		return r.EnqueuedAt
+	}
+	t := started.UTC()
+	return &t
+}
+
 // Response states.
 const (
 	StateRunning   = "running"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -84,5 +85,25 @@ func TestCheckIDBoundsItsMessage(t *testing.T) {
 	err := CheckID(strings.Repeat("x", 5<<20))
 	if err == nil || len(err.Error()) > 200 {
 		t.Fatalf("CheckID(5 MB) = %d-byte error, want a short one", len(fmt.Sprint(err)))
+	}
+}
+
+func TestQueuedBy(t *testing.T) {
+	enq := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	started := enq.Add(2 * time.Second)
+	for _, c := range []struct {
+		name string
+		req  Request
+		want time.Time
+	}{
+		{"the Gateway's mark", Request{EnqueuedAt: &enq}, enq},
+		{"not marked yet: the start", Request{}, started},
+		{"a zero mark: the start", Request{EnqueuedAt: &time.Time{}}, started},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.req.QueuedBy(started); got == nil || !got.Equal(c.want) {
+				t.Errorf("QueuedBy = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

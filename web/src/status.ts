@@ -37,10 +37,11 @@ export function failureAdvice(code?: string): string {
   }
 }
 
-// queueText: the place in the queue, with the ETA once the Gateway has one
-// (it needs two recent completions to measure the pace).
+// queueText: how many jobs are ahead (the Gateway's queue.position counts
+// them), with the ETA once the Gateway has one (it needs two recent
+// completions to measure the pace).
 export function queueText(q: { position: number; etaSeconds?: number }): string {
-  return typeof q.etaSeconds === "number"
-    ? t("queue_position", { position: q.position, eta: duration(q.etaSeconds) })
-    : t("queue_position_only", { position: q.position });
+  const eta = typeof q.etaSeconds === "number" ? duration(q.etaSeconds) : "";
+  if (q.position <= 0) return eta ? t("queue_next", { eta }) : t("queue_next_only");
+  return eta ? t("queue_ahead", { n: q.position, eta }) : t("queue_ahead_only", { n: q.position });
 }

@@ -9,9 +9,9 @@ describe("i18n", () => {
   });
   it("fills in variables", () => {
     setLang("en");
-    expect(t("queue_position", { position: 3, eta: duration(45) })).toBe("Position 3 in the queue, about 45 s");
+    expect(t("queue_ahead", { n: 3, eta: duration(45) })).toBe("3 ahead of yours, about 45 s");
     setLang("ko");
-    expect(t("queue_position", { position: 3, eta: duration(180) })).toBe("대기 3번째, 약 3분");
+    expect(t("queue_ahead", { n: 3, eta: duration(180) })).toBe("앞에 3장 대기 중, 약 3분");
     setLang("en");
   });
 });

@@ -28,10 +28,14 @@ describe("deriveStatus", () => {
 });
 
 describe("queueText", () => {
-  it("gives the place, and the ETA only when the Gateway measured one", () => {
+  it("says how many are ahead, and the ETA only when the Gateway measured one", () => {
     setLang("en");
-    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("Position 4 in the queue, about 30 s");
-    expect(queueText({ position: 4 })).toBe("Position 4 in the queue");
-    expect(queueText({ position: 1, etaSeconds: 0 })).toBe("Position 1 in the queue, about 1 s");
+    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("4 ahead of yours, about 30 s");
+    expect(queueText({ position: 4 })).toBe("4 ahead of yours");
+    expect(queueText({ position: 0, etaSeconds: 0 })).toBe("Yours is next, about 1 s");
+    expect(queueText({ position: 0 })).toBe("Yours is next");
+    setLang("ko");
+    expect(queueText({ position: 2, etaSeconds: 180 })).toBe("앞에 2장 대기 중, 약 3분");
+    setLang("en");
   });
 });

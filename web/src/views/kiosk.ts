@@ -190,7 +190,6 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
           h("button", { type: "button", class: "board-item", "aria-label": `${t("show_job")}: ${t(j.status)} ${new Date(j.createdAt).toLocaleTimeString()}`, onclick: () => show(j) },
             out ? h("img", { src: out.url, alt: "", loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
             h("span", { class: "badge", "data-status": j.status }, t(j.status)),
-            j.queue ? h("span", {}, " #" + j.queue.position) : null,
           ),
         );
       }));

@@ -135,27 +135,41 @@ func TestAttempts(t *testing.T) {
 
 // TestBeginRepeatsTheQueueKeys: a started job's response carries its
 // request's event, priority and enqueuedAt, which the Gateway's queue
-// position counts by.
+// position counts by; when the worker took the message before the
+// Gateway's mark landed, the start stands in for it (a response without one
+// would keep the job "ahead" in the queue forever).
 func TestBeginRepeatsTheQueueKeys(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	fs := s.Firestore(t)
 	ctx := testenv.Ctx(t)
-	id := testenv.Unique("job")
 	at := time.Now().UTC().Truncate(time.Millisecond)
-	req := jobs.Request{Event: "gala", Priority: jobs.Booth, EnqueuedAt: &at}
-	if _, err := workerdb.NewWriter(fs).Begin(ctx, id, req, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := fs.Collection(store.Responses).Doc(id).Get(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got jobs.Response
-	if err := snap.DataTo(&got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Event != "gala" || got.Priority != jobs.Booth || got.EnqueuedAt == nil || !got.EnqueuedAt.Equal(at) {
-		t.Errorf("response %+v, want the request's event, priority and enqueuedAt", got)
+	started := at.Add(time.Second)
+	for _, c := range []struct {
+		name     string
+		enqueued *time.Time
+		want     time.Time
+	}{
+		{"marked", &at, at},
+		{"not marked yet", nil, started},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := testenv.Unique("job")
+			req := jobs.Request{Event: "gala", Priority: jobs.Booth, EnqueuedAt: c.enqueued}
+			if _, err := workerdb.NewWriter(fs).Begin(ctx, id, req, started); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := fs.Collection(store.Responses).Doc(id).Get(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got jobs.Response
+			if err := snap.DataTo(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Event != "gala" || got.Priority != jobs.Booth || got.EnqueuedAt == nil || !got.EnqueuedAt.Equal(c.want) {
+				t.Errorf("response %+v, want the request's event, priority and enqueuedAt %v", got, c.want)
+			}
+		})
 	}
 }
