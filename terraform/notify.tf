@@ -4,7 +4,8 @@
 #
 # Rights: Firestore (notifications/ in code; reads the rest), read on the
 # output bucket to sign download URLs, the SMTP password, sending push
-# messages (FCM). No VPC access: it never talks to RabbitMQ.
+# messages (FCM), reading Auth accounts (a guest's address verified after
+# submitting). No VPC access: it never talks to RabbitMQ.
 
 resource "google_service_account" "notify" {
   account_id   = "${var.event}-notify"
@@ -28,6 +29,15 @@ resource "google_project_iam_member" "notify_firestore" {
 resource "google_project_iam_member" "notify_fcm" {
   project = var.project
   role    = "roles/firebasecloudmessaging.admin"
+  member  = "serviceAccount:${google_service_account.notify.email}"
+}
+
+# A request names an address only when the Gateway saw a verified one; a
+# guest who confirms an address later is mailed at the address Auth holds
+# then (notify.AuthOwners: users.get). The viewer role reads accounts only.
+resource "google_project_iam_member" "notify_auth" {
+  project = var.project
+  role    = "roles/firebaseauth.viewer"
   member  = "serviceAccount:${google_service_account.notify.email}"
 }
 

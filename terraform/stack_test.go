@@ -88,24 +88,30 @@ func bytesOf(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// Notify sends push messages with FCM HTTP v1: the API is enabled (here and
-// in project/) and Notify's account holds cloudmessaging.messages.create.
-func TestFCM(t *testing.T) {
+// Notify sends push messages with FCM HTTP v1 (the API is enabled here and
+// in project/) and reads owners' verified addresses from Firebase Auth: its
+// account holds the project roles for both.
+func TestNotifyProjectRoles(t *testing.T) {
 	c := loadConfig(t, ".")
 	apis := apiList(t, c)
 	if !contains(apis, "fcm.googleapis.com") {
 		t.Errorf("fcm.googleapis.com is not among the enabled APIs: %v", apis)
 	}
-	found := false
-	for _, b := range c.resources("resource", "google_project_iam_member") {
-		role, _ := literalString(b.Block, "role")
-		member := exprText(t, c, b.file, b.Body.Attributes["member"])
-		if role == "roles/firebasecloudmessaging.admin" && strings.Contains(member, "google_service_account.notify.") {
-			found = true
+	for _, want := range []struct{ role, why string }{
+		{"roles/firebasecloudmessaging.admin", "push (cloudmessaging.messages.create)"},
+		{"roles/firebaseauth.viewer", "the address a guest verified after submitting (firebaseauth.users.get)"},
+	} {
+		found := false
+		for _, b := range c.resources("resource", "google_project_iam_member") {
+			role, _ := literalString(b.Block, "role")
+			member := exprText(t, c, b.file, b.Body.Attributes["member"])
+			if role == want.role && strings.Contains(member, "google_service_account.notify.") {
+				found = true
+			}
 		}
-	}
-	if !found {
-		t.Error("Notify's service account has no FCM role (roles/firebasecloudmessaging.admin)")
+		if !found {
+			t.Errorf("Notify's service account lacks %s, for %s", want.role, want.why)
+		}
 	}
 }
 

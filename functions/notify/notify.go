@@ -54,6 +54,12 @@ type Jobs interface {
 	Unnotified(ctx context.Context, from, to time.Time, limit int) (succeeded, failed []string, err error)
 }
 
+// Owners tells the address a job's owner verified after submitting, for a
+// request that names none (a guest who confirmed an address later).
+type Owners interface {
+	VerifiedEmail(ctx context.Context, uid string) (string, error)
+}
+
 // Ledger is Notify's write scope: notifications/{jobId}.
 type Ledger interface {
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (notifydb.Claim, error)
@@ -64,10 +70,13 @@ type Ledger interface {
 
 // Deps are Notify's collaborators.
 type Deps struct {
-	Jobs         Jobs
-	Ledger       Ledger
-	Mailer       Mailer
-	Messenger    Messenger
+	Jobs      Jobs
+	Ledger    Ledger
+	Mailer    Mailer
+	Messenger Messenger
+	// Owners, when set, gives the owner's verified address to a job whose
+	// request names none.
+	Owners       Owners
 	URLs         blob.URLs
 	Styles       *styles.Catalogue
 	OutputBucket string
@@ -193,6 +202,14 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		return false, fmt.Errorf("notify: read devices: %w", err)
 	}
 	email := job.Request.Notify.Email
+	if email == "" && s.d.Owners != nil {
+		if email, err = s.d.Owners.VerifiedEmail(ctx, job.Request.UID); err != nil {
+			return false, fmt.Errorf("notify: %w", err)
+		}
+		if email != "" {
+			log.Info("mailing the address the owner verified after submitting")
+		}
+	}
 	if email == "" && len(dev.Tokens) == 0 {
 		log.Info("owner has neither an email address nor a device; not notifying")
 		return false, nil

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	fbauth "firebase.google.com/go/v4/auth"
 	"fmt"
 	"io"
 	"mime"
@@ -166,19 +167,25 @@ func newEventFixture(t *testing.T, event string) *fixture {
 	}
 	f.svc = notify.New(notify.Deps{
 		Jobs: store.NewReader(f.fs), Ledger: notifydb.NewWriter(f.fs),
-		Mailer: f.mailer, Messenger: f.push,
+		Mailer: f.mailer, Messenger: f.push, Owners: notify.AuthOwners{Client: s.AuthClient(t)},
 		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
 		MaxAge: 24 * time.Hour, Logger: logging.New(t.Output(), -4),
 	})
 	return f
 }
 
-// job seeds a request (and, for succeeded jobs, a response and its output).
+// job seeds a request of a user unknown to Auth (and, for succeeded jobs,
+// a response and its output).
 func (f *fixture) job(t *testing.T, email string, state jobs.Status) string {
+	t.Helper()
+	return f.jobOf(t, testenv.Unique("uid"), email, state)
+}
+
+// jobOf seeds a job of uid.
+func (f *fixture) jobOf(t *testing.T, uid, email string, state jobs.Status) string {
 	t.Helper()
 	ctx := testenv.Ctx(t)
 	id := testenv.Unique("job")
-	uid := testenv.Unique("uid")
 	req := jobs.Request{UID: uid, Event: "spring-gala", Style: "sketch", Priority: jobs.Online, Input: id + "/input.jpg",
 		Notify: jobs.Notify{Email: email}, CreatedAt: f.now}
 	if _, err := f.fs.Collection(store.Requests).Doc(id).Set(ctx, req); err != nil {
@@ -416,6 +423,43 @@ func TestNobodyToNotify(t *testing.T) {
 	}
 	if n := len(f.sink.mails(t)); n != 0 || len(f.push.all()) != 0 {
 		t.Errorf("%d mails, %d pushes for a user without email or device", n, len(f.push.all()))
+	}
+}
+
+// TestOwnerVerifiedLater: a request without an address (a guest's) is
+// mailed to the address its owner verified since, once; an owner whose
+// address is not verified is not mailed.
+func TestOwnerVerifiedLater(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := testenv.Ctx(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: false})
+	id := f.jobOf(t, user.UID, "", jobs.Succeeded)
+	ev := func() cloudevents.Event {
+		return f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)
+	}
+	if err := f.svc.Handle(ctx, ev()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.sink.mails(t)); n != 0 {
+		t.Fatalf("%d mails to an unverified address", n)
+	}
+	if _, err := f.stack.AuthClient(t).UpdateUser(ctx, user.UID, (&fbauth.UserToUpdate{}).EmailVerified(true)); err != nil {
+		t.Fatal(err)
+	}
+	// The sweep (or a redelivery) asks again; then a duplicate.
+	for range 2 {
+		if err := f.svc.Handle(ctx, ev()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mails := f.sink.mails(t)
+	if len(mails) != 1 || mails[0].Header.Get("To") != user.Email {
+		var to []string
+		for _, m := range mails {
+			to = append(to, m.Header.Get("To"))
+		}
+		t.Fatalf("mails to %v, want one to the verified %s", to, user.Email)
 	}
 }
 

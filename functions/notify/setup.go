@@ -20,12 +20,16 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify.Build: %w", err)
 	}
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify.Build: firebase: %w", err)
+	}
+	authClient, err := app.Auth(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("notify.Build: auth: %w", err)
+	}
 	var messenger Messenger = &LogMessenger{Logger: log}
 	if cfg.Push == "fcm" {
-		app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
-		if err != nil {
-			return nil, nil, fmt.Errorf("notify.Build: firebase: %w", err)
-		}
 		mc, err := app.Messaging(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("notify.Build: messaging: %w", err)
@@ -45,6 +49,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 			User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,
 		},
 		Messenger:     messenger,
+		Owners:        AuthOwners{Client: authClient},
 		URLs:          blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
 		Styles:        cat,
 		OutputBucket:  cfg.OutputBucket,

@@ -251,7 +251,7 @@ type UserOpts struct {
 func (s Stack) NewUser(t testing.TB, opts UserOpts) User {
 	t.Helper()
 	ctx := Ctx(t)
-	client := s.authClient(t)
+	client := s.AuthClient(t)
 	email := Unique("user") + "@example.test"
 	const password = "correct horse battery"
 	rec, err := client.CreateUser(ctx, (&fbauth.UserToCreate{}).Email(email).Password(password).EmailVerified(opts.EmailVerified))
@@ -306,7 +306,8 @@ func (s Stack) SignIn(t testing.TB, email, password string) string {
 	return out.IDToken
 }
 
-func (s Stack) authClient(t testing.TB) *fbauth.Client {
+// AuthClient is the Admin SDK's Auth client on the emulator.
+func (s Stack) AuthClient(t testing.TB) *fbauth.Client {
 	t.Helper()
 	app, err := firebase.NewApp(context.Background(), &firebase.Config{ProjectID: s.Project})
 	if err != nil {
