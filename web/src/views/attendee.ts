@@ -157,6 +157,7 @@ export async function finish(ctx: Ctx, main: HTMLElement) {
       ctx.user = r.user;
       if (r.moved > 0) ctx.notice = t("guest_moved", { count: r.moved });
       else if (r.adoptFailed) ctx.notice = t("guest_move_failed");
+      else if (r.outcome === "linked") ctx.notice = t("email_confirmed", { email: address });
       ctx.refreshHeader();
       ctx.go("#/photos");
     } catch (err) {
@@ -224,6 +225,11 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
     if (navigator.onLine) return res();
     window.addEventListener("online", () => res(), { once: true });
   });
+  // A guest may give an address for the result: it gets a sign-in link,
+  // and once the guest opens it the address is verified (the account keeps
+  // the guest's jobs) and Notify mails the result there.
+  const guest = ctx.user.isAnonymous;
+  const email = guest ? h("input", { id: "result-email", type: "email", autocomplete: "email", inputMode: "email" }) : null;
   const form = h("form", {
     class: "card",
     onsubmit: async (e: Event) => {
@@ -237,6 +243,16 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
           { photo: prepared.blob, style: select.value, consent: CONSENT_VERSION, key },
           { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
         );
+        const address = email?.value.trim();
+        if (address) {
+          try {
+            await sendLink(ctx.auth, address);
+            ctx.notice = t("confirm_email_sent", { email: address });
+          } catch (err) {
+            console.warn("send link", (err as { code?: string }).code ?? (err as Error).message);
+            ctx.notice = t("confirm_email_failed");
+          }
+        }
         if (!cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
       } catch (err) {
         if (cancelled) return;
@@ -248,7 +264,10 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   },
     h("label", { for: "style" }, t("choose_style")), select,
     h("label", { for: "photo", class: "button" }, t("take_photo")), file,
-    preview, status, submit,
+    preview,
+    email ? h("label", { for: "result-email" }, t("result_email")) : null, email,
+    email ? h("p", { class: "note" }, t("result_email_note")) : null,
+    status, submit,
   );
   main.append(h("h1", {}, t("upload_title")), form);
   return () => {
@@ -285,6 +304,10 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
   main.append(h("h1", {}, t("status_title")), badge, detail);
+  if (ctx.notice) {
+    main.append(h("p", { role: "status", class: "notice" }, ctx.notice));
+    ctx.notice = undefined;
+  }
 
   const showQueue = async () => {
     try {
