@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
+import { env, expectText, expectVisible, fixtures, imageLoaded, launch, onPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
 let browser;
@@ -39,9 +39,8 @@ async function guestToUpload(page, shots) {
 // The guest's job waits behind a backlog of slower (AI) jobs of another
 // attendee, so the screen shows it queued, with its place, before done.
 test("a guest consents, uploads a portrait, watches it go queued -> done and sees the image", async () => {
-  const { context, page } = await newPhone(browser);
   const BACKLOG = 5; // the worker's 2 slots and 3 more waiting
-  try {
+  await onPhone(browser, "attendee", async (page) => {
     const submit = await guestToUpload(page, true);
     const token = await signUp(`crowd-${Date.now()}@example.test`, "crowd-secret-1");
     const photo = fs.readFileSync(portrait);
@@ -72,18 +71,11 @@ test("a guest consents, uploads a portrait, watches it go queued -> done and see
     await until("one photo listed", async () => (await items.count()) === 1);
     await imageLoaded(items.first().getByRole("img"));
     await shot(page, "attendee-7-my-photos");
-  } catch (e) {
-    console.error(page.logs.join("\n"));
-    await shot(page, "attendee-failure").catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("offline at submit: the app waits for the network, then submits exactly one job", async () => {
-  const { context, page } = await newPhone(browser);
-  try {
+  await onPhone(browser, "offline", async (page, context) => {
     const submit = await guestToUpload(page, false);
     await context.setOffline(true);
     await submit.click();
@@ -97,25 +89,16 @@ test("offline at submit: the app waits for the network, then submits exactly one
     await until("the photos list", async () => (await items.count()) >= 1);
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(await items.count(), 1, "exactly one job submitted");
-  } catch (e) {
-    console.error(page.logs.join("\n"));
-    await shot(page, "offline-failure").catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("a Korean browser gets the app in Korean", async () => {
-  const { context, page } = await newPhone(browser, { locale: "ko-KR" });
-  try {
+  await onPhone(browser, "attendee", async (page) => {
     await page.goto(env.WEB_URL);
     await expectVisible(page.getByRole("link", { name: "내 사진 만들기" }));
     await expectVisible(page.getByRole("list", { name: "스타일" }).getByRole("img"));
     await imageLoaded(page.getByRole("list", { name: "스타일" }).getByRole("img").first());
     assert.equal(await page.locator("html").getAttribute("lang"), "ko");
     await shot(page, "attendee-ko-landing");
-  } finally {
-    await context.close();
-  }
+  }, { locale: "ko-KR" });
 });

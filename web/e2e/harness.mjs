@@ -58,6 +58,21 @@ export async function newPhone(browser, opts = {}) {
 
 // shot saves a screenshot of the screen and checks its accessibility
 // (accessible, below), except for screenshots of a failure.
+// onPhone runs fn(page) on a new phone (newPhone's options); when it fails,
+// it prints the page's console and saves a screenshot NAME-failure.
+export async function onPhone(browser, name, fn, opts = {}) {
+  const { context, page } = await newPhone(browser, opts);
+  try {
+    return await fn(page, context);
+  } catch (e) {
+    console.error(page.logs.join("\n"));
+    await shot(page, `${name}-failure`).catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
+
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(shotDir, `${name}.png`), fullPage: true });
   if (!name.endsWith("failure")) await accessible(page, name);

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { authAdmin, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
+import { authAdmin, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, onPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
 let browser;
@@ -54,9 +54,8 @@ function mailTo(email, id) {
 }
 
 test("a guest who signs in with an email link keeps their jobs and gets results by mail", async () => {
-  const { context, page } = await newPhone(browser);
   const email = `guest-${Date.now()}@example.test`;
-  try {
+  await onPhone(browser, "signin", async (page) => {
     await page.goto(env.WEB_URL + "/#/signin");
     await page.getByRole("button", { name: "Continue as guest" }).click();
     await page.getByRole("button", { name: "I agree" }).click();
@@ -96,20 +95,13 @@ test("a guest who signs in with an email link keeps their jobs and gets results 
     assert.equal(await requestUid(mailed), guestUid);
     const eml = await until("the result mailed", () => mailTo(email, mailed), 30000);
     console.log(`mailed: ${eml}`);
-  } catch (e) {
-    console.error(page.logs.join("\n"));
-    await shot(page, "signin-failure").catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("a guest whose email already has an account is signed in to it and brings the guest's jobs", async () => {
-  const { context, page } = await newPhone(browser);
   const email = `existing-${Date.now()}@example.test`;
   const existingUid = await createUser(email, "existing-secret-1");
-  try {
+  await onPhone(browser, "signin", async (page) => {
     await page.goto(env.WEB_URL + "/#/signin");
     await page.getByRole("button", { name: "Continue as guest" }).click();
     await page.getByRole("button", { name: "I agree" }).click();
@@ -146,13 +138,7 @@ test("a guest whose email already has an account is signed in to it and brings t
     // The job's page reads its live documents as the new owner (rules).
     await items.first().getByRole("link").click();
     await expectText(page.locator(".badge"), /Done/, 15000);
-  } catch (e) {
-    console.error(page.logs.join("\n"));
-    await shot(page, "signin-failure").catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 // A guest's email for the result: given with the photo, confirmed by the
@@ -160,9 +146,8 @@ test("a guest whose email already has an account is signed in to it and brings t
 // address the account verified after submitting). A backlog keeps the job
 // queued while the link is opened; had it finished first, the sweep mails it.
 test("a guest gives an email with the photo, confirms it from the link, and the result is mailed", async () => {
-  const { context, page } = await newPhone(browser);
   const email = `guest-mail-${Date.now()}@example.test`;
-  try {
+  await onPhone(browser, "signin", async (page) => {
     await page.goto(env.WEB_URL + "/#/signin");
     await page.getByRole("button", { name: "Continue as guest" }).click();
     await page.getByRole("button", { name: "I agree" }).click();
@@ -188,13 +173,7 @@ test("a guest gives an email with the photo, confirms it from the link, and the 
     assert.equal(users[0].localId, guestUid, "the guest was replaced, not linked");
     const eml = await until("the result mailed to the confirmed address", () => mailTo(email, job), 200000);
     console.log(`mailed: ${eml}`);
-  } catch (e) {
-    console.error(page.logs.join("\n"));
-    await shot(page, "signin-failure").catch(() => {});
-    throw e;
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 // Google sign-in: Google's script is replaced by a named fake (Google is
@@ -231,8 +210,7 @@ test("a guest who continues with Google keeps their jobs; a known Google account
   const known = { sub: `g-${stamp}-2`, email: `google-known-${stamp}@gmail.test`, name: "Gee Known" };
   const knownUid = await existingGoogleAccount(known);
   for (const [who, user] of [["fresh", fresh], ["known", known]]) {
-    const { context, page } = await newPhone(browser);
-    try {
+    await onPhone(browser, "signin", async (page) => {
       await withFakeGoogle(page, user);
       await page.goto(env.WEB_URL + "/#/signin");
       await page.getByRole("button", { name: "Continue as guest" }).click();
@@ -264,19 +242,12 @@ test("a guest who continues with Google keeps their jobs; a known Google account
         assert.equal(await requestUid(guestJob), knownUid);
         await shot(page, "signin-7-google-known");
       }
-    } catch (e) {
-      console.error(page.logs.join("\n"));
-      await shot(page, "signin-failure").catch(() => {});
-      throw e;
-    } finally {
-      await context.close();
-    }
+    });
   }
 });
 
 test("without Google (unreachable or not configured) the sign-in page still offers email and guest", async () => {
-  const { context, page } = await newPhone(browser);
-  try {
+  await onPhone(browser, "signin", async (page) => {
     // Configured, but Google's script cannot load (this machine is offline).
     await page.route("**/studio.json", async (route) => {
       const r = await route.fetch();
@@ -287,7 +258,5 @@ test("without Google (unreachable or not configured) the sign-in page still offe
     await expectVisible(page.getByRole("button", { name: "Continue as guest" }));
     await expectVisible(page.getByRole("button", { name: "Email me a sign-in link" }));
     await until("the Google block hidden", async () => !(await page.getByRole("heading", { name: "Sign in with Google" }).isVisible()));
-  } finally {
-    await context.close();
-  }
+  });
 });
