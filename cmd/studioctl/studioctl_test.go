@@ -174,8 +174,11 @@ func (f *fixture) deadLetter(t *testing.T, id string) {
 	f.enqueue(t, id, jobs.Online)
 	f.stack.WithChannel(t, func(ch *amqp.Channel) error {
 		d, ok, err := ch.Get(f.topo.Queue(), false)
-		if err != nil || !ok {
-			return fmt.Errorf("get %s: ok %v, %v", id, ok, err)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", id, err)
+		}
+		if !ok {
+			return fmt.Errorf("get %s: the queue is empty", id)
 		}
 		if d.MessageId != id {
 			return fmt.Errorf("got %s, want %s", d.MessageId, id)
