@@ -54,7 +54,9 @@ function output(name) {
 const site = output("hosting_site");
 const gatewayUrl = output("gateway_url");
 const studio = { gatewayUrl, eventName: output("event_name") };
-const googleClientId = output("google_client_id");
+// Optional: terraform leaves a null root output out of `output -json`, and
+// google_client_id is null while Google sign-in is off.
+const googleClientId = outputs.google_client_id?.value;
 if (googleClientId) studio.googleClientId = googleClientId;
 if (typeof site !== "string" || site === "") {
   console.error("deploy-web: the hosting_site output is empty");

@@ -325,9 +325,12 @@ func TestDeployWebScript(t *testing.T) {
 				"event_name":       "Spring Gala",
 				"google_client_id": tc.clientID,
 			}
+			// Terraform leaves null root outputs out of `output -json`.
 			tfOut := map[string]any{}
 			for name, v := range vals {
-				tfOut[name] = map[string]any{"value": v, "sensitive": false}
+				if v != nil {
+					tfOut[name] = map[string]any{"value": v, "sensitive": false}
+				}
 			}
 			dir := t.TempDir()
 			out, err := runDeployWeb(t, dir, script, rootConfig,

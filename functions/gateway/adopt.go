@@ -50,6 +50,19 @@ func (s *Server) adoptJobs(w http.ResponseWriter, r *http.Request, user auth.Use
 		writeJSON(w, http.StatusOK, map[string]any{"moved": 0})
 		return
 	}
+	// The token may predate the guest's linking to an email or Google
+	// account (it says "anonymous" for its hour): that account's jobs are
+	// no longer a guest's to give.
+	still, err := s.d.Verifier.StillGuest(r.Context(), guest.UID)
+	if err != nil {
+		logging.FromContext(r.Context()).Error("guest account lookup failed", "err", err)
+		writeError(w, errUnavailable("could not verify the guest's account; retry later"))
+		return
+	}
+	if !still {
+		writeError(w, errForbidden("guestToken: that account is no longer a guest's"))
+		return
+	}
 	moved, err := s.d.Writer.MoveRequests(r.Context(), guest.UID, user.UID)
 	log := logging.FromContext(r.Context()).With("guest", guest.UID, "moved", moved)
 	if err != nil {

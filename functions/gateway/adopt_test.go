@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	fbauth "firebase.google.com/go/v4/auth"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,6 +42,13 @@ func TestAdoptGuestJobs(t *testing.T) {
 		t.Fatalf("other submit = %d %v", r.status, r.body)
 	}
 	otherGuest := f.stack.NewGuest(t)
+	// A guest linked to an email since its token was issued: the token still
+	// says "anonymous", the account no longer is a guest's.
+	linked := f.stack.NewGuest(t)
+	if _, err := f.stack.AuthClient(t).UpdateUser(testenv.Ctx(t), linked.UID,
+		(&fbauth.UserToUpdate{}).Email(testenv.Unique("linked")+"@example.test").Password("linked-secret-1")); err != nil {
+		t.Fatal(err)
+	}
 
 	refused := []struct {
 		name        string
@@ -59,6 +67,7 @@ func TestAdoptGuestJobs(t *testing.T) {
 		{"not a guest", account.Token, "application/json", `{"guestToken": "` + other.Token + `"}`, 403, "permission_denied"},
 		// A guest cannot take another guest's jobs.
 		{"guest adopts", otherGuest.Token, "application/json", `{"guestToken": "` + guest.Token + `"}`, 403, "permission_denied"},
+		{"guest linked since its token", account.Token, "application/json", `{"guestToken": "` + linked.Token + `"}`, 403, "permission_denied"},
 	}
 	for _, c := range refused {
 		r := f.adopt(t, c.token, c.contentType, c.body)

@@ -28,6 +28,8 @@ import (
 // Verifier checks a Firebase ID token.
 type Verifier interface {
 	Verify(ctx context.Context, idToken string) (auth.User, error)
+	// StillGuest asks the account, not a token, whether uid is a guest.
+	StillGuest(ctx context.Context, uid string) (bool, error)
 }
 
 // Publisher enqueues a job and returns once the broker confirmed it; Signal

@@ -202,7 +202,9 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		return false, fmt.Errorf("notify: read devices: %w", err)
 	}
 	email := job.Request.Notify.Email
-	if email == "" && s.d.Owners != nil {
+	// A booth job's owner is the kiosk's staff account: its address is never
+	// the attendee's.
+	if email == "" && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
 		if email, err = s.d.Owners.VerifiedEmail(ctx, job.Request.UID); err != nil {
 			return false, fmt.Errorf("notify: %w", err)
 		}

@@ -428,7 +428,8 @@ func TestNobodyToNotify(t *testing.T) {
 
 // TestOwnerVerifiedLater: a request without an address (a guest's) is
 // mailed to the address its owner verified since, once; an owner whose
-// address is not verified is not mailed.
+// address is not verified is not mailed, nor is a booth job's owner (the
+// kiosk's staff account).
 func TestOwnerVerifiedLater(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -452,6 +453,15 @@ func TestOwnerVerifiedLater(t *testing.T) {
 		if err := f.svc.Handle(ctx, ev()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A booth job of the same (now verified) account: not the attendee's
+	// address, so not mailed.
+	booth := f.jobOf(t, user.UID, "", jobs.Succeeded)
+	if _, err := f.fs.Collection(store.Requests).Doc(booth).Update(ctx, []firestore.Update{{Path: "priority", Value: jobs.Booth}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Handle(ctx, f.event(t, store.Responses, booth, running, succeeded, firestoreevent.ContentProtobuf)); err != nil {
+		t.Fatal(err)
 	}
 	mails := f.sink.mails(t)
 	if len(mails) != 1 || mails[0].Header.Get("To") != user.Email {

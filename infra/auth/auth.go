@@ -144,7 +144,7 @@ func sdkLookup(client *fbauth.Client) lookupFunc {
 		rec, err := client.GetUser(ctx, uid)
 		switch {
 		case err == nil:
-			return userState{disabled: rec.Disabled, validAfterMillis: rec.TokensValidAfterMillis}, nil
+			return userState{disabled: rec.Disabled, validAfterMillis: rec.TokensValidAfterMillis, credentials: len(rec.ProviderUserInfo)}, nil
 		case fbauth.IsUserNotFound(err):
 			return userState{missing: true}, nil
 		default:
@@ -186,4 +186,17 @@ func (v *Verifier) Verify(ctx context.Context, idToken string) (User, error) {
 	u.Staff, _ = tok.Claims["staff"].(bool)
 	u.Anonymous = tok.Firebase.SignInProvider == "anonymous"
 	return u, nil
+}
+
+// StillGuest reports whether uid is, right now, a guest: an anonymous
+// account with no sign-in method linked, neither deleted nor disabled. A
+// guest's ID token keeps saying "anonymous" for up to an hour after the
+// guest was linked to an email or Google, so what may be done only with a
+// guest's jobs asks the account itself, bypassing the cache.
+func (v *Verifier) StillGuest(ctx context.Context, uid string) (bool, error) {
+	st, err := v.users.lookup(ctx, uid)
+	if err != nil {
+		return false, fmt.Errorf("auth.StillGuest: %w", err)
+	}
+	return !st.missing && !st.disabled && st.credentials == 0, nil
 }

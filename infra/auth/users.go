@@ -54,6 +54,7 @@ type userState struct {
 	missing          bool // deleted, or never existed
 	disabled         bool
 	validAfterMillis int64 // tokens issued before this are revoked
+	credentials      int   // linked sign-in methods (email, Google...): 0 for a guest
 }
 
 // lookupFunc reads a user's state; a failure is an error, a missing user is

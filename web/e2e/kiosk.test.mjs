@@ -219,6 +219,13 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     assert.ok(pending >= 4, `only ${pending} of ${BACKLOG} online jobs were still pending when the booth job went in`);
     await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }).first(), 60000);
     await shot(page, "kiosk-6-overtook-backlog");
+    // The next attendee: Retake clears the last one's portrait and QR code,
+    // and they stay cleared.
+    await page.getByRole("button", { name: "Retake" }).click();
+    await until("the panel cleared", async () => (await page.getByRole("img", { name: "Scan to get your portrait" }).count()) === 0);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(await page.getByRole("img", { name: "Scan to get your portrait" }).count(), 0, "the last attendee's QR code came back");
+    assert.equal(await page.getByRole("link", { name: "Pick-up link" }).count(), 0);
     const boothDone = await until("the booth job done", () => completedAt(booth), 60000);
     const done = await until("the backlog done", async () => {
       const ts = await Promise.all(backlog.map(completedAt));

@@ -253,10 +253,14 @@ test("without Google (unreachable or not configured) the sign-in page still offe
       const r = await route.fetch();
       route.fulfill({ response: r, json: { ...(await r.json()), googleClientId: "e2e-client.apps.googleusercontent.com" } });
     });
-    await page.route("https://accounts.google.com/**", (route) => route.abort());
+    let asked = false;
+    await page.route("https://accounts.google.com/**", (route) => { asked = true; return route.abort(); });
     await page.goto(env.WEB_URL + "/#/signin");
     await expectVisible(page.getByRole("button", { name: "Continue as guest" }));
     await expectVisible(page.getByRole("button", { name: "Email me a sign-in link" }));
+    // The app did try to load Google's script (so it was configured), and
+    // then hid the block.
+    await until("Google's script requested", () => asked);
     await until("the Google block hidden", async () => !(await page.getByRole("heading", { name: "Sign in with Google" }).isVisible()));
   });
 });

@@ -24,7 +24,9 @@ export interface Finished {
 // fails; the result says so.
 export async function signInOverGuest(auth: Auth, signIn: () => Promise<User>, adopt?: Adopt): Promise<Finished> {
   const current = auth.currentUser;
-  const guestToken = current?.isAnonymous && adopt ? await current.getIdToken() : null;
+  // A guest whose token cannot be had (the account was cleaned up) has no
+  // jobs left to bring; the sign-in goes ahead.
+  const guestToken = current?.isAnonymous && adopt ? await current.getIdToken().catch(() => null) : null;
   const user = await signIn();
   let moved = 0;
   let adoptFailed = false;
@@ -39,6 +41,13 @@ export async function signInOverGuest(auth: Auth, signIn: () => Promise<User>, a
   // A fresh ID token carries email and email_verified for the Gateway.
   await user.getIdToken(true);
   return { user, outcome: "signed_in", moved, adoptFailed };
+}
+
+// guestGone: the guest account itself is no longer usable (deleted, e.g. by
+// the project's clean-up of old guests, or disabled): sign in instead.
+export function guestGone(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === "auth/user-token-expired" || code === "auth/user-not-found" || code === "auth/user-disabled";
 }
 
 // linkRefused: linking the guest failed because the credential belongs to

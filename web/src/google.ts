@@ -6,7 +6,7 @@
 // web client id comes from /studio.json (googleClientId); without one the
 // app offers no Google button.
 import { GoogleAuthProvider, linkWithCredential, signInWithCredential, type Auth } from "firebase/auth";
-import { linkRefused, signInOverGuest, type Adopt, type Finished } from "./account";
+import { guestGone, linkRefused, signInOverGuest, type Adopt, type Finished } from "./account";
 
 export const GIS_SRC = "https://accounts.google.com/gsi/client";
 
@@ -62,7 +62,7 @@ export async function googleSignIn(auth: Auth, idToken: string, adopt?: Adopt): 
       await user.getIdToken(true);
       return { user, outcome: "linked", moved: 0 };
     } catch (e) {
-      if (!linkRefused(e)) throw e;
+      if (!linkRefused(e) && !guestGone(e)) throw e;
     }
   }
   return signInOverGuest(auth, async () => (await signInWithCredential(auth, credential)).user, adopt);

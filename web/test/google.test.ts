@@ -42,6 +42,13 @@ describe("Google sign-in", () => {
       expect(r).toMatchObject({ outcome: "signed_in", moved: 3, adoptFailed: false });
       expect(r.user?.uid).toBe("account-1");
     });
+  it("signs in when the guest account is gone, bringing nothing", async () => {
+    linkError = { code: "auth/user-token-expired" };
+    const gone = { uid: "guest-1", isAnonymous: true, getIdToken: async () => { calls.push("guestToken"); throw linkError; } };
+    const r = await googleSignIn(auth(gone), "google-id-token", adopt);
+    expect(calls).toEqual(["link:google-id-token", "guestToken", "signIn:google-id-token"]);
+    expect(r).toMatchObject({ outcome: "signed_in", moved: 0, adoptFailed: false });
+  });
   it("rethrows other errors and signs nobody in", async () => {
     linkError = { code: "auth/invalid-credential" };
     await expect(googleSignIn(auth(guest()), "bad", adopt)).rejects.toEqual(linkError);

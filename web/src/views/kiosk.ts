@@ -106,6 +106,9 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     capture.disabled = false;
     retake.hidden = true;
     submit.disabled = true;
+    // The next attendee must not see the last one's portrait or QR code.
+    unwatch?.();
+    status.textContent = "";
     result.replaceChildren();
   });
 
@@ -113,8 +116,11 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   // submitted (the attendee can scan and walk away; the pick-up page follows
   // it), the portrait and the print link once done.
   let unwatch: (() => void) | undefined;
+  let showing = 0; // which show() owns the panel: a late answer for another job must not draw
   const show = (job: Job) => {
     unwatch?.();
+    const mine = ++showing;
+    const current = () => mine === showing && !stopped;
     const id = job.id;
     const url = job.pickup ? location.origin + location.pathname + pickupPath(id, job.pickup) : "";
     const pickupBlock = () => {
@@ -128,6 +134,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     let error: ErrorDoc | null = null;
     let shown = "";
     const update = async () => {
+      if (!current()) return;
       const s = deriveStatus(response, error);
       if (s === shown) return;
       shown = s;
@@ -137,7 +144,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       void refreshBoard();
       const done = await ctx.api.job(id);
       const out = done.outputs?.[0];
-      if (!out || stopped || shown !== s) return;
+      if (!out || !current() || shown !== s) return;
       result.replaceChildren(
         h("img", { class: "result", src: out.url, alt: t("result_image") }),
         ...pickupBlock(),
@@ -148,7 +155,10 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; void update(); }, () => {}),
       onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; void update(); }, () => {}),
     ];
-    unwatch = () => subs.forEach((u) => u());
+    unwatch = () => {
+      subs.forEach((u) => u());
+      if (mine === showing) showing++; // nothing owns the panel until the next show()
+    };
   };
 
   const form = h("form", {

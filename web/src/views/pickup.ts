@@ -9,7 +9,12 @@ import { t, type Key } from "../i18n";
 import { failureAdvice, queueText } from "../status";
 import { resultBlock, statusKey } from "./attendee";
 
+// The page asks every POLL_MS while the job waits or runs, backing off to
+// MAX_POLL_MS while the network or the Gateway fails, and stops after
+// GIVE_UP_MS (a forgotten tab must not poll for days).
 const POLL_MS = 3000;
+const MAX_POLL_MS = 30000;
+const GIVE_UP_MS = 30 * 60 * 1000;
 
 // pickupPath: the page's route for a job and its code (the QR code's
 // target, under the app's origin). The code rides in the fragment, which
@@ -24,17 +29,26 @@ const codeKey = (id: string) => "pickup:" + id;
 
 export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
   const [id = "", fromLink = ""] = arg.split("/");
-  if (fromLink) {
-    localStorage.setItem(codeKey(id), fromLink);
-    history.replaceState(null, "", location.pathname + "#/pickup/" + encodeURIComponent(id));
+  let code = fromLink;
+  try {
+    if (fromLink) {
+      localStorage.setItem(codeKey(id), fromLink);
+      history.replaceState(null, "", location.pathname + "#/pickup/" + encodeURIComponent(id));
+    } else {
+      code = localStorage.getItem(codeKey(id)) ?? "";
+    }
+  } catch {
+    // Storage off (private mode): the code stays in the address bar, the
+    // only place a reload finds it.
   }
-  const code = localStorage.getItem(codeKey(id)) ?? "";
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
   const note = h("p", { class: "note", role: "status" });
   main.append(h("h1", {}, t("status_title")), badge, detail, note);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let wait = POLL_MS;
+  const started = Date.now();
 
   const tick = async () => {
     try {
@@ -43,9 +57,10 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
       note.textContent = "";
       badge.textContent = t(statusKey[job.status]);
       badge.dataset.status = job.status;
+      wait = POLL_MS;
       const out = job.outputs?.[0];
-      if (job.status === "succeeded" && out) {
-        detail.replaceChildren(...resultBlock(ctx, id, out));
+      if (job.status === "succeeded") {
+        detail.replaceChildren(...(out ? resultBlock(ctx, id, out) : []));
         return;
       }
       if (job.status === "failed") {
@@ -61,10 +76,15 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
         detail.replaceChildren(h("p", { role: "alert" }, t("pickup_invalid")));
         return;
       }
-      // Venue Wi-Fi: keep trying, and say so.
+      // Venue Wi-Fi: keep trying, less often, and say so.
       note.textContent = t("waiting_network");
+      wait = Math.min(MAX_POLL_MS, wait * 2);
     }
-    timer = setTimeout(() => void tick(), POLL_MS);
+    if (Date.now() - started > GIVE_UP_MS) {
+      note.textContent = t("pickup_reload");
+      return;
+    }
+    timer = setTimeout(() => void tick(), wait);
   };
   void tick();
   return () => { stopped = true; clearTimeout(timer); };
