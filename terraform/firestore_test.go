@@ -39,13 +39,16 @@ var declaredQueries = []fsQuery{
 	// Reconcile: equalities only, served by merging single-field indexes.
 	{Site: "infra/store/store.go:Unenqueued", Collection: "requests",
 		Filters: []fsFilter{{"event", "=="}, {"enqueuedAt", "=="}}},
-	// NotifySweep: a range on one field, served by its single-field index.
+	// NotifySweep: a range on one field, paged in that field's order, served
+	// by its single-field index.
 	// The code runs one chain for both collections (variables): both are
 	// declared.
 	{Site: "infra/store/store.go:Unnotified", Collection: "responses",
-		Filters: []fsFilter{{"completedAt", ">="}, {"completedAt", "<"}}},
+		Filters: []fsFilter{{"completedAt", ">="}, {"completedAt", "<"}},
+		Orders:  []fsOrder{{"completedAt", "ASCENDING"}}},
 	{Site: "infra/store/store.go:Unnotified", Collection: "errors",
-		Filters: []fsFilter{{"failedAt", ">="}, {"failedAt", "<"}}},
+		Filters: []fsFilter{{"failedAt", ">="}, {"failedAt", "<"}},
+		Orders:  []fsOrder{{"failedAt", "ASCENDING"}}},
 	// GET /v1/jobs/{id} of a queued job: the jobs ahead of it, counted in
 	// the requests and in the responses (which repeat the keys).
 	{Site: "infra/store/store.go:QueueAhead", Collection: "requests",

@@ -241,58 +241,93 @@ func (r *Reader) Unenqueued(ctx context.Context, event string, before time.Time,
 
 // Unnotified returns the jobs that finished between from and to (a
 // response succeeded, or an error document written) and whose owner has no
-// completed notification, at most limit of each kind. An error document
-// wins over a response, as in the job's status.
+// completed notification, at most limit of each kind, oldest first. It
+// pages through the window, so a busy event's later jobs are reached too
+// (a guest who confirms an address after the job finished is mailed by the
+// sweep), reading at most unnotifiedScan documents of each kind a call. An
+// error document wins over a response, as in the job's status.
 func (r *Reader) Unnotified(ctx context.Context, from, to time.Time, limit int) (succeeded, failed []string, err error) {
-	ids := func(collection, field string) ([]string, error) {
-		snaps, err := r.fs.Collection(collection).Where(field, ">=", from).Where(field, "<", to).
-			Limit(limit).Documents(ctx).GetAll()
-		if err != nil {
-			return nil, err
-		}
-		out := make([]string, 0, len(snaps))
-		for _, s := range snaps {
-			if collection == Responses {
-				if st, _ := s.DataAt("state"); st != jobs.StateSucceeded {
-					continue
+	// scan pages through collection's window; wanted picks a page's
+	// candidates, and those with a completed notification are dropped.
+	scan := func(collection, field string, wanted func([]*firestore.DocumentSnapshot) ([]string, error)) ([]string, error) {
+		q := r.fs.Collection(collection).Where(field, ">=", from).Where(field, "<", to).
+			OrderBy(field, firestore.Asc).Limit(limit)
+		var out []string
+		for scanned := 0; scanned < unnotifiedScan && len(out) < limit; {
+			snaps, err := q.Documents(ctx).GetAll()
+			if err != nil {
+				return nil, err
+			}
+			scanned += len(snaps)
+			candidates, err := wanted(snaps)
+			if err != nil {
+				return nil, err
+			}
+			notified, err := r.present(ctx, Notifications, candidates, func(s *firestore.DocumentSnapshot) bool {
+				var n Notification
+				return s.DataTo(&n) == nil && !n.SentAt.IsZero()
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range candidates {
+				if !notified[id] && len(out) < limit {
+					out = append(out, id)
 				}
 			}
-			out = append(out, s.Ref.ID)
+			if len(snaps) < limit {
+				break
+			}
+			q = q.StartAfter(snaps[len(snaps)-1])
 		}
 		return out, nil
 	}
-	if failed, err = ids(Errors, "failedAt"); err != nil {
+	if failed, err = scan(Errors, "failedAt", func(snaps []*firestore.DocumentSnapshot) ([]string, error) {
+		ids := make([]string, len(snaps))
+		for i, s := range snaps {
+			ids[i] = s.Ref.ID
+		}
+		return ids, nil
+	}); err != nil {
 		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
 	}
-	if succeeded, err = ids(Responses, "completedAt"); err != nil {
+	if succeeded, err = scan(Responses, "completedAt", func(snaps []*firestore.DocumentSnapshot) ([]string, error) {
+		var ids []string
+		for _, s := range snaps {
+			if st, _ := s.DataAt("state"); st == jobs.StateSucceeded {
+				ids = append(ids, s.Ref.ID)
+			}
+		}
+		// An error document wins: such a job is failed, found above.
+		errored, err := r.present(ctx, Errors, ids, nil)
+		return slices.DeleteFunc(ids, func(id string) bool { return errored[id] }), err
+	}); err != nil {
 		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
 	}
-	succeeded = slices.DeleteFunc(succeeded, func(id string) bool { return slices.Contains(failed, id) })
-	notified, err := r.notified(ctx, append(slices.Clone(succeeded), failed...))
-	if err != nil {
-		return nil, nil, fmt.Errorf("store.Unnotified: %w", err)
-	}
-	keep := func(id string) bool { return notified[id] }
-	return slices.DeleteFunc(succeeded, keep), slices.DeleteFunc(failed, keep), nil
+	return succeeded, failed, nil
 }
 
-// notified reports which of the jobs have a completed notification.
-func (r *Reader) notified(ctx context.Context, ids []string) (map[string]bool, error) {
+// unnotifiedScan bounds the documents of each kind one Unnotified call
+// reads, so a sweep's cost stays bounded on the busiest event.
+const unnotifiedScan = 5000
+
+// present reports which of ids have a document in collection that ok
+// accepts (nil: any).
+func (r *Reader) present(ctx context.Context, collection string, ids []string, ok func(*firestore.DocumentSnapshot) bool) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
 	refs := make([]*firestore.DocumentRef, len(ids))
 	for i, id := range ids {
-		refs[i] = r.fs.Collection(Notifications).Doc(id)
+		refs[i] = r.fs.Collection(collection).Doc(id)
 	}
 	snaps, err := r.fs.GetAll(ctx, refs)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]bool, len(ids))
 	for i, s := range snaps {
-		if !s.Exists() {
-			continue
-		}
-		var n Notification
-		if err := s.DataTo(&n); err == nil && !n.SentAt.IsZero() {
+		if s.Exists() && (ok == nil || ok(s)) {
 			out[ids[i]] = true
 		}
 	}
