@@ -36,6 +36,15 @@ async function uploadStudio(page) {
   return decodeURIComponent(/#\/job\/([^/?]+)/.exec(page.url())[1]);
 }
 
+// guestWithJob: a guest (consent given) with one finished studio job.
+async function guestWithJob(page) {
+  await page.goto(env.WEB_URL + "/#/signin");
+  await page.getByRole("button", { name: "Continue as guest" }).click();
+  await page.getByRole("button", { name: "I agree" }).click();
+  const guestJob = await uploadStudio(page);
+  return { guestJob, guestUid: await requestUid(guestJob) };
+}
+
 // requestUid: the owner of a job (its request document, read as admin).
 async function requestUid(id) {
   const r = await fetch(`http://${env.FIRESTORE_EMULATOR_HOST}/v1/projects/${env.GCLOUD_PROJECT}/databases/(default)/documents/requests/${id}`,
@@ -56,11 +65,7 @@ function mailTo(email, id) {
 test("a guest who signs in with an email link keeps their jobs and gets results by mail", async () => {
   const email = `guest-${Date.now()}@example.test`;
   await onPhone(browser, "signin", async (page) => {
-    await page.goto(env.WEB_URL + "/#/signin");
-    await page.getByRole("button", { name: "Continue as guest" }).click();
-    await page.getByRole("button", { name: "I agree" }).click();
-    const guestJob = await uploadStudio(page);
-    const guestUid = await requestUid(guestJob);
+    const { guestJob, guestUid } = await guestWithJob(page);
 
     // Sign in later, from the header.
     await page.getByRole("link", { name: "Sign in", exact: true }).click();
@@ -102,11 +107,7 @@ test("a guest whose email already has an account is signed in to it and brings t
   const email = `existing-${Date.now()}@example.test`;
   const existingUid = await createUser(email, "existing-secret-1");
   await onPhone(browser, "signin", async (page) => {
-    await page.goto(env.WEB_URL + "/#/signin");
-    await page.getByRole("button", { name: "Continue as guest" }).click();
-    await page.getByRole("button", { name: "I agree" }).click();
-    const guestJob = await uploadStudio(page);
-    const guestUid = await requestUid(guestJob);
+    const { guestJob, guestUid } = await guestWithJob(page);
     await page.getByRole("link", { name: "Sign in", exact: true }).click();
     await page.getByLabel("Email").fill(email);
     await page.getByRole("button", { name: "Email me a sign-in link" }).click();
@@ -212,11 +213,7 @@ test("a guest who continues with Google keeps their jobs; a known Google account
   for (const [who, user] of [["fresh", fresh], ["known", known]]) {
     await onPhone(browser, "signin", async (page) => {
       await withFakeGoogle(page, user);
-      await page.goto(env.WEB_URL + "/#/signin");
-      await page.getByRole("button", { name: "Continue as guest" }).click();
-      await page.getByRole("button", { name: "I agree" }).click();
-      const guestJob = await uploadStudio(page);
-      const guestUid = await requestUid(guestJob);
+      const { guestJob, guestUid } = await guestWithJob(page);
       await page.getByRole("link", { name: "Sign in", exact: true }).click();
       await expectVisible(page.getByRole("heading", { name: "Sign in with Google" }));
       if (who === "fresh") await shot(page, "signin-6-google");
