@@ -12,6 +12,10 @@ import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
 import { pickupPath } from "./pickup";
 
+// BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
+// signs its images' download URLs).
+const BOARD_POLL_MS = 5000;
+
 export function qrSvg(text: string): string {
   const qr = qrcode(0, "M");
   qr.addData(text);
@@ -188,24 +192,34 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     submit, status, result,
   );
 
-  // The board: the event's booth jobs from every kiosk (staff only), live
-  // by polling; a tap shows a job's QR code again.
+  // The board: the event's booth jobs from every kiosk (staff only), kept
+  // fresh by polling (and at once when this kiosk submits or a job of its
+  // finishes); a tap shows a job's QR code again. An item whose status did
+  // not change is kept as it is, so its image is not fetched again and a
+  // tap in progress is not lost.
+  const items = new Map<string, { status: string; li: HTMLElement }>();
   const refreshBoard = async () => {
     try {
       const { jobs } = await ctx.api.boothJobs(12);
       if (stopped) return;
-      board.replaceChildren(...jobs.map((j: Job) => {
+      const next = jobs.map((j: Job) => {
+        const kept = items.get(j.id);
+        if (kept && kept.status === j.status) return [j.id, kept] as const;
         const out = j.outputs?.[0];
-        return h("li", { "data-job": j.id },
+        const li = h("li", { "data-job": j.id },
           h("button", { type: "button", class: "board-item", "aria-label": `${t("show_job")}: ${t(j.status)} ${new Date(j.createdAt).toLocaleTimeString()}`, onclick: () => show(j) },
             out ? h("img", { src: out.url, alt: "", loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
             h("span", { class: "badge", "data-status": j.status }, t(j.status)),
           ),
         );
-      }));
+        return [j.id, { status: j.status, li }] as const;
+      });
+      items.clear();
+      for (const [id, item] of next) items.set(id, item);
+      board.replaceChildren(...next.map(([, item]) => item.li));
     } catch { /* the next refresh tries again */ }
   };
-  const poll = setInterval(refreshBoard, 3000);
+  const poll = setInterval(refreshBoard, BOARD_POLL_MS);
   void refreshBoard();
 
   main.append(
