@@ -185,6 +185,16 @@ test("staff take a booth photo with the camera, the attendee picks it up by QR c
     await shot(page, "kiosk-4-print");
     await page.emulateMedia({ media: "print" });
     await shot(page, "kiosk-5-print-media");
+
+    // The venue's poster: the event's name and the QR code of the app.
+    await page.emulateMedia({ media: "screen" });
+    await page.goto(env.WEB_URL + "/#/kiosk");
+    await page.getByRole("link", { name: "Event poster" }).click();
+    const poster = page.getByRole("region", { name: "Event poster" });
+    await expectVisible(poster.getByRole("img", { name: "QR code of the event's app" }));
+    await expectVisible(poster.getByText(env.WEB_URL + "/", { exact: true }));
+    await imageLoaded(poster.getByRole("img", { name: /^Example of / }).first());
+    await shot(page, "kiosk-7-poster");
   } catch (e) {
     console.error(logs.join("\n"));
     await shot(page, "kiosk-failure").catch(() => {});

@@ -3,7 +3,7 @@ import { loadConfig } from "./config";
 import { initFirebase } from "./firebase";
 import { isLink } from "./emaillink";
 import { consent, finish, job, landing, photos, signin, upload } from "./views/attendee";
-import { kiosk, printView } from "./views/kiosk";
+import { kiosk, posterView, printView } from "./views/kiosk";
 import { pickup } from "./views/pickup";
 
 async function main() {
@@ -12,7 +12,7 @@ async function main() {
   const { auth, db } = initFirebase(cfg);
   // Opened from an email sign-in link: finish signing in first.
   if (isLink(auth)) history.replaceState(null, "", location.pathname + location.search + "#/finish");
-  await start(cfg, auth, db, { "": landing, signin, finish, consent, upload, job, photos, kiosk, print: printView, pickup });
+  await start(cfg, auth, db, { "": landing, signin, finish, consent, upload, job, photos, kiosk, print: printView, poster: posterView, pickup });
 }
 
 main().catch((e) => {

@@ -231,6 +231,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       form,
     ),
     h("h2", {}, t("recent_jobs")), board,
+    h("p", {}, h("a", { class: "button", href: "#/poster" }, t("poster"))),
   );
 
   return () => {
@@ -257,6 +258,29 @@ export async function printView(ctx: Ctx, main: HTMLElement, id: string) {
     h("figure", { class: "print-sheet" },
       out ? h("img", { src: out.url, alt: t("result_image") }) : h("p", {}, t("queued")),
       h("figcaption", {}, ctx.cfg.eventName),
+    ),
+  );
+}
+
+// posterView: an A4 poster for the venue with the event's name and the QR
+// code of the app's address, which attendees scan to start.
+export async function posterView(ctx: Ctx, main: HTMLElement) {
+  const url = location.origin + "/";
+  const qr = h("div", { class: "qr", role: "img", "aria-label": t("poster_qr") });
+  qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL
+  const styles = await ctx.api.styles().catch(() => []);
+  main.append(
+    h("div", { class: "row no-print" },
+      h("button", { class: "button primary", type: "button", onclick: () => window.print() }, t("print")),
+      h("button", { class: "button", type: "button", onclick: () => history.back() }, t("back")),
+    ),
+    h("section", { class: "poster-sheet", "aria-label": t("poster") },
+      h("h1", {}, ctx.cfg.eventName),
+      h("p", { class: "poster-tagline" }, t("poster_scan")),
+      qr,
+      h("p", { class: "poster-url" }, url),
+      h("ul", { class: "poster-styles", "aria-label": t("styles") }, styles.slice(0, 4).map((st) =>
+        h("li", {}, st.preview ? h("img", { src: st.preview, alt: t("preview_of", { name: st.name }) }) : null, h("span", {}, st.name)))),
     ),
   );
 }
