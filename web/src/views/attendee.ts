@@ -7,6 +7,7 @@ import { ApiError, newIdempotencyKey, type Job, type Output, type Style } from "
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { currentLang, t, type Key } from "../i18n";
+import { pickupUrl } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { prepareImage, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
@@ -277,10 +278,11 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
 }
 
 // resultBlock: a finished portrait to view, download and share (Web Share
-// API where the browser has it), and what else the screen offers.
-export function resultBlock(ctx: Ctx, id: string, out: Output, ...more: (Node | null)[]): Node[] {
+// API where the browser has it: shareUrl, the pick-up link where there is
+// one, since download URLs expire), and what else the screen offers.
+export function resultBlock(ctx: Ctx, id: string, out: Output, shareUrl: string, ...more: (Node | null)[]): Node[] {
   const share = "share" in navigator
-    ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: out.url }).catch(() => {}) }, t("share"))
+    ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: shareUrl }).catch(() => {}) }, t("share"))
     : null;
   return [
     h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
@@ -324,7 +326,8 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     const j = await ctx.api.job(id);
     if (done) return;
     const out = j.outputs?.[0];
-    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
+    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, j.pickup ? pickupUrl(id, j.pickup) : out.url,
+      h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
   };
 
   const update = () => {

@@ -10,7 +10,7 @@ import { h } from "../dom";
 import { t } from "../i18n";
 import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
-import { pickupPath } from "./pickup";
+import { pickupUrl } from "../links";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
 // signs its images' download URLs).
@@ -126,7 +126,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     const mine = ++showing;
     const current = () => mine === showing && !stopped;
     const id = job.id;
-    const url = job.pickup ? location.origin + location.pathname + pickupPath(id, job.pickup) : "";
+    const url = job.pickup ? pickupUrl(id, job.pickup) : "";
     const pickupBlock = () => {
       if (!url) return [];
       const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });

@@ -7,6 +7,7 @@ import type { Ctx, Teardown } from "../app";
 import { h } from "../dom";
 import { t, type Key } from "../i18n";
 import { failureAdvice, queueText } from "../status";
+import { pickupUrl } from "../links";
 import { resultBlock, statusKey } from "./attendee";
 
 // The page asks every POLL_MS while the job waits or runs, backing off to
@@ -15,13 +16,6 @@ import { resultBlock, statusKey } from "./attendee";
 const POLL_MS = 3000;
 const MAX_POLL_MS = 30000;
 const GIVE_UP_MS = 30 * 60 * 1000;
-
-// pickupPath: the page's route for a job and its code (the QR code's
-// target, under the app's origin). The code rides in the fragment, which
-// browsers never send to a server.
-export function pickupPath(id: string, code: string): string {
-  return "#/pickup/" + encodeURIComponent(id) + "/" + encodeURIComponent(code);
-}
 
 // The code is kept on the device and taken out of the address bar, so the
 // page survives a reload and the code stays out of the history.
@@ -60,7 +54,7 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
       wait = POLL_MS;
       const out = job.outputs?.[0];
       if (job.status === "succeeded") {
-        detail.replaceChildren(...(out ? resultBlock(ctx, id, out) : []));
+        detail.replaceChildren(...(out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url) : []));
         return;
       }
       if (job.status === "failed") {
