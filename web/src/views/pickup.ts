@@ -13,7 +13,7 @@ import { resultBlock, statusKey } from "./attendee";
 // The page asks every POLL_MS while the job waits or runs, backing off to
 // MAX_POLL_MS while the network or the Gateway fails, and stops after
 // GIVE_UP_MS (a forgotten tab must not poll for days).
-const POLL_MS = 3000;
+const POLL_MS = 5000;
 const MAX_POLL_MS = 30000;
 const GIVE_UP_MS = 30 * 60 * 1000;
 
