@@ -102,3 +102,52 @@ test("a Korean browser gets the app in Korean", async () => {
     await shot(page, "attendee-ko-landing");
   }, { locale: "ko-KR" });
 });
+
+// tabTo presses Tab until the focused element is the one wanted (by its
+// text, or its id), and checks that the focus shows (an outline on it, or
+// on the label that stands for a hidden file input).
+async function tabTo(page, want) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const shown = el.classList.contains("file") ? document.querySelector(`label[for="${el.id}"]`) : el;
+      return { id: el.id, text: (el.textContent ?? "").trim(), outline: getComputedStyle(shown).outlineStyle };
+    });
+    if (focused && (focused.text === want || focused.id === want)) {
+      assert.notEqual(focused.outline, "none", `focus on ${want} does not show`);
+      return;
+    }
+  }
+  throw new Error(`Tab never reached ${want}`);
+}
+
+test("an attendee gets from the landing page to a submitted job with the keyboard alone", async () => {
+  await onPhone(browser, "keyboard", async (page) => {
+    await page.goto(env.WEB_URL);
+    await expectVisible(page.getByRole("list", { name: "Styles" }).getByRole("img"));
+    await tabTo(page, "Take my portrait");
+    await page.keyboard.press("Enter");
+    await expectVisible(page.getByRole("heading", { name: "Sign in" }));
+    await tabTo(page, "Continue as guest");
+    await page.keyboard.press("Enter");
+    await expectVisible(page.getByRole("heading", { name: "Before your photo" }));
+    await tabTo(page, "I agree");
+    await page.keyboard.press("Enter");
+    await expectVisible(page.getByRole("heading", { name: "Your photo" }));
+    await tabTo(page, "style");
+    await page.keyboard.press("End"); // the last style, the quick classic print
+    assert.equal(await page.getByLabel("Style").inputValue(), "studio");
+    await tabTo(page, "photo");
+    const chooser = page.waitForEvent("filechooser");
+    await page.keyboard.press("Space");
+    await (await chooser).setFiles(portrait);
+    await shot(page, "keyboard-1-photo");
+    await until("submit enabled", () => page.getByRole("button", { name: "Make my portrait" }).isEnabled());
+    await tabTo(page, "Make my portrait");
+    await page.keyboard.press("Enter");
+    await until("job page", () => /#\/job\//.test(page.url()));
+    await expectText(page.locator(".badge"), /Done/, 120000);
+  });
+});

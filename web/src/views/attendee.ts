@@ -264,7 +264,9 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
     },
   },
     h("label", { for: "style" }, t("choose_style")), select,
-    h("label", { for: "photo", class: "button" }, t("take_photo")), file,
+    // The input (visually hidden, still focusable) before its label, which
+    // looks like a button: keyboard focus on the input shows on the label.
+    file, h("label", { for: "photo", class: "button" }, t("take_photo")),
     preview,
     email ? h("label", { for: "result-email" }, t("result_email")) : null, email,
     email ? h("p", { class: "note" }, t("result_email_note")) : null,
