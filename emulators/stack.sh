@@ -506,6 +506,13 @@ stop_epmd() {
 		# -kill refuses while nodes are registered, and this epmd serves
 		# only our port.
 		ERL_EPMD_PORT=$RABBITMQ_EPMD_PORT "$epmd" -kill >/dev/null 2>&1 || true
+		# -kill returns before the daemon is gone; a node started meanwhile
+		# (up right after down) would register with the dying one and stop.
+		local i
+		for ((i = 0; i < 50; i++)); do
+			port_open "$RABBITMQ_EPMD_PORT" || break
+			sleep 0.1
+		done
 	fi
 }
 
