@@ -195,24 +195,42 @@ func (w *Writer) ReturnQuota(ctx context.Context, uid, job string) error {
 const movePage = 200
 
 // MoveRequests gives every request document of uid from to uid to and
-// returns how many moved. Each page moves in one transaction, so a request
-// is never half moved; a failure midway leaves the rest with from, and
-// calling again moves them (a moved request no longer matches).
+// returns how many moved. A page of them is found outside a transaction,
+// then moved in one that reads those documents again and moves those still
+// from's: a transaction that ran the query would lock the query's whole
+// range (the emulator, the whole collection) while it writes, holding up
+// every other job's creation. A request is never half moved; a failure
+// midway leaves the rest with from, and calling again moves them.
 func (w *Writer) MoveRequests(ctx context.Context, from, to string) (int, error) {
 	q := w.fs.Collection(store.Requests).Where("uid", "==", from).Limit(movePage)
 	moved := 0
 	for {
+		found, err := q.Documents(ctx).GetAll()
+		if err != nil {
+			return moved, fmt.Errorf("gatewaydb.MoveRequests: find: %w", err)
+		}
+		if len(found) == 0 {
+			return moved, nil
+		}
+		refs := make([]*firestore.DocumentRef, len(found))
+		for i, s := range found {
+			refs[i] = s.Ref
+		}
 		n := 0
-		err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-			snaps, err := tx.Documents(q).GetAll()
+		err = w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+			n = 0
+			snaps, err := tx.GetAll(refs)
 			if err != nil {
 				return err
 			}
-			n = len(snaps)
 			for _, s := range snaps {
+				if uid, _ := s.DataAt("uid"); !s.Exists() || uid != from {
+					continue
+				}
 				if err := tx.Update(s.Ref, []firestore.Update{{Path: "uid", Value: to}}); err != nil {
 					return err
 				}
+				n++
 			}
 			return nil
 		})
@@ -220,7 +238,7 @@ func (w *Writer) MoveRequests(ctx context.Context, from, to string) (int, error)
 			return moved, fmt.Errorf("gatewaydb.MoveRequests: %w", err)
 		}
 		moved += n
-		if n < movePage {
+		if len(found) < movePage {
 			return moved, nil
 		}
 	}
