@@ -12,8 +12,9 @@ import { googleSignIn, mountGoogleButton } from "../google";
 import { prepareImage, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 
+// styles: the catalogue, asked for once per page load.
 let stylesCache: Style[] | undefined;
-async function styles(ctx: Ctx): Promise<Style[]> {
+export async function styles(ctx: Ctx): Promise<Style[]> {
   stylesCache ??= await ctx.api.styles();
   return stylesCache;
 }

@@ -11,6 +11,7 @@ import { t } from "../i18n";
 import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
 import { pickupUrl } from "../links";
+import { styles } from "./attendee";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
 // signs its images' download URLs).
@@ -55,7 +56,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     return;
   }
   main.classList.add("kiosk");
-  const styles = await ctx.api.styles();
+  const catalogue = await styles(ctx);
   let stream: MediaStream | undefined;
   let photo: Prepared | undefined;
   let key = "";
@@ -67,7 +68,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const count = h("div", { class: "countdown", "aria-live": "assertive" });
   const capture = h("button", { class: "button primary", type: "button" }, t("capture"));
   const retake = h("button", { class: "button", type: "button", hidden: true }, t("retake"));
-  const style = h("select", { id: "kiosk-style" }, styles.map((s) => h("option", { value: s.id }, s.name)));
+  const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.name)));
   const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", required: true, inputMode: "email" });
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
   const status = h("p", { role: "status", class: "status-line" });
@@ -268,7 +269,7 @@ export async function posterView(ctx: Ctx, main: HTMLElement) {
   const url = location.origin + "/";
   const qr = h("div", { class: "qr", role: "img", "aria-label": t("poster_qr") });
   qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL
-  const styles = await ctx.api.styles().catch(() => []);
+  const catalogue = await styles(ctx).catch(() => []);
   main.append(
     h("div", { class: "row no-print" },
       h("button", { class: "button primary", type: "button", onclick: () => window.print() }, t("print")),
@@ -279,7 +280,7 @@ export async function posterView(ctx: Ctx, main: HTMLElement) {
       h("p", { class: "poster-tagline" }, t("poster_scan")),
       qr,
       h("p", { class: "poster-url" }, url),
-      h("ul", { class: "poster-styles", "aria-label": t("styles") }, styles.slice(0, 4).map((st) =>
+      h("ul", { class: "poster-styles", "aria-label": t("styles") }, catalogue.slice(0, 4).map((st) =>
         h("li", {}, st.preview ? h("img", { src: st.preview, alt: t("preview_of", { name: st.name }) }) : null, h("span", {}, st.name)))),
     ),
   );
