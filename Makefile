@@ -30,6 +30,9 @@
 #                app (when web/ exists), terraform apply, and publish the app to the
 #                event's Hosting site (terraform/README.md)
 #   make destroy PROJECT=... EVENT=...  terraform destroy: removes everything the event bills
+#   make terraform-schema  refresh terraform/schema/schema.json, the provider schemas
+#                make test checks terraform/ against, from the npm packages pinned in
+#                terraform/schema/packages.json (the only step that needs the registry)
 #   make cost    cost per event-hour, idle and at full load (go run ./cmd/cost; COST_FLAGS)
 #
 # Settings are environment variables, documented at the top of emulators/stack.sh
@@ -45,7 +48,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test web-test web-test-run bench faults demo vet lint fuzz clean deploy destroy cost cloud-check
+.PHONY: setup dev up stop down status test web-test web-test-run bench faults demo vet lint fuzz clean deploy destroy cost cloud-check terraform-schema
 
 setup:
 	@$(STACK) setup
@@ -182,3 +185,11 @@ destroy: cloud-check
 
 cost:
 	@go run ./cmd/cost $(COST_FLAGS)
+
+# The schema snapshot of the providers terraform/ is pinned to (issue 24):
+# npm packs each package of terraform/schema/packages.json (checked against
+# its integrity there) and keeps the types the stack uses. Commit the result;
+# make test needs no registry. SCHEMA_PACKS=DIR reuses tarballs already there.
+SCHEMA_PACKS ?=
+terraform-schema:
+	go run ./terraform/tools/schemagen $(if $(SCHEMA_PACKS),-packs $(SCHEMA_PACKS))

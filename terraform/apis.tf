@@ -21,6 +21,7 @@ locals {
     "firestore.googleapis.com",            # job documents
     "iam.googleapis.com",                  # service accounts
     "iamcredentials.googleapis.com",       # signBlob for signed URLs
+    "logging.googleapis.com",              # the worker's logs-based metrics
     "parametermanager.googleapis.com",     # the autoscaler's configuration
     "identitytoolkit.googleapis.com",      # Firebase Auth
     "pubsub.googleapis.com",               # Eventarc's transport

@@ -301,10 +301,12 @@ func TestBuildAccountNarrow(t *testing.T) {
 }
 
 // Write-only arguments and ephemeral resources need Terraform 1.11 and the
-// provider versions that have them.
+// provider versions that have them (google 6.23+, google-beta 6.47+ for a
+// worker pool at 0 instances, random 3.7+, archive 2.4+); the pins are
+// exact, equal to the schema snapshot (TestProviderVersionsMatchSnapshot).
 func TestVersions(t *testing.T) {
 	src := mustRead(t, "versions.tf")
-	for _, want := range []string{`required_version = ">= 1.11"`, `version = "~> 6.47"`, `version = "~> 3.7"`, `version = "~> 2.7"`} {
+	for _, want := range []string{`required_version = ">= 1.11"`, `version = "6.50.0"`, `version = "3.7.2"`, `version = "2.7.1"`} {
 		if !strings.Contains(src, want) {
 			t.Errorf("versions.tf lacks %s", want)
 		}

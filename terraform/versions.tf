@@ -11,31 +11,36 @@ terraform {
   required_providers {
     google = {
       source = "hashicorp/google"
-      # 6.40+ for google_cloud_run_v2_service.template.gpu_zonal_redundancy_disabled
-      # and node_selector in GA (secret_data_wo: 6.23+); kept equal to
-      # google-beta below.
-      version = "~> 6.47"
+      # Exactly the versions schema/schema.json was made from (the one list:
+      # schema/packages.json; schema_test.go checks every block against
+      # them and that these pins agree). 6.50.0 is the last google release
+      # with a published schema package; a move to 7.x regenerates the
+      # snapshot from another source. Kept equal to google-beta below.
+      # (6.40+ for gpu_zonal_redundancy_disabled and node_selector in GA;
+      # secret_data_wo: 6.23+.)
+      version = "6.50.0"
     }
     google-beta = {
       source = "hashicorp/google-beta"
       # google_cloud_run_v2_worker_pool (google-beta 6.38+), whose
       # manual_instance_count can be set to 0 from 6.47 on (the fix in
       # google-beta 6.47.0: "manual_instance_count was unable to set to 0").
-      version = "~> 6.47"
+      # Its containers have no probes before 7.5.0.
+      version = "6.50.0"
     }
     archive = {
       source = "hashicorp/archive"
       # 2.4+ for glob excludes and exclude_symlink_directories.
-      version = "~> 2.7"
+      version = "2.7.1"
     }
     random = {
       source = "hashicorp/random"
       # 3.7+ for the ephemeral random_password.
-      version = "~> 3.7"
+      version = "3.7.2"
     }
     time = {
       source  = "hashicorp/time"
-      version = "~> 0.12"
+      version = "0.13.1"
     }
   }
 }

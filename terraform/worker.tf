@@ -202,30 +202,11 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
         value = var.log_level
       }
 
-      # The worker serves /healthz and /readyz on PORT (default 8080); a
-      # worker pool has no container port, so the probes name it.
-      # /readyz answers 200 once the worker holds a broker session (it has
-      # loaded its models by then). 24 x 10s = 240s, the longest startup
-      # Cloud Run accepts.
-      startup_probe {
-        http_get {
-          path = "/readyz"
-          port = 8080
-        }
-        period_seconds    = 10
-        timeout_seconds   = 5
-        failure_threshold = 24
-      }
-
-      liveness_probe {
-        http_get {
-          path = "/healthz"
-          port = 8080
-        }
-        period_seconds    = 30
-        timeout_seconds   = 5
-        failure_threshold = 3
-      }
+      # No startup or liveness probe: google-beta 6.50.0 (the pinned
+      # version, schema/packages.json) has none on worker pools (they came
+      # with 7.5.0), and a worker pool serves no traffic a failed probe
+      # would hold back. The worker's health shows in its logs instead, and
+      # in the two logs-based metrics below.
     }
   }
 
@@ -248,9 +229,48 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     google_secret_manager_secret_version.amqp_url,
     google_secret_manager_secret_iam_member.worker_amqp,
     google_compute_firewall.amqp_worker,
-    # The broker must exist before the worker's startup probe waits for it.
+    # The broker first: the worker connects to it as it starts.
     google_compute_instance.rabbitmq,
   ]
+}
+
+# The worker's health without probes: each instance logs "consuming" once it
+# holds a broker session (what /readyz answered), and "broker session ended;
+# reconnecting" when it loses it (infra/queue's consumer; the worker logs
+# JSON with a message key, infra/logging). Counted as
+# logging.googleapis.com/user/EVENT-worker-consuming and
+# .../EVENT-worker-broker-lost (Metrics Explorer), so a pool whose instances
+# start and never consume, or keep reconnecting, shows without reading its
+# logs (README.md, "Smoke test"; scaling_test.go keeps the messages and
+# the code's in step).
+locals {
+  worker_log_filter = "resource.type=\"cloud_run_worker_pool\" AND resource.labels.worker_pool_name=\"${var.event}-worker\""
+}
+
+resource "google_logging_metric" "worker_consuming" {
+  name        = "${var.event}-worker-consuming"
+  description = "Tiger Studio ${var.event}: worker instances that got a broker session and consume jobs"
+  filter      = "${local.worker_log_filter} AND jsonPayload.message=\"consuming\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_logging_metric" "worker_broker_lost" {
+  name        = "${var.event}-worker-broker-lost"
+  description = "Tiger Studio ${var.event}: worker broker sessions lost (the worker reconnects)"
+  filter      = "${local.worker_log_filter} AND jsonPayload.message=\"broker session ended; reconnecting\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+
+  depends_on = [google_project_service.apis]
 }
 
 output "worker_pool" {

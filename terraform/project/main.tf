@@ -8,14 +8,15 @@
 terraform {
   required_version = ">= 1.11"
 
+  # Exactly the event stack's versions (../versions.tf, ../schema/packages.json).
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 6.47"
+      version = "6.50.0"
     }
     google-beta = {
       source  = "hashicorp/google-beta"
-      version = "~> 6.47"
+      version = "6.50.0"
     }
   }
 }
@@ -50,6 +51,7 @@ locals {
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
     "parametermanager.googleapis.com",
     "identitytoolkit.googleapis.com",
     "pubsub.googleapis.com",
