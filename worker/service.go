@@ -164,10 +164,7 @@ func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *
 	if err != nil {
 		return nil, nil, err
 	}
-	closeFn = func() {
-		_ = rt.Close()
-		_ = onnx.Shutdown()
-	}
+	closeFn = func() { _ = rt.Close() }
 	ps, err := pipeline.Build(ctx, cat, rt)
 	if err != nil {
 		closeFn()

@@ -56,7 +56,7 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = rt.Close(); _ = onnx.Shutdown() }()
+	defer func() { _ = rt.Close() }()
 	ps, err := pipeline.Build(ctx, cat, rt)
 	if err != nil {
 		return err

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	ort "github.com/yalue/onnxruntime_go"
+
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx/internal/mkmodel"
@@ -25,10 +27,15 @@ import (
 // and where models/ is; go test runs in the package directory.
 const repoRoot = "../../.."
 
+// TestMain fails the run when a Runtime was left open: the environment
+// outlived its holders.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := Shutdown(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	environment.mu.Lock()
+	refs := environment.refs
+	environment.mu.Unlock()
+	if refs != 0 || ort.IsInitialized() {
+		fmt.Fprintf(os.Stderr, "ONNX Runtime environment still up after the tests (%d Runtimes open)\n", refs)
 		code = 1
 	}
 	os.Exit(code)
@@ -390,5 +397,58 @@ func TestCUDA(t *testing.T) {
 	spec, _ := ParseSpec(params)
 	if n, first := mismatches(f.Image, reference(t, img, m, spec)); n != 0 {
 		t.Errorf("%d pixels differ on CUDA; first: %s", n, first)
+	}
+}
+
+// TestEnvironmentLastCloseEndsIt: a Runtime closing while another runs
+// leaves the environment to the other, which keeps running; the last
+// Close destroys it and the next NewRuntime starts it again. Repeated, as
+// a freed environment fails only sometimes.
+func TestEnvironmentLastCloseEndsIt(t *testing.T) {
+	dir := t.TempDir()
+	sum := writeModel(t, dir, "m.onnx", mkmodel.Default())
+	params := map[string]any{"file": "m.onnx", "sha256": sum}
+	holders := func() int {
+		environment.mu.Lock()
+		defer environment.mu.Unlock()
+		return environment.refs
+	}
+	before := holders()
+	for round := range 5 {
+		rt1, rt2 := newRuntime(t, Config{ModelDir: dir}), newRuntime(t, Config{ModelDir: dir})
+		if got := holders(); got != before+2 {
+			t.Fatalf("round %d: %d holders with two Runtimes open, want %d", round, got, before+2)
+		}
+		s2 := modelStep(t, rt2, params)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for range 10 {
+				if err := s2.Apply(t.Context(), generate.NewFrame(testImage(32, 32))); err != nil {
+					t.Errorf("round %d: the open Runtime failed while the other closed: %v", round, err)
+					return
+				}
+			}
+		})
+		if err := rt1.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if !ort.IsInitialized() {
+			t.Fatalf("round %d: the environment ended with a Runtime still open", round)
+		}
+		if err := rt2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := holders(); got != before {
+			t.Fatalf("round %d: %d holders after both closed, want %d", round, got, before)
+		}
+		if before == 0 && ort.IsInitialized() {
+			t.Fatalf("round %d: the environment outlived its last Runtime", round)
+		}
+	}
+	if before == 0 {
+		if err := releaseEnvironment(); err == nil {
+			t.Error("releasing an environment nobody holds was accepted")
+		}
 	}
 }

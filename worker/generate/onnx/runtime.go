@@ -9,9 +9,9 @@
 // fails the worker at start and the first job pays no warm-up.
 //
 // The ONNX Runtime environment is process-wide state inside the binding.
-// NewRuntime creates it when it does not exist yet and later Runtimes share
-// it; Close releases only the Runtime's own sessions. Call Shutdown once at
-// process exit, after every Runtime is closed.
+// Runtimes share it and count themselves: NewRuntime creates it when no
+// Runtime holds it, and the Close of the last Runtime destroys it, so one
+// Runtime closing never frees what another still uses.
 package onnx
 
 import (
@@ -69,7 +69,8 @@ type Runtime struct {
 	models map[string]*Model // by file, checksum and tensor names
 }
 
-// NewRuntime starts ONNX Runtime when needed.
+// NewRuntime starts ONNX Runtime when no other Runtime holds it. Close
+// every Runtime it returns: the last Close stops ONNX Runtime.
 func NewRuntime(cfg Config) (*Runtime, error) {
 	switch cfg.Device {
 	case "", DeviceCPU, DeviceCUDA:
@@ -79,22 +80,32 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if cfg.ModelDir == "" {
 		return nil, errors.New("onnx.NewRuntime: no model directory configured (MODEL_DIR)")
 	}
-	if err := initEnvironment(cfg.LibraryPath); err != nil {
+	if err := acquireEnvironment(cfg.LibraryPath); err != nil {
 		return nil, fmt.Errorf("onnx.NewRuntime: %w", err)
 	}
 	opts, err := sessionOptions(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("onnx.NewRuntime: %w", err)
+		return nil, errors.Join(fmt.Errorf("onnx.NewRuntime: %w", err), releaseEnvironment())
 	}
 	return &Runtime{cfg: cfg, opts: opts, models: make(map[string]*Model)}, nil
 }
 
-// initEnvironment creates the process's ONNX Runtime environment unless an
-// earlier NewRuntime did. Two first calls racing each other is not
-// supported (the binding's global is not synchronised); the worker creates
-// one Runtime at start.
-func initEnvironment(library string) error {
-	if ort.IsInitialized() {
+// environment counts the Runtimes holding the process's ONNX Runtime
+// environment. The binding keeps the environment (and the loaded library)
+// in globals of its own, so this count is necessarily process-wide too; the
+// mutex also orders two first NewRuntime calls, which the binding cannot.
+var environment struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// acquireEnvironment creates the environment when no Runtime holds it, and
+// counts one more holder.
+func acquireEnvironment(library string) error {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	if environment.refs > 0 {
+		environment.refs++
 		return nil
 	}
 	if library == "" {
@@ -107,17 +118,24 @@ func initEnvironment(library string) error {
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return fmt.Errorf("starting ONNX Runtime from %s (this build needs ONNX Runtime %s): %w", library, ORTVersion, err)
 	}
+	environment.refs = 1
 	return nil
 }
 
-// Shutdown destroys the process's ONNX Runtime environment. Call it once
-// at exit, after Close on every Runtime; it is a no-op when there is none.
-func Shutdown() error {
-	if !ort.IsInitialized() {
+// releaseEnvironment counts one holder less and destroys the environment
+// when it was the last.
+func releaseEnvironment() error {
+	environment.mu.Lock()
+	defer environment.mu.Unlock()
+	if environment.refs == 0 {
+		return errors.New("ONNX Runtime environment released more often than acquired")
+	}
+	environment.refs--
+	if environment.refs > 0 {
 		return nil
 	}
 	if err := ort.DestroyEnvironment(); err != nil {
-		return fmt.Errorf("onnx.Shutdown: %w", err)
+		return fmt.Errorf("destroying the ONNX Runtime environment: %w", err)
 	}
 	return nil
 }
@@ -321,8 +339,8 @@ type tensor struct {
 }
 
 // Close releases the Runtime's sessions, waiting for runs in progress;
-// steps fail afterwards. It leaves the process's ONNX Runtime environment
-// up: see Shutdown. Safe to call twice.
+// steps fail afterwards. The Close of the last open Runtime in the process
+// also destroys the ONNX Runtime environment. Safe to call twice.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -338,6 +356,9 @@ func (r *Runtime) Close() error {
 	}
 	r.models = nil
 	if err := r.opts.Destroy(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := releaseEnvironment(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

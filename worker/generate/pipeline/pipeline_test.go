@@ -20,15 +20,6 @@ import (
 
 const repoRoot = "../../.."
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if err := onnx.Shutdown(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = 1
-	}
-	os.Exit(code)
-}
-
 // realRuntime starts ONNX Runtime on the installed models, skipping (or
 // failing under TIGER_REQUIRE_STACK=1) when they are missing.
 func realRuntime(tb testing.TB, device string) *onnx.Runtime {
