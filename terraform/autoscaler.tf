@@ -205,10 +205,7 @@ resource "google_cloud_run_v2_service" "autoscaler" {
   }
 
   depends_on = [
-    google_project_iam_member.autoscaler_parameters,
-    google_cloud_run_v2_worker_pool_iam_member.autoscaler_scale,
-    google_service_account_iam_member.autoscaler_acts_as_worker,
-    google_secret_manager_secret_iam_member.autoscaler_amqp,
+    time_sleep.invoker_iam,
     google_compute_instance.rabbitmq,
   ]
 }

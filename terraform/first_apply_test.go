@@ -3,6 +3,10 @@ package terraform_test
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // Without probes (google-beta 6.50.0 has none on worker pools) the worker's
@@ -46,4 +50,234 @@ func TestWorkerHealthMetrics(t *testing.T) {
 			t.Errorf("infra/queue/consumer.go no longer logs %s: metric %s counts nothing", tc.call, tc.metric)
 		}
 	}
+}
+
+// Every resource that runs as one of the event's service accounts (a
+// function's build and runtime, the worker pool, the autoscaler, the
+// broker VM, the Eventarc triggers, the Scheduler jobs) waits at least 60 s
+// after each grant to that account: it depends on a time_sleep that
+// depends on the grant (directly or through another wait). A grant that
+// appears only later (count) must also be among the wait's triggers, or
+// the wait, created with the first apply, would not wait for it.
+func TestIAMPropagationWaits(t *testing.T) {
+	c := loadConfig(t, ".")
+	res := map[string]block{}
+	for _, b := range c.blocks {
+		if b.Type == "resource" && len(b.Labels) == 2 {
+			res[b.Labels[0]+"."+b.Labels[1]] = b
+		}
+	}
+	grants := map[string][]string{} // account -> grants to it
+	for addr, b := range res {
+		if !strings.HasSuffix(b.Labels[0], "_iam_member") {
+			continue
+		}
+		if m, ok := b.Body.Attributes["member"]; ok {
+			for _, acct := range accountRefs(m.Expr) {
+				grants[acct] = append(grants[acct], addr)
+			}
+		}
+	}
+	consumers := 0
+	for addr, b := range res {
+		if strings.HasSuffix(b.Labels[0], "_iam_member") || b.Labels[0] == "google_service_account" {
+			continue
+		}
+		accts := map[string]bool{}
+		walkBlocks(b.Block, func(n *hclsyntax.Block) {
+			for name, a := range n.Body.Attributes {
+				if name == "service_account" || name == "service_account_email" || name == "email" {
+					for _, acct := range accountRefs(a.Expr) {
+						accts[acct] = true
+					}
+				}
+			}
+		})
+		if len(accts) == 0 {
+			continue
+		}
+		consumers++
+		waits := map[string]bool{} // the time_sleeps addr depends on
+		for _, d := range dependsOn(t, b) {
+			if strings.HasPrefix(d, "time_sleep.") {
+				waits[d] = true
+			}
+		}
+		for _, acct := range sortedKeys(accts) {
+			for _, g := range grants[acct] {
+				s := waitFor(t, res, waits, g)
+				if s == "" {
+					t.Errorf("%s runs as %s but does not wait (time_sleep, depends_on) after its grant %s", addr, acct, g)
+					continue
+				}
+				if _, counted := res[g].Body.Attributes["count"]; counted {
+					trig, ok := res[s].Body.Attributes["triggers"]
+					if !ok || !strings.Contains(exprText(t, c, res[s].file, trig), g) {
+						t.Errorf("%s waits for %s in %s, which is not among its triggers: a grant added by a later apply is not waited for", addr, g, s)
+					}
+				}
+			}
+		}
+	}
+	if consumers < 9 {
+		t.Errorf("found %d resources running as the event's accounts; the walk misses some", consumers)
+	}
+}
+
+// waitFor returns the time_sleep among waits (or among the waits they
+// depend on) that depends on grant and waits at least 60 s, or "".
+func waitFor(t *testing.T, res map[string]block, waits map[string]bool, grant string) string {
+	t.Helper()
+	seen := map[string]bool{}
+	var visit func(s string) bool
+	visit = func(s string) bool {
+		if seen[s] {
+			return false
+		}
+		seen[s] = true
+		b, ok := res[s]
+		if !ok {
+			return false
+		}
+		d, _ := literalString(b.Block, "create_duration")
+		long := false
+		if dur, err := time.ParseDuration(d); err == nil && dur >= 60*time.Second {
+			long = true
+		}
+		for _, dep := range dependsOn(t, b) {
+			if dep == grant && long {
+				return true
+			}
+			if strings.HasPrefix(dep, "time_sleep.") && visit(dep) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range sortedKeys(waits) {
+		if visit(s) {
+			return s
+		}
+	}
+	return ""
+}
+
+// accountRefs returns the X of each google_service_account.X an expression
+// refers to.
+func accountRefs(e hclsyntax.Expression) []string {
+	var out []string
+	for _, tr := range e.Variables() {
+		if tr.RootName() != "google_service_account" || len(tr) < 2 {
+			continue
+		}
+		if a, ok := tr[1].(hcl.TraverseAttr); ok {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
+
+// dependsOn returns the addresses (type.name) in b's depends_on.
+func dependsOn(t *testing.T, b block) []string {
+	t.Helper()
+	a, ok := b.Body.Attributes["depends_on"]
+	if !ok {
+		return nil
+	}
+	exprs, diags := hcl.ExprList(a.Expr)
+	if diags.HasErrors() {
+		t.Fatalf("%s: depends_on is not a list: %s", b.file, diags.Error())
+	}
+	var out []string
+	for _, e := range exprs {
+		tr, diags := hcl.AbsTraversalForExpr(e)
+		if diags.HasErrors() || len(tr) < 2 {
+			t.Fatalf("%s: depends_on entry is not a reference", b.file)
+		}
+		if a, ok := tr[1].(hcl.TraverseAttr); ok {
+			out = append(out, tr.RootName()+"."+a.Name)
+		}
+	}
+	return out
+}
+
+// The waits add edges between resources; Terraform refuses a configuration
+// whose references and depends_on form a cycle, which only plan would show.
+// Both roots' resource and data blocks, every reference in them, no cycle.
+func TestNoDependencyCycle(t *testing.T) {
+	for _, dir := range schemaRoots {
+		c := loadConfig(t, dir)
+		edges := map[string][]string{}
+		nodes := map[string]bool{}
+		for _, b := range c.blocks {
+			if (b.Type == "resource" || b.Type == "data") && len(b.Labels) == 2 {
+				nodes[nodeAddr(b.Type, b.Labels[0], b.Labels[1])] = true
+			}
+		}
+		for _, b := range c.blocks {
+			if (b.Type != "resource" && b.Type != "data") || len(b.Labels) != 2 {
+				continue
+			}
+			from := nodeAddr(b.Type, b.Labels[0], b.Labels[1])
+			walkBlocks(b.Block, func(n *hclsyntax.Block) {
+				for _, a := range n.Body.Attributes {
+					for _, tr := range a.Expr.Variables() {
+						if to := refAddr(tr); nodes[to] {
+							edges[from] = append(edges[from], to)
+						}
+					}
+				}
+			})
+		}
+		// Depth-first search; grey nodes are on the current path.
+		state := map[string]int{}
+		var path []string
+		var visit func(n string) bool
+		visit = func(n string) bool {
+			state[n] = 1
+			path = append(path, n)
+			for _, m := range edges[n] {
+				if state[m] == 1 {
+					t.Errorf("%s: dependency cycle: %s -> %s", dir, strings.Join(path, " -> "), m)
+					return true
+				}
+				if state[m] == 0 && visit(m) {
+					return true
+				}
+			}
+			state[n] = 2
+			path = path[:len(path)-1]
+			return false
+		}
+		for _, n := range sortedKeys(nodes) {
+			if state[n] == 0 && visit(n) {
+				return
+			}
+		}
+	}
+}
+
+func nodeAddr(kind, typ, name string) string {
+	if kind == "data" {
+		return "data." + typ + "." + name
+	}
+	return typ + "." + name
+}
+
+// refAddr is the resource or data address a traversal starts with.
+func refAddr(tr hcl.Traversal) string {
+	var parts []string
+loop:
+	for _, s := range tr {
+		switch s := s.(type) {
+		case hcl.TraverseRoot:
+			parts = append(parts, s.Name)
+		case hcl.TraverseAttr:
+			parts = append(parts, s.Name)
+		}
+		if len(parts) == 3 || (len(parts) == 2 && parts[0] != "data") {
+			break loop
+		}
+	}
+	return strings.Join(parts, ".")
 }

@@ -128,11 +128,9 @@ resource "google_cloudfunctions2_function" "gateway" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_logs,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_images,
+    time_sleep.build_iam,
+    time_sleep.runtime_iam,
     google_secret_manager_secret_version.amqp_url,
-    google_secret_manager_secret_iam_member.gateway_amqp,
   ]
 }
 

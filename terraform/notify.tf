@@ -149,12 +149,9 @@ resource "google_cloudfunctions2_function" "notify" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_logs,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_images,
+    time_sleep.build_iam,
+    time_sleep.runtime_iam,
     google_secret_manager_secret_version.smtp_password,
-    google_secret_manager_secret_iam_member.notify_smtp,
-    google_project_iam_member.notify_fcm,
   ]
 }
 
@@ -237,7 +234,6 @@ resource "google_eventarc_trigger" "notify" {
   depends_on = [
     time_sleep.apis_settle,
     google_firestore_database.default,
-    google_project_iam_member.events_receiver,
-    google_cloud_run_v2_service_iam_member.events_invoke_notify,
+    time_sleep.invoker_iam,
   ]
 }

@@ -135,7 +135,7 @@ resource "google_compute_instance" "rabbitmq" {
     # The startup script needs apt (NAT) and its password (secret + access).
     google_compute_router_nat.main,
     google_secret_manager_secret_version.amqp_url,
-    google_secret_manager_secret_iam_member.rabbitmq_amqp,
+    time_sleep.runtime_iam,
   ]
 }
 

@@ -54,11 +54,9 @@ resource "google_cloudfunctions2_function" "reconcile" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_logs,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_images,
+    time_sleep.build_iam,
+    time_sleep.runtime_iam,
     google_secret_manager_secret_version.amqp_url,
-    google_secret_manager_secret_iam_member.gateway_amqp,
   ]
 }
 
@@ -100,11 +98,9 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.build_logs,
-    google_storage_bucket_iam_member.build_source_reader,
-    google_artifact_registry_repository_iam_member.build_images,
+    time_sleep.build_iam,
+    time_sleep.runtime_iam,
     google_secret_manager_secret_version.smtp_password,
-    google_secret_manager_secret_iam_member.notify_smtp,
   ]
 }
 
@@ -140,5 +136,5 @@ resource "google_cloud_scheduler_job" "scheduled" {
     }
   }
 
-  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invoker]
+  depends_on = [time_sleep.invoker_iam]
 }

@@ -264,13 +264,31 @@ func TestBucketsNoSoftDelete(t *testing.T) {
 }
 
 // The build account has no project-wide builder role: logs project-wide,
-// the rest on the source bucket and the event's repository, which every
-// function builds into.
+// read of Google's gcf-v2-sources bucket (gen2 builds copy the source there
+// and read it from there) through a project grant narrowed by a condition
+// to that bucket, the rest on the source bucket and the event's repository,
+// which every function builds into.
 func TestBuildAccountNarrow(t *testing.T) {
 	c := loadConfig(t, ".")
+	sourcesRead := false
 	for name, b := range c.resources("resource", "google_project_iam_member") {
 		role, _ := literalString(b.Block, "role")
 		member := exprText(t, c, b.file, b.Body.Attributes["member"])
+		if strings.Contains(member, "google_service_account.build.") && role == "roles/storage.objectViewer" {
+			cond := child(b.Block, "condition")
+			if cond == nil {
+				t.Errorf("google_project_iam_member.%s grants the build account objectViewer on every bucket", name)
+				continue
+			}
+			expr := exprText(t, c, b.file, cond.Body.Attributes["expression"])
+			if !strings.Contains(expr, `resource.name == \"projects/_/buckets/${local.function_sources_bucket}\"`) ||
+				!strings.Contains(expr, `resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")`) ||
+				strings.Count(expr, "||") != 1 || strings.Contains(expr, "&&") {
+				t.Errorf("google_project_iam_member.%s: condition %s is not exactly the function sources bucket and its objects", name, expr)
+			}
+			sourcesRead = true
+			continue
+		}
 		if strings.Contains(member, "google_service_account.build.") && role != "roles/logging.logWriter" {
 			t.Errorf("google_project_iam_member.%s grants the build account %s project-wide", name, role)
 		}
@@ -287,6 +305,18 @@ func TestBuildAccountNarrow(t *testing.T) {
 	}
 	if !repoGrant {
 		t.Error("the build account cannot write the event's repository")
+	}
+	if !sourcesRead {
+		t.Error("the build account cannot read gcf-v2-sources-NUMBER-REGION, where gen2 functions build from")
+	}
+	// The bucket's name as Cloud Functions makes it: the project number
+	// and the region, no event.
+	for _, b := range c.blocks {
+		if a, ok := b.Body.Attributes["function_sources_bucket"]; ok && b.Type == "locals" {
+			if got := exprText(t, c, b.file, a); got != `"gcf-v2-sources-${data.google_project.this.number}-${var.region}"` {
+				t.Errorf("local.function_sources_bucket = %s", got)
+			}
+		}
 	}
 	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
 		bc := child(b.Block, "build_config")

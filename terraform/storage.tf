@@ -207,6 +207,33 @@ resource "google_artifact_registry_repository_iam_member" "build_images" {
   member     = "serviceAccount:${google_service_account.build.email}"
 }
 
+# Gen2 functions copy the source from storage_source into Google's own
+# bucket gcf-v2-sources-PROJECT_NUMBER-REGION and build from there, so the
+# build account must read that bucket too. It is created by Cloud Functions
+# on the first deploy in the region, so there is nothing to grant on before
+# it exists: a project-level objectViewer, narrowed by an IAM condition to
+# that bucket and its objects. (The provider's example grants project-wide
+# objectAdmin; reading is all a build does with the source.)
+data "google_project" "this" {
+  project_id = var.project
+}
+
+locals {
+  function_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+}
+
+resource "google_project_iam_member" "build_function_sources" {
+  project = var.project
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title       = "${var.event}-function-sources"
+    description = "Only the bucket Cloud Functions copies function sources to"
+    expression  = "resource.name == \"projects/_/buckets/${local.function_sources_bucket}\" || resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")"
+  }
+}
+
 resource "google_storage_bucket_iam_member" "build_source_reader" {
   bucket = google_storage_bucket.source.name
   role   = "roles/storage.objectViewer"

@@ -222,12 +222,8 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
 
   depends_on = [
     google_project_service.apis,
-    google_project_iam_member.worker_firestore,
-    google_storage_bucket_iam_member.worker_output,
-    google_storage_bucket_iam_member.worker_input,
-    google_storage_bucket_iam_member.worker_models,
     google_secret_manager_secret_version.amqp_url,
-    google_secret_manager_secret_iam_member.worker_amqp,
+    time_sleep.runtime_iam,
     google_compute_firewall.amqp_worker,
     # The broker first: the worker connects to it as it starts.
     google_compute_instance.rabbitmq,
