@@ -30,9 +30,10 @@ import (
 	fbauth "firebase.google.com/go/v4/auth"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"google.golang.org/api/iterator"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tigerstudio/studio/infra/queue"
-	"github.com/tigerstudio/studio/infra/store"
 )
 
 // Stack is the running local stack.
@@ -361,18 +362,103 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// Collections returns the collections (DESIGN.md's, in its order, then
-// quotas) that hold a document with id: what a write touched.
+// Collections returns the root collections of fs's database, whichever
+// exist on the emulator, that hold a document with id, sorted.
 func Collections(t testing.TB, fs *firestore.Client, id string) []string {
 	t.Helper()
 	var found []string
-	for _, c := range []string{store.Requests, store.Responses, store.Errors, store.Notifications, store.Devices, store.Quotas} {
-		snap, err := fs.Collection(c).Doc(id).Get(Ctx(t))
+	for _, c := range rootCollections(t, fs) {
+		snap, err := c.Doc(id).Get(Ctx(t))
 		if err == nil && snap.Exists() {
-			found = append(found, c)
+			found = append(found, c.ID)
 		}
 	}
+	slices.Sort(found)
 	return found
+}
+
+func rootCollections(t testing.TB, fs *firestore.Client) []*firestore.CollectionRef {
+	t.Helper()
+	cs, err := fs.Collections(Ctx(t)).GetAll()
+	if err != nil {
+		t.Fatalf("listing collections: %v", err)
+	}
+	return cs
+}
+
+// OwnFirestore returns an admin client of a database no other test uses
+// (the emulator keeps one per project id, and this one is the test's own),
+// so that everything in it was written by the test: a write-scope test
+// reads it back whole with Touched instead of looking where it expects.
+func (s Stack) OwnFirestore(t testing.TB) *firestore.Client {
+	t.Helper()
+	fs, err := firestore.NewClient(context.Background(), Unique("scope"))
+	if err != nil {
+		t.Fatalf("firestore client: %v", err)
+	}
+	t.Cleanup(func() { fs.Close() })
+	return fs
+}
+
+// Touched runs write and returns the documents it created, changed or
+// deleted anywhere in fs's database (every collection and subcollection
+// there is, read back whole before and after), as sorted paths
+// "collection/id[/sub/id...]". Use it on an OwnFirestore database.
+func Touched(t testing.TB, fs *firestore.Client, write func() error) []string {
+	t.Helper()
+	before := contents(t, fs)
+	if err := write(); err != nil {
+		t.Fatal(err)
+	}
+	after := contents(t, fs)
+	var touched []string
+	for path, at := range after {
+		if was, ok := before[path]; !ok || !was.Equal(at) {
+			touched = append(touched, path)
+		}
+	}
+	for path := range before {
+		if _, ok := after[path]; !ok {
+			touched = append(touched, path)
+		}
+	}
+	slices.Sort(touched)
+	return touched
+}
+
+// contents maps every document of the database to its update time.
+func contents(t testing.TB, fs *firestore.Client) map[string]time.Time {
+	t.Helper()
+	ctx := Ctx(t)
+	docs := make(map[string]time.Time)
+	var walk func(cs []*firestore.CollectionRef, prefix string)
+	walk = func(cs []*firestore.CollectionRef, prefix string) {
+		for _, c := range cs {
+			// DocumentRefs also lists documents that exist only as the
+			// parent of a subcollection.
+			refs, err := c.DocumentRefs(ctx).GetAll()
+			if err != nil {
+				t.Fatalf("listing %s: %v", c.Path, err)
+			}
+			for _, ref := range refs {
+				path := prefix + c.ID + "/" + ref.ID
+				snap, err := ref.Get(ctx)
+				switch {
+				case err == nil:
+					docs[path] = snap.UpdateTime
+				case status.Code(err) != codes.NotFound:
+					t.Fatalf("reading %s: %v", path, err)
+				}
+				subs, err := ref.Collections(ctx).GetAll()
+				if err != nil {
+					t.Fatalf("listing the collections of %s: %v", path, err)
+				}
+				walk(subs, path+"/")
+			}
+		}
+	}
+	walk(rootCollections(t, fs), "")
+	return docs
 }
 
 // Methods returns the names of v's exported methods, sorted: a writer's

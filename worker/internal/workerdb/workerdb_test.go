@@ -2,7 +2,6 @@ package workerdb_test
 
 import (
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -22,47 +21,38 @@ func TestWriteScope(t *testing.T) {
 	}
 }
 
-// TestWriteScopeOnEmulator runs every write method and checks which
-// collections gained a document: responses and errors only.
+// TestWriteScopeOnEmulator runs every write method on a database of the
+// test's own and reads the whole database back after each: each touches
+// only the job's response or error document.
 func TestWriteScopeOnEmulator(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	fs := s.Firestore(t)
+	fs := s.OwnFirestore(t)
 	ctx := testenv.Ctx(t)
+	w := workerdb.NewWriter(fs)
 	now := time.Now()
-	id := testenv.Unique("scope")
-	write := func(id string) error {
-		w := workerdb.NewWriter(fs)
-		a, err := w.Begin(ctx, id, jobs.Request{}, now)
-		if err != nil {
+	var attempt int
+	begin := func(id string) func() error {
+		return func() (err error) {
+			attempt, err = w.Begin(ctx, id, jobs.Request{}, now)
 			return err
 		}
-		if err := w.Abandon(ctx, id, a); err != nil {
-			return err
-		}
-		if a, err = w.Begin(ctx, id, jobs.Request{}, now); err != nil {
-			return err
-		}
-		if err := w.Succeed(ctx, id, jobs.Response{Attempt: a}); err != nil {
-			return err
-		}
-		other := id + "-f"
-		if _, err := w.Begin(ctx, other, jobs.Request{}, now); err != nil {
-			return err
-		}
-		if err := w.Fail(ctx, other, jobs.Failure{Code: "x"}); err != nil {
-			return err
-		}
-		if got := testenv.Collections(t, fs, other); !slices.Equal(got, []string{store.Responses, store.Errors}) {
-			return fmt.Errorf("failed job has %v", got)
-		}
-		return nil
 	}
-	if err := write(id); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := testenv.Collections(t, fs, id), []string{store.Responses}; !slices.Equal(got, want) {
-		t.Errorf("the worker's writer wrote %v, want only %v", got, want)
+	for _, step := range []struct {
+		name  string
+		write func() error
+		want  []string
+	}{
+		{"Begin", begin("job"), []string{"responses/job"}},
+		{"Abandon", func() error { return w.Abandon(ctx, "job", attempt) }, []string{"responses/job"}},
+		{"Begin again", begin("job"), []string{"responses/job"}},
+		{"Succeed", func() error { return w.Succeed(ctx, "job", jobs.Response{Attempt: attempt}) }, []string{"responses/job"}},
+		{"Begin another", begin("failing"), []string{"responses/failing"}},
+		{"Fail", func() error { return w.Fail(ctx, "failing", jobs.Failure{Code: "x"}) }, []string{"errors/failing"}},
+	} {
+		if got := testenv.Touched(t, fs, step.write); !slices.Equal(got, step.want) {
+			t.Errorf("%s touched %v, want %v", step.name, got, step.want)
+		}
 	}
 }
 

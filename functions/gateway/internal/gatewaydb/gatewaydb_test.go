@@ -1,6 +1,7 @@
 package gatewaydb_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -20,60 +21,56 @@ func TestWriteScope(t *testing.T) {
 	}
 }
 
-// TestWriteScopeOnEmulator runs every write method and checks which
-// collections gained a document: requests and devices only.
+// TestWriteScopeOnEmulator runs every write method on a database of the
+// test's own and reads the whole database back after each: each touches
+// only the documents named here (requests, devices and quotas), wherever
+// else a mistaken write might land.
 func TestWriteScopeOnEmulator(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	fs := s.Firestore(t)
+	fs := s.OwnFirestore(t)
 	ctx := testenv.Ctx(t)
 	w := gatewaydb.NewWriter(fs)
-	id, now := testenv.Unique("scope"), time.Now()
-	if err := w.CreateRequest(ctx, id, jobs.Request{UID: id, Input: "in", CreatedAt: now}); err != nil {
-		t.Fatal(err)
+	now := time.Now()
+	const job, enqueued, guest, account = "job", "enqueued", "guest", "account"
+	for _, step := range []struct {
+		name  string
+		write func() error
+		want  []string
+	}{
+		{"CreateRequest", func() error {
+			return w.CreateRequest(ctx, job, jobs.Request{UID: guest, Input: "in", CreatedAt: now})
+		}, []string{"requests/job"}},
+		{"MoveRequests", func() error {
+			if moved, err := w.MoveRequests(ctx, guest, account); err != nil || moved != 1 {
+				return fmt.Errorf("MoveRequests = %d, %w", moved, err)
+			}
+			return nil
+		}, []string{"requests/job"}},
+		{"TakeQuota", func() error {
+			if ok, _, err := w.TakeQuota(ctx, account, job, now, 1, time.Minute); err != nil || !ok {
+				return fmt.Errorf("TakeQuota = %v, %w", ok, err)
+			}
+			return nil
+		}, []string{"quotas/account"}},
+		{"ReturnQuota", func() error { return w.ReturnQuota(ctx, account, job) }, []string{"quotas/account"}},
+		{"AddDeviceToken", func() error { return w.AddDeviceToken(ctx, account, "token") }, []string{"devices/account"}},
+		// Undo removes only the request whose input it names.
+		{"DeleteRequest of another input", func() error { return w.DeleteRequest(ctx, job, "another input") }, nil},
+		{"DeleteRequest", func() error { return w.DeleteRequest(ctx, job, "in") }, []string{"requests/job"}},
+		{"CreateRequest to enqueue", func() error {
+			return w.CreateRequest(ctx, enqueued, jobs.Request{UID: account, Input: "in", CreatedAt: now})
+		}, []string{"requests/enqueued"}},
+		{"MarkEnqueued", func() error { return w.MarkEnqueued(ctx, enqueued, now) }, []string{"requests/enqueued"}},
+		// ... and never an enqueued job's.
+		{"DeleteRequest of an enqueued job", func() error { return w.DeleteRequest(ctx, enqueued, "in") }, nil},
+	} {
+		if got := testenv.Touched(t, fs, step.write); !slices.Equal(got, step.want) {
+			t.Errorf("%s touched %v, want %v", step.name, got, step.want)
+		}
 	}
-	if moved, err := w.MoveRequests(ctx, id, id+"-account"); err != nil || moved != 1 {
-		t.Fatalf("MoveRequests = %d, %v", moved, err)
-	}
-	if ok, _, err := w.TakeQuota(ctx, id, id, now, 1, time.Minute); err != nil || !ok {
-		t.Fatalf("TakeQuota = %v, %v", ok, err)
-	}
-	if err := w.ReturnQuota(ctx, id, id); err != nil {
-		t.Fatal(err)
-	}
-	// A uid equal to the job id, to see where the device lands.
-	if err := w.AddDeviceToken(ctx, id, "token"); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := testenv.Collections(t, fs, id), []string{store.Requests, store.Devices, store.Quotas}; !slices.Equal(got, want) {
-		t.Errorf("the Gateway's writer wrote %v, want only %v", got, want)
-	}
-	// Undo removes only the request whose input it names, and never an
-	// enqueued one.
-	if err := w.DeleteRequest(ctx, id, "another input"); err != nil {
-		t.Fatal(err)
-	}
-	if got := testenv.Collections(t, fs, id); !slices.Contains(got, store.Requests) {
-		t.Errorf("DeleteRequest with another input removed the request")
-	}
-	if err := w.DeleteRequest(ctx, id, "in"); err != nil {
-		t.Fatal(err)
-	}
-	if got := testenv.Collections(t, fs, id); slices.Contains(got, store.Requests) {
-		t.Errorf("DeleteRequest left the request")
-	}
-	enqueued := testenv.Unique("scope")
-	if err := w.CreateRequest(ctx, enqueued, jobs.Request{UID: "u", Input: "in", CreatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.MarkEnqueued(ctx, enqueued, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.DeleteRequest(ctx, enqueued, "in"); err != nil {
-		t.Fatal(err)
-	}
-	if got := testenv.Collections(t, fs, enqueued); !slices.Contains(got, store.Requests) {
-		t.Errorf("DeleteRequest removed an enqueued job's request")
+	if got := testenv.Collections(t, fs, job); len(got) != 0 {
+		t.Errorf("the undone request is still in %v", got)
 	}
 }
 

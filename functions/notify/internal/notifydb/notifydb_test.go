@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/notify/internal/notifydb"
-	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
@@ -19,33 +18,35 @@ func TestWriteScope(t *testing.T) {
 	}
 }
 
-// TestWriteScopeOnEmulator runs every write method and checks which
-// collections gained a document: notifications only.
+// TestWriteScopeOnEmulator runs every write method on a database of the
+// test's own and reads the whole database back after each: each touches
+// only the job's notification document.
 func TestWriteScopeOnEmulator(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	fs := s.Firestore(t)
+	fs := s.OwnFirestore(t)
 	ctx := testenv.Ctx(t)
 	n := notifydb.NewWriter(fs)
-	id, now := testenv.Unique("scope"), time.Now()
-	c, err := n.Claim(ctx, id, now, time.Minute)
-	if err != nil {
-		t.Fatal(err)
+	now := time.Now()
+	var c notifydb.Claim
+	claim := func() (err error) {
+		c, err = n.Claim(ctx, "job", now, time.Minute)
+		return err
 	}
-	if err := n.MarkSent(ctx, id, c.Token, "email"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Release(ctx, id, c.Token); err != nil {
-		t.Fatal(err)
-	}
-	if c, err = n.Claim(ctx, id, now, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Complete(ctx, id, c.Token, now); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := testenv.Collections(t, fs, id), []string{store.Notifications}; !slices.Equal(got, want) {
-		t.Errorf("Notify's writer wrote %v, want only %v", got, want)
+	for _, step := range []struct {
+		name  string
+		write func() error
+		want  []string
+	}{
+		{"Claim", claim, []string{"notifications/job"}},
+		{"MarkSent", func() error { return n.MarkSent(ctx, "job", c.Token, "email") }, []string{"notifications/job"}},
+		{"Release", func() error { return n.Release(ctx, "job", c.Token) }, []string{"notifications/job"}},
+		{"Claim again", claim, []string{"notifications/job"}},
+		{"Complete", func() error { return n.Complete(ctx, "job", c.Token, now) }, []string{"notifications/job"}},
+	} {
+		if got := testenv.Touched(t, fs, step.write); !slices.Equal(got, step.want) {
+			t.Errorf("%s touched %v, want %v", step.name, got, step.want)
+		}
 	}
 }
 
