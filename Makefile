@@ -26,10 +26,13 @@
 #   make vet     gofmt, go vet, and terraform fmt -check (when terraform is on PATH)
 #   make lint    golangci-lint (.golangci.yml)
 #   make fuzz    fuzz the upload validation for FUZZTIME
-#   make deploy PROJECT=... EVENT=...   build the worker image with Cloud Build, the web
-#                app (when web/ exists), terraform apply, and publish the app to the
-#                event's Hosting site (terraform/README.md)
+#   make deploy PROJECT=... EVENT=...   preflight (quota, APIs, org policies, Firebase),
+#                build the worker image with Cloud Build, the web app (when web/ exists),
+#                terraform apply, and publish the app to the event's Hosting site
+#                (terraform/README.md). PLAN=1: preflight and terraform plan only.
+#                PREFLIGHT=0 skips the preflight
 #   make destroy PROJECT=... EVENT=...  terraform destroy: removes everything the event bills
+#                (with a worker pool, the network waits for a second make destroy 1-2 h later)
 #   make terraform-schema  refresh terraform/schema/schema.json, the provider schemas
 #                make test checks terraform/ against, from the npm packages pinned in
 #                terraform/schema/packages.json (the only step that needs the registry)
@@ -153,21 +156,38 @@ cloud-check:
 # (and the rest: the Hosting site among them). Last, terraform/deploy-web.sh
 # writes web/dist/studio.json from the outputs and publishes web/dist to the
 # event's Hosting site.
+#
+# The preflight (terraform/tools/preflight) first asks the project for what
+# an apply cannot show: billing, APIs, the L4 quota, org policies, Firebase;
+# it stops make deploy when one is missing. PLAN=1 stops after terraform
+# plan of the whole stack, the worker pool included (with the image name
+# the deploy would push; nothing is built or applied; the workspace is
+# created if new, locally). The first apply also makes the build account
+# and its grants and waits for them (time_sleep.build_iam): the image build
+# runs as that account (terraform/tools/build-worker-image.sh).
+PLAN ?=
+PREFLIGHT ?= 1
 deploy: cloud-check
+ifeq ($(filter-out 0,$(PLAN)),)
 	@[[ ! -f web/package.json || -x emulators/node_modules/.bin/firebase ]] || { echo "make deploy: firebase-tools is not installed (it publishes the web app): make setup" >&2; exit 2; }
+endif
+	@if [[ "$(PREFLIGHT)" != 0 ]]; then go run ./terraform/tools/preflight -project $(PROJECT) -region $(REGION) $(if $(TFVARS),-var-file $(if $(filter /%,$(TFVARS)),$(TFVARS),terraform/$(TFVARS))); fi
 	$(TF) init -input=false
 	$(TF) workspace select -or-create $(EVENT)
-	$(TF) apply -input=false $(TF_ARGS) -target=google_artifact_registry_repository.images -target=google_project_service.apis
+ifneq ($(filter-out 0,$(PLAN)),)
+	$(TF) plan -input=false $(TF_ARGS) -var worker_image=$(REGION)-docker.pkg.dev/$(PROJECT)/$(EVENT)-images/worker:$(TAG)
+	@echo "make deploy PLAN=1: planned only; nothing was built or applied"
+else
+	$(TF) apply -input=false $(TF_ARGS) -target=google_artifact_registry_repository.images -target=google_project_service.apis -target=time_sleep.build_iam
 	@repo=$$($(TF) output -raw worker_image_repository); image="$$repo/worker:$(TAG)"; \
-	echo "building $$image with Cloud Build"; \
-	gcloud builds submit --project $(PROJECT) --region $(REGION) --config terraform/cloudbuild.yaml \
-		--ignore-file=terraform/.gcloudignore --substitutions=_IMAGE=$$image . ; \
+	TF="$(TF)" terraform/tools/build-worker-image.sh $(PROJECT) $(REGION) "$$image"; \
 	if [[ -d web ]]; then \
 		if [[ -f web/package.json ]]; then (cd web && npm ci && npm run build); else echo "web/ has no package.json: web app not built"; fi; \
 	else echo "no web/ yet: web app build skipped"; fi; \
 	$(TF) apply -input=false $(TF_ARGS) -var worker_image=$$image; \
 	if [[ -f web/dist/index.html ]]; then terraform/deploy-web.sh $(PROJECT); \
 	else echo "web app not built: nothing published to the Hosting site"; fi
+endif
 
 # Prints what goes, warns that nothing is exported, and asks (terraform
 # destroy's own confirmation).
@@ -181,7 +201,7 @@ destroy: cloud-check
 	@echo "  NOTHING IS EXPORTED. To keep the results, run studioctl export first (cmd/studioctl)."
 	@echo "  Planned removals:"
 	@$(TF) plan -destroy -input=false $(TF_ARGS) -no-color | grep -E '^  # .* will be destroyed' || true
-	$(TF) destroy $(TF_ARGS)
+	TF="$(TF)" terraform/tools/destroy.sh $(TF_ARGS)
 
 cost:
 	@go run ./cmd/cost $(COST_FLAGS)

@@ -187,6 +187,16 @@ resource "google_storage_bucket_object" "source" {
 # project-wide roles/cloudbuild.builds.builder: write build logs (project-wide
 # only), read the source archive (its bucket only), push the built images (the
 # event's own repository, which every function names as docker_repository).
+output "source_bucket" {
+  description = "Bucket of the function sources; make deploy stages the worker image's Cloud Build source here too."
+  value       = google_storage_bucket.source.name
+}
+
+output "build_service_account" {
+  description = "The build account (email): the function builds and the worker image's Cloud Build run as it."
+  value       = google_service_account.build.email
+}
+
 resource "google_service_account" "build" {
   account_id   = "${var.event}-build"
   display_name = "Tiger Studio ${var.event}: function builds"
