@@ -135,6 +135,20 @@ func do(t testing.TB, req *http.Request) reply {
 
 func (f *fixture) submit(t testing.TB, token string, fm form, headers map[string]string) reply {
 	t.Helper()
+	return submitTo(t, f.url, token, fm, headers)
+}
+
+// laterURL serves a Gateway whose clock runs ahead by d (see later).
+func (f *fixture) laterURL(t testing.TB, d time.Duration) string {
+	t.Helper()
+	hs := httptest.NewServer(f.later(t, d))
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// submitTo posts a job to the Gateway at url.
+func submitTo(t testing.TB, url, token string, fm form, headers map[string]string) reply {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, v := range fm.fields {
@@ -150,7 +164,7 @@ func (f *fixture) submit(t testing.TB, token string, fm form, headers map[string
 		_, _ = pw.Write(fm.photo)
 	}
 	mw.Close()
-	req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/jobs", &buf)
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/jobs", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -488,6 +489,41 @@ func TestRateLimit(t *testing.T) {
 	}
 	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 7 {
 		t.Errorf("%d messages, want 7", n)
+	}
+}
+
+// TestRateLimitWindow: the window slides (a submission counts for one
+// minute after it was made, then frees its turn), and Retry-After says how
+// long until the oldest counted one leaves it. Gateways whose clocks run
+// ahead stand for the minutes passing.
+func TestRateLimitWindow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = 2 })
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	at := func(d time.Duration) string { return f.laterURL(t, d) }
+	for _, step := range []struct {
+		at         time.Duration
+		wantStatus int
+		retryAfter int // seconds, ±1 for the test's own running time
+	}{
+		{0, 202, 0},
+		{20 * time.Second, 202, 0},
+		{30 * time.Second, 429, 30}, // the first leaves the window at 60 s
+		{61 * time.Second, 202, 0},  // ... and has
+		{62 * time.Second, 429, 18}, // the second (20 s) leaves at 80 s
+		{100 * time.Second, 202, 0}, // only the one at 61 s is still counted
+	} {
+		r := submitTo(t, at(step.at), user.Token, validForm(t), nil)
+		if r.status != step.wantStatus {
+			t.Fatalf("at +%s: %d %v, want %d", step.at, r.status, r.body, step.wantStatus)
+		}
+		if step.wantStatus != 429 {
+			continue
+		}
+		got, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if err != nil || got < step.retryAfter-1 || got > step.retryAfter+1 {
+			t.Errorf("at +%s: Retry-After %q, want %d s (the time left)", step.at, r.header.Get("Retry-After"), step.retryAfter)
+		}
 	}
 }
 

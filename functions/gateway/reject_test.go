@@ -9,11 +9,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"image"
+	"image/png"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
@@ -120,4 +123,42 @@ func TestCreateJobNotMultipart(t *testing.T) {
 		t.Fatalf("got %d %v", r.status, r.body)
 	}
 	f.assertNothingLeft(t, user.UID)
+}
+
+// TestPixelLimitFollowsSetting moves MAX_PIXELS both ways around the
+// default (25 MP): a photo one pixel row over the setting is refused with
+// 413 and leaves nothing, one at the setting is accepted.
+func TestPixelLimitFollowsSetting(t *testing.T) {
+	t.Parallel()
+	// A valid PNG of w x h (uniform, so small whatever its size).
+	flat := func(w, h int) []byte {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	for _, tc := range []struct {
+		name      string
+		maxPixels int64
+		w, h      int
+	}{
+		{"below the default", 1_000_000, 1000, 1000},
+		{"above the default", 30_000_000, 6000, 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(c *gateway.Config) { c.MaxPixels = tc.maxPixels })
+			user := f.stack.NewUser(t, testenv.UserOpts{})
+			over := form{photo: pngBomb(t, uint32(tc.w), uint32(tc.h+1)), declared: "image/png", fields: map[string]string{"style": "sketch"}}
+			if r := f.submit(t, user.Token, over, nil); r.status != 413 || r.errorCode() != "too_large" {
+				t.Fatalf("%dx%d under MAX_PIXELS=%d: %d %v, want 413 too_large", tc.w, tc.h+1, tc.maxPixels, r.status, r.body)
+			}
+			f.assertNothingLeft(t, user.UID)
+			at := form{photo: flat(tc.w, tc.h), declared: "image/png", fields: map[string]string{"style": "sketch"}}
+			if r := f.submit(t, user.Token, at, nil); r.status != 202 {
+				t.Fatalf("%dx%d under MAX_PIXELS=%d: %d %v, want 202", tc.w, tc.h, tc.maxPixels, r.status, r.body)
+			}
+		})
+	}
 }
