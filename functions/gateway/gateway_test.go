@@ -57,6 +57,13 @@ func (f *fixture) later(t testing.TB, d time.Duration) *gateway.Server {
 
 func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, mutate...)
+}
+
+// newFixtureWith builds the Gateway with opts, e.g. collaborators wrapped
+// to fail.
+func newFixtureWith(t testing.TB, opts []gateway.Option, mutate ...func(*gateway.Config)) *fixture {
+	t.Helper()
 	s := testenv.Get(t)
 	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t)}
 	f.bucket = s.Bucket(t, f.gcs)
@@ -78,7 +85,7 @@ func newFixture(t testing.TB, mutate ...func(*gateway.Config)) *fixture {
 		t.Fatalf("config: %v", err)
 	}
 	level, _ := cfg.Level() // checked by Validate
-	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(t.Output(), level))
+	srv, closeFn, err := gateway.Build(context.Background(), cfg, logging.New(t.Output(), level), opts...)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
