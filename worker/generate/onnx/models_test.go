@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
@@ -192,4 +194,28 @@ func TestMatte(t *testing.T) {
 func TestMatteCancelled(t *testing.T) {
 	step := realStep(t, "matte", map[string]any{"model": "isnet-small"})
 	cancelMidway(t, step, decode(t, samples.Astronaut()))
+}
+
+// TestMatteRunTerminated: the matte is one ONNX Runtime Run (1.4 s on 2 CPU
+// cores); cancelled 50 ms into it, that Run itself must stop (RunOptions'
+// terminate flag) and report the cancellation, not finish the network and
+// leave the next step to notice.
+func TestMatteRunTerminated(t *testing.T) {
+	step := realStep(t, "matte", map[string]any{"model": "isnet-small"}).(matteStep)
+	h, w := step.spec.Size[0], step.spec.Size[1]
+	blank := planar{w: w, h: h, c: 3, pix: make([]float32, 3*h*w)}
+	start := time.Now()
+	if _, err := step.alpha(t.Context(), blank); err != nil {
+		t.Fatal(err)
+	}
+	full := time.Since(start)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start = time.Now()
+	_, err := step.alpha(ctx, blank)
+	took := time.Since(start)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a Run cancelled 50 ms in returned %v after %v (a whole run: %v), want context.Canceled from the Run itself", err, took, full)
+	}
+	t.Logf("a whole run %v; cancelled at 50 ms, returned after %v", full, took)
 }
