@@ -23,6 +23,7 @@ import (
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/testenv"
 	"github.com/tigerstudio/studio/worker"
+	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
@@ -253,6 +254,13 @@ func TestFailures(t *testing.T) {
 	}{
 		{"input missing is permanent", 3, nil, true, jobs.CodeInvalidInput, 1, 0},
 		{"always failing ends after the limit", 2, func(context.Context, int) error { return errors.New("CUDA error") }, false, jobs.CodeInternal, 2, 2},
+		// What a user can act on is named for them, at once, without retries.
+		{"no face is permanent and named", 3, func(context.Context, int) error {
+			return fmt.Errorf("step 0 (detect-face): %w: no face scored 0.60 or more", generate.ErrNoFace)
+		}, false, jobs.CodeNoFace, 1, 1},
+		{"invalid input is permanent", 3, func(context.Context, int) error {
+			return fmt.Errorf("%w: image of 4x4 is too small", generate.ErrInvalidInput)
+		}, false, jobs.CodeInvalidInput, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,6 +278,9 @@ func TestFailures(t *testing.T) {
 			j := h.waitStatus(t, id, jobs.Failed)
 			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
 				t.Errorf("error document = %+v, want code %s after %d attempts", *j.Failure, tc.wantCode, tc.wantAttempts)
+			}
+			if tc.wantCode == jobs.CodeNoFace && j.Failure.Message != worker.NoFaceMessage {
+				t.Errorf("no_face message %q, want the one written for the user: %q", j.Failure.Message, worker.NoFaceMessage)
 			}
 			testenv.Eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
 			if gen.count() != tc.wantCalls {
