@@ -1,7 +1,11 @@
 package store_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,12 +14,39 @@ import (
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
-// TestSecurityRules checks firestore.rules, which the emulator loaded at
-// start, with real ID tokens of the Auth emulator through Firestore's REST
-// API, as a client app would call it.
+// loadRules puts this tree's firestore.rules into the emulator, so the
+// rules tested are these whichever checkout started the stack (the
+// emulator's own endpoint, which firebase-tools also uses).
+func loadRules(t *testing.T, s testenv.Stack) {
+	t.Helper()
+	src, err := os.ReadFile("../../firestore.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"rules": map[string]any{
+		"files": []map[string]string{{"name": "firestore.rules", "content": string(src)}},
+	}})
+	url := fmt.Sprintf("http://%s/emulator/v1/projects/%s:securityRules", s.FirestoreHost, s.Project)
+	req, _ := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("loading firestore.rules: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("loading firestore.rules: %s: %s", resp.Status, msg)
+	}
+}
+
+// TestSecurityRules checks this tree's firestore.rules (loaded into the
+// emulator first) with real ID tokens of the Auth emulator through
+// Firestore's REST API, as a client app would call it.
 func TestSecurityRules(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
+	loadRules(t, s)
 	fs := s.Firestore(t)
 	ctx := testenv.Ctx(t)
 	owner := s.NewUser(t, testenv.UserOpts{})
