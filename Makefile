@@ -17,6 +17,7 @@
 #                driving Debian's chromium; screenshots in .local/screenshots) against
 #                the running stack
 #   make bench   run the benchmarks the same way
+#   make gpu-check  on a GPU machine: the CUDA tests, which fail instead of skipping
 #   make faults  fault-injection table (issue 11): a stack of its own (ports from
 #                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
 #                new temporary directory, kept), one row per fault: jobs
@@ -51,7 +52,7 @@ BENCHTIME ?= 1s
 FUZZTIME ?= 30s
 PKGS ?= ./...
 
-.PHONY: setup dev up stop down status test web-test web-test-run bench faults demo vet lint fuzz clean deploy destroy cost cloud-check terraform-schema
+.PHONY: setup dev up stop down status test web-test web-test-run bench faults demo vet lint fuzz clean deploy destroy cost cloud-check terraform-schema gpu-check mutants
 
 setup:
 	@$(STACK) setup
@@ -88,6 +89,11 @@ web-test: setup
 
 web-test-run:
 	cd web && npm test --silent && npm run --silent e2e
+
+# On a GPU machine: the tests that need CUDA, failing (not skipping) when
+# CUDA cannot be used. ORT_LIBRARY_PATH names ONNX Runtime's CUDA build.
+gpu-check:
+	TIGER_REQUIRE_CUDA=1 go test -count=1 -v -run 'TestCUDA' ./worker/generate/onnx/
 
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)
