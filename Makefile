@@ -17,6 +17,8 @@
 #                driving Debian's chromium; screenshots in .local/screenshots) against
 #                the running stack
 #   make bench   run the benchmarks the same way
+#   make mutants the named deliberate bugs of cmd/mutants, each against its
+#                package's tests: which a test catches, kill rate per package
 #   make gpu-check  on a GPU machine: the CUDA tests, which fail instead of skipping
 #   make faults  fault-injection table (issue 11): a stack of its own (ports from
 #                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
@@ -94,6 +96,12 @@ web-test-run:
 # CUDA cannot be used. ORT_LIBRARY_PATH names ONNX Runtime's CUDA build.
 gpu-check:
 	TIGER_REQUIRE_CUDA=1 go test -count=1 -v -run 'TestCUDA' ./worker/generate/onnx/
+
+# Named deliberate bugs (cmd/mutants/mutants.json) made one at a time as a
+# build overlay, each against its package's tests; prints the kill rate per
+# package. Not part of make test. MUTANTS_ONLY=name,... or MUTANTS_PKG=./path/.
+mutants: setup
+	@$(STACK) with-stack -- go run ./cmd/mutants
 
 bench: setup
 	@$(STACK) with-stack -- env TIGER_REQUIRE_STACK=1 go test -run '^$$' -bench . -benchtime=$(BENCHTIME) $(PKGS)

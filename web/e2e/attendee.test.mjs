@@ -83,12 +83,14 @@ test("offline at submit: the app waits for the network, then submits exactly one
     await shot(page, "attendee-8-offline");
     await context.setOffline(false);
     await until("job page", () => /#\/job\//.test(page.url()), 30000);
-    // My photos (GET /v1/jobs) lists the guest's jobs: exactly one.
+    // My photos (GET /v1/jobs) lists the guest's jobs: exactly one, as
+    // the Gateway answers and as the page draws it.
+    const listed = page.waitForResponse((r) => r.url().includes("/v1/jobs?") && r.request().method() === "GET" && r.ok());
     await page.getByRole("link", { name: "My photos" }).click();
+    const { jobs } = await (await listed).json();
+    assert.equal(jobs.length, 1, "exactly one job submitted");
     const items = page.getByRole("listitem");
-    await until("the photos list", async () => (await items.count()) >= 1);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(await items.count(), 1, "exactly one job submitted");
+    await until("the photos list drawn", async () => (await items.count()) === jobs.length);
   });
 });
 

@@ -224,6 +224,12 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     await page.getByRole("button", { name: "Make my portrait" }).click();
     const booth = (await (await submitted).json()).job.id;
     const submittedAt = Date.now();
+    // Answers about this job still on their way when Retake is pressed.
+    let inflight = 0;
+    const track = (d) => (r) => { if (r.url().includes(`/v1/jobs/${booth}`)) inflight += d; };
+    page.on("request", track(1));
+    page.on("requestfinished", track(-1));
+    page.on("requestfailed", track(-1));
     // When the booth job went in, the backlog was still waiting.
     const pending = (await Promise.all(backlog.map(completedAt))).filter((t) => t === null).length;
     assert.ok(pending >= 4, `only ${pending} of ${BACKLOG} online jobs were still pending when the booth job went in`);
@@ -233,7 +239,10 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     // and they stay cleared.
     await page.getByRole("button", { name: "Retake" }).click();
     await until("the panel cleared", async () => (await page.getByRole("img", { name: "Scan to get your portrait" }).count()) === 0);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Stays cleared: after the board's next refresh and once no answer
+    // about the last job is in flight, nothing may draw it again.
+    await page.waitForResponse((r) => r.url().includes("/v1/jobs?") && r.url().includes("scope=booth"), { timeout: 15000 });
+    await until("no answer about the last job in flight", () => inflight === 0);
     assert.equal(await page.getByRole("img", { name: "Scan to get your portrait" }).count(), 0, "the last attendee's QR code came back");
     assert.equal(await page.getByRole("link", { name: "Pick-up link" }).count(), 0);
     const boothDone = await until("the booth job done", () => completedAt(booth), 60000);
