@@ -25,7 +25,11 @@ DIR/manifest.json and DIR/manifest.csv: one row per file with the job, its
 owner (uid, and the email the results were sent to: requests.notify.email),
 style, priority, when the photo was submitted and when the result was ready.
 A file already in DIR with the object's size is not downloaded again, so an
-interrupted export can be run again. Progress goes to stderr.`
+interrupted export can be run again. Progress goes to stderr.
+
+The files hold people's portraits and email addresses: they are written 0600
+and the folders export creates 0700, readable by the operator alone (a DIR
+that exists keeps its mode; the files in it are 0600 all the same).`
 
 // ManifestEntry is one exported file.
 type ManifestEntry struct {
@@ -46,6 +50,13 @@ type ManifestEntry struct {
 // maxOutputBytes bounds one download.
 const maxOutputBytes = 256 << 20
 
+// The modes of what export writes: portraits and email addresses are
+// personal data, for the operator's account alone, whatever the umask.
+const (
+	exportDirMode  os.FileMode = 0o700
+	exportFileMode os.FileMode = 0o600
+)
+
 func runExport(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("export", "export [--every N] DIR", exportAbout)
 	every := fs.Int("every", 10, "print progress every N files")
@@ -63,7 +74,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	dir := fs.Arg(0)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, exportDirMode); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	fsc, err := openFirestore(ctx, c.cfg)
@@ -157,12 +168,19 @@ func download(ctx context.Context, bucket *storage.BucketHandle, object, path st
 		return false, fmt.Errorf("stat %s: %w", object, err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() == attrs.Size {
+		// An earlier export (before files were private) may have left it
+		// readable by everyone.
+		if fi.Mode().Perm() != exportFileMode {
+			if err := os.Chmod(path, exportFileMode); err != nil {
+				return false, err
+			}
+		}
 		return false, nil
 	}
 	if attrs.Size > maxOutputBytes {
 		return false, fmt.Errorf("%s is larger than %d bytes", object, maxOutputBytes)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), exportDirMode); err != nil {
 		return false, err
 	}
 	r, err := obj.NewReader(ctx)
@@ -170,19 +188,13 @@ func download(ctx context.Context, bucket *storage.BucketHandle, object, path st
 		return false, fmt.Errorf("read %s: %w", object, err)
 	}
 	defer r.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
+	err = writeFileAtomic(path, func(w io.Writer) error {
+		if _, err := io.Copy(w, io.LimitReader(r, maxOutputBytes+1)); err != nil {
+			return fmt.Errorf("read %s: %w", object, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if _, err := io.Copy(tmp, io.LimitReader(r, maxOutputBytes+1)); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("read %s: %w", object, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -193,7 +205,7 @@ func writeManifest(dir string, entries []ManifestEntry) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "manifest.json"), append(js, '\n')); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "manifest.json"), writeBytes(append(js, '\n'))); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -207,13 +219,36 @@ func writeManifest(dir string, entries []ManifestEntry) error {
 	if err := w.Error(); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "manifest.csv"), []byte(b.String()))
+	return writeFileAtomic(filepath.Join(dir, "manifest.csv"), writeBytes([]byte(b.String())))
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+func writeBytes(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
 	}
-	return os.Rename(tmp, path)
+}
+
+// writeFileAtomic writes path through a new temporary file beside it,
+// renamed into place, so an interrupted export leaves no half file. The
+// temporary file is created fresh (never an old one reused with its mode)
+// and set to exportFileMode before anything is written to it.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
+	if err := tmp.Chmod(exportFileMode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -319,6 +319,94 @@ func TestExport(t *testing.T) {
 	}
 }
 
+// TestExportModes: the export holds portraits and email addresses, so what
+// it writes is the operator's alone (files 0600, the folders it creates
+// 0700), whatever the umask, in a DIR that exists already and over the
+// world-readable files of an earlier export it resumes.
+func TestExportModes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.seedJob(t, seed{status: jobs.Succeeded, outputs: 2, total: time.Second})
+	f.seedJob(t, seed{status: jobs.Succeeded, outputs: 1, total: time.Second})
+	tests := []struct {
+		name string
+		// prepare returns the DIR to export to, and whether export creates it.
+		prepare func(t *testing.T) (dir string, created bool)
+	}{
+		{"DIR and its parents created", func(t *testing.T) (string, bool) {
+			return filepath.Join(t.TempDir(), "event", "export"), true
+		}},
+		{"DIR exists, readable by all", func(t *testing.T) (string, bool) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			return dir, false
+		}},
+		{"resuming an earlier export's world-readable files", func(t *testing.T) (string, bool) {
+			dir := t.TempDir()
+			if _, errOut, err := f.ctl(t, "export", dir); err != nil {
+				t.Fatalf("first export: %v (%s)", err, errOut)
+			}
+			// As an older studioctl left them: 0644 files, a stale
+			// temporary manifest.
+			err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				return os.Chmod(path, 0o644)
+			})
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, "manifest.json.tmp"), []byte("[]"), 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return dir, false
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, created := tc.prepare(t)
+			if _, errOut, err := f.ctl(t, "export", dir); err != nil {
+				t.Fatalf("export: %v (%s)", err, errOut)
+			}
+			files := 0
+			err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if path == filepath.Join(dir, "manifest.json.tmp") {
+					return nil // not export's: left as it was
+				}
+				fi, err := d.Info()
+				if err != nil {
+					return err
+				}
+				want := os.FileMode(0o600)
+				if d.IsDir() {
+					want = 0o700
+					if path == dir && !created {
+						return nil // the operator's folder keeps its mode
+					}
+				} else {
+					files++
+				}
+				if got := fi.Mode().Perm(); got != want {
+					t.Errorf("%s has mode %#o, want %#o", path, got, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if files != 5 { // 3 outputs and the two manifests
+				t.Errorf("%d files exported, want 5", files)
+			}
+		})
+	}
+}
+
 func TestPurge(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
