@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -99,6 +100,37 @@ type workerOpts struct {
 	results   worker.Results
 	// wrap, if set, wraps the processor, e.g. to time it.
 	wrap func(queue.Handler) queue.Handler
+	// logs, if set, gets the worker's log lines too, for tests about what
+	// is logged rather than stored.
+	logs *logBuffer
+}
+
+// logBuffer collects JSON log lines from concurrent writers.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// entries returns the lines logged so far, decoded.
+func (b *logBuffer) entries(t testing.TB) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for line := range bytes.Lines(b.buf.Bytes()) {
+		var e map[string]any
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // runningWorker is a worker consuming in the background.
@@ -145,6 +177,9 @@ func (h *harness) deps(t testing.TB, opts workerOpts) worker.Deps {
 		Inputs: blob.NewReader(h.gcs), Outputs: blob.NewWriter(h.gcs, h.out),
 		Generator: opts.generator, Styles: h.catalogue,
 		Logger: logging.New(testLog(t), 0),
+	}
+	if opts.logs != nil {
+		d.Logger = logging.New(io.MultiWriter(testLog(t), opts.logs), 0)
 	}
 	if d.Generator == nil {
 		d.Generator = h.gen

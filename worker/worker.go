@@ -110,8 +110,8 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	ctx = logging.WithLogger(ctx, log)
 	if attempt > p.MaxAttempts {
 		// Earlier attempts ended without a word (a crash, a kill): stop.
-		return p.fail(ctx, msg.JobID, attempt-1, jobs.CodeAttemptsExhausted,
-			fmt.Sprintf("the job was started %d times without finishing", attempt-1), true)
+		log.Error("job started too often without finishing; giving up", "attempts", attempt-1)
+		return p.fail(ctx, msg.JobID, attempt-1, jobs.CodeAttemptsExhausted, InternalMessage, true)
 	}
 	log.Info("job started", "style", req.Style, "priority", req.Priority, "queuedMs", started.Sub(req.CreatedAt).Milliseconds())
 	err = p.run(ctx, msg.JobID, req, attempt, started)
@@ -134,9 +134,14 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		log.Warn("photo could not be decoded", "err", err)
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
 	case errors.Is(err, generate.ErrInvalidInput):
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, err.Error(), false)
+		// The error names objects, styles and pipeline steps: for the log,
+		// not for the owner and the pick-up page, who read the document.
+		log.Warn("input cannot be generated", "err", err)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, InvalidInputMessage, false)
 	case attempt >= p.MaxAttempts:
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInternal, "the job failed on every attempt; the last error: "+err.Error(), true)
+		// Likewise: buckets, objects and dependencies' errors stay in the log.
+		log.Error("job failed on every attempt", "attempts", attempt, "err", err)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInternal, InternalMessage, true)
 	}
 	return err
 }
@@ -243,6 +248,18 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 // UnreadableMessage is the invalid_input error document's message for a
 // photo that could not be decoded, written for the user.
 const UnreadableMessage = "We could not read your photo: the file is damaged or incomplete. Please send another photo."
+
+// InvalidInputMessage is the invalid_input error document's message for
+// any other input that cannot be generated (its input object is gone, it is
+// too small, its style is unknown here), written for the user; what exactly
+// is in the worker's log.
+const InvalidInputMessage = "We could not make a portrait from this photo. Please send another photo."
+
+// InternalMessage is the message of internal and attempts_exhausted error
+// documents. The owner and whoever holds the pick-up code read it, so it
+// names nothing of ours (buckets, objects, a dependency's error); the
+// details are logged at error level with the job id.
+const InternalMessage = "Something went wrong on our side while making your portrait. Please try again."
 
 // errUnreadable marks a photo that does not decode.
 var errUnreadable = fmt.Errorf("%w: the photo does not decode", generate.ErrInvalidInput)

@@ -241,6 +241,10 @@ func TestMalformedMessagesAreDeadLettered(t *testing.T) {
 	}
 }
 
+// TestFailures: each way a job fails ends in its error document, read by the
+// owner and by whoever holds the pick-up code. Its message is written for
+// the user and names nothing of ours (bucket, object, a dependency's
+// error); those details are logged with the job id.
 func TestFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -251,16 +255,24 @@ func TestFailures(t *testing.T) {
 		wantCode     string
 		wantAttempts int
 		wantCalls    int
+		wantMessage  string
+		// detail is the error's text: not in the document, in the log at
+		// wantLevel with the job id.
+		detail    string
+		wantLevel string
 	}{
-		{"input missing is permanent", 3, nil, true, jobs.CodeInvalidInput, 1, 0},
-		{"always failing ends after the limit", 2, func(context.Context, int) error { return errors.New("CUDA error") }, false, jobs.CodeInternal, 2, 2},
+		{"input missing is permanent", 3, nil, true, jobs.CodeInvalidInput, 1, 0,
+			worker.InvalidInputMessage, "is missing", "WARNING"},
+		{"always failing ends after the limit", 2, func(context.Context, int) error {
+			return errors.New("CUDA error: bucket gs://tiger-models unreachable")
+		}, false, jobs.CodeInternal, 2, 2, worker.InternalMessage, "CUDA error: bucket gs://tiger-models unreachable", "ERROR"},
 		// What a user can act on is named for them, at once, without retries.
 		{"no face is permanent and named", 3, func(context.Context, int) error {
 			return fmt.Errorf("step 0 (detect-face): %w: no face scored 0.60 or more", generate.ErrNoFace)
-		}, false, jobs.CodeNoFace, 1, 1},
+		}, false, jobs.CodeNoFace, 1, 1, worker.NoFaceMessage, "no face scored", ""},
 		{"invalid input is permanent", 3, func(context.Context, int) error {
 			return fmt.Errorf("%w: image of 4x4 is too small", generate.ErrInvalidInput)
-		}, false, jobs.CodeInvalidInput, 1, 1},
+		}, false, jobs.CodeInvalidInput, 1, 1, worker.InvalidInputMessage, "image of 4x4 is too small", "WARNING"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,19 +280,26 @@ func TestFailures(t *testing.T) {
 			h := newHarness(t)
 			user := h.stack.NewUser(t, testenv.UserOpts{})
 			id := h.submit(t, user, "sketch", "")
+			input := h.job(t, id).Request.Input
 			if tc.deleteInput {
-				if err := h.gcs.Bucket(h.in).Object(h.job(t, id).Request.Input).Delete(testenv.Ctx(t)); err != nil {
+				if err := h.gcs.Bucket(h.in).Object(input).Delete(testenv.Ctx(t)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			gen := &counting{next: filters(t), hook: tc.hook}
-			h.startWorker(t, workerOpts{generator: gen, config: func(c *worker.Config) { c.MaxAttempts = tc.maxAttempts }})
+			logs := &logBuffer{}
+			h.startWorker(t, workerOpts{generator: gen, logs: logs, config: func(c *worker.Config) { c.MaxAttempts = tc.maxAttempts }})
 			j := h.waitStatus(t, id, jobs.Failed)
-			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts || j.Failure.Message == "" {
+			if j.Failure.Code != tc.wantCode || j.Failure.Attempts != tc.wantAttempts {
 				t.Errorf("error document = %+v, want code %s after %d attempts", *j.Failure, tc.wantCode, tc.wantAttempts)
 			}
-			if tc.wantCode == jobs.CodeNoFace && j.Failure.Message != worker.NoFaceMessage {
-				t.Errorf("no_face message %q, want the one written for the user: %q", j.Failure.Message, worker.NoFaceMessage)
+			if j.Failure.Message != tc.wantMessage {
+				t.Errorf("%s message %q, want the one written for the user: %q", tc.wantCode, j.Failure.Message, tc.wantMessage)
+			}
+			for _, internal := range []string{tc.detail, input, h.in, h.out, "worker:"} {
+				if strings.Contains(j.Failure.Message, internal) {
+					t.Errorf("error document's message %q holds %q", j.Failure.Message, internal)
+				}
 			}
 			testenv.Eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
 			if gen.count() != tc.wantCalls {
@@ -289,8 +308,20 @@ func TestFailures(t *testing.T) {
 			if objs := h.outputs(t); len(objs) != 0 {
 				t.Errorf("outputs of a failed job: %v", objs)
 			}
-			if api := h.apiJob(t, user, id); api.Status != "failed" || api.Error == nil || api.Error.Code != tc.wantCode {
-				t.Errorf("api job = %+v", api)
+			if api := h.apiJob(t, user, id); api.Status != "failed" || api.Error == nil || api.Error.Code != tc.wantCode || api.Error.Message != tc.wantMessage {
+				t.Errorf("api job = %+v, error %+v", api, api.Error)
+			}
+			if tc.wantLevel == "" {
+				return
+			}
+			logged := false
+			for _, e := range logs.entries(t) {
+				if e["severity"] == tc.wantLevel && e["jobId"] == id && strings.Contains(fmt.Sprint(e["err"]), tc.detail) {
+					logged = true
+				}
+			}
+			if !logged {
+				t.Errorf("no %s log line with jobId %s and err holding %q", tc.wantLevel, id, tc.detail)
 			}
 		})
 	}
@@ -352,8 +383,8 @@ func TestCrashLoopEndsInErrorDocument(t *testing.T) {
 		proxy.Restore(t) // the "restarted" worker reconnects and gets the job again
 	}
 	j := h.waitStatus(t, id, jobs.Failed)
-	if j.Failure.Code != jobs.CodeAttemptsExhausted || j.Failure.Attempts != 2 {
-		t.Errorf("error document %+v, want attempts_exhausted after 2", *j.Failure)
+	if j.Failure.Code != jobs.CodeAttemptsExhausted || j.Failure.Attempts != 2 || j.Failure.Message != worker.InternalMessage {
+		t.Errorf("error document %+v, want attempts_exhausted after 2 with the message written for the user", *j.Failure)
 	}
 	testenv.Eventually(t, "dead letter", func() bool { return h.stack.QueueDepth(t, h.topo.DeadQueue()) == 1 })
 }
@@ -418,7 +449,7 @@ func TestBoothJumpsTheBacklog(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := h.stack.NewUser(t, testenv.UserOpts{StaffOf: "test", EmailVerified: true})
 	for range 40 {
 		h.submit(t, user, "studio", jobs.Online)
 	}
@@ -575,7 +606,7 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := h.stack.NewUser(t, testenv.UserOpts{StaffOf: "test", EmailVerified: true})
 	generating := make(chan struct{}, 1)
 	var mu sync.Mutex
 	var causes []error
@@ -631,7 +662,7 @@ func TestBoothPreemptsWithDefaults(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	user := h.stack.NewUser(t, testenv.UserOpts{})
-	staff := h.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := h.stack.NewUser(t, testenv.UserOpts{StaffOf: "test", EmailVerified: true})
 
 	var mu sync.Mutex
 	var generated []string // job ids in the order their generations started
