@@ -641,7 +641,7 @@ start_web() {
 	# Google's script, so only on a machine online, with a client that
 	# lists this origin.
 	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name, google]=process.argv.slice(1);
-		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, eventName: name, authEmulator: auth, firestoreEmulator: fs_,
+		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, event: "local", eventName: name, authEmulator: auth, firestoreEmulator: fs_,
 			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1"},
 			...(google ? {googleClientId: google} : {})}, null, 2)+"\n");' \
 		"$public/studio.json" "http://127.0.0.1:$GATEWAY_PORT" "http://127.0.0.1:$AUTH_PORT" \

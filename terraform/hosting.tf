@@ -71,6 +71,11 @@ output "app_origins" {
   value       = local.app_origins
 }
 
+output "event" {
+  description = "The event's id (event in /studio.json): the app checks the staff claim against it."
+  value       = var.event
+}
+
 output "event_name" {
   description = "Name of the event the app shows (eventName in /studio.json)."
   value       = coalesce(var.event_title, var.event)

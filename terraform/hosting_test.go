@@ -323,6 +323,7 @@ func TestDeployWebScript(t *testing.T) {
 				"app_url":          "https://spring-gala-1a2b3c4d.web.app",
 				"gateway_url":      "https://spring-gala-gateway-xyz-ez.a.run.app",
 				"event_name":       "Spring Gala",
+				"event":            "spring-gala",
 				"google_client_id": tc.clientID,
 			}
 			// Terraform leaves null root outputs out of `output -json`.
@@ -347,7 +348,7 @@ func TestDeployWebScript(t *testing.T) {
 			if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "web/dist/studio.json"))), &studio); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]any{"gatewayUrl": vals["gateway_url"], "eventName": "Spring Gala"}
+			want := map[string]any{"gatewayUrl": vals["gateway_url"], "event": "spring-gala", "eventName": "Spring Gala"}
 			if tc.clientID != nil {
 				want["googleClientId"] = tc.clientID
 			}

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -123,7 +124,8 @@ func printApp(ctx context.Context, web, authHost, project string) error {
 		return fmt.Errorf("booth password: %w", err)
 	}
 	password := "booth-" + hex.EncodeToString(secret)
-	if err := client.EmulatorStaffAccount(ctx, authHost, project, email, password); err != nil {
+	event := cmp.Or(os.Getenv("EVENT"), "local") // the stack's Gateway's
+	if err := client.EmulatorStaffAccount(ctx, authHost, project, event, email, password); err != nil {
 		return err
 	}
 	fmt.Printf("open the app: %s\n", web)

@@ -63,7 +63,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"staff", "grant, revoke or list the staff: true custom claim", runStaff},
+		{"staff", "grant, revoke or list the staff of this event (verified addresses only)", runStaff},
 		{"status", "jobs by state and priority, queue depths, in-flight jobs, recent throughput", runStatus},
 		{"dead", "list dead-lettered jobs, or requeue them with their attempts restored", runDead},
 		{"export", "download every output of the event with a manifest", runExport},

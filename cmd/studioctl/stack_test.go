@@ -13,6 +13,7 @@ import (
 	firebase "firebase.google.com/go/v4"
 	fbauth "firebase.google.com/go/v4/auth"
 
+	tigerauth "github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
@@ -37,8 +38,9 @@ func TestStaff(t *testing.T) {
 	user := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
 	auth := authClient(t, f.stack.Project)
 	ctx := testenv.Ctx(t)
-	// A claim of another kind survives grant and revoke.
-	if err := auth.SetCustomUserClaims(ctx, user.UID, map[string]any{"tier": "gold"}); err != nil {
+	// A claim of another kind, and staff rights at another event, survive
+	// grant and revoke.
+	if err := auth.SetCustomUserClaims(ctx, user.UID, map[string]any{"tier": "gold", "staff": []string{"other-event"}}); err != nil {
 		t.Fatal(err)
 	}
 	claims := func() map[string]any {
@@ -77,8 +79,11 @@ func TestStaff(t *testing.T) {
 			t.Errorf("%v: output %q, want %q", step.args, out, step.wantOut)
 		}
 		c := claims()
-		if got := c["staff"] == true; got != step.wantStaff {
-			t.Errorf("%v: staff claim %v, want %v (claims %v)", step.args, c["staff"], step.wantStaff, c)
+		if got := slices.Contains(tigerauth.StaffEvents(c), f.event); got != step.wantStaff {
+			t.Errorf("%v: staff of %s %v, want %v (claims %v)", step.args, f.event, got, step.wantStaff, c)
+		}
+		if !slices.Contains(tigerauth.StaffEvents(c), "other-event") {
+			t.Errorf("%v: staff rights at another event lost: %v", step.args, c)
 		}
 		if c["tier"] != "gold" {
 			t.Errorf("%v: other claims lost: %v", step.args, c)
@@ -89,6 +94,15 @@ func TestStaff(t *testing.T) {
 	}
 	if _, _, err := f.ctl(t, "staff", "grant", testenv.Unique("nobody")+"@example.test"); err == nil || !strings.Contains(err.Error(), "no user") {
 		t.Errorf("grant to an unknown email: %v, want no user", err)
+	}
+	// An address nobody proved is not granted: whoever registered it first
+	// would get the rights.
+	squatter := f.stack.NewUser(t, testenv.UserOpts{})
+	if _, _, err := f.ctl(t, "staff", "grant", squatter.Email); err == nil || !strings.Contains(err.Error(), "not verified") {
+		t.Errorf("grant to an unverified address: %v, want a refusal saying it is not verified", err)
+	}
+	if u, err := auth.GetUser(ctx, squatter.UID); err != nil || len(tigerauth.StaffEvents(u.CustomClaims)) != 0 {
+		t.Errorf("the unverified account got claims %v (%v)", u.CustomClaims, err)
 	}
 }
 
@@ -453,7 +467,7 @@ func TestPurge(t *testing.T) {
 		}
 	}
 	// Only the other event's job is left: 4 documents, its input and output.
-	if got := testenv.Collections(t, f.fs, other); !slices.Equal(got, []string{store.Requests, store.Responses, store.Notifications}) {
+	if got := testenv.Collections(t, f.fs, other); !slices.Equal(got, []string{store.Notifications, store.Requests, store.Responses}) {
 		t.Errorf("the other event's job has %v", got)
 	}
 	if in, outp := testenv.Objects(t, f.gcs, f.input), testenv.Objects(t, f.gcs, f.output); len(in) != 1 || len(outp) != 1 ||

@@ -5,20 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	fbauth "firebase.google.com/go/v4/auth"
 	"google.golang.org/api/iterator"
+
+	tigerauth "github.com/tigerstudio/studio/infra/auth"
 )
 
-// staffClaim is the custom claim that allows booth priority and reading
-// other users' jobs.
-const staffClaim = "staff"
-
-const staffAbout = `Grants or revokes the custom claim staff: true (booth priority, reading any
-job) on the user with EMAIL, keeping the user's other custom claims, or lists
-the users holding it. A user's ID token carries its claims until it is
+const staffAbout = `Grants or revokes staff rights for this event (EVENT: booth priority, the
+booth's board, reading the event's jobs) on the user with EMAIL, keeping the
+user's other custom claims and their rights at other events, or lists this
+event's staff. Only an address its owner proved is granted: an account
+whose email is not verified is refused, since whoever registered the address
+first would get the rights. A user's ID token carries its claims until it is
 refreshed (at most an hour): a grant shows after the app refreshes its
 token; a revoke with --sign-out also revokes the user's refresh tokens, so
 the Gateway refuses the old tokens within AUTH_USER_CACHE_TTL.`
@@ -56,17 +56,17 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 	}
 	switch verb {
 	case "list":
-		users, err := staffUsers(ctx, auth)
+		users, err := staffUsers(ctx, auth, c.cfg.Event)
 		if err != nil {
 			return err
 		}
 		for _, u := range users {
 			fmt.Fprintf(c.stdout, "%s\t%s\n", u.Email, u.UID)
 		}
-		fmt.Fprintf(c.stderr, "%d staff\n", len(users))
+		fmt.Fprintf(c.stderr, "%d staff of %s\n", len(users), c.cfg.Event)
 		return nil
 	default: // grant, revoke
-		changed, uid, err := setStaff(ctx, auth, rest[0], verb == "grant")
+		changed, uid, err := setStaff(ctx, auth, rest[0], c.cfg.Event, verb == "grant")
 		if err != nil {
 			return err
 		}
@@ -80,18 +80,18 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 			state = "already"
 		}
 		if verb == "grant" {
-			fmt.Fprintf(c.stdout, "%s (%s) is %s staff\n", rest[0], uid, state)
+			fmt.Fprintf(c.stdout, "%s (%s) is %s staff of %s\n", rest[0], uid, state, c.cfg.Event)
 		} else {
-			fmt.Fprintf(c.stdout, "%s (%s) is %s not staff\n", rest[0], uid, state)
+			fmt.Fprintf(c.stdout, "%s (%s) is %s not staff of %s\n", rest[0], uid, state, c.cfg.Event)
 		}
 		return nil
 	}
 }
 
-// setStaff sets or clears the claim on the user with email, keeping their
-// other custom claims (SetCustomUserClaims replaces them all), and reports
-// whether anything changed.
-func setStaff(ctx context.Context, auth *fbauth.Client, email string, staff bool) (changed bool, uid string, err error) {
+// setStaff grants or revokes the user's staff rights for event, keeping
+// their other custom claims (SetCustomUserClaims replaces them all), and
+// reports whether anything changed. A grant needs a verified address.
+func setStaff(ctx context.Context, auth *fbauth.Client, email, event string, staff bool) (changed bool, uid string, err error) {
 	u, err := auth.GetUserByEmail(ctx, email)
 	if err != nil {
 		if fbauth.IsUserNotFound(err) {
@@ -99,27 +99,18 @@ func setStaff(ctx context.Context, auth *fbauth.Client, email string, staff bool
 		}
 		return false, "", fmt.Errorf("staff: GetUserByEmail %s: %w", email, err)
 	}
-	claims := maps.Clone(u.CustomClaims)
-	if claims == nil {
-		claims = map[string]any{}
+	if staff && !u.EmailVerified {
+		return false, u.UID, fmt.Errorf("staff: %s has not proven that the address is theirs (email not verified): "+
+			"they sign in once with the emailed link (or an operator creates the account with a verified address), then grant again", email)
 	}
-	if isStaff(claims) == staff {
+	claims, changed := tigerauth.WithStaff(u.CustomClaims, event, staff)
+	if !changed {
 		return false, u.UID, nil
-	}
-	if staff {
-		claims[staffClaim] = true
-	} else {
-		delete(claims, staffClaim)
 	}
 	if err := auth.SetCustomUserClaims(ctx, u.UID, claims); err != nil {
 		return false, u.UID, fmt.Errorf("staff: SetCustomUserClaims %s: %w", email, err)
 	}
 	return true, u.UID, nil
-}
-
-func isStaff(claims map[string]any) bool {
-	v, ok := claims[staffClaim].(bool)
-	return ok && v
 }
 
 type staffUser struct {
@@ -128,8 +119,8 @@ type staffUser struct {
 }
 
 // staffUsers walks every user (the Admin SDK has no query by claim) and
-// returns those with the claim, by email.
-func staffUsers(ctx context.Context, auth *fbauth.Client) ([]staffUser, error) {
+// returns event's staff, by email.
+func staffUsers(ctx context.Context, auth *fbauth.Client, event string) ([]staffUser, error) {
 	var out []staffUser
 	it := auth.Users(ctx, "")
 	for {
@@ -140,7 +131,7 @@ func staffUsers(ctx context.Context, auth *fbauth.Client) ([]staffUser, error) {
 		if err != nil {
 			return nil, fmt.Errorf("staff list: %w", err)
 		}
-		if isStaff(u.CustomClaims) {
+		if slices.Contains(tigerauth.StaffEvents(u.CustomClaims), event) {
 			out = append(out, staffUser{Email: u.Email, UID: u.UID})
 		}
 	}

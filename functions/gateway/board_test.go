@@ -53,8 +53,8 @@ func TestBoothBoard(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	otherEvent := newFixture(t)
-	kiosk1 := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
-	kiosk2 := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	kiosk1 := f.staff(t)
+	kiosk2 := f.staff(t)
 	attendee := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
 
 	booth := func(t *testing.T, f *fixture, token string) string {
@@ -82,7 +82,10 @@ func TestBoothBoard(t *testing.T) {
 	boothJobs = append(boothJobs, booth(t, f, kiosk2.Token))
 	onlineJobs = append(onlineJobs, online(t, f, kiosk1.Token))
 	boothJobs = append(boothJobs, booth(t, f, kiosk1.Token))
-	elsewhere := booth(t, otherEvent, kiosk1.Token)
+	// Another event's booth job (its own staff's) is on no board here;
+	// kiosk1 is nobody at that event, so its job there is an online one.
+	booth(t, otherEvent, otherEvent.staff(t).Token)
+	elsewhere := online(t, otherEvent, kiosk1.Token)
 
 	listed, pages := f.listAll(t, kiosk2.Token, "/v1/jobs?scope=booth")
 	want := slices.Clone(boothJobs)

@@ -191,6 +191,12 @@ func (f *fixture) get(t *testing.T, token, path string) reply {
 	return do(t, req)
 }
 
+// staff signs in a verified staff member of the fixture's event.
+func (f *fixture) staff(t testing.TB) testenv.User {
+	t.Helper()
+	return f.stack.NewUser(t, testenv.UserOpts{StaffOf: f.cfg.Event, EmailVerified: true})
+}
+
 // requestsOf returns the ids of uid's request documents.
 func (f *fixture) requestsOf(t *testing.T, uid string) []string {
 	t.Helper()

@@ -153,10 +153,10 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	if err != nil {
 		return newJob{}, errInvalid("priority: " + err.Error())
 	}
-	if priority == jobs.Booth && !user.Staff {
+	if priority == jobs.Booth && !user.StaffOf(s.d.Event) {
 		return newJob{}, errForbidden("booth priority is for event staff")
 	}
-	email, apiErr := notifyAddress(sub.email, user)
+	email, apiErr := notifyAddress(sub.email, user, user.StaffOf(s.d.Event))
 	if apiErr != nil {
 		return newJob{}, apiErr
 	}
@@ -194,7 +194,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 // notifyAddress is where the owner hears about the job: the token's
 // verified email, or an address booth staff entered for a guest. Anyone
 // else naming an address could make the service mail strangers.
-func notifyAddress(field string, user auth.User) (string, *apiError) {
+func notifyAddress(field string, user auth.User, staff bool) (string, *apiError) {
 	own := ""
 	if user.EmailVerified {
 		own = user.Email
@@ -202,12 +202,14 @@ func notifyAddress(field string, user auth.User) (string, *apiError) {
 	if field == "" {
 		return own, nil
 	}
+	// Only a plain address that reads back as typed: net/mail drops the
+	// quotes of a quoted local part ("a@x.com,b"@example.com), and the
+	// mail would go to whatever the unquoted text names.
 	addr, err := mail.ParseAddress(field)
-	if err != nil || addr.Name != "" {
-		return "", errInvalid("email: not a valid address")
+	if err != nil || addr.Name != "" || addr.Address != field || strings.ContainsAny(field, "\",;<>()[]\\ ") {
+		return "", errInvalid("email: not a valid address (a plain name@domain, without quotes or commas)")
 	}
-	// "<a@b.c>" parses too; the envelope wants a@b.c.
-	if !user.Staff && (own == "" || !strings.EqualFold(addr.Address, own)) {
+	if !staff && (own == "" || !strings.EqualFold(addr.Address, own)) {
 		return "", errForbidden("email: results go to your account's verified address; only booth staff may enter another")
 	}
 	return addr.Address, nil
@@ -253,7 +255,7 @@ const inProgress = "a request with this Idempotency-Key is in progress; retry sh
 // limit counts the job against the user's rate, atomically; staff are not
 // limited.
 func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.User, nj *newJob) *apiError {
-	if s.d.PerMinute <= 0 || user.Staff {
+	if s.d.PerMinute <= 0 || user.StaffOf(s.d.Event) {
 		return nil
 	}
 	ok, retry, err := s.d.Writer.TakeQuota(ctx, user.UID, nj.id, s.d.Now(), s.d.PerMinute, time.Minute)
@@ -376,7 +378,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 	job, err := s.d.Reader.Job(r.Context(), id)
 	// Someone else's job is reported exactly like a missing one, so ids
 	// cannot be probed.
-	if errors.Is(err, store.ErrNotFound) || (err == nil && job.Request.UID != user.UID && !user.Staff) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && job.Request.UID != user.UID && !user.StaffOf(job.Request.Event)) {
 		writeError(w, errNotFound("no job "+strconv.Quote(id)))
 		return
 	}
@@ -426,8 +428,8 @@ func (s *Server) scopeOf(scope string, user auth.User) (listScope, *apiError) {
 			return s.d.Reader.ListJobs(ctx, user.UID, limit, after)
 		}, nil
 	case string(jobs.Booth):
-		if !user.Staff {
-			return nil, errForbidden("the booth's jobs are for event staff")
+		if !user.StaffOf(s.d.Event) {
+			return nil, errForbidden("the booth's jobs are for this event's staff")
 		}
 		return func(ctx context.Context, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error) {
 			return s.d.Reader.ListBoothJobs(ctx, s.d.Event, limit, after)

@@ -22,7 +22,7 @@ import (
 func TestBoothPriority(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	fm := validForm(t)
 	fm.fields["priority"] = "booth"
 	r := f.submit(t, staff.Token, fm, nil)
@@ -35,12 +35,61 @@ func TestBoothPriority(t *testing.T) {
 	}
 }
 
+// TestStaffRightsArePerEventAndVerified: the staff claim of another event,
+// the old project-wide claim, or a claim on an address nobody proved give
+// neither booth priority nor the booth's board nor a pass on the rate
+// limit (issue 25: staff rights by pre-registering a staff member's
+// address; staff of one event were staff of every event).
+func TestStaffRightsArePerEventAndVerified(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = 1 })
+	oldClaim := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	if err := f.stack.AuthClient(t).SetCustomUserClaims(testenv.Ctx(t), oldClaim.UID, map[string]any{"staff": true}); err != nil {
+		t.Fatal(err)
+	}
+	oldClaim.Token = f.stack.SignIn(t, oldClaim.Email, testenv.Password)
+	for _, tc := range []struct {
+		name string
+		user testenv.User
+	}{
+		{"another event's staff", f.stack.NewUser(t, testenv.UserOpts{StaffOf: testenv.Unique("other-event"), EmailVerified: true})},
+		{"unverified address", f.stack.NewUser(t, testenv.UserOpts{StaffOf: f.cfg.Event})},
+		{"old project-wide claim", oldClaim},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			booth := validForm(t)
+			booth.fields["priority"] = "booth"
+			if r := f.submit(t, tc.user.Token, booth, nil); r.status != 403 || r.errorCode() != "permission_denied" {
+				t.Errorf("booth priority: %d %v, want 403", r.status, r.body)
+			}
+			if r := f.get(t, tc.user.Token, "/v1/jobs?scope=booth"); r.status != 403 {
+				t.Errorf("the booth's board: %d %v, want 403", r.status, r.body)
+			}
+			for i, want := range []int{202, 429} {
+				if r := f.submit(t, tc.user.Token, validForm(t), nil); r.status != want {
+					t.Errorf("online job %d: %d %v, want %d (the rate limit applies)", i+1, r.status, r.body, want)
+				}
+			}
+		})
+	}
+	// The event's own, verified staff keep every right.
+	staff := f.staff(t)
+	booth := validForm(t)
+	booth.fields["priority"] = "booth"
+	if r := f.submit(t, staff.Token, booth, nil); r.status != 202 {
+		t.Errorf("staff's booth job: %d %v", r.status, r.body)
+	}
+	if r := f.get(t, staff.Token, "/v1/jobs?scope=booth"); r.status != 200 {
+		t.Errorf("staff's board: %d %v", r.status, r.body)
+	}
+}
+
 func TestNotifyEmail(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	verified := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
 	unverified := f.stack.NewUser(t, testenv.UserOpts{})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	tests := []struct {
 		name   string
 		user   testenv.User
@@ -161,7 +210,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 func TestIdempotencyKeyMismatch(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	user := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	user := f.staff(t)
 	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
 	first := f.submit(t, user.Token, validForm(t), key)
 	if first.status != 202 {
@@ -197,7 +246,9 @@ func TestGetJobOwnership(t *testing.T) {
 	f := newFixture(t)
 	owner := f.stack.NewUser(t, testenv.UserOpts{})
 	stranger := f.stack.NewUser(t, testenv.UserOpts{})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
+	otherEventStaff := f.stack.NewUser(t, testenv.UserOpts{StaffOf: testenv.Unique("other-event"), EmailVerified: true})
+	unverifiedStaff := f.stack.NewUser(t, testenv.UserOpts{StaffOf: f.cfg.Event})
 	id := f.submit(t, owner.Token, validForm(t), nil).jobID()
 	tests := []struct {
 		name, token, path string
@@ -205,6 +256,8 @@ func TestGetJobOwnership(t *testing.T) {
 	}{
 		{"owner", owner.Token, "/v1/jobs/" + id, 200},
 		{"staff", staff.Token, "/v1/jobs/" + id, 200},
+		{"another event's staff", otherEventStaff.Token, "/v1/jobs/" + id, 404},
+		{"staff with an unverified address", unverifiedStaff.Token, "/v1/jobs/" + id, 404},
 		{"someone else", stranger.Token, "/v1/jobs/" + id, 404},
 		{"no such job", owner.Token, "/v1/jobs/does-not-exist", 404},
 		{"absurd id", owner.Token, "/v1/jobs/" + strings.Repeat("x", 2000), 404},
@@ -464,7 +517,7 @@ func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = 3 })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	key := map[string]string{"Idempotency-Key": "k1"}
 	first := f.submit(t, user.Token, validForm(t), key)
 	for range 2 {

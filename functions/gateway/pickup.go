@@ -36,10 +36,10 @@ func pickupMatches(stored, code string) bool {
 }
 
 // mayPickup reports whether viewer may see j's pick-up code: its owner or
-// staff. An anonymous caller (nil), who opened the job with the code, is
+// the staff of its event. An anonymous caller (nil), who opened the job with the code, is
 // not given it back, so an answer never spreads it further.
 func mayPickup(j store.Job, viewer *auth.User) bool {
-	return viewer != nil && (viewer.UID == j.Request.UID || viewer.Staff)
+	return viewer != nil && (viewer.UID == j.Request.UID || viewer.StaffOf(j.Request.Event))
 }
 
 // pickup is POST /v1/pickup {"job", "code"}: the job as its owner sees it

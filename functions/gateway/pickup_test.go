@@ -50,7 +50,7 @@ func TestPickupCodeVisibility(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	owner := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
 
 	first := f.submit(t, owner.Token, validForm(t), key)
@@ -156,7 +156,7 @@ func TestPickup(t *testing.T) {
 		c.QueuePrefix, c.InputBucket = s.QueuePrefix, s.InputBucket
 		c.AppOrigins = []string{appOrigin}
 	})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	fm := form{photo: jpegBytes(t, 320, 240), declared: "image/jpeg", fields: map[string]string{"style": "studio", "priority": "booth"}}
 	sub := f.submit(t, staff.Token, fm, nil)
 	if sub.status != http.StatusAccepted {

@@ -18,7 +18,7 @@ func TestQueuePosition(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	user := f.stack.NewUser(t, testenv.UserOpts{})
-	staff := f.stack.NewUser(t, testenv.UserOpts{Staff: true})
+	staff := f.staff(t)
 	ctx := testenv.Ctx(t)
 	var online []string
 	for range 3 {

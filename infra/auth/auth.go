@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	firebase "firebase.google.com/go/v4"
@@ -42,12 +43,65 @@ type User struct {
 	UID           string
 	Email         string
 	EmailVerified bool
-	// Staff is the custom claim `staff: true` that allows booth priority and
-	// reading other users' jobs.
-	Staff bool
+	// StaffEvents are the events named by the user's staff claim (see
+	// StaffClaim); they count only with a verified email (StaffOf).
+	StaffEvents []string
 	// Anonymous is a guest of the app (Firebase anonymous sign-in): the
 	// account has no credential and holds nothing but its own jobs.
 	Anonymous bool
+}
+
+// StaffOf reports whether the user is staff of event: booth priority, the
+// booth's board and reading that event's jobs. Only a verified address
+// counts: a claim granted to an address nobody proved would hand staff
+// rights to whoever registered it first.
+func (u User) StaffOf(event string) bool {
+	return u.EmailVerified && event != "" && slices.Contains(u.StaffEvents, event)
+}
+
+// StaffClaim is the custom claim naming the events whose staff a user is:
+// {"staff": ["spring-gala"]}. A project's events share its accounts, so a
+// staff member of one event is nobody at another (firestore.rules reads
+// the same claim).
+const StaffClaim = "staff"
+
+// StaffEvents reads the staff claim from a user's custom claims (or a
+// token's claims); anything but a list of event names gives none.
+func StaffEvents(claims map[string]any) []string {
+	list, _ := claims[StaffClaim].([]any)
+	var events []string
+	for _, v := range list {
+		if e, ok := v.(string); ok && e != "" && !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	return events
+}
+
+// WithStaff returns a copy of claims in which the staff claim names event
+// (on) or no longer names it, and reports whether that changed anything.
+// Other claims are kept; an old claim of another shape is replaced.
+func WithStaff(claims map[string]any, event string, on bool) (map[string]any, bool) {
+	out := make(map[string]any, len(claims)+1)
+	for k, v := range claims {
+		out[k] = v
+	}
+	events := StaffEvents(claims)
+	had := slices.Contains(events, event)
+	switch {
+	case on && !had:
+		events = append(events, event)
+	case !on && had:
+		events = slices.DeleteFunc(events, func(e string) bool { return e == event })
+	}
+	if len(events) == 0 {
+		delete(out, StaffClaim)
+	} else {
+		out[StaffClaim] = events
+	}
+	_, shaped := claims[StaffClaim].([]any)
+	changed := had != on || (claims[StaffClaim] != nil && !shaped)
+	return out, changed
 }
 
 // emulatorHostEnv is the variable the Admin SDK reads to switch to the Auth
@@ -183,7 +237,7 @@ func (v *Verifier) Verify(ctx context.Context, idToken string) (User, error) {
 	u := User{UID: tok.UID}
 	u.Email, _ = tok.Claims["email"].(string)
 	u.EmailVerified, _ = tok.Claims["email_verified"].(bool)
-	u.Staff, _ = tok.Claims["staff"].(bool)
+	u.StaffEvents = StaffEvents(tok.Claims)
 	u.Anonymous = tok.Firebase.SignInProvider == "anonymous"
 	return u, nil
 }

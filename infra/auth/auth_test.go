@@ -51,14 +51,14 @@ func TestVerifyTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staff := s.NewUser(t, testenv.UserOpts{Staff: true, EmailVerified: true})
+	staff := s.NewUser(t, testenv.UserOpts{StaffOf: "gala", EmailVerified: true})
 	now := time.Now()
 	for _, tc := range []struct {
 		name    string
 		token   string
 		invalid bool
 	}{
-		{name: "signed in staff", token: s.NewUser(t, testenv.UserOpts{Staff: true, EmailVerified: true}).Token},
+		{name: "signed in staff", token: s.NewUser(t, testenv.UserOpts{StaffOf: "gala", EmailVerified: true}).Token},
 		{name: "empty", token: "", invalid: true},
 		{name: "garbage", token: "not-a-token", invalid: true},
 		{name: "expired", token: s.UnsignedToken(staff.UID, map[string]any{"iat": now.Add(-3 * time.Hour).Unix(), "exp": now.Add(-2 * time.Hour).Unix()}), invalid: true},
@@ -76,8 +76,8 @@ func TestVerifyTokens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if u.UID == "" || !u.Staff || !u.EmailVerified || !strings.HasSuffix(u.Email, "@example.test") {
-				t.Errorf("Verify = %+v, want a verified staff user", u)
+			if u.UID == "" || !u.StaffOf("gala") || u.StaffOf("other") || !u.EmailVerified || !strings.HasSuffix(u.Email, "@example.test") {
+				t.Errorf("Verify = %+v, want a verified staff user of gala only", u)
 			}
 		})
 	}
@@ -256,5 +256,37 @@ func TestVerifyAuthServerFails(t *testing.T) {
 	_, err = v.Verify(ctx, s.UnsignedToken(testenv.Unique("uid"), map[string]any{"iat": time.Now().Unix()}))
 	if err == nil || errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "look up user") {
 		t.Fatalf("Verify with a failing Auth server: %v; want the lookup's error, not ErrInvalidToken", err)
+	}
+}
+
+// TestStaffOf: staff rights need the event named in the claim and a
+// verified address; any other shape of the claim (the old project-wide
+// true) grants nothing.
+func TestStaffOf(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		claim    any
+		verified bool
+		event    string
+		want     bool
+	}{
+		{"staff of the event", []any{"gala", "fair"}, true, "fair", true},
+		{"staff of another event", []any{"gala"}, true, "fair", false},
+		{"unverified address", []any{"gala"}, false, "gala", false},
+		{"project-wide true grants nothing", true, true, "gala", false},
+		{"a string is not a list", "gala", true, "gala", false},
+		{"no claim", nil, true, "gala", false},
+		{"empty event", []any{""}, true, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := map[string]any{}
+			if tc.claim != nil {
+				claims[StaffClaim] = tc.claim
+			}
+			u := User{EmailVerified: tc.verified, StaffEvents: StaffEvents(claims)}
+			if got := u.StaffOf(tc.event); got != tc.want {
+				t.Errorf("StaffOf(%q) = %v, want %v (claim %v, verified %v)", tc.event, got, tc.want, tc.claim, tc.verified)
+			}
+		})
 	}
 }

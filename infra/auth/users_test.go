@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -125,7 +126,7 @@ func TestVerifyVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			lookup := func(context.Context, string) (userState, error) { return tc.state, tc.lookupErr }
 			v := newVerifier(emulatorDecoder(testProject, clock.Now), lookup, DefaultCacheConfig(), clock.Now)
-			u, err := v.Verify(context.Background(), unsigned("u1", issued, map[string]any{"email": "a@example.test", "staff": true}))
+			u, err := v.Verify(context.Background(), unsigned("u1", issued, map[string]any{"email": "a@example.test", "staff": []any{"gala"}}))
 			switch {
 			case tc.wantInvalid:
 				if !errors.Is(err, ErrInvalidToken) {
@@ -139,7 +140,7 @@ func TestVerifyVerdicts(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
 				}
-				if want := (User{UID: "u1", Email: "a@example.test", Staff: true}); u != want {
+				if want := (User{UID: "u1", Email: "a@example.test", StaffEvents: []string{"gala"}}); !reflect.DeepEqual(u, want) {
 					t.Errorf("Verify = %+v, want %+v", u, want)
 				}
 			}

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,11 +51,19 @@ func TestSecurityRules(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	owner := s.NewUser(t, testenv.UserOpts{})
 	stranger := s.NewUser(t, testenv.UserOpts{})
-	staff := s.NewUser(t, testenv.UserOpts{Staff: true})
+	event := testenv.Unique("gala")
+	staff := s.NewUser(t, testenv.UserOpts{StaffOf: event, EmailVerified: true})
+	otherStaff := s.NewUser(t, testenv.UserOpts{StaffOf: testenv.Unique("fair"), EmailVerified: true})
+	unverifiedStaff := s.NewUser(t, testenv.UserOpts{StaffOf: event})
+	oldStaff := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	if err := s.AuthClient(t).SetCustomUserClaims(ctx, oldStaff.UID, map[string]any{"staff": true}); err != nil {
+		t.Fatal(err)
+	}
+	oldStaff.Token = s.SignIn(t, oldStaff.Email, testenv.Password)
 	id := testenv.Unique("job")
 
 	seed := map[string]map[string]any{
-		"requests":      {"uid": owner.UID, "style": "sketch", "createdAt": time.Now()},
+		"requests":      {"uid": owner.UID, "event": event, "style": "sketch", "createdAt": time.Now()},
 		"responses":     {"state": "running", "attempt": 1},
 		"errors":        {"code": "internal", "message": "x"},
 		"notifications": {"channels": []string{"email"}},
@@ -89,12 +97,16 @@ func TestSecurityRules(t *testing.T) {
 		want                            int
 	}
 	var checks []check
+	var queryBy func(token, field, value string) int
 	for _, coll := range []string{"requests", "responses", "errors", "notifications"} {
 		p := "/" + coll + "/" + id
 		checks = append(checks,
 			check{"owner reads own " + coll, "GET", owner.Token, p, "", 200},
 			check{"staff reads " + coll, "GET", staff.Token, p, "", 200},
 			check{"stranger cannot read " + coll, "GET", stranger.Token, p, "", 403},
+			check{"another event's staff cannot read " + coll, "GET", otherStaff.Token, p, "", 403},
+			check{"staff with an unverified address cannot read " + coll, "GET", unverifiedStaff.Token, p, "", 403},
+			check{"the old project-wide claim cannot read " + coll, "GET", oldStaff.Token, p, "", 403},
 			check{"anonymous cannot read " + coll, "GET", "", p, "", 403},
 			check{"owner cannot update " + coll, "PATCH", owner.Token, p, `{"fields":{"uid":{"stringValue":"x"}}}`, 403},
 			check{"owner cannot delete " + coll, "DELETE", owner.Token, p, "", 403},
@@ -116,9 +128,11 @@ func TestSecurityRules(t *testing.T) {
 		})
 	}
 
-	// The owner's listing query is allowed only when scoped to their uid.
-	query := func(token, uid string) int {
-		body := fmt.Sprintf(`{"structuredQuery":{"from":[{"collectionId":"requests"}],"where":{"fieldFilter":{"field":{"fieldPath":"uid"},"op":"EQUAL","value":{"stringValue":%q}}}}}`, uid)
+	// The owner's listing query is allowed only when scoped to their uid,
+	// staff's only when scoped to their event.
+	query := func(token, uid string) int { return queryBy(token, "uid", uid) }
+	queryBy = func(token, field, value string) int {
+		body := fmt.Sprintf(`{"structuredQuery":{"from":[{"collectionId":"requests"}],"where":{"fieldFilter":{"field":{"fieldPath":%q},"op":"EQUAL","value":{"stringValue":%q}}}}}`, field, value)
 		req, _ := http.NewRequest("POST", base+":runQuery", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
@@ -134,5 +148,18 @@ func TestSecurityRules(t *testing.T) {
 	}
 	if got := query(stranger.Token, owner.UID); got != 403 {
 		t.Errorf("stranger listing owner's requests = %d, want 403", got)
+	}
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"staff listing their event's requests", staff.Token, 200},
+		{"another event's staff listing them", otherStaff.Token, 403},
+		{"unverified staff listing them", unverifiedStaff.Token, 403},
+	} {
+		if got := queryBy(tc.token, "event", event); got != tc.want {
+			t.Errorf("%s = %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

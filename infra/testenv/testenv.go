@@ -244,9 +244,14 @@ type User struct {
 
 // UserOpts shape a test user.
 type UserOpts struct {
-	Staff         bool
+	// StaffOf, when set, makes the user staff of that event (the staff
+	// claim, auth.StaffClaim); it counts only with EmailVerified.
+	StaffOf       string
 	EmailVerified bool
 }
+
+// Password is every NewUser's password.
+const Password = "correct horse battery"
 
 // NewUser creates a user on the Auth emulator and signs them in.
 func (s Stack) NewUser(t testing.TB, opts UserOpts) User {
@@ -254,17 +259,16 @@ func (s Stack) NewUser(t testing.TB, opts UserOpts) User {
 	ctx := Ctx(t)
 	client := s.AuthClient(t)
 	email := Unique("user") + "@example.test"
-	const password = "correct horse battery"
-	rec, err := client.CreateUser(ctx, (&fbauth.UserToCreate{}).Email(email).Password(password).EmailVerified(opts.EmailVerified))
+	rec, err := client.CreateUser(ctx, (&fbauth.UserToCreate{}).Email(email).Password(Password).EmailVerified(opts.EmailVerified))
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
-	if opts.Staff {
-		if err := client.SetCustomUserClaims(ctx, rec.UID, map[string]any{"staff": true}); err != nil {
+	if opts.StaffOf != "" {
+		if err := client.SetCustomUserClaims(ctx, rec.UID, map[string]any{"staff": []string{opts.StaffOf}}); err != nil {
 			t.Fatalf("set staff claim: %v", err)
 		}
 	}
-	return User{UID: rec.UID, Email: email, Token: s.SignIn(t, email, password)}
+	return User{UID: rec.UID, Email: email, Token: s.SignIn(t, email, Password)}
 }
 
 // NewGuest signs a guest in (anonymous sign-in through the emulator's REST

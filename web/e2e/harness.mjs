@@ -116,8 +116,11 @@ export async function authAdmin(pathname, body) {
   return r.json();
 }
 
-// createUser: an email/password user on the Auth emulator, optionally with
-// custom claims (e.g. {staff: true}).
+// EVENT is the stack's event (its Gateway's EVENT, /studio.json's event).
+export const EVENT = "local";
+
+// createUser: an email/password user on the Auth emulator, its address
+// verified, optionally with custom claims (staff: {staff: [EVENT]}).
 export async function createUser(email, password, claims) {
   const { localId } = await authAdmin("accounts", { email, password, emailVerified: true });
   if (claims) await authAdmin("accounts:update", { localId, customAttributes: JSON.stringify(claims) });

@@ -1,4 +1,4 @@
-// The booth kiosk: a staff user (custom claim staff: true, set through the
+// The booth kiosk: a staff user (custom claim staff: [EVENT], set through the
 // Auth emulator's REST API) signs in, takes a photo with Chromium's fake
 // camera showing the bundled portrait, submits it as booth with the
 // attendee's email, gets the QR code and the print view. A guest cannot
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signInWithPassword, signUp, submitOnline, until } from "./harness.mjs";
+import { EVENT, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signInWithPassword, signUp, submitOnline, until } from "./harness.mjs";
 
 // completedAt: when the job's response document was written (ms), or null
 // while it is not done (the Firestore emulator's REST API; owner is admin).
@@ -25,7 +25,7 @@ async function completedAt(id) {
 // tablet, the camera playing.
 async function staffKiosk() {
   const email = `staff-${Date.now()}@booth.test`;
-  await createUser(email, "booth-secret-1", { staff: true });
+  await createUser(email, "booth-secret-1", { staff: [EVENT] });
   const context = await camBrowser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", permissions: ["camera"] });
   const page = await context.newPage();
   const logs = [];
@@ -112,10 +112,10 @@ test("a guest cannot open the kiosk", async () => {
 
 test("staff take a booth photo with the camera, the attendee picks it up by QR code, and it prints", async () => {
   const email = `staff-${Date.now()}@booth.test`;
-  await createUser(email, "booth-secret-1", { staff: true });
+  await createUser(email, "booth-secret-1", { staff: [EVENT] });
   // Another kiosk's booth job: the board shows the whole booth's.
   const otherStaff = `staff-other-${Date.now()}@booth.test`;
-  await createUser(otherStaff, "booth-secret-2", { staff: true });
+  await createUser(otherStaff, "booth-secret-2", { staff: [EVENT] });
   const photo = fs.readFileSync(path.join(fixtures, "portrait.png"));
   const otherJob = await submitOnline(await signInWithPassword(otherStaff, "booth-secret-2"), "studio", photo, 0,
     { priority: "booth", email: "someone@example.test" });

@@ -7,6 +7,7 @@ import { Api } from "./api";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
 import { currentLang, setLang, t } from "./i18n";
+import { isStaffOf } from "./staff";
 
 // The consent text's version; it travels with each job (form field consent).
 export const CONSENT_VERSION = "2025-06-v1";
@@ -92,7 +93,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
   let first = true;
   onAuthStateChanged(auth, async (u) => {
     ctx.user = u;
-    ctx.staff = u ? (await u.getIdTokenResult()).claims.staff === true : false;
+    ctx.staff = u ? isStaffOf((await u.getIdTokenResult()).claims, cfg.event) : false;
     renderHeader();
     if (first) {
       first = false;

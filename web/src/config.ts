@@ -9,6 +9,7 @@ import type { FirebaseOptions } from "firebase/app";
 
 export interface StudioConfig {
   gatewayUrl: string;
+  event: string; // the event's id: the staff claim names the events a user is staff of
   eventName: string;
   firebase: FirebaseOptions;
   authEmulator?: string; // "http://127.0.0.1:9099"
@@ -35,6 +36,7 @@ export async function loadConfig(): Promise<StudioConfig> {
   if (!firebase.projectId || !firebase.apiKey) throw new Error("no Firebase config: /__/firebase/init.json");
   return {
     gatewayUrl,
+    event: s.event || import.meta.env.VITE_EVENT || "local",
     eventName: s.eventName || import.meta.env.VITE_EVENT_NAME || "Tiger Studio",
     firebase,
     authEmulator: s.authEmulator,

@@ -224,13 +224,15 @@ func emulatorCall(ctx context.Context, url, bearer string, body, out any) error 
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// EmulatorStaffAccount creates a booth staff account on the Auth emulator:
-// email and password, the address verified, the custom claim staff: true
-// (what `studioctl staff grant` sets in the cloud), for the kiosk's sign-in.
-func EmulatorStaffAccount(ctx context.Context, authHost, project, email, password string) error {
+// EmulatorStaffAccount creates a booth staff account of event on the Auth
+// emulator: email and password, the address verified, the staff claim
+// naming event (what `studioctl staff grant` sets in the cloud), for the
+// kiosk's sign-in.
+func EmulatorStaffAccount(ctx context.Context, authHost, project, event, email, password string) error {
 	base := "http://" + authHost + "/identitytoolkit.googleapis.com/v1/"
 	creds := map[string]any{"email": email, "password": password, "returnSecureToken": true}
-	if err := emulatorCreate(ctx, base, project, creds, map[string]any{"customAttributes": `{"staff": true}`}); err != nil {
+	claims, _ := json.Marshal(map[string]any{"staff": []string{event}})
+	if err := emulatorCreate(ctx, base, project, creds, map[string]any{"customAttributes": string(claims)}); err != nil {
 		return fmt.Errorf("client.EmulatorStaffAccount: %w", err)
 	}
 	return nil

@@ -19,15 +19,16 @@ func TestEmulatorAccounts(t *testing.T) {
 	}
 	ctx := testenv.Ctx(t)
 	const password = "pw-123456"
+	const stackEvent = "local" // the stack's Gateway's EVENT
 	booth := testenv.Unique("booth") + "@example.test"
-	if err := client.EmulatorStaffAccount(ctx, s.AuthHost, s.Project, booth, password); err != nil {
+	if err := client.EmulatorStaffAccount(ctx, s.AuthHost, s.Project, stackEvent, booth, password); err != nil {
 		t.Fatal(err)
 	}
 	attendee, err := client.EmulatorSignUp(ctx, s.AuthHost, s.Project, testenv.Unique("attendee")+"@example.test", password)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := client.EmulatorStaffAccount(ctx, s.AuthHost, s.Project, booth, password); err == nil {
+	if err := client.EmulatorStaffAccount(ctx, s.AuthHost, s.Project, stackEvent, booth, password); err == nil {
 		t.Error("a second account with the same address was created")
 	}
 	for _, c := range []struct {
