@@ -16,6 +16,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,12 @@ type submission struct {
 	style         string
 	priority      string
 	email         string
+	consent       string
 }
+
+// consentVersion is what the app's consent field may hold: a version name,
+// stored on the request, never free text.
+var consentVersion = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // createJob is POST /v1/jobs: parse, replay a retried request, limit,
 // enqueue.
@@ -182,6 +188,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		Height:         img.Height,
 		Notify:         jobs.Notify{Email: email},
 		IdempotencyKey: key,
+		Consent:        sub.consent,
 		Digest:         hex.EncodeToString(digest[:]),
 		// Made once here: a replay answers with the stored request's code,
 		// and a concurrent same-key request whose document lost the
@@ -325,6 +332,8 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 			sub.priority, err = readField(part)
 		case "email":
 			sub.email, err = readField(part)
+		case "consent":
+			sub.consent, err = readField(part)
 		}
 		if err != nil {
 			return sub, bodyError(err)
@@ -335,6 +344,9 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 	}
 	if sub.style == "" {
 		return sub, errInvalid("style: a style id is required; GET /v1/styles lists them")
+	}
+	if sub.consent != "" && !consentVersion.MatchString(sub.consent) {
+		return sub, errInvalid("consent: not a consent text version (letters, digits, '.', '_' or '-', at most 64)")
 	}
 	return sub, nil
 }

@@ -609,3 +609,43 @@ func TestRateLimitConcurrent(t *testing.T) {
 		t.Errorf("%d messages, want %d", n, limit)
 	}
 }
+
+// TestConsentStored: the version of the consent text the app sends is
+// stored on the request (DESIGN.md's consent field); anything but a version
+// name is refused and leaves nothing; a request without one stores none.
+func TestConsentStored(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	stored := func(t *testing.T, id string) (string, bool) {
+		snap, err := f.fs.Collection("requests").Doc(id).Get(testenv.Ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := snap.DataAt("consent")
+		if err != nil {
+			return "", false
+		}
+		s, _ := v.(string)
+		return s, true
+	}
+	bad := validForm(t)
+	bad.fields["consent"] = "I agree <script>"
+	if r := f.submit(t, user.Token, bad, nil); r.status != 400 || r.errorCode() != "invalid_argument" {
+		t.Fatalf("a consent that is no version: %d %v, want 400", r.status, r.body)
+	}
+	f.assertNothingLeft(t, user.UID)
+	fm := validForm(t)
+	fm.fields["consent"] = "2025-06-v1"
+	r := f.submit(t, user.Token, fm, nil)
+	if r.status != 202 {
+		t.Fatalf("%d %v", r.status, r.body)
+	}
+	if got, ok := stored(t, r.jobID()); !ok || got != "2025-06-v1" {
+		t.Errorf("stored consent %q (%v), want 2025-06-v1", got, ok)
+	}
+	r = f.submit(t, user.Token, validForm(t), nil)
+	if got, ok := stored(t, r.jobID()); ok {
+		t.Errorf("a request without consent stored %q", got)
+	}
+}

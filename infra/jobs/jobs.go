@@ -79,17 +79,20 @@ type Notify struct {
 
 // Request is requests/{jobId}, written once by the Gateway.
 type Request struct {
-	UID            string    `firestore:"uid"`
-	Event          string    `firestore:"event"`
-	Style          string    `firestore:"style"`
-	Priority       Priority  `firestore:"priority"`
-	Input          string    `firestore:"input"`
-	ContentType    string    `firestore:"contentType"`
-	Width          int       `firestore:"width"`
-	Height         int       `firestore:"height"`
-	Notify         Notify    `firestore:"notify"`
-	IdempotencyKey string    `firestore:"idempotencyKey,omitempty"`
-	CreatedAt      time.Time `firestore:"createdAt"`
+	UID            string   `firestore:"uid"`
+	Event          string   `firestore:"event"`
+	Style          string   `firestore:"style"`
+	Priority       Priority `firestore:"priority"`
+	Input          string   `firestore:"input"`
+	ContentType    string   `firestore:"contentType"`
+	Width          int      `firestore:"width"`
+	Height         int      `firestore:"height"`
+	Notify         Notify   `firestore:"notify"`
+	IdempotencyKey string   `firestore:"idempotencyKey,omitempty"`
+	// Consent is the version of the consent text the owner accepted, as
+	// the app sent it, so the event can show who agreed to what.
+	Consent   string    `firestore:"consent,omitempty"`
+	CreatedAt time.Time `firestore:"createdAt"`
 	// Digest is the photo's SHA-256 (hex), so a retry with the same
 	// Idempotency-Key and another photo is recognised.
 	Digest string `firestore:"digest,omitempty"`

@@ -66,7 +66,15 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const video = h("video", { autoplay: true, playsInline: true, muted: true, "aria-label": t("camera_preview") });
   const still = h("img", { alt: t("captured_photo"), hidden: true });
   const count = h("div", { class: "countdown", "aria-live": "assertive" });
-  const capture = h("button", { class: "button primary", type: "button" }, t("capture"));
+  // The attendee agrees on the kiosk's screen before the photo is taken;
+  // the version of this text travels with the job (consent).
+  const agreed = h("input", { id: "kiosk-consent", type: "checkbox" });
+  const consentBox = h("div", { class: "card kiosk-consent" },
+    h("h2", {}, t("consent_title")),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2")), h("li", {}, t("consent_3"))),
+    h("p", {}, agreed, " ", h("label", { for: "kiosk-consent" }, t("kiosk_consent"))),
+  );
+  const capture = h("button", { class: "button primary", type: "button", disabled: true }, t("capture"));
   const retake = h("button", { class: "button", type: "button", hidden: true }, t("retake"));
   const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.name)));
   const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", required: true, inputMode: "email" });
@@ -75,9 +83,12 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const result = h("div", { class: "kiosk-result" });
   const board = h("ul", { class: "board", "aria-label": t("recent_jobs") });
 
+  let cameraOK = false;
+  agreed.addEventListener("change", () => { capture.disabled = !(agreed.checked && cameraOK); });
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false });
     video.srcObject = stream;
+    cameraOK = true;
   } catch (e) {
     status.textContent = t("camera_error");
     capture.disabled = true;
@@ -108,9 +119,11 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     still.hidden = true;
     video.hidden = false;
     capture.hidden = false;
-    capture.disabled = false;
     retake.hidden = true;
     submit.disabled = true;
+    // The next attendee agrees for themselves.
+    agreed.checked = false;
+    capture.disabled = true;
     // The next attendee must not see the last one's portrait or QR code.
     unwatch?.();
     status.textContent = "";
@@ -226,6 +239,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   main.append(
     h("div", { class: "kiosk-grid" },
       h("section", { "aria-label": t("camera_preview") },
+        consentBox,
         h("div", { class: "camera" }, video, still, count),
         h("div", { class: "row" }, capture, retake),
       ),
