@@ -31,6 +31,11 @@ type Config struct {
 	MinSide   int     `env:"MIN_PHOTO_SIDE, default=256"`
 	MaxAspect float64 `env:"MAX_PHOTO_ASPECT, default=4"`
 	PerMinute int     `env:"JOBS_PER_MINUTE, default=20"`
+	// GuestsPerMinute caps the jobs all guests (anonymous accounts) of the
+	// event together may submit in a minute: a new guest account costs
+	// nothing, so the per-user limit alone does not stop one client from
+	// flooding the queue; signed-in attendees are not counted. 0 disables.
+	GuestsPerMinute int `env:"GUEST_JOBS_PER_MINUTE, default=60"`
 	// MaxUploads bounds the job submissions an instance handles at once.
 	// Each holds its photo about twice (the read and the Storage chunk),
 	// so with MAX_UPLOAD_BYTES it bounds the memory photos take; further
@@ -72,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PerMinute < 0 {
 		errs = append(errs, fmt.Errorf("JOBS_PER_MINUTE=%d must not be negative", c.PerMinute))
+	}
+	if c.GuestsPerMinute < 0 {
+		errs = append(errs, fmt.Errorf("GUEST_JOBS_PER_MINUTE=%d must not be negative", c.GuestsPerMinute))
 	}
 	if c.MaxUploads < 1 {
 		errs = append(errs, fmt.Errorf("MAX_UPLOADS_IN_FLIGHT=%d must be at least 1", c.MaxUploads))

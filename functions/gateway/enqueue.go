@@ -100,6 +100,19 @@ func (s *Server) undo(ctx context.Context, nj newJob, request bool) {
 	if nj.quota {
 		step("quota turn", func(ctx context.Context) error { return s.d.Writer.ReturnQuota(ctx, nj.req.UID, nj.id) })
 	}
+	if nj.guests {
+		step("guests' quota turn", func(ctx context.Context) error { return s.d.Writer.ReturnQuota(ctx, guestsKey(nj.req.Event), nj.id) })
+	}
+}
+
+// returnQuota gives back the user's turn of a job refused after it was
+// counted.
+func (s *Server) returnQuota(ctx context.Context, nj newJob) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.undoBudget())
+	defer cancel()
+	if err := s.d.Writer.ReturnQuota(ctx, nj.req.UID, nj.id); err != nil {
+		logging.FromContext(ctx).Error("could not give back the user's quota turn", "err", err)
+	}
 }
 
 // enqueueError answers a failed enqueue.

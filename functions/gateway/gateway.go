@@ -87,6 +87,9 @@ type Deps struct {
 	// PerMinute bounds how many jobs a user (not staff) may submit in a
 	// minute, so one client cannot flood the GPU; 0 disables it.
 	PerMinute int
+	// GuestsPerMinute bounds the jobs all of the event's guests together
+	// may submit in a minute; 0 disables it.
+	GuestsPerMinute int
 	// AppOrigins are the web app's origins (scheme://host[:port]) allowed
 	// to call the API from a browser.
 	AppOrigins []string

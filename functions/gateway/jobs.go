@@ -136,9 +136,14 @@ type newJob struct {
 	id    string
 	req   jobs.Request
 	photo []byte
-	// quota is set once the job counts against the user's rate limit.
-	quota bool
+	// quota is set once the job counts against the user's rate limit,
+	// guests once it counts against the event's guests' (guestsKey).
+	quota, guests bool
 }
+
+// guestsKey is the quota document the event's guests share; a colon never
+// occurs in a Firebase uid.
+func guestsKey(event string) string { return "guests:" + event }
 
 // parseJob reads and checks the form and the Idempotency-Key; every field
 // is checked before anything is stored.
@@ -259,22 +264,40 @@ func sameSubmission(stored, retry jobs.Request) bool {
 
 const inProgress = "a request with this Idempotency-Key is in progress; retry shortly"
 
-// limit counts the job against the user's rate, atomically; staff are not
-// limited.
+// limit counts the job against the user's rate and, for a guest, against
+// the event's guests' rate, atomically; staff are not limited. A job
+// refused by the second gives its first turn back.
 func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.User, nj *newJob) *apiError {
-	if s.d.PerMinute <= 0 || user.StaffOf(s.d.Event) {
+	if user.StaffOf(s.d.Event) {
 		return nil
 	}
-	ok, retry, err := s.d.Writer.TakeQuota(ctx, user.UID, nj.id, s.d.Now(), s.d.PerMinute, time.Minute)
+	if s.d.PerMinute > 0 {
+		ok, retry, err := s.d.Writer.TakeQuota(ctx, user.UID, nj.id, s.d.Now(), s.d.PerMinute, time.Minute)
+		if err != nil {
+			return s.unavailable(ctx, "count recent jobs", err)
+		}
+		if !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+			return errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
+		}
+		nj.quota = true
+	}
+	if !user.Anonymous || s.d.GuestsPerMinute <= 0 {
+		return nil
+	}
+	ok, retry, err := s.d.Writer.TakeQuota(ctx, guestsKey(s.d.Event), nj.id, s.d.Now(), s.d.GuestsPerMinute, time.Minute)
+	if err == nil && ok {
+		nj.guests = true
+		return nil
+	}
+	if nj.quota {
+		s.returnQuota(ctx, *nj)
+	}
 	if err != nil {
-		return s.unavailable(ctx, "count recent jobs", err)
+		return s.unavailable(ctx, "count recent guest jobs", err)
 	}
-	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-		return errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
-	}
-	nj.quota = true
-	return nil
+	w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+	return errExhausted("too many guest photos at this event right now: sign in with your email or Google to go ahead, or try again in a minute")
 }
 
 // unavailable logs a failed dependency and answers 503.

@@ -649,3 +649,40 @@ func TestConsentStored(t *testing.T) {
 		t.Errorf("a request without consent stored %q", got)
 	}
 }
+
+// TestGuestFloodCapped: fresh guest accounts cost nothing, so together the
+// event's guests may submit GUEST_JOBS_PER_MINUTE jobs a minute (issue 25:
+// three new guests each got 202 after the first hit its own limit); past
+// it a guest is told to sign in, nothing is left, and its own turn is given
+// back; signed-in attendees are not held up by the flood.
+func TestGuestFloodCapped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.GuestsPerMinute = 3 })
+	for i := range 3 {
+		if r := f.submit(t, f.stack.NewGuest(t).Token, validForm(t), nil); r.status != 202 {
+			t.Fatalf("guest %d: %d %v, want 202", i+1, r.status, r.body)
+		}
+	}
+	flood := f.stack.NewGuest(t)
+	r := f.submit(t, flood.Token, validForm(t), nil)
+	if r.status != 429 || r.errorCode() != "resource_exhausted" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("the fourth guest: %d %v (Retry-After %q), want 429", r.status, r.body, r.header.Get("Retry-After"))
+	}
+	if msg, _ := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "sign in") {
+		t.Errorf("refusal %q does not say to sign in", msg)
+	}
+	if ids := f.requestsOf(t, flood.UID); len(ids) != 0 {
+		t.Errorf("the refused guest left requests %v", ids)
+	}
+	if snap, err := f.fs.Collection("quotas").Doc(flood.UID).Get(testenv.Ctx(t)); err == nil {
+		if entries, _ := snap.DataAt("entries"); entries != nil && len(entries.([]any)) != 0 {
+			t.Errorf("the refused guest's own turn was kept: %v", entries)
+		}
+	}
+	if r := f.submit(t, f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true}).Token, validForm(t), nil); r.status != 202 {
+		t.Errorf("a signed-in attendee during the flood: %d %v, want 202", r.status, r.body)
+	}
+	if n := f.stack.QueueDepth(t, f.topo.Queue()); n != 4 {
+		t.Errorf("%d messages, want 4", n)
+	}
+}
