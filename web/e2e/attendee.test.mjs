@@ -1,16 +1,18 @@
 // A guest on a phone: landing, sign-in, consent, upload, live status,
 // result, my photos; and a submission made offline goes out exactly once
 // when the network comes back.
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { env, expectText, expectVisible, fixtures, imageLoaded, launch, onPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
+import { noCSPViolations, watchCSP } from "./csp.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
 let browser;
-before(async () => { browser = await launch(); });
+before(async () => { browser = watchCSP(await launch()); });
 after(async () => { await browser?.close(); });
+afterEach(noCSPViolations);
 
 async function guestToUpload(page, shots) {
   await page.goto(env.WEB_URL);
@@ -159,4 +161,28 @@ test("an attendee gets from the landing page to a submitted job with the keyboar
     await until("job page", () => /#\/job\//.test(page.url()));
     await expectText(page.locator(".badge"), /Done/, 120000);
   });
+});
+
+// Hosting's security headers (firebase.json), on the app and on its files;
+// the app then runs under its CSP (afterEach fails on any violation) on a
+// phone's browser too, where Firebase Auth's popup/redirect resolver would
+// load Google's gapi script at start.
+test("Hosting serves the security headers and the app runs under its CSP on a phone", async () => {
+  for (const p of ["/", "/studio.json", "/pickup/x"]) {
+    const r = await fetch(env.WEB_URL + p);
+    assert.equal(r.status, 200, p);
+    const h = (k) => r.headers.get(k) ?? "";
+    const csp = h("content-security-policy");
+    for (const d of ["default-src 'self'", "script-src 'self' https://accounts.google.com/gsi/client", "frame-ancestors 'none'", "object-src 'none'"]) {
+      assert.ok(csp.split(/;\s*/).some((x) => x === d || x.startsWith(d + " ")), `${p}: CSP ${JSON.stringify(csp)} lacks ${d}`);
+    }
+    assert.equal(h("x-frame-options"), "DENY", p);
+    assert.equal(h("x-content-type-options"), "nosniff", p);
+    assert.equal(h("referrer-policy"), "strict-origin-when-cross-origin", p);
+    assert.match(h("permissions-policy"), /(^|, )camera=\(self\)(,|$)/, p);
+  }
+  const android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
+  await onPhone(browser, "attendee-csp", async (page) => {
+    await guestToUpload(page, false);
+  }, { userAgent: android });
 });

@@ -3,12 +3,13 @@
 // camera showing the bundled portrait, submits it as booth with the
 // attendee's email, gets the QR code and the print view. A guest cannot
 // open the kiosk.
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { EVENT, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, newPhone, shot, signInWithPassword, signUp, submitOnline, until } from "./harness.mjs";
+import { noCSPViolations, watchCSP } from "./csp.mjs";
 
 // completedAt: when the job's response document was written (ms), or null
 // while it is not done (the Firestore emulator's REST API; owner is admin).
@@ -78,16 +79,17 @@ async function portraitY4M(page) {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kiosk-e2e-"));
-  browser = await launch();
+  browser = watchCSP(await launch());
   const { context, page } = await newPhone(browser);
   const y4m = await portraitY4M(page);
   await context.close();
-  camBrowser = await launch([
+  camBrowser = watchCSP(await launch([
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",
     `--use-file-for-fake-video-capture=${y4m}`,
-  ]);
+  ]));
 });
+afterEach(noCSPViolations);
 after(async () => {
   await browser?.close();
   await camBrowser?.close();

@@ -2,16 +2,18 @@
 // link (the link read from the Auth emulator's oobCodes endpoint); the
 // anonymous account is linked, not replaced, so My photos still lists the
 // guest's job, and the now verified address gets the next result by mail.
-import { after, before, test } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { authAdmin, createUser, env, expectText, expectVisible, fixtures, imageLoaded, launch, onPhone, shot, signUp, submitOnline, until } from "./harness.mjs";
+import { noCSPViolations, watchCSP } from "./csp.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
 let browser;
-before(async () => { browser = await launch(); });
+before(async () => { browser = watchCSP(await launch()); });
 after(async () => { await browser?.close(); });
+afterEach(noCSPViolations);
 
 // signInLink: the newest email sign-in link the Auth emulator "sent" to email.
 async function signInLink(email) {

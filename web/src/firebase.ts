@@ -1,13 +1,24 @@
 // Firebase wiring: the config from Hosting (src/config.ts), and the local
 // emulators when /studio.json names them.
 import { initializeApp } from "firebase/app";
-import { connectAuthEmulator, getAuth, type Auth } from "firebase/auth";
+import {
+  browserLocalPersistence,
+  browserSessionPersistence,
+  connectAuthEmulator,
+  indexedDBLocalPersistence,
+  initializeAuth,
+  type Auth,
+} from "firebase/auth";
 import { connectFirestoreEmulator, getFirestore, type Firestore } from "firebase/firestore";
 import type { StudioConfig } from "./config";
 
 export function initFirebase(cfg: StudioConfig): { auth: Auth; db: Firestore } {
   const app = initializeApp(cfg.firebase);
-  const auth = getAuth(app);
+  // getAuth's persistence without its popup/redirect resolver: the app
+  // signs in with neither (Google comes as a credential from GIS), and the
+  // resolver loads Google's gapi script and an authDomain iframe at start
+  // on phones and Safari, which the Hosting CSP (firebase.json) forbids.
+  const auth = initializeAuth(app, { persistence: [indexedDBLocalPersistence, browserLocalPersistence, browserSessionPersistence] });
   const db = getFirestore(app);
   if (cfg.authEmulator) connectAuthEmulator(auth, cfg.authEmulator, { disableWarnings: true });
   if (cfg.firestoreEmulator) {
