@@ -136,6 +136,9 @@ test("staff take a booth photo with the camera, the attendee picks it up by QR c
     const video = page.getByLabel("Camera preview").locator("video");
     await until("camera playing", () => video.evaluate((v) => v.readyState >= 2 && v.videoWidth > 0));
     await shot(page, "kiosk-1-camera");
+    // No photo before the attendee agreed on the kiosk's screen.
+    assert.ok(await page.getByRole("button", { name: "Take photo" }).isDisabled(), "Take photo enabled before the consent");
+    await page.getByLabel("The attendee has read this and agrees").check();
     await page.getByRole("button", { name: "Take photo" }).click();
     await expectVisible(page.getByRole("img", { name: "The photo just taken" }), 10000);
     await expectVisible(page.getByRole("button", { name: "Retake" }));
@@ -218,6 +221,7 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     const t0 = Date.now();
     const backlog = [];
     for (let i = 0; i < BACKLOG; i++) backlog.push(await submitOnline(token, STYLE, photo, i));
+    await page.getByLabel("The attendee has read this and agrees").check();
     await page.getByRole("button", { name: "Take photo" }).click();
     await expectVisible(page.getByRole("button", { name: "Retake" }), 10000);
     await page.getByLabel("Style").selectOption(STYLE);
@@ -240,6 +244,9 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     // The next attendee: Retake clears the last one's portrait and QR code,
     // and they stay cleared.
     await page.getByRole("button", { name: "Retake" }).click();
+    // ... and the next attendee agrees for themselves.
+    assert.equal(await page.getByLabel("The attendee has read this and agrees").isChecked(), false, "the consent carried over to the next attendee");
+    assert.ok(await page.getByRole("button", { name: "Take photo" }).isDisabled(), "Take photo enabled without the next attendee's consent");
     await until("the panel cleared", async () => (await page.getByRole("img", { name: "Scan to get your portrait" }).count()) === 0);
     // Stays cleared: after the board's next refresh and once no answer
     // about the last job is in flight, nothing may draw it again.
