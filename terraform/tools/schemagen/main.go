@@ -21,6 +21,7 @@ package main
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
@@ -31,6 +32,7 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -48,12 +50,15 @@ func main() {
 	out := flag.String("out", "terraform/schema/schema.json", "where the snapshot goes")
 	packs := flag.String("packs", "", "directory with the package tarballs (npm pack output); empty: npm pack into a temporary directory")
 	flag.Parse()
-	if err := run(strings.Split(*dirs, ","), *out, *packs); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, strings.Split(*dirs, ","), *out, *packs)
+	stop()
+	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(dirs []string, out, packs string) error {
+func run(ctx context.Context, dirs []string, out, packs string) error {
 	pkgs, err := schema.Packages()
 	if err != nil {
 		return err
@@ -72,7 +77,7 @@ func run(dirs []string, out, packs string) error {
 	}
 	snap := schema.Snapshot{Providers: map[string]*schema.Provider{}}
 	for _, p := range pkgs {
-		tgz, err := fetch(p, packs)
+		tgz, err := fetch(ctx, p, packs)
 		if err != nil {
 			return err
 		}
@@ -147,11 +152,11 @@ func usedTypes(dirs []string) (map[string]*needs, error) {
 
 // fetch returns the package tarball in dir, npm-packing it when absent, and
 // checks it against the integrity recorded in packages.json.
-func fetch(p schema.Package, dir string) (string, error) {
+func fetch(ctx context.Context, p schema.Package, dir string) (string, error) {
 	name := strings.TrimPrefix(strings.ReplaceAll(p.Package, "/", "-"), "@") + "-" + p.PackageVersion + ".tgz"
 	path := filepath.Join(dir, name)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		cmd := exec.Command("npm", "pack", "--silent", "--pack-destination", dir, p.Package+"@"+p.PackageVersion)
+		cmd := exec.CommandContext(ctx, "npm", "pack", "--silent", "--pack-destination", dir, p.Package+"@"+p.PackageVersion)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			return "", fmt.Errorf("npm pack %s@%s: %w", p.Package, p.PackageVersion, err)
