@@ -50,6 +50,7 @@
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
 #   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
+#   AUTHBLOCK_PORT [8095; with another STACK_DIR the first free port from FIRESTORE_PORT+13]
 #   WEB_PORT [5002; with another STACK_DIR the first free port from FIRESTORE_PORT+12]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
 #   RABBITMQ_NODE_PORT [5673]  RABBITMQ_DIST_PORT [25673]  RABBITMQ_EPMD_PORT [24369]
@@ -57,7 +58,7 @@
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
 #                  (firestore auth storage smtp rabbitmq gateway worker notify bridge
-#                  reconcile sweep web)
+#                  reconcile sweep authblock web)
 #   EVENT_NAME     the event's name the web app shows [Tiger Studio]
 #   GOOGLE_CLIENT_ID  an OAuth web client id: the app offers "Continue with Google" (needs
 #                  Google reachable; unset by default: no Google button locally)
@@ -88,7 +89,7 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
 # The web app (Hosting emulator) comes last: it only serves files.
-PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep web)
+PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep authblock web)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -129,6 +130,13 @@ load_settings() {
 			WEB_PORT=$(free_port $((FIRESTORE_PORT + 12)))
 		fi
 	fi
+	if [[ -z ${AUTHBLOCK_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			AUTHBLOCK_PORT=8095
+		else
+			AUTHBLOCK_PORT=$(free_port $((FIRESTORE_PORT + 13)))
+		fi
+	fi
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
@@ -156,7 +164,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT WEB_PORT EVENT_NAME SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT EVENT_NAME SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -610,6 +618,26 @@ start_sweep() {
 }
 ready_sweep() { port_open "$SWEEP_PORT"; }
 
+# AuthBlocking, Identity Platform's blocking functions (functions/authblock),
+# which the Auth emulator calls before it creates an account or signs one in,
+# as Identity Platform does in the cloud (terraform/project/auth.tf).
+start_authblock() {
+	require_free_port authblock "$AUTHBLOCK_PORT" AUTHBLOCK_PORT
+	local vars
+	mapfile -t vars < <(env_lines)
+	launch authblock env "${vars[@]}" FUNCTION_TARGET=AuthBlocking PORT="$AUTHBLOCK_PORT" "$BIN/functions"
+}
+ready_authblock() { port_open "$AUTHBLOCK_PORT"; }
+
+# configure_blocking tells the Auth emulator where its blocking functions
+# are (its config lives in memory: set again whenever the stack comes up).
+configure_blocking() {
+	local url="http://127.0.0.1:$AUTHBLOCK_PORT/"
+	curl -fsS -X PATCH -H "Authorization: Bearer owner" -H "Content-Type: application/json" \
+		"http://127.0.0.1:$AUTH_PORT/identitytoolkit.googleapis.com/v2/projects/$GCLOUD_PROJECT/config?updateMask=blockingFunctions" \
+		-d "{\"blockingFunctions\":{\"triggers\":{\"beforeCreate\":{\"functionUri\":\"$url\"},\"beforeSignIn\":{\"functionUri\":\"$url\"}}}}" >/dev/null
+}
+
 # The web app: built from web/ (npm run build into web/dist), copied into
 # the stack's own directory with a studio.json naming this stack's Gateway
 # and emulators, and served by the Hosting emulator, a firebase-tools
@@ -792,19 +820,22 @@ cmd_up() {
 		external_amqp_ready || die "rabbitmq: the broker in AMQP_URL does not accept connections"
 		log "rabbitmq: using the external broker from AMQP_URL"
 	fi
-	if to_start gateway || to_start notify || to_start reconcile || to_start sweep; then
+	if to_start gateway || to_start notify || to_start reconcile || to_start sweep || to_start authblock; then
 		# One functions binary serves every function.
 		if ! (cd "$ROOT" && go build -o "$BIN/functions" ./functions/cmd/local) >"$LOGS/functions-build.log" 2>&1; then
 			tail -n 30 "$LOGS/functions-build.log" >&2
 			die "go build ./functions/cmd/local failed"
 		fi
 	fi
-	for part in gateway worker notify bridge reconcile sweep web; do
+	for part in gateway worker notify bridge reconcile sweep authblock web; do
 		if to_start "$part"; then
 			start_part "$part" || exit 1
 			wait_ready "$part" "ready_$part" || exit 1
 		fi
 	done
+	if ! skipped authblock; then
+		configure_blocking || die "auth: could not configure the blocking functions"
+	fi
 
 	# .local/env appears last and at once: its presence means "stack up".
 	env_lines >"$ENV_FILE.tmp"

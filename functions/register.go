@@ -16,6 +16,7 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/tigerstudio/studio/functions/authblock"
 	"github.com/tigerstudio/studio/functions/gateway"
 	"github.com/tigerstudio/studio/functions/notify"
 	"github.com/tigerstudio/studio/infra/config"
@@ -27,6 +28,7 @@ import (
 var (
 	gatewayService = &lazy[*gateway.Server]{build: buildGateway}
 	notifyService  = &lazy[*notify.Service]{build: buildNotify}
+	blockService   = &lazy[*authblock.Handler]{build: buildAuthBlocking}
 )
 
 func init() {
@@ -36,6 +38,20 @@ func init() {
 	// never public: they finish what crashed requests and lost events left.
 	functions.HTTP("Reconcile", serveReconcile)
 	functions.HTTP("NotifySweep", serveNotifySweep)
+	// Identity Platform's blocking functions (beforeCreate, beforeSignIn).
+	functions.HTTP("AuthBlocking", serveAuthBlocking)
+}
+
+func serveAuthBlocking(w http.ResponseWriter, r *http.Request) {
+	h, err := blockService.get(r.Context())
+	if err != nil {
+		// Identity Platform refuses the sign-in on an error: fail closed.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":{"status":"UNAVAILABLE","message":"sign-in checks are unavailable; try again"}}`))
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 func serveReconcile(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +121,15 @@ func buildGateway(ctx context.Context) (*gateway.Server, error) {
 	level, _ := cfg.Level() // checked by Validate
 	srv, _, err := gateway.Build(ctx, &cfg, logging.New(os.Stdout, level))
 	return srv, err
+}
+
+func buildAuthBlocking(ctx context.Context) (*authblock.Handler, error) {
+	var cfg authblock.Config
+	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	level, _ := cfg.Level() // checked by Validate
+	return authblock.Build(ctx, &cfg, logging.New(os.Stdout, level))
 }
 
 func buildNotify(ctx context.Context) (*notify.Service, error) {

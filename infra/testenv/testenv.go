@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"reflect"
@@ -289,6 +290,69 @@ func (s Stack) NewGuest(t testing.TB) User {
 		t.Fatalf("sign in as guest: status %d, decode %v", resp.StatusCode, err)
 	}
 	return User{UID: out.LocalID, Token: out.IDToken}
+}
+
+// EmailLinkUser is an account signed in with an emailed link.
+type EmailLinkUser struct {
+	User
+	RefreshToken string
+}
+
+// SignInWithEmailLink signs in to email's account (made when new) with an
+// emailed link, as the app's email-link flow does: the link's code is read
+// from the emulator's list of codes it sent. The address is verified.
+func (s Stack) SignInWithEmailLink(t testing.TB, email string) EmailLinkUser {
+	t.Helper()
+	api := fmt.Sprintf("http://%s/identitytoolkit.googleapis.com/v1/", s.AuthHost)
+	post := func(path string, body, out any) {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		resp, err := http.Post(api+path+"?key=emulator", "application/json", bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(resp.Body)
+			t.Fatalf("%s: %s: %s", path, resp.Status, msg)
+		}
+		if out != nil {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+	}
+	post("accounts:sendOobCode", map[string]any{"requestType": "EMAIL_SIGNIN", "email": email,
+		"continueUrl": "http://127.0.0.1/", "canHandleCodeInApp": true}, nil)
+	resp, err := http.Get(fmt.Sprintf("http://%s/emulator/v1/projects/%s/oobCodes", s.AuthHost, s.Project))
+	if err != nil {
+		t.Fatalf("oobCodes: %v", err)
+	}
+	defer resp.Body.Close()
+	var codes struct {
+		OOBCodes []struct {
+			Email, OOBCode, RequestType string
+		} `json:"oobCodes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&codes); err != nil {
+		t.Fatalf("oobCodes: %v", err)
+	}
+	code := ""
+	for _, c := range codes.OOBCodes {
+		if strings.EqualFold(c.Email, email) && c.RequestType == "EMAIL_SIGNIN" {
+			code = c.OOBCode // the newest is last
+		}
+	}
+	if code == "" {
+		t.Fatalf("no sign-in link was sent to %s", email)
+	}
+	var out struct {
+		IDToken      string `json:"idToken"`
+		RefreshToken string `json:"refreshToken"`
+		LocalID      string `json:"localId"`
+	}
+	post("accounts:signInWithEmailLink", map[string]any{"email": email, "oobCode": code}, &out)
+	return EmailLinkUser{User: User{UID: out.LocalID, Email: email, Token: out.IDToken}, RefreshToken: out.RefreshToken}
 }
 
 // SignIn signs in with email and password through the emulator's REST API,

@@ -65,9 +65,9 @@ const (
 func (c *runnerConfig) Validate() error {
 	var errs []error
 	switch c.Target {
-	case "Gateway", "Notify", "Reconcile", "NotifySweep":
+	case "Gateway", "Notify", "Reconcile", "NotifySweep", "AuthBlocking":
 	default:
-		errs = append(errs, fmt.Errorf("FUNCTION_TARGET=%q: want Gateway, Notify, Reconcile or NotifySweep", c.Target))
+		errs = append(errs, fmt.Errorf("FUNCTION_TARGET=%q: want Gateway, Notify, Reconcile, NotifySweep or AuthBlocking", c.Target))
 	}
 	if c.Schedule < 0 {
 		errs = append(errs, fmt.Errorf("SCHEDULE=%s must not be negative", c.Schedule))

@@ -238,15 +238,16 @@ func EmulatorStaffAccount(ctx context.Context, authHost, project, event, email, 
 	return nil
 }
 
-// emulatorCreate signs a user up on the Auth emulator and, as its admin
-// ("owner" is the emulator's admin credential), verifies the address and
-// sets the extra account fields.
+// emulatorCreate creates a user on the Auth emulator as its admin ("owner"
+// is the emulator's admin credential), as the operator's tools do: a
+// client may not sign up with a password (functions/authblock). It
+// verifies the address and sets the extra account fields.
 func emulatorCreate(ctx context.Context, base, project string, creds, extra map[string]any) error {
 	var user struct {
 		LocalID string `json:"localId"`
 	}
-	if err := emulatorCall(ctx, base+"accounts:signUp?key=emulator", "", creds, &user); err != nil {
-		return fmt.Errorf("sign up: %w", err)
+	if err := emulatorCall(ctx, base+"projects/"+project+"/accounts", "owner", creds, &user); err != nil {
+		return fmt.Errorf("create user: %w", err)
 	}
 	update := map[string]any{"localId": user.LocalID, "emailVerified": true}
 	for k, v := range extra {
