@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 const (
@@ -118,12 +120,75 @@ func main() {
 	}
 }
 
-// Every entry_point in the .tf files is registered by functions/register.go
-// (functions.HTTP or functions.CloudEvent in its init), which the root
-// package imports.
+// Every registered entry point (functions.HTTP or functions.CloudEvent in
+// the init of functions/register.go, which the root package imports) is
+// deployed exactly once across the two roots, with the trigger its
+// registration serves: a CloudEvent function is the destination of an
+// Eventarc trigger (or has an event_trigger), an HTTP function of neither.
+// AuthBlocking, Identity Platform's blocking function, is the project
+// root's (one per project, as the configuration that calls it).
 func TestEntryPointsRegistered(t *testing.T) {
-	root := repoRoot(t)
-	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "functions", "register.go"), nil, 0)
+	registered := registeredEntryPoints(t)
+	if len(registered) == 0 {
+		t.Fatal("no registrations found in functions/register.go")
+	}
+	deployed := map[string][]string{} // entry point -> root/function
+	for _, dir := range schemaRoots {
+		c := loadConfig(t, dir)
+		fns := c.resources("resource", "google_cloudfunctions2_function")
+		// The functions an Eventarc trigger of this root delivers to.
+		eventTargets := map[string]bool{}
+		for _, tr := range c.resources("resource", "google_eventarc_trigger") {
+			walkBlocks(tr.Block, func(n *hclsyntax.Block) {
+				if n.Type != "cloud_run_service" {
+					return
+				}
+				if a, ok := n.Body.Attributes["service"]; ok {
+					for _, v := range a.Expr.Variables() {
+						if ref := refAddr(v); strings.HasPrefix(ref, "google_cloudfunctions2_function.") {
+							eventTargets[strings.TrimPrefix(ref, "google_cloudfunctions2_function.")] = true
+						}
+					}
+				}
+			})
+		}
+		for name, b := range fns {
+			addr := dir + "/" + name
+			ep, ok := literalString(child(b.Block, "build_config"), "entry_point")
+			if !ok {
+				t.Errorf("function %s: entry_point is not a literal", addr)
+				continue
+			}
+			deployed[ep] = append(deployed[ep], addr)
+			kind, ok := registered[ep]
+			if !ok {
+				t.Errorf("function %s: entry_point %q is not registered in functions/register.go (registered: %v)", addr, ep, registered)
+				continue
+			}
+			got := "HTTP"
+			if eventTargets[name] || child(b.Block, "event_trigger") != nil {
+				got = "CloudEvent"
+			}
+			if got != kind {
+				t.Errorf("function %s: entry point %s is registered with functions.%s but deployed as a %s function", addr, ep, kind, got)
+			}
+		}
+	}
+	for ep := range registered {
+		if n := len(deployed[ep]); n != 1 {
+			t.Errorf("entry point %s is deployed %d times %v, want once across both roots", ep, n, deployed[ep])
+		}
+	}
+	if got := deployed["AuthBlocking"]; len(got) != 1 || !strings.HasPrefix(got[0], "project/") {
+		t.Errorf("AuthBlocking is deployed as %v, want once, in project/", got)
+	}
+}
+
+// registeredEntryPoints reads functions/register.go: entry point -> "HTTP"
+// or "CloudEvent".
+func registeredEntryPoints(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repoRoot(t), "functions", "register.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,35 +210,40 @@ func TestEntryPointsRegistered(t *testing.T) {
 		}
 		return true
 	})
-	c := loadConfig(t, ".")
-	fns := c.resources("resource", "google_cloudfunctions2_function")
-	for name, b := range fns {
-		ep, ok := literalString(child(b.Block, "build_config"), "entry_point")
-		if !ok {
-			t.Errorf("function %s: entry_point is not a literal", name)
-			continue
-		}
-		if _, ok := registered[ep]; !ok {
-			t.Errorf("function %s: entry_point %q is not registered in functions/register.go (registered: %v)", name, ep, registered)
-		}
-	}
-	if len(fns) != len(registered) {
-		t.Errorf("%d functions deployed, %d registered", len(fns), len(registered))
-	}
+	return registered
 }
 
 // The source archive (data.archive_file.source) holds the module and the
 // root package and leaves out what is heavy or local. The patterns are
 // matched as the archive provider does (doublestar globs on paths relative
 // to source_dir; a matching directory is skipped whole) over the working
-// tree as it is now, models and node_modules included when installed.
+// tree as it is now, models and node_modules included when installed. Both
+// roots zip the repository (the project root for AuthBlocking), with the
+// one list of exclusions, function-source-excludes.json.
 func TestSourceArchive(t *testing.T) {
+	for _, dir := range schemaRoots {
+		t.Run(dir, func(t *testing.T) { checkSourceArchive(t, dir) })
+	}
+}
+
+func checkSourceArchive(t *testing.T, dir string) {
 	root := repoRoot(t)
-	c := loadConfig(t, ".")
+	c := loadConfig(t, dir)
 	b := c.resource(t, "data", "archive_file", "source")
-	v, ok := attrValue(t, c.evalCtx(), b.Block, "excludes")
-	if !ok {
-		t.Fatal("archive_file.source has no excludes")
+	ctx := c.evalCtx()
+	src, ok := attrValue(t, ctx, b.Block, "source_dir")
+	if !ok || !src.IsKnown() {
+		t.Fatal("archive_file.source: source_dir cannot be evaluated")
+	}
+	if abs, _ := filepath.Abs(src.AsString()); abs != root {
+		t.Errorf("archive_file.source zips %s, not the repository root %s", abs, root)
+	}
+	if a, ok := b.Body.Attributes["excludes"]; !ok || !strings.Contains(exprText(t, c, b.file, a), "function-source-excludes.json") {
+		t.Error("archive_file.source does not take its excludes from function-source-excludes.json")
+	}
+	v, ok := attrValue(t, ctx, b.Block, "excludes")
+	if !ok || !v.IsWhollyKnown() {
+		t.Fatal("archive_file.source has no excludes, or they cannot be evaluated")
 	}
 	excludes := stringList(t, v)
 	excluded := func(rel string) bool {

@@ -101,16 +101,18 @@ func (c *config) evalCtx() *hcl.EvalContext {
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{},
 		Functions: map[string]function.Function{
-			"merge":    stdlib.MergeFunc,
-			"tostring": stdlib.MakeToFunc(cty.String),
-			"coalesce": stdlib.CoalesceFunc,
-			"toset":    toSet,
-			"concat":   stdlib.ConcatFunc,
-			"distinct": stdlib.DistinctFunc,
-			"flatten":  stdlib.FlattenFunc,
-			"join":     stdlib.JoinFunc,
-			"substr":   stdlib.SubstrFunc,
-			"sha256":   sha256Func,
+			"merge":      stdlib.MergeFunc,
+			"tostring":   stdlib.MakeToFunc(cty.String),
+			"coalesce":   stdlib.CoalesceFunc,
+			"toset":      toSet,
+			"concat":     stdlib.ConcatFunc,
+			"distinct":   stdlib.DistinctFunc,
+			"flatten":    stdlib.FlattenFunc,
+			"join":       stdlib.JoinFunc,
+			"substr":     stdlib.SubstrFunc,
+			"sha256":     sha256Func,
+			"jsondecode": stdlib.JSONDecodeFunc,
+			"file":       fileFunc,
 		},
 	}
 	var locals []*hclsyntax.Attribute
@@ -137,6 +139,9 @@ func (c *config) evalCtx() *hcl.EvalContext {
 			}
 		})
 	}
+	// path.module of a root module is the folder Terraform runs in, which
+	// is c.dir as seen from this package (terraform/).
+	ctx.Variables["path"] = cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(c.dir)})
 	evalLocals(ctx, locals)
 	return ctx
 }
@@ -184,6 +189,20 @@ var sha256Func = function.New(&function.Spec{
 	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 		sum := sha256.Sum256([]byte(args[0].AsString()))
 		return cty.StringVal(hex.EncodeToString(sum[:])), nil
+	},
+})
+
+// fileFunc is Terraform's file: a file's contents, the path relative to
+// where the test runs (terraform/, as path.module is set in evalCtx).
+var fileFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "path", Type: cty.String}},
+	Type:   function.StaticReturnType(cty.String),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		b, err := os.ReadFile(args[0].AsString())
+		if err != nil {
+			return cty.NilVal, err
+		}
+		return cty.StringVal(string(b)), nil
 	},
 })
 

@@ -153,24 +153,12 @@ data "archive_file" "source" {
   # Local state, installed npm packages, the models (multi-gigabyte, uploaded
   # to the model bucket below) and this folder are not part of the Go module
   # and would only slow the upload and the build. Glob patterns need
-  # hashicorp/archive 2.4+ (versions.tf). terraform/functions_test.go walks
-  # the tree with these patterns and fails if the root package or go.mod is
-  # left out, or anything heavy is let in.
-  excludes = [
-    ".git",
-    ".git/**",
-    ".ci/**",
-    ".local",
-    ".local/**",
-    ".local-*",
-    ".local-*/**",
-    "terraform",
-    "terraform/**",
-    "models",
-    "models/**",
-    "**/node_modules",
-    "**/node_modules/**",
-  ]
+  # hashicorp/archive 2.4+ (versions.tf). The list is shared with the project
+  # root's AuthBlocking function (project/authblock.tf), which zips the same
+  # tree. terraform/functions_test.go walks the tree with these patterns, for
+  # both roots, and fails if the root package or go.mod is left out, or
+  # anything heavy is let in.
+  excludes                    = jsondecode(file("${path.module}/function-source-excludes.json"))
   exclude_symlink_directories = true
 }
 

@@ -63,7 +63,24 @@ resource "google_identity_platform_config" "auth" {
   # "localhost"; see extra_authorized_domains).
   authorized_domains = local.authorized_domains
 
-  depends_on = [google_project_service.apis, google_firebase_project.default]
+  # AuthBlocking (authblock.tf) runs before every account is created and
+  # before every sign-in; Identity Platform names the URL registered here as
+  # the blocking token's audience, which is the function's
+  # AUTH_BLOCKING_AUDIENCE. It reads the event, the sign-in method and the
+  # user's uid and claims only, so no provider credentials are forwarded
+  # (forward_inbound_credentials).
+  blocking_functions {
+    triggers {
+      event_type   = "beforeCreate"
+      function_uri = google_cloudfunctions2_function.authblock.url
+    }
+    triggers {
+      event_type   = "beforeSignIn"
+      function_uri = google_cloudfunctions2_function.authblock.url
+    }
+  }
+
+  depends_on = [google_project_service.apis, google_firebase_project.default, time_sleep.invoker_iam]
 }
 
 # "Sign in with Google" only with an OAuth web client, which Terraform cannot

@@ -3,7 +3,8 @@
 # with an event. An event's stack (..) creates and deletes only what carries
 # its name; these grants belong to Google's service agents, which all events
 # use, so they live here, where no event's destroy can remove them. So do the
-# Firebase Auth settings (auth.tf): one per project, shared by every event.
+# Firebase Auth settings (auth.tf): one per project, shared by every event,
+# and the blocking function they call (authblock.tf).
 
 terraform {
   required_version = ">= 1.11"
@@ -17,6 +18,16 @@ terraform {
     google-beta = {
       source  = "hashicorp/google-beta"
       version = "6.50.0"
+    }
+    # The AuthBlocking function's source archive and IAM waits
+    # (authblock.tf), as in the event stack.
+    archive = {
+      source  = "hashicorp/archive"
+      version = "2.7.1"
+    }
+    time = {
+      source  = "hashicorp/time"
+      version = "0.13.1"
     }
   }
 }

@@ -6,6 +6,18 @@ variable "project" {
   description = "Google Cloud project ID (a Firebase project)."
 }
 
+variable "region" {
+  type        = string
+  default     = "europe-west4"
+  description = "Region of the AuthBlocking function (authblock.tf), its source bucket and image repository. Any Cloud Functions region; the events' region keeps sign-ins short."
+}
+
+variable "functions_runtime" {
+  type        = string
+  default     = "go126"
+  description = "Cloud Functions runtime of AuthBlocking: the event stacks' functions_runtime (../variables.tf; go.mod says go 1.26)."
+}
+
 variable "add_firebase" {
   type        = bool
   default     = true

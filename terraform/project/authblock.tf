@@ -1,0 +1,254 @@
+# AuthBlocking: Identity Platform's blocking function for beforeCreate and
+# beforeSignIn (../../functions/authblock; ../README.md, "Once per project").
+# It refuses password sign-ups by clients and, when an address is proven (an
+# email link, Google), removes a password set on the account before and
+# revokes the account's earlier sessions. Identity Platform's configuration
+# is one per project (auth.tf registers the function there) and so is this
+# function: it serves every event's accounts and no event's destroy may take
+# it away.
+#
+# Built as the event stacks build their functions (../storage.tf,
+# ../gateway.tf): the repository zipped (the same exclusions,
+# ../function-source-excludes.json), a build account with narrow rights, the
+# build's images in a repository of its own. The two roots cannot share
+# resources, so the few blocks that make a build are repeated here, under
+# the same addresses as there, so that ../*_test.go check both roots alike.
+
+locals {
+  authblock_name = "auth-blocking"
+
+  # The function's URL as Cloud Functions gives it to a gen2 function (its
+  # `url`, https://REGION-PROJECT.cloudfunctions.net/NAME). Identity Platform
+  # calls the URL registered in auth.tf and names it as the blocking token's
+  # audience, which the function checks against AUTH_BLOCKING_AUDIENCE. The
+  # function cannot refer to its own attributes, so the URL is derived here
+  # and the postcondition below fails the apply, before auth.tf registers
+  # anything, should Cloud Functions answer another one.
+  authblock_url = "https://${var.region}-${var.project}.cloudfunctions.net/${local.authblock_name}"
+}
+
+#
+# Source: the repository, zipped; the object name carries its hash, so a
+# code change rebuilds the function and an unchanged tree does not.
+#
+
+resource "google_storage_bucket" "source" {
+  # Not "-source": PROJECT-auth-blocking-source would be the source bucket
+  # of an event named auth-blocking.
+  name     = "${var.project}-auth-blocking-src"
+  location = var.region
+
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+
+  force_destroy = true
+  soft_delete_policy {
+    retention_duration_seconds = 0
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  source_dir  = "${path.module}/../.."
+  output_path = "${path.module}/.build/source.zip"
+
+  excludes                    = jsondecode(file("${path.module}/../function-source-excludes.json"))
+  exclude_symlink_directories = true
+}
+
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+resource "google_artifact_registry_repository" "images" {
+  repository_id = local.authblock_name
+  location      = var.region
+  format        = "DOCKER"
+  description   = "Tiger Studio: AuthBlocking function images"
+
+  depends_on = [google_project_service.apis]
+}
+
+#
+# The build account: what Google lists for a function build, each as narrow
+# as the resource allows (../storage.tf says why each).
+#
+
+resource "google_service_account" "build" {
+  # Not "-build": that is the build account of an event named auth-blocking.
+  account_id   = "auth-blocking-builder"
+  display_name = "Tiger Studio: AuthBlocking function builds"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "build_logs" {
+  project = var.project
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_images" {
+  location   = google_artifact_registry_repository.images.location
+  repository = google_artifact_registry_repository.images.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
+data "google_project" "this" {
+  project_id = var.project
+}
+
+locals {
+  function_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
+}
+
+resource "google_project_iam_member" "build_function_sources" {
+  project = var.project
+  role    = "roles/storage.objectViewer"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title       = "auth-blocking-function-sources"
+    description = "Only the bucket Cloud Functions copies function sources to"
+    expression  = "resource.name == \"projects/_/buckets/${local.function_sources_bucket}\" || resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")"
+  }
+}
+
+resource "google_storage_bucket_iam_member" "build_source_reader" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}
+
+#
+# The function's own account: it reads accounts (Identity Toolkit's
+# accounts:lookup, firebaseauth.users.get) and changes them (removes the
+# password provider, revokes refresh tokens: firebaseauth.users.update).
+# firebaseauth.admin is the predefined role that holds both; nothing else.
+#
+
+resource "google_service_account" "authblock" {
+  account_id   = local.authblock_name
+  display_name = "Tiger Studio: AuthBlocking (Identity Platform blocking function)"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_project_iam_member" "authblock_accounts" {
+  project = var.project
+  role    = "roles/firebaseauth.admin"
+  member  = "serviceAccount:${google_service_account.authblock.email}"
+}
+
+# IAM takes up to a minute to apply everywhere (../iam_waits.tf): the build
+# and the first revision wait for their grants.
+resource "time_sleep" "build_iam" {
+  create_duration = "60s"
+
+  depends_on = [
+    google_project_iam_member.build_logs,
+    google_project_iam_member.build_function_sources,
+    google_artifact_registry_repository_iam_member.build_images,
+    google_storage_bucket_iam_member.build_source_reader,
+  ]
+}
+
+resource "time_sleep" "runtime_iam" {
+  create_duration = "60s"
+
+  depends_on = [google_project_iam_member.authblock_accounts]
+}
+
+resource "google_cloudfunctions2_function" "authblock" {
+  name        = local.authblock_name
+  location    = var.region
+  description = "Tiger Studio: Identity Platform's beforeCreate and beforeSignIn checks"
+
+  build_config {
+    runtime           = var.functions_runtime
+    entry_point       = "AuthBlocking"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.images.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.authblock.email
+
+    # Identity Platform calls from outside any VPC; who may call is decided
+    # by the public invoker below and the function's check of the signed
+    # blocking token.
+    ingress_settings               = "ALLOW_ALL"
+    all_traffic_on_latest_revision = true
+
+    # Identity Platform waits 7 s, then fails the sign-in: a whole CPU keeps
+    # the cold start and the token check short, and serves several sign-ins
+    # at once (a booth's queue signs in together). The Gateway's shape.
+    available_cpu                    = "1"
+    available_memory                 = "512Mi"
+    max_instance_request_concurrency = 8
+    min_instance_count               = 0
+    max_instance_count               = 10
+    timeout_seconds                  = 10
+
+    environment_variables = {
+      GCLOUD_PROJECT         = var.project
+      AUTH_BLOCKING_AUDIENCE = local.authblock_url
+      GOMEMLIMIT             = "400MiB"
+    }
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = self.url == local.authblock_url
+      error_message = "Cloud Functions gave AuthBlocking the URL ${self.url}, not ${local.authblock_url}, which the function takes as the blocking tokens' audience: correct local.authblock_url."
+    }
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    time_sleep.build_iam,
+    time_sleep.runtime_iam,
+  ]
+}
+
+# Public, as Google's own tools deploy blocking functions (firebase-tools
+# sets allUsers as invoker of every blocking function it deploys; Identity
+# Platform's gcloud instructions use --allow-unauthenticated): Identity
+# Platform's calls carry the blocking token in the body, and no documented
+# Google identity calls with an OIDC token that a run.invoker grant could
+# name. The function itself refuses any request whose token is not signed
+# by Google for this project and this URL (../README.md, "Once per project").
+# An organization policy restricting allUsers (iam.allowedPolicyMemberDomains)
+# has to allow this one, as it does the Gateway.
+resource "google_cloud_run_v2_service_iam_member" "authblock_public" {
+  project  = var.project
+  location = google_cloudfunctions2_function.authblock.location
+  name     = google_cloudfunctions2_function.authblock.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# Identity Platform calls the function from the moment auth.tf registers it:
+# every sign-up and sign-in fails while the invoker grant is not in effect.
+resource "time_sleep" "invoker_iam" {
+  create_duration = "60s"
+
+  depends_on = [google_cloud_run_v2_service_iam_member.authblock_public]
+}
+
+output "auth_blocking_url" {
+  description = "URL of the AuthBlocking function, registered as Identity Platform's beforeCreate and beforeSignIn blocking function."
+  value       = google_cloudfunctions2_function.authblock.url
+}
