@@ -45,6 +45,13 @@ type Config struct {
 	// UploadTimeout bounds reading one request body, so a slow or stalled
 	// client cannot hold a turn for long.
 	UploadTimeout time.Duration `env:"UPLOAD_TIMEOUT, default=60s"`
+	// UploadIdle gives a submission's turn back when its body sends no
+	// byte for that long: a stalled client loses its turn in seconds, not
+	// at UploadTimeout.
+	UploadIdle time.Duration `env:"UPLOAD_IDLE_TIMEOUT, default=5s"`
+	// UploadsPerUser bounds one account's submissions in flight, so one
+	// account's stalled uploads cannot take every turn; more get 429.
+	UploadsPerUser int `env:"UPLOADS_PER_USER, default=2"`
 	// PendingGrace is how long a request may take from its document to
 	// the broker's confirm; past it, the reconciler finishes what a dead
 	// request left (see enqueue.go).
@@ -80,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GuestsPerMinute < 0 {
 		errs = append(errs, fmt.Errorf("GUEST_JOBS_PER_MINUTE=%d must not be negative", c.GuestsPerMinute))
+	}
+	if c.UploadIdle <= 0 || c.UploadsPerUser < 1 {
+		errs = append(errs, fmt.Errorf("UPLOAD_IDLE_TIMEOUT=%s must be positive and UPLOADS_PER_USER=%d at least 1", c.UploadIdle, c.UploadsPerUser))
 	}
 	if c.MaxUploads < 1 {
 		errs = append(errs, fmt.Errorf("MAX_UPLOADS_IN_FLIGHT=%d must be at least 1", c.MaxUploads))

@@ -101,8 +101,13 @@ type Deps struct {
 	// one waits UploadWait for a turn, then gets 503.
 	MaxUploads int
 	UploadWait time.Duration
-	// UploadTimeout bounds reading a submission's body (0: no bound).
+	// UploadTimeout bounds reading a submission's body (0: no bound);
+	// UploadIdle bounds each wait for its next bytes (0: no bound).
 	UploadTimeout time.Duration
+	UploadIdle    time.Duration
+	// UploadsPerUser bounds one account's submissions in flight (0: no
+	// bound); more get 429.
+	UploadsPerUser int
 }
 
 // Server serves the API.
@@ -110,7 +115,10 @@ type Server struct {
 	d       Deps
 	mux     *http.ServeMux
 	uploads chan struct{} // one token per submission in flight; nil: unbounded
-	photos  sync.Pool     // *bytes.Buffer, reused for uploads
+
+	userMu  sync.Mutex
+	userUps map[string]int // submissions in flight by uid
+	photos  sync.Pool      // *bytes.Buffer, reused for uploads
 }
 
 // New builds the Gateway.
@@ -124,7 +132,7 @@ func New(d Deps) *Server {
 	if d.PendingGrace <= 0 {
 		d.PendingGrace = 2 * time.Minute
 	}
-	s := &Server{d: d, mux: http.NewServeMux()}
+	s := &Server{d: d, mux: http.NewServeMux(), userUps: make(map[string]int)}
 	s.photos.New = func() any { return new(bytes.Buffer) }
 	if d.MaxUploads > 0 {
 		s.uploads = make(chan struct{}, d.MaxUploads)

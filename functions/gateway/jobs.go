@@ -64,6 +64,12 @@ var consentVersion = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // createJob is POST /v1/jobs: parse, replay a retried request, limit,
 // enqueue.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.User) {
+	releaseUser, apiErr := s.userTurn(user.UID)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	defer releaseUser()
 	release, apiErr := s.uploadTurn(r.Context(), w)
 	if apiErr != nil {
 		writeError(w, apiErr)
@@ -71,9 +77,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	}
 	defer release()
 	if s.d.UploadTimeout > 0 {
-		// Not every ResponseWriter supports deadlines (tests' recorders);
-		// the body is bounded in size either way.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.d.UploadTimeout))
+		r.Body = s.idleBody(w, r.Body, time.Now().Add(s.d.UploadTimeout))
 	}
 	// The photo lives in a pooled buffer until the job is stored.
 	buf := s.photos.Get().(*bytes.Buffer)
@@ -128,6 +132,56 @@ func (s *Server) uploadTurn(ctx context.Context, w http.ResponseWriter) (release
 	}
 	w.Header().Set("Retry-After", "2")
 	return nil, errUnavailable("too many photos are being uploaded right now; nothing was stored, retry in a moment")
+}
+
+// userTurn counts a submission against its account's UploadsPerUser.
+func (s *Server) userTurn(uid string) (release func(), _ *apiError) {
+	if s.d.UploadsPerUser <= 0 {
+		return func() {}, nil
+	}
+	s.userMu.Lock()
+	defer s.userMu.Unlock()
+	if s.userUps[uid] >= s.d.UploadsPerUser {
+		return nil, errExhausted(fmt.Sprintf("you are already uploading %d photos; wait for them to finish", s.d.UploadsPerUser))
+	}
+	s.userUps[uid]++
+	return func() {
+		s.userMu.Lock()
+		defer s.userMu.Unlock()
+		if s.userUps[uid]--; s.userUps[uid] <= 0 {
+			delete(s.userUps, uid)
+		}
+	}, nil
+}
+
+// idleBody sets the connection's read deadline before each read of the
+// body: UploadIdle from now, never past the whole upload's deadline, so a
+// client that stops sending gives its turn back within UploadIdle. Not
+// every ResponseWriter supports deadlines (tests' recorders); the body is
+// bounded in size either way.
+func (s *Server) idleBody(w http.ResponseWriter, body io.ReadCloser, deadline time.Time) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if s.d.UploadIdle <= 0 {
+		_ = rc.SetReadDeadline(deadline)
+		return body
+	}
+	return idleReader{ReadCloser: body, next: func() {
+		next := time.Now().Add(s.d.UploadIdle)
+		if next.After(deadline) {
+			next = deadline
+		}
+		_ = rc.SetReadDeadline(next)
+	}}
+}
+
+type idleReader struct {
+	io.ReadCloser
+	next func()
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	r.next()
+	return r.ReadCloser.Read(p)
 }
 
 // newJob is a valid job submission: the request document to write and the

@@ -56,7 +56,9 @@ func (f *fixture) slowUpload(t *testing.T, token string, fm form) (finish func()
 // nothing stored, and a turn given back serves the next.
 func TestUploadTurns(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads = 1; c.UploadWait = 200 * time.Millisecond })
+	f := newFixture(t, func(c *gateway.Config) {
+		c.MaxUploads, c.UploadWait, c.UploadIdle = 1, 200*time.Millisecond, time.Minute
+	})
 	slow := f.stack.NewUser(t, testenv.UserOpts{})
 	other := f.stack.NewUser(t, testenv.UserOpts{})
 	finish, slowReply := f.slowUpload(t, slow.Token, validForm(t))
@@ -107,5 +109,66 @@ func TestStalledUploadTimesOut(t *testing.T) {
 	f.assertNothingLeft(t, user.UID)
 	if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
 		t.Errorf("next submission = %d %v", r.status, r.body)
+	}
+}
+
+// TestStalledUploadGivesItsTurnBack: a body that sends nothing for
+// UPLOAD_IDLE_TIMEOUT loses its turn then, long before UPLOAD_TIMEOUT
+// (issue 25: eight stalled sockets held every turn for 60 s).
+func TestStalledUploadGivesItsTurnBack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) {
+		c.MaxUploads, c.UploadTimeout, c.UploadIdle = 1, time.Minute, 300*time.Millisecond
+	})
+	user := f.stack.NewUser(t, testenv.UserOpts{})
+	finish, replies := f.slowUpload(t, user.Token, validForm(t))
+	defer finish()
+	select {
+	case r := <-replies:
+		if r.status == http.StatusAccepted {
+			t.Fatalf("a stalled upload was accepted")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a stalled upload held its turn for 30 s with a 300 ms idle bound")
+	}
+	f.assertNothingLeft(t, user.UID)
+	if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
+		t.Errorf("next submission = %d %v", r.status, r.body)
+	}
+}
+
+// TestUploadsPerUser: one account holds at most UPLOADS_PER_USER turns;
+// its next submission gets 429 at once while another account's goes
+// through (issue 25: one account's stalled uploads shut everyone out).
+func TestUploadsPerUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads, c.UploadsPerUser, c.UploadIdle = 8, 1, time.Minute })
+	hog := f.stack.NewUser(t, testenv.UserOpts{})
+	other := f.stack.NewUser(t, testenv.UserOpts{})
+	finish, slowReply := f.slowUpload(t, hog.Token, validForm(t))
+	var r reply
+	accepted := 0
+	testenv.Eventually(t, "the account's second submission is refused", func() bool {
+		r = f.submit(t, hog.Token, validForm(t), nil)
+		if r.status == http.StatusAccepted {
+			accepted++ // before the slow upload's handler took its turn
+		}
+		return r.status == http.StatusTooManyRequests
+	})
+	if r.errorCode() != "resource_exhausted" {
+		t.Errorf("refusal = %d %v", r.status, r.body)
+	}
+	if ids := f.requestsOf(t, hog.UID); len(ids) != accepted {
+		t.Errorf("request documents %v, want the %d accepted", ids, accepted)
+	}
+	if r := f.submit(t, other.Token, validForm(t), nil); r.status != http.StatusAccepted {
+		t.Errorf("another account meanwhile: %d %v", r.status, r.body)
+	}
+	finish()
+	if got := <-slowReply; got.status != http.StatusAccepted {
+		t.Fatalf("slow upload = %d, want 202", got.status)
+	}
+	if r := f.submit(t, hog.Token, validForm(t), nil); r.status != http.StatusAccepted {
+		t.Errorf("after its upload finished: %d %v", r.status, r.body)
 	}
 }

@@ -68,6 +68,8 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		MaxUploads:      cfg.MaxUploads,
 		UploadWait:      cfg.UploadWait,
 		UploadTimeout:   cfg.UploadTimeout,
+		UploadIdle:      cfg.UploadIdle,
+		UploadsPerUser:  cfg.UploadsPerUser,
 		PendingGrace:    cfg.PendingGrace,
 		AppOrigins:      trimSlashes(cfg.AppOrigins),
 	}
