@@ -65,6 +65,8 @@ func projectVars(project string, events []string, extraDomains ...string) map[st
 		"google_client_id":         cty.NullVal(cty.String),
 		"google_client_secret":     cty.NullVal(cty.String),
 		"add_firebase":             cty.True,
+		"region":                   cty.StringVal("europe-west4"),
+		"functions_runtime":        cty.StringVal("go126"),
 	}
 }
 
