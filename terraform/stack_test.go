@@ -15,7 +15,12 @@ import (
 // PHP buildpacks read it): setting it again would hide a build of the wrong
 // package.
 func TestNoFunctionSourceEnv(t *testing.T) {
-	c := loadConfig(t, ".")
+	for _, dir := range schemaRoots {
+		checkNoFunctionSourceEnv(t, loadConfig(t, dir))
+	}
+}
+
+func checkNoFunctionSourceEnv(t *testing.T, c *config) {
 	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
 		bc := child(b.Block, "build_config")
 		if bc == nil {
@@ -33,7 +38,12 @@ func TestNoFunctionSourceEnv(t *testing.T) {
 // Every Go function sets GOMEMLIMIT below its instance's memory, so the
 // garbage collector works before the instance is killed.
 func TestFunctionsMemoryLimit(t *testing.T) {
-	c := loadConfig(t, ".")
+	for _, dir := range schemaRoots {
+		checkFunctionsMemoryLimit(t, loadConfig(t, dir))
+	}
+}
+
+func checkFunctionsMemoryLimit(t *testing.T, c *config) {
 	ctx := c.evalCtx()
 	fns := c.resources("resource", "google_cloudfunctions2_function")
 	if len(fns) == 0 {
@@ -239,7 +249,8 @@ func TestSecretsWriteOnly(t *testing.T) {
 }
 
 // Buckets that hold large or personal objects keep no soft-deleted copies
-// (billed for days after destroy) and can be destroyed with their objects.
+// (billed for days after destroy) and can be destroyed with their objects;
+// so does project/'s source bucket (AuthBlocking's archives).
 func TestBucketsNoSoftDelete(t *testing.T) {
 	c := loadConfig(t, ".")
 	buckets := c.resources("resource", "google_storage_bucket")
@@ -248,17 +259,23 @@ func TestBucketsNoSoftDelete(t *testing.T) {
 			t.Errorf("bucket %s is missing", want)
 		}
 	}
+	checkBucketsNoSoftDelete(t, c, buckets)
+	p := loadConfig(t, "project")
+	checkBucketsNoSoftDelete(t, p, p.resources("resource", "google_storage_bucket"))
+}
+
+func checkBucketsNoSoftDelete(t *testing.T, c *config, buckets map[string]block) {
 	for name, b := range buckets {
 		sd := child(b.Block, "soft_delete_policy")
 		if sd == nil {
-			t.Errorf("bucket %s has no soft_delete_policy", name)
+			t.Errorf("%s: bucket %s has no soft_delete_policy", c.dir, name)
 			continue
 		}
 		if a, ok := sd.Body.Attributes["retention_duration_seconds"]; !ok || exprText(t, c, b.file, a) != "0" {
-			t.Errorf("bucket %s: soft_delete_policy.retention_duration_seconds is not 0", name)
+			t.Errorf("%s: bucket %s: soft_delete_policy.retention_duration_seconds is not 0", c.dir, name)
 		}
 		if a, ok := b.Body.Attributes["force_destroy"]; !ok || exprText(t, c, b.file, a) != "true" {
-			t.Errorf("bucket %s: force_destroy is not true", name)
+			t.Errorf("%s: bucket %s: force_destroy is not true", c.dir, name)
 		}
 	}
 }
@@ -267,9 +284,15 @@ func TestBucketsNoSoftDelete(t *testing.T) {
 // read of Google's gcf-v2-sources bucket (gen2 builds copy the source there
 // and read it from there) through a project grant narrowed by a condition
 // to that bucket, the rest on the source bucket and the event's repository,
-// which every function builds into.
+// which every function builds into. project/ builds AuthBlocking the same
+// way, under the same addresses.
 func TestBuildAccountNarrow(t *testing.T) {
-	c := loadConfig(t, ".")
+	for _, dir := range schemaRoots {
+		t.Run(dir, func(t *testing.T) { checkBuildAccountNarrow(t, loadConfig(t, dir)) })
+	}
+}
+
+func checkBuildAccountNarrow(t *testing.T, c *config) {
 	sourcesRead := false
 	for name, b := range c.resources("resource", "google_project_iam_member") {
 		role, _ := literalString(b.Block, "role")
