@@ -52,6 +52,9 @@ type Config struct {
 	// UploadsPerUser bounds one account's submissions in flight, so one
 	// account's stalled uploads cannot take every turn; more get 429.
 	UploadsPerUser int `env:"UPLOADS_PER_USER, default=2"`
+	// PickupTTL is how long a pick-up code opens its job: the consent's
+	// promise of how long results are kept.
+	PickupTTL time.Duration `env:"PICKUP_TTL, default=168h"`
 	// PendingGrace is how long a request may take from its document to
 	// the broker's confirm; past it, the reconciler finishes what a dead
 	// request left (see enqueue.go).
@@ -87,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GuestsPerMinute < 0 {
 		errs = append(errs, fmt.Errorf("GUEST_JOBS_PER_MINUTE=%d must not be negative", c.GuestsPerMinute))
+	}
+	if c.PickupTTL <= 0 {
+		errs = append(errs, fmt.Errorf("PICKUP_TTL=%s must be positive", c.PickupTTL))
 	}
 	if c.UploadIdle <= 0 || c.UploadsPerUser < 1 {
 		errs = append(errs, fmt.Errorf("UPLOAD_IDLE_TIMEOUT=%s must be positive and UPLOADS_PER_USER=%d at least 1", c.UploadIdle, c.UploadsPerUser))

@@ -48,6 +48,7 @@ type Writer interface {
 	ReturnQuota(ctx context.Context, uid, job string) error
 	AddDeviceToken(ctx context.Context, uid, token string) error
 	MoveRequests(ctx context.Context, from, to string) (int, error)
+	SetPickup(ctx context.Context, id, hash string, expires time.Time) error
 }
 
 // Reader reads jobs.
@@ -108,6 +109,8 @@ type Deps struct {
 	// UploadsPerUser bounds one account's submissions in flight (0: no
 	// bound); more get 429.
 	UploadsPerUser int
+	// PickupTTL is how long a pick-up code opens its job.
+	PickupTTL time.Duration
 }
 
 // Server serves the API.
@@ -129,6 +132,9 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.PickupTTL <= 0 {
+		d.PickupTTL = 7 * 24 * time.Hour
+	}
 	if d.PendingGrace <= 0 {
 		d.PendingGrace = 2 * time.Minute
 	}
@@ -147,6 +153,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("POST /v1/devices", s.authed(s.registerDevice))
 	// Unauthenticated: the pick-up code in the body is the credential.
 	s.mux.HandleFunc("POST /v1/pickup", s.pickup)
+	s.mux.HandleFunc("POST /v1/jobs/{id}/pickup", s.authed(s.reissuePickup))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
 	})

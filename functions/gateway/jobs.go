@@ -113,7 +113,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	}
 	logging.FromContext(ctx).Info("job accepted", "style", req.Style, "priority", req.Priority,
 		"contentType", req.ContentType, "width", req.Width, "height", req.Height, "bytes", len(nj.photo))
-	s.writeJob(w, r, http.StatusAccepted, store.Job{ID: nj.id, Request: req}, nil, &user)
+	apiJob, err := s.toAPI(ctx, store.Job{ID: nj.id, Request: req}, &user)
+	if err != nil {
+		writeError(w, s.unavailable(ctx, "answer the job", err))
+		return
+	}
+	apiJob.Pickup = nj.pickup
+	writeJSON(w, http.StatusAccepted, map[string]api.Job{"job": apiJob})
 }
 
 // uploadTurn waits for one of the instance's submission turns, so the
@@ -190,6 +196,8 @@ type newJob struct {
 	id    string
 	req   jobs.Request
 	photo []byte
+	// pickup is the job's pick-up code, answered once.
+	pickup string
 	// quota is set once the job counts against the user's rate limit,
 	// guests once it counts against the event's guests' (guestsKey).
 	quota, guests bool
@@ -234,6 +242,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
 	}
 	digest := sha256.Sum256(sub.photo)
+	pickup, pickupHash, pickupExpires := s.newPickup()
 	return newJob{id: id, photo: sub.photo, req: jobs.Request{
 		UID:      user.UID,
 		Event:    s.d.Event,
@@ -249,12 +258,12 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		IdempotencyKey: key,
 		Consent:        sub.consent,
 		Digest:         hex.EncodeToString(digest[:]),
-		// Made once here: a replay answers with the stored request's code,
-		// and a concurrent same-key request whose document lost the
-		// create never shows its own.
-		Pickup:    newPickupCode(),
-		CreatedAt: s.d.Now().UTC(),
-	}}, nil
+		// Only the hash is stored; the code is in this request's answer
+		// alone (a replay gets none: POST /v1/jobs/{id}/pickup issues one).
+		PickupHash:      pickupHash,
+		PickupExpiresAt: &pickupExpires,
+		CreatedAt:       s.d.Now().UTC(),
+	}, pickup: pickup}, nil
 }
 
 // notifyAddress is where the owner hears about the job: the token's
@@ -593,9 +602,6 @@ func (s *Server) toAPI(ctx context.Context, j store.Job, viewer *auth.User) (api
 		Priority:  string(j.Request.Priority),
 		CreatedAt: j.Request.CreatedAt.UTC().Format(time.RFC3339Nano),
 		Outputs:   []api.Output{},
-	}
-	if mayPickup(j, viewer) {
-		out.Pickup = j.Request.Pickup
 	}
 	if j.Failure != nil {
 		out.Error = &api.JobError{Code: j.Failure.Code, Message: j.Failure.Message}

@@ -2,10 +2,14 @@ package gateway
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/auth"
@@ -28,18 +32,55 @@ func newPickupCode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// pickupMatches reports whether code is the job's stored pick-up code, in
-// time that does not depend on how much of it matches. A request made
-// before pick-up codes has none, and nothing matches it.
-func pickupMatches(stored, code string) bool {
-	return stored != "" && subtle.ConstantTimeCompare([]byte(stored), []byte(code)) == 1
+// pickupHash is what is stored of a code.
+func pickupHash(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
 }
 
-// mayPickup reports whether viewer may see j's pick-up code: its owner or
-// the staff of its event. An anonymous caller (nil), who opened the job with the code, is
-// not given it back, so an answer never spreads it further.
-func mayPickup(j store.Job, viewer *auth.User) bool {
-	return viewer != nil && (viewer.UID == j.Request.UID || viewer.StaffOf(j.Request.Event))
+// pickupMatches reports whether code is the request's current, unexpired
+// pick-up code, comparing hashes in time that does not depend on how much
+// of them matches. A request without a code matches nothing.
+func pickupMatches(req jobs.Request, code string, now time.Time) bool {
+	if req.PickupHash == "" || req.PickupExpiresAt == nil || !now.Before(*req.PickupExpiresAt) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(req.PickupHash), []byte(pickupHash(code))) == 1
+}
+
+// newPickup makes a code and what the request stores of it.
+func (s *Server) newPickup() (code, hash string, expires time.Time) {
+	code = newPickupCode()
+	return code, pickupHash(code), s.d.Now().UTC().Add(s.d.PickupTTL)
+}
+
+// reissuePickup is POST /v1/jobs/{id}/pickup: a new pick-up code for the
+// job, for its owner or its event's staff (the kiosk shows a job's QR code
+// again this way); the old code stops working. Anyone else gets 404.
+func (s *Server) reissuePickup(w http.ResponseWriter, r *http.Request, user auth.User) {
+	id := r.PathValue("id")
+	refused := errNotFound("no job " + strconv.Quote(id))
+	if jobs.CheckID(id) != nil {
+		writeError(w, refused)
+		return
+	}
+	ctx := logging.WithJob(r.Context(), id)
+	job, err := s.d.Reader.Job(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && job.Request.UID != user.UID && !user.StaffOf(job.Request.Event)):
+		writeError(w, refused)
+		return
+	case err != nil:
+		writeError(w, s.unavailable(ctx, "read job for a pick-up code", err))
+		return
+	}
+	code, hash, expires := s.newPickup()
+	if err := s.d.Writer.SetPickup(ctx, id, hash, expires); err != nil {
+		writeError(w, s.unavailable(ctx, "store the pick-up code", err))
+		return
+	}
+	logging.FromContext(ctx).Info("pick-up code issued", "byStaff", job.Request.UID != user.UID)
+	writeJSON(w, http.StatusOK, api.PickupCode{Pickup: code, ExpiresAt: expires.Format(time.RFC3339)})
 }
 
 // pickup is POST /v1/pickup {"job", "code"}: the job as its owner sees it
@@ -74,7 +115,7 @@ func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, s.unavailable(ctx, "read job for pick-up", err))
 		return
-	case !pickupMatches(job.Request.Pickup, body.Code):
+	case !pickupMatches(job.Request, body.Code, s.d.Now()):
 		logging.FromContext(ctx).Info("pick-up code refused")
 		writeError(w, refused)
 		return

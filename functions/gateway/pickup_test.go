@@ -2,7 +2,9 @@ package gateway_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
@@ -42,11 +44,11 @@ func checkPickupCode(t *testing.T, what string, code any) string {
 	return s
 }
 
-// TestPickupCodeVisibility: every new request gets its own pick-up code,
-// stored once (a replay answers with the same one), shown to the job's
-// owner and to staff in every answer; a request made before pick-up codes
-// has none.
-func TestPickupCodeVisibility(t *testing.T) {
+// TestPickupCodes: every new request gets its own pick-up code, answered
+// once and stored only as its hash; no later answer (replay, GET, list)
+// shows it; the owner or the event's staff may issue a new one, which
+// revokes the old; anyone else gets 404; a code expires after PICKUP_TTL.
+func TestPickupCodes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	owner := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
@@ -63,15 +65,27 @@ func TestPickupCodeVisibility(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored := snap.Data()["pickup"]; stored != code {
-		t.Errorf("requests/%s.pickup = %v, want the answered %q", id, stored, code)
+	sum := sha256.Sum256([]byte(code))
+	if stored := snap.Data()["pickupHash"]; stored != hex.EncodeToString(sum[:]) {
+		t.Errorf("requests/%s.pickupHash = %v, want the code's SHA-256", id, stored)
+	}
+	for k, v := range snap.Data() {
+		if s, _ := v.(string); strings.Contains(s, code) {
+			t.Errorf("requests/%s.%s holds the code in clear", id, k)
+		}
 	}
 	other := f.submit(t, owner.Token, validForm(t), nil)
 	if c := checkPickupCode(t, "second job", other.job()["pickup"]); c == code {
 		t.Errorf("two jobs share the pick-up code %q", c)
 	}
+	opens := func(code string) bool {
+		return f.pickup(t, "application/json", pickupBody(id, code), nil).status == http.StatusOK
+	}
+	if !opens(code) {
+		t.Fatal("the answered code does not open the job")
+	}
 
-	views := []struct {
+	for _, v := range []struct {
 		name string
 		get  func(t *testing.T) reply
 		job  func(r reply) map[string]any
@@ -80,43 +94,55 @@ func TestPickupCodeVisibility(t *testing.T) {
 		{"owner gets", func(t *testing.T) reply { return f.get(t, owner.Token, "/v1/jobs/"+id) }, reply.job},
 		{"staff gets", func(t *testing.T) reply { return f.get(t, staff.Token, "/v1/jobs/"+id) }, reply.job},
 		{"owner lists", func(t *testing.T) reply { return f.get(t, owner.Token, "/v1/jobs?limit=100") }, listedJob(id)},
-	}
-	for _, v := range views {
-		t.Run(v.name, func(t *testing.T) {
-			r := v.get(t)
-			j := v.job(r)
-			if r.status/100 != 2 || j == nil {
-				t.Fatalf("got %d %v, want job %s", r.status, r.body, id)
-			}
-			if j["pickup"] != code {
-				t.Errorf("pickup = %v, want %q", j["pickup"], code)
-			}
-		})
+	} {
+		r := v.get(t)
+		j := v.job(r)
+		if r.status/100 != 2 || j == nil {
+			t.Fatalf("%s: got %d %v, want job %s", v.name, r.status, r.body, id)
+		}
+		if c, has := j["pickup"]; has {
+			t.Errorf("%s shows a pick-up code %v", v.name, c)
+		}
 	}
 
-	// Anyone else sees no job at all, so no code either.
-	stranger := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	if r := f.get(t, stranger.Token, "/v1/jobs/"+id); r.status != http.StatusNotFound || r.job() != nil {
-		t.Errorf("a stranger gets %d %v, want 404", r.status, r.body)
+	reissue := func(token string) reply {
+		req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/jobs/"+id+"/pickup", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return do(t, req)
 	}
-	if l := f.get(t, stranger.Token, "/v1/jobs"); listedJob(id)(l) != nil {
-		t.Errorf("a stranger's list shows the job: %v", l.body)
+	byOwner := reissue(owner.Token)
+	newCode := checkPickupCode(t, "reissued by the owner", byOwner.body["pickup"])
+	if byOwner.status != http.StatusOK || newCode == code || byOwner.body["expiresAt"] == nil {
+		t.Fatalf("owner's reissue = %d %v", byOwner.status, byOwner.body)
 	}
-
-	// A request written before pick-up codes existed: the owner's view has
-	// no code at all, not an empty one.
-	old := testenv.Unique("old")
-	_, err = f.fs.Collection("requests").Doc(old).Create(testenv.Ctx(t), map[string]any{
-		"uid": owner.UID, "event": f.cfg.Event, "style": "sketch", "priority": "online", "input": old + "/input.jpg",
-		"contentType": "image/jpeg", "width": 120, "height": 90, "notify": map[string]any{},
-		"createdAt": time.Now().Add(-time.Hour), "enqueuedAt": time.Now().Add(-time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
+	if opens(code) || !opens(newCode) {
+		t.Errorf("after a reissue the old code opens: %v, the new one: %v; want false, true", opens(code), opens(newCode))
 	}
-	r := f.get(t, owner.Token, "/v1/jobs/"+old)
-	if _, has := r.job()["pickup"]; r.status != http.StatusOK || has {
-		t.Errorf("a request without a code: %d %v, want 200 without pickup", r.status, r.body)
+	byStaff := reissue(staff.Token)
+	staffCode := checkPickupCode(t, "reissued by staff", byStaff.body["pickup"])
+	if byStaff.status != http.StatusOK || opens(newCode) || !opens(staffCode) {
+		t.Errorf("staff's reissue = %d %v; the owner's code must stop working", byStaff.status, byStaff.body)
+	}
+	for _, who := range []struct {
+		name  string
+		token string
+	}{
+		{"a stranger", f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true}).Token},
+		{"another event's staff", f.stack.NewUser(t, testenv.UserOpts{StaffOf: testenv.Unique("other"), EmailVerified: true}).Token},
+	} {
+		if r := reissue(who.token); r.status != http.StatusNotFound {
+			t.Errorf("%s reissues: %d %v, want 404", who.name, r.status, r.body)
+		}
+	}
+	if !opens(staffCode) {
+		t.Error("a refused reissue changed the code")
+	}
+	// PICKUP_TTL (7 days) later the code no longer opens the job.
+	late := f.laterURL(t, 7*24*time.Hour+time.Minute)
+	req, _ := http.NewRequest(http.MethodPost, late+"/v1/pickup", strings.NewReader(pickupBody(id, staffCode)))
+	req.Header.Set("Content-Type", "application/json")
+	if r := do(t, req); r.status != http.StatusNotFound {
+		t.Errorf("an expired code: %d %v, want 404", r.status, r.body)
 	}
 }
 

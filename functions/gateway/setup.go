@@ -70,6 +70,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		UploadTimeout:   cfg.UploadTimeout,
 		UploadIdle:      cfg.UploadIdle,
 		UploadsPerUser:  cfg.UploadsPerUser,
+		PickupTTL:       cfg.PickupTTL,
 		PendingGrace:    cfg.PendingGrace,
 		AppOrigins:      trimSlashes(cfg.AppOrigins),
 	}

@@ -96,12 +96,15 @@ type Request struct {
 	// Digest is the photo's SHA-256 (hex), so a retry with the same
 	// Idempotency-Key and another photo is recognised.
 	Digest string `firestore:"digest,omitempty"`
-	// Pickup is the job's pick-up code (a field beyond DESIGN.md's list):
-	// whoever holds it may see the job's status and results without an
-	// account (POST /v1/pickup), as the kiosk's QR code allows. It is
-	// written once with the request; requests made before it existed have
-	// none, and no code opens them.
-	Pickup string `firestore:"pickup,omitempty"`
+	// PickupHash is the SHA-256 (hex) of the job's pick-up code (a field
+	// beyond DESIGN.md's list): whoever holds the code may see the job's
+	// status and results without an account (POST /v1/pickup), as the
+	// kiosk's QR code allows. Only the hash is stored, so reading the
+	// database does not reveal codes; the code itself is shown once, when
+	// it is made. PickupExpiresAt ends it; staff or the owner may issue a
+	// new one, which revokes the old.
+	PickupHash      string     `firestore:"pickupHash,omitempty"`
+	PickupExpiresAt *time.Time `firestore:"pickupExpiresAt,omitempty"`
 	// EnqueuedAt is set once the broker confirmed the job's message. It is
 	// stored as null until then, so requests whose Gateway died before
 	// the confirm can be found and finished (the request is the job's

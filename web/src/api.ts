@@ -24,7 +24,7 @@ export interface Job {
   queue?: { position: number; etaSeconds?: number };
   outputs?: Output[];
   error?: { code: string; message: string };
-  pickup?: string; // the pick-up code, for the owner and staff only
+  pickup?: string; // the pick-up code, only in the answer that made the job (the Gateway keeps its hash)
 }
 
 export class ApiError extends Error {
@@ -165,6 +165,12 @@ export class Api {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ job, code }),
     }, false)).job;
+  }
+
+  // newPickup issues a new pick-up code for a job (its owner or the
+  // event's staff); the job's previous code stops working.
+  async newPickup(job: string): Promise<string> {
+    return (await this.call<{ pickup: string }>("/v1/jobs/" + encodeURIComponent(job) + "/pickup", { method: "POST" })).pickup;
   }
 
   // adopt moves a guest's jobs to the signed-in account (the guest's ID

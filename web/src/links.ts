@@ -13,3 +13,23 @@ export function pickupPath(id: string, code: string): string {
 export function pickupUrl(id: string, code: string, base = location.origin + location.pathname): string {
   return base + pickupPath(id, code);
 }
+
+// The pick-up code is shown once (the Gateway keeps only its hash), so the
+// device that got it keeps it, by job.
+const codeKey = (id: string) => "pickup:" + id;
+
+export function rememberPickup(id: string, code: string): void {
+  try {
+    localStorage.setItem(codeKey(id), code);
+  } catch {
+    // Storage off (private mode): the link is just not offered again.
+  }
+}
+
+export function rememberedPickup(id: string): string {
+  try {
+    return localStorage.getItem(codeKey(id)) ?? "";
+  } catch {
+    return "";
+  }
+}

@@ -17,9 +17,17 @@ type Job struct {
 	// Queue is there while the job is queued, on GET /v1/jobs/{id}.
 	Queue *Queue `json:"queue,omitempty"`
 	// Pickup is the job's pick-up code (POST /v1/pickup opens the job
-	// with it, without an account), in answers to the job's owner and to
-	// staff only; jobs created before pick-up codes have none.
+	// with it, without an account), only in the answer that created the
+	// job: the Gateway stores only its hash. POST /v1/jobs/{id}/pickup
+	// issues a new one.
 	Pickup string `json:"pickup,omitempty"`
+}
+
+// PickupCode is the answer of POST /v1/jobs/{id}/pickup: a new code,
+// shown this once, and when it stops working.
+type PickupCode struct {
+	Pickup    string `json:"pickup"`
+	ExpiresAt string `json:"expiresAt"`
 }
 
 // PickupRequest is the body of POST /v1/pickup. The code travels in the

@@ -7,7 +7,7 @@ import { ApiError, newIdempotencyKey, type Job, type Output, type Style } from "
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { currentLang, t, type Key } from "../i18n";
-import { pickupUrl } from "../links";
+import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { prepareImage, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
@@ -245,6 +245,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
           { photo: prepared.blob, style: select.value, consent: CONSENT_VERSION, key },
           { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
         );
+        if (job.pickup) rememberPickup(job.id, job.pickup);
         const address = email?.value.trim();
         if (address) {
           try {
@@ -329,7 +330,8 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     const j = await ctx.api.job(id);
     if (done) return;
     const out = j.outputs?.[0];
-    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, j.pickup ? pickupUrl(id, j.pickup) : out.url,
+    const code = rememberedPickup(id);
+    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url,
       h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
   };
 

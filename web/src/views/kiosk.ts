@@ -140,7 +140,10 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     const mine = ++showing;
     const current = () => mine === showing && !stopped;
     const id = job.id;
-    const url = job.pickup ? pickupUrl(id, job.pickup) : "";
+    // The code comes once, with the submission; a job shown again from
+    // the board gets a new one (the old stops working), so the board never
+    // holds attendees' codes.
+    let url = job.pickup ? pickupUrl(id, job.pickup) : "";
     const pickupBlock = () => {
       if (!url) return [];
       const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
@@ -169,6 +172,18 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
         h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print")),
       );
     };
+    if (!url) {
+      void ctx.api.newPickup(id).then((code) => {
+        if (!current()) return;
+        url = pickupUrl(id, code);
+        if (shown === "succeeded") {
+          shown = ""; // draw the result again, with the QR code
+          void update();
+        } else if (shown !== "failed") {
+          result.replaceChildren(...pickupBlock());
+        }
+      }).catch((err) => console.warn("pick-up code", (err as Error).message));
+    }
     const subs = [
       onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; void update(); }, () => {}),
       onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; void update(); }, () => {}),

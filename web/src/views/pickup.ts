@@ -7,7 +7,7 @@ import type { Ctx, Teardown } from "../app";
 import { h } from "../dom";
 import { t, type Key } from "../i18n";
 import { failureAdvice, queueText } from "../status";
-import { pickupUrl } from "../links";
+import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { resultBlock, statusKey } from "./attendee";
 
 // The page asks every POLL_MS while the job waits or runs, backing off to
@@ -17,23 +17,19 @@ const POLL_MS = 5000;
 const MAX_POLL_MS = 30000;
 const GIVE_UP_MS = 30 * 60 * 1000;
 
-// The code is kept on the device and taken out of the address bar, so the
-// page survives a reload and the code stays out of the history.
-const codeKey = (id: string) => "pickup:" + id;
-
+// The code is kept on the device (rememberPickup) and taken out of the
+// address bar, so the page survives a reload and the code stays out of the
+// history.
 export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
   const [id = "", fromLink = ""] = arg.split("/");
   let code = fromLink;
-  try {
-    if (fromLink) {
-      localStorage.setItem(codeKey(id), fromLink);
-      history.replaceState(null, "", location.pathname + "#/pickup/" + encodeURIComponent(id));
-    } else {
-      code = localStorage.getItem(codeKey(id)) ?? "";
-    }
-  } catch {
-    // Storage off (private mode): the code stays in the address bar, the
-    // only place a reload finds it.
+  if (fromLink) {
+    rememberPickup(id, fromLink);
+    // With storage off (private mode) the code stays in the address bar,
+    // the only place a reload finds it.
+    if (rememberedPickup(id) === fromLink) history.replaceState(null, "", location.pathname + "#/pickup/" + encodeURIComponent(id));
+  } else {
+    code = rememberedPickup(id);
   }
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });

@@ -77,6 +77,21 @@ func (w *Writer) MarkEnqueued(ctx context.Context, id string, at time.Time) erro
 	return nil
 }
 
+// SetPickup stores a new pick-up code's hash and expiry on requests/{id},
+// replacing the old code; store.ErrNotFound when there is no request.
+func (w *Writer) SetPickup(ctx context.Context, id, hash string, expires time.Time) error {
+	_, err := w.fs.Collection(store.Requests).Doc(id).Update(ctx, []firestore.Update{
+		{Path: "pickupHash", Value: hash}, {Path: "pickupExpiresAt", Value: expires.UTC()},
+	})
+	if status.Code(err) == codes.NotFound {
+		return fmt.Errorf("gatewaydb.SetPickup %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("gatewaydb.SetPickup %s: %w", id, err)
+	}
+	return nil
+}
+
 // maxDeviceTokens bounds devices/{uid}: the newest tokens are kept.
 const maxDeviceTokens = 10
 

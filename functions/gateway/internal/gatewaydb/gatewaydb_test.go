@@ -15,7 +15,7 @@ import (
 // TestWriteScope pins the Gateway's writer to the writes DESIGN.md allows
 // it: a new write method is a deliberate change here.
 func TestWriteScope(t *testing.T) {
-	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "MoveRequests", "ReturnQuota", "TakeQuota"}
+	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "MoveRequests", "ReturnQuota", "SetPickup", "TakeQuota"}
 	if got := testenv.Methods(&gatewaydb.Writer{}); !slices.Equal(got, want) {
 		t.Errorf("gatewaydb.Writer methods = %v, want %v", got, want)
 	}
@@ -62,6 +62,7 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 			return w.CreateRequest(ctx, enqueued, jobs.Request{UID: account, Input: "in", CreatedAt: now})
 		}, []string{"requests/enqueued"}},
 		{"MarkEnqueued", func() error { return w.MarkEnqueued(ctx, enqueued, now) }, []string{"requests/enqueued"}},
+		{"SetPickup", func() error { return w.SetPickup(ctx, enqueued, "hash", now.Add(time.Hour)) }, []string{"requests/enqueued"}},
 		// ... and never an enqueued job's.
 		{"DeleteRequest of an enqueued job", func() error { return w.DeleteRequest(ctx, enqueued, "in") }, nil},
 	} {
