@@ -173,7 +173,8 @@ func newSink(b *testing.B) string {
 // local stack, at 1 and 16 concurrent clients: accepted jobs per second and
 // the p50/p99 latency.
 func BenchmarkCreateJob(b *testing.B) {
-	f := newFixture(b, func(c *gateway.Config) { c.MaxBytes = 4 << 20; c.PerMinute = 0; c.LogLevel = "info" })
+	// One account's 16 clients: UPLOADS_PER_USER would refuse most.
+	f := newFixture(b, func(c *gateway.Config) { c.MaxBytes, c.PerMinute, c.UploadsPerUser, c.LogLevel = 4<<20, 0, 16, "info" })
 	user := f.stack.NewUser(b, testenv.UserOpts{})
 	photo := benchPhoto(b, 900, 700, 128)
 	body, ct := multipartBody(photo, "sketch")

@@ -166,7 +166,9 @@ func TestIdempotencyKey(t *testing.T) {
 // upload is still in flight: one job, one message, whatever the interleaving.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	// Six at once from one account: more than UPLOADS_PER_USER allows,
+	// which is not what this test is about.
+	f := newFixture(t, func(c *gateway.Config) { c.UploadsPerUser = 6 })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
 	key := map[string]string{"Idempotency-Key": testenv.Unique("k")}
 	var wg sync.WaitGroup
@@ -586,7 +588,7 @@ func TestRateLimitConcurrent(t *testing.T) {
 	t.Parallel()
 	const limit, posts = 20, 40
 	// Turns for all 40 at once: only the rate limit may refuse here.
-	f := newFixture(t, func(c *gateway.Config) { c.PerMinute = limit; c.MaxUploads = posts })
+	f := newFixture(t, func(c *gateway.Config) { c.PerMinute, c.MaxUploads, c.UploadsPerUser = limit, posts, posts })
 	user := f.stack.NewUser(t, testenv.UserOpts{})
 	fm := validForm(t)
 	statuses := make([]int, posts)

@@ -145,10 +145,25 @@ func TestUploadsPerUser(t *testing.T) {
 	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads, c.UploadsPerUser, c.UploadIdle = 8, 1, time.Minute })
 	hog := f.stack.NewUser(t, testenv.UserOpts{})
 	other := f.stack.NewUser(t, testenv.UserOpts{})
-	finish, slowReply := f.slowUpload(t, hog.Token, validForm(t))
+	var finish func()
+	var slowReply <-chan reply
+	start := func() { finish, slowReply = f.slowUpload(t, hog.Token, validForm(t)) }
+	start()
 	var r reply
 	accepted := 0
 	testenv.Eventually(t, "the account's second submission is refused", func() bool {
+		select {
+		case got := <-slowReply:
+			// The slow upload arrived while one of these held the
+			// account's turn, and was refused: start it again.
+			if got.status != http.StatusTooManyRequests {
+				t.Fatalf("slow upload = %d before it finished", got.status)
+			}
+			finish()
+			start()
+			return false
+		default:
+		}
 		r = f.submit(t, hog.Token, validForm(t), nil)
 		if r.status == http.StatusAccepted {
 			accepted++ // before the slow upload's handler took its turn
