@@ -14,8 +14,9 @@
 # serviceAccountUser on the worker's account only (an update of a pool acts
 # as its account), read on the broker URL secret (KEDA's "host"), and
 # Parameter Manager parameterViewer, which can only be granted on the project
-# (no per-parameter IAM resource in the provider); the event's parameters
-# hold no secrets. It writes no metrics and no log entries of its own
+# (no per-parameter IAM resource in the provider), narrowed by an IAM
+# condition to the event's own parameter and its versions, so one event's
+# autoscaler reads no other event's configuration. It writes no metrics and no log entries of its own
 # (OUTPUT_SCALER_METRICS and ENABLE_CLOUD_LOGGING are off; Cloud Run still
 # collects its stdout).
 
@@ -30,6 +31,17 @@ resource "google_project_iam_member" "autoscaler_parameters" {
   project = var.project
   role    = "roles/parametermanager.parameterViewer"
   member  = "serviceAccount:${google_service_account.autoscaler.email}"
+
+  condition {
+    title       = "${var.event}-autoscaler-parameter"
+    description = "Only the event's autoscaler parameter and its versions"
+    expression  = "resource.name == \"${local.autoscaler_parameter}\" || resource.name.startsWith(\"${local.autoscaler_parameter}/\")"
+  }
+}
+
+locals {
+  # Parameter Manager names resources by project number in IAM conditions.
+  autoscaler_parameter = "projects/${data.google_project.this.number}/locations/global/parameters/${var.event}-autoscaler"
 }
 
 resource "google_cloud_run_v2_worker_pool_iam_member" "autoscaler_scale" {

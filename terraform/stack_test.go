@@ -405,3 +405,42 @@ func TestWorkerImage(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoscalerReadsOnlyItsParameter: parameterViewer can only be granted
+// on the project, so the grant carries a condition naming the event's own
+// parameter (the one the autoscaler is given) and its versions, nothing
+// else (issue 25: the autoscaler read every event's parameters).
+func TestAutoscalerReadsOnlyItsParameter(t *testing.T) {
+	c := loadConfig(t, ".")
+	b, ok := c.resources("resource", "google_project_iam_member")["autoscaler_parameters"]
+	if !ok {
+		t.Fatal("google_project_iam_member.autoscaler_parameters is gone")
+	}
+	cond := child(b.Block, "condition")
+	if cond == nil {
+		t.Fatal("the autoscaler reads every Parameter Manager parameter of the project: no condition")
+	}
+	expr := exprText(t, c, b.file, cond.Body.Attributes["expression"])
+	if !strings.Contains(expr, `resource.name == \"${local.autoscaler_parameter}\"`) ||
+		!strings.Contains(expr, `resource.name.startsWith(\"${local.autoscaler_parameter}/\")`) ||
+		strings.Count(expr, "||") != 1 || strings.Contains(expr, "&&") {
+		t.Errorf("condition %s is not exactly the event's parameter and its versions", expr)
+	}
+	param, ok := c.resources("resource", "google_parameter_manager_parameter")["autoscaler"]
+	if !ok {
+		t.Fatal("google_parameter_manager_parameter.autoscaler is gone")
+	}
+	id := exprText(t, c, param.file, param.Body.Attributes["parameter_id"])
+	found := false
+	for _, l := range c.blocks {
+		if a, ok := l.Body.Attributes["autoscaler_parameter"]; ok && l.Type == "locals" {
+			found = true
+			if got := exprText(t, c, l.file, a); !strings.HasSuffix(got, "/parameters/"+strings.Trim(id, `"`)+`"`) {
+				t.Errorf("local.autoscaler_parameter = %s, not the autoscaler's parameter (parameter_id %s)", got, id)
+			}
+		}
+	}
+	if !found {
+		t.Error("local.autoscaler_parameter is gone")
+	}
+}
