@@ -84,6 +84,8 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 	defer s.photos.Put(buf)
 	buf.Reset()
 	nj, apiErr := s.parseJob(w, r, user, buf)
+	// The account's turn bounds bodies being read; this one is.
+	releaseUser()
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -140,7 +142,8 @@ func (s *Server) uploadTurn(ctx context.Context, w http.ResponseWriter) (release
 	return nil, errUnavailable("too many photos are being uploaded right now; nothing was stored, retry in a moment")
 }
 
-// userTurn counts a submission against its account's UploadsPerUser.
+// userTurn counts a submission whose body is being read against its
+// account's UploadsPerUser; release may be called more than once.
 func (s *Server) userTurn(uid string) (release func(), _ *apiError) {
 	if s.d.UploadsPerUser <= 0 {
 		return func() {}, nil
@@ -151,9 +154,14 @@ func (s *Server) userTurn(uid string) (release func(), _ *apiError) {
 		return nil, errExhausted(fmt.Sprintf("you are already uploading %d photos; wait for them to finish", s.d.UploadsPerUser))
 	}
 	s.userUps[uid]++
-	return func() {
+	released := false
+	return func() { // safe to call again
 		s.userMu.Lock()
 		defer s.userMu.Unlock()
+		if released {
+			return
+		}
+		released = true
 		if s.userUps[uid]--; s.userUps[uid] <= 0 {
 			delete(s.userUps, uid)
 		}
