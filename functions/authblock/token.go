@@ -148,21 +148,21 @@ func (g *googleKeys) refresh(ctx context.Context) error {
 	}
 	var certs map[string]string
 	if err := json.NewDecoder(resp.Body).Decode(&certs); err != nil {
-		return fmt.Errorf("Google's keys: %w", err)
+		return fmt.Errorf("the keys from Google: %w", err)
 	}
 	keys := make(map[string]*rsa.PublicKey, len(certs))
 	for kid, p := range certs {
 		block, _ := pem.Decode([]byte(p))
 		if block == nil {
-			return fmt.Errorf("Google's key %s: not PEM", kid)
+			return fmt.Errorf("the key %s from Google: not PEM", kid)
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return fmt.Errorf("Google's key %s: %w", kid, err)
+			return fmt.Errorf("the key %s from Google: %w", kid, err)
 		}
 		pub, ok := cert.PublicKey.(*rsa.PublicKey)
 		if !ok {
-			return fmt.Errorf("Google's key %s: not RSA", kid)
+			return fmt.Errorf("the key %s from Google: not RSA", kid)
 		}
 		keys[kid] = pub
 	}
