@@ -93,50 +93,38 @@ func TestUploadTurns(t *testing.T) {
 	}
 }
 
-// TestStalledUploadTimesOut checks that a client that stops sending its
-// body loses its turn after UploadTimeout, leaving nothing behind.
-func TestStalledUploadTimesOut(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, func(c *gateway.Config) { c.MaxUploads = 1; c.UploadTimeout = 300 * time.Millisecond })
-	user := f.stack.NewUser(t, testenv.UserOpts{})
-	finish, replies := f.slowUpload(t, user.Token, validForm(t))
-	defer finish()
-	select {
-	case r := <-replies:
-		if r.status == http.StatusAccepted {
-			t.Fatalf("a stalled upload was accepted")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("a stalled upload held its turn for 30 s")
-	}
-	f.assertNothingLeft(t, user.UID)
-	if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
-		t.Errorf("next submission = %d %v", r.status, r.body)
-	}
-}
-
-// TestStalledUploadGivesItsTurnBack: a body that sends nothing for
-// UPLOAD_IDLE_TIMEOUT loses its turn then, long before UPLOAD_TIMEOUT
+// TestStalledUploadLosesItsTurn: a client that stops sending its body
+// loses its turn, leaving nothing behind: at UPLOAD_TIMEOUT for the whole
+// body, or at UPLOAD_IDLE_TIMEOUT without a byte, long before the first
 // (issue 25: eight stalled sockets held every turn for 60 s).
-func TestStalledUploadGivesItsTurnBack(t *testing.T) {
+func TestStalledUploadLosesItsTurn(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, func(c *gateway.Config) {
-		c.MaxUploads, c.UploadTimeout, c.UploadIdle = 1, time.Minute, 300*time.Millisecond
-	})
-	user := f.stack.NewUser(t, testenv.UserOpts{})
-	finish, replies := f.slowUpload(t, user.Token, validForm(t))
-	defer finish()
-	select {
-	case r := <-replies:
-		if r.status == http.StatusAccepted {
-			t.Fatalf("a stalled upload was accepted")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("a stalled upload held its turn for 30 s with a 300 ms idle bound")
-	}
-	f.assertNothingLeft(t, user.UID)
-	if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
-		t.Errorf("next submission = %d %v", r.status, r.body)
+	for _, tc := range []struct {
+		name          string
+		timeout, idle time.Duration
+	}{
+		{"whole upload's deadline", 300 * time.Millisecond, 5 * time.Second},
+		{"no byte for the idle bound", time.Minute, 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(c *gateway.Config) { c.MaxUploads, c.UploadTimeout, c.UploadIdle = 1, tc.timeout, tc.idle })
+			user := f.stack.NewUser(t, testenv.UserOpts{})
+			finish, replies := f.slowUpload(t, user.Token, validForm(t))
+			defer finish()
+			select {
+			case r := <-replies:
+				if r.status == http.StatusAccepted {
+					t.Fatalf("a stalled upload was accepted")
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("a stalled upload held its turn for 30 s (UPLOAD_TIMEOUT %s, UPLOAD_IDLE_TIMEOUT %s)", tc.timeout, tc.idle)
+			}
+			f.assertNothingLeft(t, user.UID)
+			if r := f.submit(t, user.Token, validForm(t), nil); r.status != http.StatusAccepted {
+				t.Errorf("next submission = %d %v", r.status, r.body)
+			}
+		})
 	}
 }
 
