@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v4"
+
+	"github.com/tigerstudio/studio/infra/auth"
 )
 
 // ErrInvalidToken means a blocking request's token failed a check.
@@ -58,7 +59,7 @@ const googleCertsURL = "https://www.googleapis.com/robot/v1/metadata/x509/secure
 func (d *TokenDecoder) Decode(ctx context.Context, raw string) (Event, error) {
 	var c claims
 	if d.unsigned {
-		if err := decodeUnverified(raw, &c); err != nil {
+		if err := auth.UnverifiedPayload(raw, &c); err != nil {
 			return Event{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 		}
 	} else {
@@ -88,23 +89,6 @@ func (d *TokenDecoder) Decode(ctx context.Context, raw string) (Event, error) {
 		return Event{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	return Event{Type: c.EventType, SignInMethod: c.SignInMethod, UID: c.UserRecord.UID, Claims: c.UserRecord.CustomClaims}, nil
-}
-
-// decodeUnverified reads a JWT's payload without checking its signature
-// (the Auth emulator signs with alg none).
-func decodeUnverified(raw string, into any) error {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return fmt.Errorf("%d segments, want 3", len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return fmt.Errorf("payload: %w", err)
-	}
-	if err := json.Unmarshal(payload, into); err != nil {
-		return fmt.Errorf("payload: %w", err)
-	}
-	return nil
 }
 
 // googleKeys fetches and caches Google's signing certificates by key id,
