@@ -53,3 +53,39 @@ test("a phone's page load asks no other host (no gapi api.js), and no source map
     assert.ok(!map.ok || !body.includes('"mappings"'), `${s}.map is served (${body.length} bytes)`);
   }
 });
+
+test("the language chosen in the header is kept across reloads, and Korean breaks between words only", async () => {
+  await onPhone(browser, "rough-lang", async (page) => {
+    await page.goto(env.WEB_URL);
+    await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
+    await page.getByRole("button", { name: "Language" }).click();
+    await expectVisible(page.getByRole("link", { name: "내 사진 만들기" }));
+    await page.reload();
+    await expectVisible(page.getByRole("link", { name: "내 사진 만들기" }));
+    assert.equal(await page.locator("html").getAttribute("lang"), "ko");
+    const tagline = page.locator(".hero p");
+    assert.equal(await tagline.evaluate((el) => getComputedStyle(el).wordBreak), "keep-all");
+    // Each line of the tagline ends at a word's end: the text of every
+    // line box, measured with a Range per character, ends before a space
+    // or at the end.
+    const breaks = await tagline.evaluate((el) => {
+      const text = el.firstChild;
+      const r = document.createRange();
+      const bad = [];
+      let lastTop = null;
+      for (let i = 0; i < text.length; i++) {
+        r.setStart(text, i); r.setEnd(text, i + 1);
+        const top = r.getBoundingClientRect().top;
+        if (lastTop !== null && top > lastTop + 2 && !/\s/.test(text.data[i - 1]) && !/\s/.test(text.data[i])) bad.push(text.data.slice(Math.max(0, i - 3), i + 3));
+        if (!/\s/.test(text.data[i])) lastTop = top;
+      }
+      return bad;
+    });
+    assert.deepEqual(breaks, [], "lines broken inside a word");
+    await shot(page, "rough-ko-landing");
+    await page.getByRole("button", { name: "언어" }).click();
+    await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
+    await page.reload();
+    await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
+  });
+});

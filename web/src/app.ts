@@ -6,7 +6,7 @@ import type { Firestore } from "firebase/firestore";
 import { Api } from "./api";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
-import { currentLang, setLang, t } from "./i18n";
+import { chooseLang, currentLang, t } from "./i18n";
 import { isStaffOf } from "./staff";
 
 // The consent text's version; it travels with each job (form field consent).
@@ -64,7 +64,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       ctx.user ? h("button", { class: "link", type: "button", onclick: async () => { await signOut(auth); ctx.go("#/"); } }, t("sign_out")) : null,
       h("button", {
         class: "link", type: "button", "aria-label": t("language"),
-        onclick: () => { setLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); renderHeader(); void render(); },
+        onclick: () => { chooseLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); renderHeader(); void render(); },
       }, currentLang() === "ko" ? "EN" : "한국어"),
     );
     header.replaceChildren(h("a", { href: "#/", class: "brand" }, cfg.eventName), nav);

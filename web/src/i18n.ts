@@ -194,10 +194,38 @@ export function pickLang(langs: readonly string[]): Lang {
   return "en";
 }
 
-let lang: Lang = typeof navigator !== "undefined" ? pickLang(navigator.languages ?? [navigator.language]) : "en";
+// The language a user chose with the header's switch is kept on the
+// device (LANG_KEY), so a reload does not fall back to the browser's.
+export const LANG_KEY = "lang";
+
+// initialLang: the stored choice when there is a valid one, else the
+// browser's languages.
+export function initialLang(stored: string | null, langs: readonly string[]): Lang {
+  return stored === "ko" || stored === "en" ? stored : pickLang(langs);
+}
+
+function storedLang(): string | null {
+  try {
+    return typeof localStorage !== "undefined" ? localStorage.getItem(LANG_KEY) : null;
+  } catch {
+    return null; // storage off (private mode)
+  }
+}
+
+let lang: Lang = initialLang(storedLang(), typeof navigator !== "undefined" ? navigator.languages ?? [navigator.language] : []);
 
 export function setLang(l: Lang) {
   lang = l;
+}
+
+// chooseLang: the user's own choice, remembered on the device.
+export function chooseLang(l: Lang) {
+  lang = l;
+  try {
+    localStorage.setItem(LANG_KEY, l);
+  } catch {
+    // Storage off: the choice lasts until the page is left.
+  }
 }
 export function currentLang(): Lang {
   return lang;

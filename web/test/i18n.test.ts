@@ -1,11 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { duration, pickLang, setLang, t } from "../src/i18n";
+import { duration, initialLang, pickLang, setLang, t } from "../src/i18n";
 
 describe("i18n", () => {
   it("picks Korean or English from the browser's languages", () => {
     expect(pickLang(["ko-KR", "en-US"])).toBe("ko");
     expect(pickLang(["de-DE", "en-GB"])).toBe("en");
     expect(pickLang(["fr"])).toBe("en");
+  });
+  it("keeps the user's stored choice over the browser's languages", () => {
+    expect(initialLang("en", ["ko-KR"])).toBe("en");
+    expect(initialLang("ko", ["en-US"])).toBe("ko");
+    expect(initialLang(null, ["ko-KR"])).toBe("ko");
+    expect(initialLang("fr", ["ko-KR"])).toBe("ko"); // not a language of the app: ignored
   });
   it("fills in variables", () => {
     setLang("en");
