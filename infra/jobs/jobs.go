@@ -164,6 +164,11 @@ type Response struct {
 	Model       string    `firestore:"model,omitempty"`
 	Timings     *Timings  `firestore:"timings,omitempty"`
 	CompletedAt time.Time `firestore:"completedAt,omitempty"`
+	// CostUSD is what the job's hosted model calls cost at list price
+	// (the style's generated.priceUSD per generated image; absent for
+	// local styles), written with the succeeded response, so studioctl
+	// status and make cost sum an event's spend from the responses.
+	CostUSD float64 `firestore:"costUSD,omitempty"`
 	// Event, Priority and EnqueuedAt repeat the request's (fields beyond
 	// DESIGN.md's list), so the jobs still queued ahead of one can be
 	// counted: requests enqueued before it, less the responses of those

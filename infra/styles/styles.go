@@ -19,9 +19,11 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 //go:embed styles.json
@@ -50,7 +52,33 @@ type Style struct {
 	Params map[string]any `json:"params,omitempty"`
 	// Steps run in order on one shared image (see worker/generate).
 	Steps []Step `json:"steps,omitempty"`
+	// Generated describes the hosted model that draws the style: set when,
+	// and only when, the style has a generate step, so nothing sends a
+	// photo to a third party or costs money without saying so.
+	Generated *Generated `json:"generated,omitempty"`
 }
+
+// Generated says who draws a generated style and what one image costs.
+type Generated struct {
+	// Processor names the service the photo is sent to, as the consent
+	// screen shows it: "Google Vertex AI".
+	Processor string `json:"processor"`
+	// Model is the hosted model the price is for; a generate step that
+	// names its own model must name this one.
+	Model string `json:"model"`
+	// PriceUSD is the list price of one generated image in US dollars.
+	PriceUSD float64 `json:"priceUSD"`
+	// PriceAsOf is the date (YYYY-MM-DD) the list price was read: prices
+	// change, and a stale one should show its age.
+	PriceAsOf string `json:"priceAsOf"`
+}
+
+// StepGenerate is the kind of the step that sends the framed photo and a
+// prompt to a hosted image model (worker/generate/vertex).
+const StepGenerate = "generate"
+
+// IsGenerated reports whether a hosted model draws the style.
+func (s Style) IsGenerated() bool { return s.Generated != nil }
 
 // Step is one stage of a style's pipeline: its kind and parameters, written
 // flat in JSON as {"step": "matte", "model": "isnet-small"}.
@@ -151,6 +179,11 @@ func Parse(data []byte) (*Catalogue, error) {
 			errs = append(errs, fmt.Errorf("style %d (%q): %w", i, s.ID, err))
 		}
 		for j, st := range s.Steps {
+			// A generate step's model is a hosted model's name, not one
+			// of the catalogue's networks.
+			if st.Kind == StepGenerate {
+				continue
+			}
 			if name, ok := st.Params["model"].(string); ok {
 				if _, known := c.models[name]; !known {
 					errs = append(errs, fmt.Errorf("style %q step %d (%s): model %q is not in the catalogue's models", s.ID, j, st.Kind, name))
@@ -195,7 +228,59 @@ func (s *Style) normalise() error {
 		s.Backend = "pipeline"
 	}
 	s.Params = nil
-	return nil
+	return s.checkGenerated()
+}
+
+// checkGenerated keeps a generated style honest: one generate step, behind
+// the face gate and the crop (a photo without a face never costs a call,
+// and the model sees the framed face), with a prompt, and a declared
+// processor and price; a style without a generate step declares neither.
+func (s *Style) checkGenerated() error {
+	at := -1
+	face, crop := false, false
+	for i, st := range s.Steps {
+		switch st.Kind {
+		case "detect-face":
+			face = face || at < 0
+		case "crop":
+			crop = crop || at < 0
+		case StepGenerate:
+			if at >= 0 {
+				return fmt.Errorf("steps %d and %d: one generate step per style (its price is per image)", at, i)
+			}
+			at = i
+		}
+	}
+	if at < 0 {
+		if s.Generated != nil {
+			return errors.New(`"generated" describes a hosted model, but the style has no generate step`)
+		}
+		return nil
+	}
+	g := s.Generated
+	if g == nil {
+		return fmt.Errorf(`step %d (generate): the style must declare "generated": {"processor", "model", "priceUSD", "priceAsOf"}`, at)
+	}
+	var errs []error
+	if !face || !crop {
+		errs = append(errs, fmt.Errorf("step %d (generate): put detect-face and crop before it, so a photo without a face never costs a call", at))
+	}
+	if p, _ := s.Steps[at].Params["prompt"].(string); strings.TrimSpace(p) == "" {
+		errs = append(errs, fmt.Errorf(`step %d (generate): "prompt" is required`, at))
+	}
+	if m, ok := s.Steps[at].Params["model"]; ok && m != g.Model {
+		errs = append(errs, fmt.Errorf(`step %d (generate): model %v differs from generated.model %q, whose price is declared`, at, m, g.Model))
+	}
+	if strings.TrimSpace(g.Processor) == "" || strings.TrimSpace(g.Model) == "" {
+		errs = append(errs, errors.New("generated: processor and model are required"))
+	}
+	if !(g.PriceUSD > 0) || math.IsInf(g.PriceUSD, 0) {
+		errs = append(errs, fmt.Errorf("generated: priceUSD %v must be a positive price per image", g.PriceUSD))
+	}
+	if _, err := time.Parse(time.DateOnly, g.PriceAsOf); err != nil {
+		errs = append(errs, fmt.Errorf("generated: priceAsOf %q: want the date the price was read, YYYY-MM-DD", g.PriceAsOf))
+	}
+	return errors.Join(errs...)
 }
 
 // legacyBuiltin maps the builtin backend's models to their filter steps.
@@ -236,6 +321,22 @@ func (c *Catalogue) Lookup(id string) (Style, bool) {
 // All returns the styles in catalogue order.
 func (c *Catalogue) All() []Style {
 	return append([]Style(nil), c.list...)
+}
+
+// WithoutGenerated returns the catalogue less its generated styles: what a
+// deployment offers with generated styles turned off.
+func (c *Catalogue) WithoutGenerated() (*Catalogue, error) {
+	out := &Catalogue{byID: map[string]Style{}, models: c.models}
+	for _, s := range c.list {
+		if !s.IsGenerated() {
+			out.list = append(out.list, s)
+			out.byID[s.ID] = s
+		}
+	}
+	if len(out.list) == 0 {
+		return nil, errors.New("styles.WithoutGenerated: every style is generated, none would be left")
+	}
+	return out, nil
 }
 
 // Model returns the parameters of a named model.

@@ -88,6 +88,19 @@ func TestParseRejects(t *testing.T) {
 		{"unknown builtin model", `[{"id":"a","name":"A","backend":"builtin","model":"cubism"}]`, "cubism"},
 		{"steps and params", `[{"id":"a","name":"A","model":"m","params":{"x":1},"steps":[{"step":"grade"}]}]`, "params belong"},
 		{"unknown model", `{"styles":[{"id":"a","name":"A","model":"m","steps":[{"step":"matte","model":"u2net"}]}]}`, "u2net"},
+		{"generate without generated", generatedStyle(`{"step":"generate","prompt":"p"}`, ``), `must declare "generated"`},
+		{"generated without generate", `[{"id":"a","name":"A","model":"m","generated":` + genOK + `,"steps":[{"step":"grade"}]}]`, "no generate step"},
+		{"generate before the face gate", `[{"id":"a","name":"A","model":"m","generated":` + genOK + `,"steps":[{"step":"generate","prompt":"p"},{"step":"detect-face"},{"step":"crop"}]}]`, "before it"},
+		{"generate without crop", `[{"id":"a","name":"A","model":"m","generated":` + genOK + `,"steps":[{"step":"detect-face"},{"step":"generate","prompt":"p"}]}]`, "crop before it"},
+		{"two generate steps", generatedStyle(`{"step":"generate","prompt":"p"},{"step":"generate","prompt":"q"}`, genOK), "one generate step"},
+		{"no prompt", generatedStyle(`{"step":"generate"}`, genOK), `"prompt" is required`},
+		{"blank prompt", generatedStyle(`{"step":"generate","prompt":"  "}`, genOK), `"prompt" is required`},
+		{"model not the priced one", generatedStyle(`{"step":"generate","prompt":"p","model":"imagen-x"}`, genOK), "imagen-x"},
+		{"no processor", generatedStyle(`{"step":"generate","prompt":"p"}`, `{"model":"g","priceUSD":0.039,"priceAsOf":"2026-12-07"}`), "processor and model"},
+		{"no price", generatedStyle(`{"step":"generate","prompt":"p"}`, `{"processor":"P","model":"g","priceAsOf":"2026-12-07"}`), "priceUSD"},
+		{"negative price", generatedStyle(`{"step":"generate","prompt":"p"}`, `{"processor":"P","model":"g","priceUSD":-1,"priceAsOf":"2026-12-07"}`), "priceUSD"},
+		{"undated price", generatedStyle(`{"step":"generate","prompt":"p"}`, `{"processor":"P","model":"g","priceUSD":0.039}`), "priceAsOf"},
+		{"price date not a date", generatedStyle(`{"step":"generate","prompt":"p"}`, `{"processor":"P","model":"g","priceUSD":0.039,"priceAsOf":"Dec 2026"}`), "priceAsOf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,6 +109,98 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("Parse error = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+const genOK = `{"processor":"Google Vertex AI","model":"g","priceUSD":0.039,"priceAsOf":"2026-12-07"}`
+
+// generatedStyle is a one-style catalogue with the face gate and crop
+// before the given steps, and generated set to gen (none when empty).
+func generatedStyle(steps, gen string) string {
+	g := ""
+	if gen != "" {
+		g = `,"generated":` + gen
+	}
+	return `[{"id":"a","name":"A","model":"m"` + g + `,"steps":[{"step":"detect-face"},{"step":"crop"},` + steps + `]}]`
+}
+
+// The built-in catalogue's generated styles: the ones the issue names, each
+// behind the face gate and crop, asking the model to keep the person, with
+// their processor and a dated price; the filter styles stay local.
+func TestGeneratedStyles(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var generated []string
+	for _, s := range c.All() {
+		if !s.IsGenerated() {
+			for _, st := range s.Steps {
+				if st.Kind == StepGenerate {
+					t.Errorf("local style %q has a generate step", s.ID)
+				}
+			}
+			continue
+		}
+		generated = append(generated, s.ID)
+		g := s.Generated
+		if g.Processor != "Google Vertex AI" || g.Model != "gemini-2.5-flash-image" || g.PriceUSD != 0.039 {
+			t.Errorf("style %q generated = %+v", s.ID, *g)
+		}
+		var prompt string
+		for _, st := range s.Steps {
+			if st.Kind == StepGenerate {
+				prompt, _ = st.Params["prompt"].(string)
+			}
+		}
+		for _, want := range []string{"recognisable", "face", "identity"} {
+			if !strings.Contains(prompt, want) {
+				t.Errorf("style %q prompt does not ask to keep the person (%q): %s", s.ID, want, prompt)
+			}
+		}
+	}
+	if got := strings.Join(generated, ","); got != "anime,oil,business,hanbok" {
+		t.Errorf("generated styles %s", got)
+	}
+	for _, id := range []string{"headshot", "bokeh", "sketch", "watercolour", "studio"} {
+		if s, ok := c.Lookup(id); !ok || s.IsGenerated() {
+			t.Errorf("filter style %q missing or generated", id)
+		}
+	}
+	// A later step may follow the generated image.
+	if oil, _ := c.Lookup("oil"); oil.Steps[len(oil.Steps)-1].Kind != "frame" {
+		t.Errorf("oil ends with %q, want frame", oil.Steps[len(oil.Steps)-1].Kind)
+	}
+}
+
+func TestWithoutGenerated(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := c.WithoutGenerated()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range local.All() {
+		ids = append(ids, s.ID)
+	}
+	if got := strings.Join(ids, ","); got != "headshot,bokeh,sketch,watercolour,studio" {
+		t.Errorf("local styles %s", got)
+	}
+	if _, ok := local.Lookup("anime"); ok {
+		t.Error("Lookup found a generated style in the local catalogue")
+	}
+	if _, ok := local.Model("blazeface"); !ok {
+		t.Error("the local catalogue lost its models")
+	}
+	only, err := Parse([]byte(generatedStyle(`{"step":"generate","prompt":"p"}`, genOK)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := only.WithoutGenerated(); err == nil {
+		t.Error("a catalogue of generated styles only left an empty one")
 	}
 }
 
