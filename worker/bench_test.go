@@ -131,15 +131,16 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 // arrive one at a time, each at a different point of an online generation.
 //
 // A booth job's wait runs from the broker's confirm of its publish to the
-// worker's start of it (Begin: booth-wait) and to the start of its
-// generation (booth-gpu-wait), in units of one generation time measured
-// on the idle worker before the run. gpu-busy is the share of the wall
-// time the GPU was generating over backlogWindow generations of the
-// backlog alone; gpu-busy-booth and gpu-wasted-booth are the same share,
-// and the share spent on generations stopped for a booth job, while the
-// booth jobs arrive (far more often than at an event). Generation is the
-// builtin style plus gpuTime standing in for a GPU model, so the unit is
-// not drowned by the local stack's own latency.
+// worker's start of it (Begin: booth-wait) and to the start of its model
+// run (booth-gpu-wait), in units of one generation time measured on the
+// idle worker before the run. gpu-busy is the share of the wall time spent
+// inside model runs over backlogWindow model runs of the backlog alone;
+// gpu-busy-booth and gpu-wasted-booth are the same share, and the share
+// spent on model runs stopped for a booth job, while the booth jobs arrive
+// (far more often than at an event). Generation is a stand-in model run of
+// gpuTime (a stand-in GPU, not CUDA) plus the builtin style's CPU steps,
+// which run outside the GPU's turn, so the unit is not drowned by the
+// local stack's own latency.
 //
 // Each b.N iteration measures one backlog window and boothSamples booth
 // jobs, on the same backlog.
@@ -248,10 +249,11 @@ func generationTime(b *testing.B, h *harness, style string, photo []byte) time.D
 	return ds[len(ds)/2]
 }
 
-// gpuProbe is BenchmarkBoothWait's generator: the builtin style plus
-// gpuTime. It records when the GPU is busy and when each job's generation
-// starts, and lets the benchmark wait for those events. One generation runs
-// at a time (one GPU token).
+// gpuProbe is BenchmarkBoothWait's generator: a stand-in model run of
+// gpuTime (the stand-in GPU, in the job's device turn) and the builtin
+// style's CPU steps. It records when the GPU is busy (inside model runs)
+// and when each job's first model run starts, and lets the benchmark wait
+// for those events. One model run holds the GPU at a time (one GPU turn).
 type gpuProbe struct {
 	next generate.Generator
 
@@ -264,14 +266,26 @@ type gpuProbe struct {
 	spans   []genSpan            // finished generations
 }
 
-// genSpan is one generation; stopped ones (a booth job took the GPU) did
+// genSpan is one model run; stopped ones (a booth job took the GPU) did
 // no useful work.
 type genSpan struct {
 	start, end time.Time
 	stopped    bool
 }
 
+// Generate runs the stand-in model run in a turn of the job's device, as
+// a model step's session run does, then the builtin style's CPU steps
+// outside it.
 func (g *gpuProbe) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
+	if err := generate.OnDevice(ctx, g.modelRun); err != nil {
+		return generate.Result{}, err
+	}
+	return g.next.Generate(ctx, s, in)
+}
+
+// modelRun is the stand-in GPU: a model run of gpuTime, not CUDA. It
+// records the GPU's busy spans and each job's first run.
+func (g *gpuProbe) modelRun(ctx context.Context) error {
 	start := time.Now()
 	id, _ := ctx.Value(jobKey{}).(string)
 	g.mu.Lock()
@@ -283,21 +297,17 @@ func (g *gpuProbe) Generate(ctx context.Context, s styles.Style, in image.Image)
 	close(g.changed)
 	g.changed = make(chan struct{})
 	g.mu.Unlock()
-	res, err := g.generate(ctx, s, in)
+	var err error
+	select {
+	case <-time.After(gpuTime):
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	g.mu.Lock()
 	g.spans = append(g.spans, genSpan{start: start, end: time.Now(), stopped: err != nil})
 	g.running = false
 	g.mu.Unlock()
-	return res, err
-}
-
-func (g *gpuProbe) generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
-	select {
-	case <-time.After(gpuTime):
-	case <-ctx.Done():
-		return generate.Result{}, ctx.Err()
-	}
-	return g.next.Generate(ctx, s, in)
+	return err
 }
 
 func (g *gpuProbe) generations() int {

@@ -21,18 +21,19 @@ type Config struct {
 	StylesFile  string `env:"STYLES_FILE"`
 	Port        string `env:"PORT, default=8080"`
 	// Slots is the number of jobs in hand, and the prefetch. The default of
-	// two per GPU keeps the GPU busy: the next job is downloaded and
-	// decoded while the current one generates. Without preemption a booth
-	// job may wait for every job in hand.
+	// two per GPU keeps the GPU busy: the next job is downloaded, decoded
+	// and run through its CPU steps while the current one's model runs.
+	// Without preemption a booth job may wait for every job in hand.
 	Slots int `env:"WORKER_SLOTS, default=2"`
-	// Generations bounds concurrent generations: one per GPU (0: as many
-	// as slots, no overlap of I/O with generation).
+	// Generations bounds the local model runs (ONNX session runs) at once:
+	// one per GPU. Only model runs take these turns; a job's other steps
+	// overlap them. 0: no bound (as many as slots).
 	Generations int `env:"WORKER_GENERATIONS, default=1"`
 	MaxAttempts int `env:"WORKER_MAX_ATTEMPTS, default=3"`
 	// Preempt makes room for a booth job at once: when every slot is busy
 	// the consumer hands the newest online job back (a slot), and when
-	// every generation is an online one the worker stops one, which starts
-	// over after the booth job (the GPU). The booth job waits for neither.
+	// every model run is an online one the worker stops one, which runs
+	// again after the booth job's (the GPU). The booth job waits for neither.
 	Preempt      bool          `env:"WORKER_PREEMPT, default=true"`
 	Grace        time.Duration `env:"WORKER_GRACE, default=8s"`
 	RetryBackoff time.Duration `env:"WORKER_RETRY_BACKOFF, default=2s"`

@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -108,5 +110,51 @@ func TestGPUGateWaitEnds(t *testing.T) {
 	case <-e.granted:
 	default:
 		t.Fatal("a released slot was not handed on")
+	}
+}
+
+// TestJobDevicePreemptsOnlineRun: a booth job's model run stops the online
+// one holding the GPU (cause ErrGPUPreempted), runs, and the online run
+// then runs again in the same Run call, which succeeds; the online job's
+// own context is untouched.
+func TestJobDevicePreemptsOnlineRun(t *testing.T) {
+	g := newGPUGate(1, true)
+	online, booth := jobDevice{gate: g}, jobDevice{gate: g, booth: true}
+	var mu sync.Mutex
+	var events []string
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	holding := make(chan struct{})
+	onlineDone := make(chan error, 1)
+	runs := 0
+	go func() {
+		onlineDone <- online.Run(t.Context(), func(ctx context.Context) error {
+			runs++
+			record("online-run")
+			if runs > 1 {
+				return nil
+			}
+			close(holding)
+			<-ctx.Done() // a long model run, cut short
+			if !errors.Is(context.Cause(ctx), ErrGPUPreempted) {
+				return fmt.Errorf("online run ended by %v, want %v", context.Cause(ctx), ErrGPUPreempted)
+			}
+			record("online-stopped")
+			return ctx.Err()
+		})
+	}()
+	<-holding
+	if err := booth.Run(t.Context(), func(context.Context) error { record("booth-run"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-onlineDone; err != nil {
+		t.Fatalf("online Run = %v, want nil (run again after the booth job)", err)
+	}
+	want := []string{"online-run", "online-stopped", "booth-run", "online-run"}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %v, want %v", events, want)
 	}
 }

@@ -327,20 +327,30 @@ func tagJob(next queue.Handler) queue.Handler {
 }
 
 // counting wraps a generator, recording the jobs it started, in order.
+// Its hook stands in for a model run: it runs in a turn of the job's
+// device, as a model step's session run does, and n counts those runs (a
+// run stopped for a booth job runs again, with the next n).
 type counting struct {
 	mu    sync.Mutex
 	next  generate.Generator
 	calls int
+	runs  int
 	hook  func(ctx context.Context, n int) error
 }
 
 func (c *counting) Generate(ctx context.Context, s styles.Style, in image.Image) (generate.Result, error) {
 	c.mu.Lock()
 	c.calls++
-	n := c.calls
 	c.mu.Unlock()
 	if c.hook != nil {
-		if err := c.hook(ctx, n); err != nil {
+		err := generate.OnDevice(ctx, func(ctx context.Context) error {
+			c.mu.Lock()
+			c.runs++
+			n := c.runs
+			c.mu.Unlock()
+			return c.hook(ctx, n)
+		})
+		if err != nil {
 			return generate.Result{}, err
 		}
 	}

@@ -81,10 +81,11 @@ func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 		MaxAttempts:   cfg.MaxAttempts,
 		MaxSide:       cfg.MaxSide,
 		MaxInputBytes: cfg.MaxInput,
+		BusyRetries:   cfg.BusyRetries,
 		Now:           time.Now,
 	}
-	// Fewer generations than slots: the other slots download, decode,
-	// upload and commit while the GPU works.
+	// Fewer GPU turns than slots: the other slots download, decode, run
+	// their CPU steps, upload and commit while a model runs.
 	if cfg.Generations > 0 && cfg.Generations < cfg.Slots {
 		proc.gpu = newGPUGate(cfg.Generations, cfg.Preempt)
 	}

@@ -65,10 +65,14 @@ type Processor struct {
 	MaxSide int
 	// MaxInputBytes bounds the download.
 	MaxInputBytes int64
+	// BusyRetries bounds how often a job that a hosted model refused for
+	// now (generate.ErrBusy) goes back to the queue with its attempt given
+	// back; past it, the refusal counts as an attempt like any failure.
+	BusyRetries int
 	Now           func() time.Time
-	// gpu, set by New when there are fewer generations than slots, bounds
-	// the generations running at once, so the other jobs in hand download
-	// and upload meanwhile, and puts booth jobs first.
+	// gpu, set by New when there are fewer GPU turns than slots, bounds the
+	// model runs at once and puts booth jobs' first; the other jobs in hand
+	// download, run their CPU steps and upload meanwhile.
 	gpu *gpuGate
 }
 
@@ -280,32 +284,14 @@ func stepsMs(steps []generate.StepTiming) map[string]int64 {
 	return out
 }
 
-// generate runs the generator once the gate gives it the GPU. An online
-// generation stopped for a booth job waits for the GPU again and starts
-// over: the job keeps its slot, its attempt and its input, and is neither
-// lost nor duplicated.
+// generate runs the generator; with a gate, the job's model runs take
+// their turns on the GPU in its class (jobDevice), and nothing else of the
+// generation holds the GPU.
 func (p *Processor) generate(ctx context.Context, booth bool, style styles.Style, img image.Image) (generate.Result, error) {
-	if p.gpu == nil {
-		return p.Generator.Generate(ctx, style, img)
+	if p.gpu != nil {
+		ctx = generate.WithDevice(ctx, jobDevice{gate: p.gpu, booth: booth})
 	}
-	resume := false
-	for {
-		genCtx, stop := context.WithCancelCause(ctx)
-		turn, err := p.gpu.acquire(ctx, booth, resume, stop)
-		if err != nil {
-			stop(nil)
-			return generate.Result{}, err
-		}
-		res, err := p.Generator.Generate(genCtx, style, img)
-		p.gpu.release(turn)
-		yielded := err != nil && ctx.Err() == nil && errors.Is(context.Cause(genCtx), ErrGPUPreempted)
-		stop(nil)
-		if !yielded {
-			return res, err
-		}
-		logging.FromContext(ctx).Info("generation stopped for a booth job; it starts over after it")
-		resume = true
-	}
+	return p.Generator.Generate(ctx, style, img)
 }
 
 // committed reports whether this attempt's succeeded response is stored.

@@ -28,6 +28,8 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/tigerstudio/studio/worker/generate"
 )
 
 // Device values for Config.Device.
@@ -260,10 +262,19 @@ func (r *Runtime) read(ctx context.Context, file string) (data []byte, where str
 
 var errClosed = errors.New("onnx runtime closed")
 
-// Run runs the model once. ONNX Runtime cannot watch ctx, but a RunOptions'
+// Run runs the model once, in a turn of the job's device (see
+// generate.Device): the turn covers this session run and nothing else, so
+// the job's other steps overlap the next job's model run.
+func (m *Model) Run(ctx context.Context, inputs, outputs []ort.Value) error {
+	return generate.OnDevice(ctx, func(ctx context.Context) error {
+		return m.run(ctx, inputs, outputs)
+	})
+}
+
+// run runs the session. ONNX Runtime cannot watch ctx, but a RunOptions'
 // terminate flag stops a Run in progress: it is set as soon as ctx is done,
 // so a long Run (a matte on CPU) does not delay shutdown or preemption.
-func (m *Model) Run(ctx context.Context, inputs, outputs []ort.Value) error {
+func (m *Model) run(ctx context.Context, inputs, outputs []ort.Value) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

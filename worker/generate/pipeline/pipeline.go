@@ -13,7 +13,6 @@ import (
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/builtin"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
-	"github.com/tigerstudio/studio/worker/generate/vertex"
 )
 
 // NeedsRuntime reports whether any style of the catalogue runs a network,
@@ -33,43 +32,14 @@ func isModelStep(kind string) bool {
 	return kind == "detect-face" || kind == "matte" || kind == "model"
 }
 
-// generateStep is the kind of the step a hosted model draws (package vertex).
-const generateStep = "generate"
-
-// NeedsVertex reports whether any style of the catalogue has a generate
-// step, so a worker without generated styles needs no Vertex AI settings.
-func NeedsVertex(cat *styles.Catalogue) bool {
-	for _, s := range cat.All() {
-		for _, st := range s.Steps {
-			if st.Kind == generateStep {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Deps are what the steps are built with: the process's ONNX Runtime (nil
-// when NeedsRuntime is false) and its Vertex AI client (nil when
-// NeedsVertex is false).
-type Deps struct {
-	Runtime *onnx.Runtime
-	Vertex  *vertex.Client
-}
-
 // Build makes every style's pipeline, loading and warming the models it
 // needs through rt (nil when NeedsRuntime is false). It reports every
 // broken style at once, naming it.
 func Build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime) (generate.Pipelines, error) {
-	return BuildWith(ctx, cat, Deps{Runtime: rt})
-}
-
-// BuildWith is Build with every dependency a step may need.
-func BuildWith(ctx context.Context, cat *styles.Catalogue, d Deps) (generate.Pipelines, error) {
 	ps := make(generate.Pipelines)
 	var errs []error
 	for _, s := range cat.All() {
-		p, err := build(ctx, cat, d, s)
+		p, err := build(ctx, cat, rt, s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("style %q: %w", s.ID, err))
 			continue
@@ -82,7 +52,7 @@ func BuildWith(ctx context.Context, cat *styles.Catalogue, d Deps) (generate.Pip
 	return ps, nil
 }
 
-func build(ctx context.Context, cat *styles.Catalogue, d Deps, s styles.Style) (generate.Pipeline, error) {
+func build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, s styles.Style) (generate.Pipeline, error) {
 	var (
 		p               generate.Pipeline
 		haveFace, matte bool
@@ -96,13 +66,12 @@ func build(ctx context.Context, cat *styles.Catalogue, d Deps, s styles.Style) (
 		if st.Kind == "detect-face" && i != 0 {
 			return nil, fmt.Errorf("step %d: detect-face must be the first step", i)
 		}
-		step, err := newStep(ctx, cat, d, st, haveFace, matte)
+		step, err := newStep(ctx, cat, rt, st, haveFace, matte)
 		if err != nil {
 			return nil, fmt.Errorf("step %d (%s): %w", i, st.Kind, err)
 		}
 		haveFace = haveFace || st.Kind == "detect-face"
-		// The photo's matte does not fit what a model drew.
-		matte = (matte || st.Kind == "matte") && st.Kind != generateStep
+		matte = matte || st.Kind == "matte"
 		p = append(p, generate.NamedStep{Kind: st.Kind, Step: step})
 	}
 	if len(p) == 0 {
@@ -111,13 +80,7 @@ func build(ctx context.Context, cat *styles.Catalogue, d Deps, s styles.Style) (
 	return p, nil
 }
 
-func newStep(ctx context.Context, cat *styles.Catalogue, d Deps, st styles.Step, haveFace, haveMatte bool) (generate.Step, error) {
-	if st.Kind == generateStep {
-		if d.Vertex == nil {
-			return nil, errors.New("a generated style needs Vertex AI: the worker has no Vertex client (see VERTEX_* in README)")
-		}
-		return d.Vertex.NewStep(st.Params)
-	}
+func newStep(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, st styles.Step, haveFace, haveMatte bool) (generate.Step, error) {
 	if step, needs, ok, err := builtin.New(st.Kind, st.Params); ok {
 		switch {
 		case err != nil:
@@ -132,7 +95,7 @@ func newStep(ctx context.Context, cat *styles.Catalogue, d Deps, st styles.Step,
 	if st.Kind == styles.StepGenerate {
 		return noHostedModel{}, nil
 	}
-	step, ok, err := onnx.NewStep(ctx, d.Runtime, st.Kind, st.Params, cat.Model)
+	step, ok, err := onnx.NewStep(ctx, rt, st.Kind, st.Params, cat.Model)
 	if !ok {
 		return nil, fmt.Errorf("unknown step kind %q", st.Kind)
 	}
