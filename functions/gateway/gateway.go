@@ -179,7 +179,7 @@ func (s *Server) listStyles(w http.ResponseWriter, r *http.Request) {
 	for i, st := range all {
 		out[i] = api.StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"styles": out})
+	writeJSON(w, http.StatusOK, map[string]any{"styles": out, "photo": s.photoLimits()})
 }
 
 // previewURL is where a style's example output is: the operator's own URL,

@@ -301,6 +301,13 @@ func TestHealthzAndStyles(t *testing.T) {
 	if r := f.get(t, "", "/v1/styles/nope/preview.jpg"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
 		t.Errorf("preview of an unknown style = %d %v", r.status, r.body)
 	}
+	// The photo's limits, as configured (the fixture's MIN_PHOTO_SIDE is
+	// 16), for the app's check before upload.
+	limits, _ := r.body["photo"].(map[string]any)
+	if limits["minSide"] != float64(f.cfg.MinSide) || limits["maxAspect"] != f.cfg.MaxAspect ||
+		limits["maxBytes"] != float64(f.cfg.MaxBytes) || limits["maxPixels"] != float64(f.cfg.MaxPixels) {
+		t.Errorf("photo limits = %v, want the config's %d, %g, %d, %d", limits, f.cfg.MinSide, f.cfg.MaxAspect, f.cfg.MaxBytes, f.cfg.MaxPixels)
+	}
 	if r := f.get(t, "", "/nope"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
 		t.Errorf("unknown path = %d %v", r.status, r.body)
 	}

@@ -89,3 +89,69 @@ test("the language chosen in the header is kept across reloads, and Korean break
     await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
   });
 });
+
+// png: a w x h PNG made by the browser's canvas.
+async function png(page, w, h) {
+  const b64 = await page.evaluate(([w, h]) => {
+    const c = document.createElement("canvas");
+    c.width = w; c.height = h;
+    const ctx = c.getContext("2d");
+    ctx.fillStyle = "#c96"; ctx.fillRect(0, 0, w, h);
+    return c.toDataURL("image/png").split(",")[1];
+  }, [w, h]);
+  return { name: `photo-${w}x${h}.png`, mimeType: "image/png", buffer: Buffer.from(b64, "base64") };
+}
+
+test("a photo too small or too elongated is refused in words before upload; a new photo resets Try again", async () => {
+  await onPhone(browser, "rough-size", async (page) => {
+    const { photo } = await (await fetch(env.GATEWAY_URL + "/v1/styles")).json();
+    assert.ok(photo?.minSide > 24, `the Gateway's limits: ${JSON.stringify(photo)}`);
+    const posts = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/jobs") && r.method() === "POST") posts.push(r.url()); });
+    await guestUpload(page);
+    const picker = page.getByLabel("Take or choose a photo");
+    const submit = page.getByRole("button", { name: "Make my portrait" });
+    const alert = page.getByRole("alert");
+    for (const [w, h, words] of [
+      [1, 1, new RegExp(`too small \\(1×1 pixels\\).*at least ${photo.minSide} pixels on each side`)],
+      [24, 24, new RegExp(`too small \\(24×24 pixels\\).*at least ${photo.minSide} pixels`)],
+      [photo.minSide * (photo.maxAspect + 1), photo.minSide, new RegExp(`too long and narrow.*at most ${photo.maxAspect} times`)],
+    ]) {
+      await picker.setInputFiles(await png(page, w, h));
+      await expectText(alert, words);
+      assert.ok(await submit.isDisabled(), `${w}x${h}: submit enabled`);
+      assert.equal(await page.locator("img.preview").isVisible(), false, `${w}x${h}: preview shown`);
+      if (w === 24) await shot(page, "rough-size-refused");
+    }
+    assert.deepEqual(posts, [], "a refused photo was uploaded");
+
+    // A photo the Gateway turns down anyway (a stand-in answer in its error
+    // shape) is told in words, not its message; an answer that may pass on
+    // another try offers "Try again", and a new photo starts over.
+    const cors = { "Access-Control-Allow-Origin": env.WEB_URL, "Content-Type": "application/json" };
+    let answer = { status: 400, body: { error: { code: "invalid_argument", message: "photo: image is corrupt or truncated: raw detail" } } };
+    await page.route(env.GATEWAY_URL + "/v1/jobs", (route) => route.request().method() === "POST"
+      ? route.fulfill({ status: answer.status, headers: cors, body: JSON.stringify(answer.body) })
+      : route.continue());
+    await picker.setInputFiles(portrait);
+    await until("submit enabled", () => submit.isEnabled());
+    await submit.click();
+    await expectText(alert, /This photo cannot be used\. Please choose another photo\./);
+    assert.doesNotMatch(await page.locator("main").innerText(), /raw detail|corrupt/);
+    assert.ok(await submit.isDisabled(), "submit offered again for a photo the Gateway refused");
+    answer = { status: 500, body: { error: { code: "internal", message: "raw detail" } } };
+    await picker.setInputFiles(portrait);
+    await until("submit enabled", () => submit.isEnabled());
+    await submit.click();
+    const again = page.getByRole("button", { name: "Try again" });
+    await expectVisible(again);
+    assert.doesNotMatch(await page.locator("main").innerText(), /raw detail/);
+    await shot(page, "rough-size-try-again");
+    await picker.setInputFiles(await png(page, 24, 24));
+    await until("Try again gone", async () => (await again.count()) === 0);
+    assert.ok(await submit.isDisabled());
+    await picker.setInputFiles(portrait);
+    await until("submit enabled", () => submit.isEnabled());
+    assert.equal(await page.getByRole("alert").count(), 0, "the last photo's alert stays");
+  });
+});

@@ -9,6 +9,18 @@ export interface Style {
   description: string;
   preview: string;
 }
+// What a photo must be, as the Gateway is configured (GET /v1/styles's
+// "photo"): the app checks a photo with these numbers before sending it.
+export interface PhotoLimits {
+  minSide: number;
+  maxAspect: number;
+  maxBytes: number;
+  maxPixels: number;
+}
+export interface Catalogue {
+  styles: Style[];
+  photo?: PhotoLimits; // absent from an older Gateway: the Gateway's check alone
+}
 export interface Output {
   url: string;
   width: number;
@@ -139,7 +151,12 @@ export class Api {
   }
 
   async styles(): Promise<Style[]> {
-    return (await this.call<{ styles: Style[] }>("/v1/styles", {}, false)).styles;
+    return (await this.catalogue()).styles;
+  }
+
+  // catalogue: the styles and the photo limits, one request.
+  async catalogue(): Promise<Catalogue> {
+    return this.call<Catalogue>("/v1/styles", {}, false);
   }
 
   async job(id: string): Promise<Job> {

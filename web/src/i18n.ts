@@ -88,6 +88,19 @@ const en = {
   password: "Password",
   camera_preview: "Camera preview",
   captured_photo: "The photo just taken",
+  photo_too_small: "This photo is too small ({w}×{h} pixels). Choose one at least {min} pixels on each side, such as a photo from your camera.",
+  photo_too_elongated: "This photo is too long and narrow ({w}×{h} pixels). Choose one whose long side is at most {ratio} times its short side.",
+  photo_too_large: "This photo is too large. Choose one under {mb} MB.",
+  err_network: "The studio could not be reached. Check your connection and try again.",
+  err_photo: "This photo cannot be used. Please choose another photo.",
+  err_email: "Check the email address: it does not look right.",
+  err_request: "The studio did not accept this. Reload the page and try again.",
+  err_too_large: "This photo is too large. Please choose a smaller one.",
+  err_unsupported: "This file is not a photo we can read. Send a JPEG, PNG or WebP photo.",
+  err_signin: "Your sign-in has expired. Please sign in again.",
+  err_forbidden: "This account may not do that.",
+  err_busy_user: "Too many photos in a short time. Wait a minute, then try again.",
+  err_unavailable: "The studio cannot take photos right now. Please try again in a moment.",
 } as const;
 
 export type Key = keyof typeof en;
@@ -181,6 +194,19 @@ const ko: Record<Key, string> = {
   password: "비밀번호",
   camera_preview: "카메라 미리보기",
   captured_photo: "방금 찍은 사진",
+  photo_too_small: "사진이 너무 작습니다({w}×{h}픽셀). 가로와 세로가 모두 {min}픽셀 이상인 사진(카메라로 찍은 사진 등)을 골라 주세요.",
+  photo_too_elongated: "사진이 너무 가늘고 깁니다({w}×{h}픽셀). 긴 쪽이 짧은 쪽의 {ratio}배를 넘지 않는 사진을 골라 주세요.",
+  photo_too_large: "사진이 너무 큽니다. {mb}MB보다 작은 사진을 골라 주세요.",
+  err_network: "스튜디오에 연결할 수 없습니다. 네트워크를 확인하고 다시 시도해 주세요.",
+  err_photo: "이 사진은 사용할 수 없습니다. 다른 사진을 골라 주세요.",
+  err_email: "이메일 주소를 확인해 주세요. 올바르지 않은 것 같습니다.",
+  err_request: "스튜디오가 요청을 받지 않았습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요.",
+  err_too_large: "사진이 너무 큽니다. 더 작은 사진을 골라 주세요.",
+  err_unsupported: "읽을 수 있는 사진 파일이 아닙니다. JPEG, PNG 또는 WebP 사진을 보내 주세요.",
+  err_signin: "로그인이 만료되었습니다. 다시 로그인해 주세요.",
+  err_forbidden: "이 계정으로는 할 수 없는 작업입니다.",
+  err_busy_user: "짧은 시간에 사진이 너무 많습니다. 1분 뒤에 다시 시도해 주세요.",
+  err_unavailable: "지금은 스튜디오가 사진을 받을 수 없습니다. 잠시 후 다시 시도해 주세요.",
 };
 
 export type Lang = "en" | "ko";

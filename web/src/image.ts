@@ -1,6 +1,8 @@
 // Client-side preparation of a photo: EXIF orientation applied, at most
 // MAX_EDGE pixels on the longer side, JPEG. A 4 MB phone photo becomes a few
 // hundred KB, and HEIC (where the browser decodes it) arrives as JPEG.
+import type { PhotoLimits } from "./api";
+
 export const MAX_EDGE = 2048;
 export const JPEG_QUALITY = 0.85;
 
@@ -45,4 +47,22 @@ export async function encodeJPEG(src: CanvasImageSource, w: number, h: number): 
   const blob = await new Promise<Blob | null>((res) => canvas.toBlob(res, "image/jpeg", JPEG_QUALITY));
   if (!blob) throw new Error("could not encode the photo");
   return { blob, width, height };
+}
+
+
+// A photo the Gateway would refuse, said in the user's words (a message
+// key and its values), or null when it passes. Checked on the photo as it
+// is sent (after prepareImage), with the Gateway's own limits.
+export interface PhotoProblem {
+  key: "photo_too_small" | "photo_too_elongated" | "photo_too_large";
+  vars: Record<string, number | string>;
+}
+
+export function photoProblem(width: number, height: number, bytes: number, lim?: PhotoLimits): PhotoProblem | null {
+  if (!lim) return null;
+  const short = Math.min(width, height), long = Math.max(width, height);
+  if (lim.minSide > 0 && short < lim.minSide) return { key: "photo_too_small", vars: { w: width, h: height, min: lim.minSide } };
+  if (lim.maxAspect > 0 && long > lim.maxAspect * short) return { key: "photo_too_elongated", vars: { w: width, h: height, ratio: lim.maxAspect } };
+  if (lim.maxBytes > 0 && bytes > lim.maxBytes) return { key: "photo_too_large", vars: { mb: Math.floor(lim.maxBytes / (1 << 20)) } };
+  return null;
 }

@@ -80,3 +80,16 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// PhotoLimits is what GET /v1/styles says a photo must be (the "photo"
+// field beside "styles"), from the Gateway's own configuration, so the app
+// checks a photo before uploading it with the numbers the Gateway applies.
+type PhotoLimits struct {
+	// MinSide is the shortest side in pixels (MIN_PHOTO_SIDE).
+	MinSide int `json:"minSide"`
+	// MaxAspect bounds the longer side over the shorter (MAX_PHOTO_ASPECT).
+	MaxAspect float64 `json:"maxAspect"`
+	// MaxBytes and MaxPixels bound the file (MAX_UPLOAD_BYTES, MAX_PIXELS).
+	MaxBytes  int64 `json:"maxBytes"`
+	MaxPixels int64 `json:"maxPixels"`
+}

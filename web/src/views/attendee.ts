@@ -3,20 +3,24 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { ApiError, newIdempotencyKey, type Job, type Output, type Style } from "../api";
+import { newIdempotencyKey, type Catalogue, type Job, type Output, type Style } from "../api";
 import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { currentLang, t, type Key } from "../i18n";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
-import { prepareImage, type Prepared } from "../image";
+import { photoProblem, prepareImage, type Prepared } from "../image";
+import { submitFailure } from "../errors";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 
-// styles: the catalogue, asked for once per page load.
-let stylesCache: Style[] | undefined;
+// catalogue: the styles and the photo limits, asked for once per page load.
+let catalogueCache: Catalogue | undefined;
+export async function catalogue(ctx: Ctx): Promise<Catalogue> {
+  catalogueCache ??= await ctx.api.catalogue();
+  return catalogueCache;
+}
 export async function styles(ctx: Ctx): Promise<Style[]> {
-  stylesCache ??= await ctx.api.styles();
-  return stylesCache;
+  return (await catalogue(ctx)).styles;
 }
 
 // next: where "Take my portrait" leads, given sign-in and consent.
@@ -195,7 +199,7 @@ export function consent(ctx: Ctx, main: HTMLElement, style: string) {
 
 export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
   if (!ctx.user || !hasConsented()) { ctx.go(nextStep(ctx, styleId)); return; }
-  const all = await styles(ctx);
+  const { styles: all, photo: limits } = await catalogue(ctx);
   let prepared: Prepared | undefined;
   let key = ""; // one per photo; reused by every retry and by "Try again"
   let cancelled = false;
@@ -208,17 +212,36 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
     if (!f) return;
+    // Emptied, so picking the same file again (after a failure) is a
+    // change too.
+    file.value = "";
+    // A new photo starts over: the last one's failure and "Try again" go.
+    prepared = undefined;
     submit.disabled = true;
+    submit.textContent = t("submit");
+    status.setAttribute("role", "status");
     status.textContent = t("preparing");
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.removeAttribute("src");
+    preview.hidden = true;
     try {
-      prepared = await prepareImage(f);
+      const p = await prepareImage(f);
+      // Refused here in words, with the Gateway's own limits, rather than
+      // after the upload with its message.
+      const problem = photoProblem(p.width, p.height, p.blob.size, limits);
+      if (problem) {
+        status.setAttribute("role", "alert");
+        status.textContent = t(problem.key, problem.vars);
+        return;
+      }
+      prepared = p;
       key = newIdempotencyKey();
-      if (preview.src) URL.revokeObjectURL(preview.src);
-      preview.src = URL.createObjectURL(prepared.blob);
+      preview.src = URL.createObjectURL(p.blob);
       preview.hidden = false;
-      status.textContent = `${prepared.width}×${prepared.height}, ${Math.round(prepared.blob.size / 1024)} KB`;
+      status.textContent = `${p.width}×${p.height}, ${Math.round(p.blob.size / 1024)} KB`;
       submit.disabled = false;
     } catch (e) {
+      status.setAttribute("role", "alert");
       status.textContent = t("advice_invalid_input");
       console.warn("prepare", (e as Error).message);
     }
@@ -259,9 +282,14 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
         if (!cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
       } catch (err) {
         if (cancelled) return;
-        status.textContent = `${t("error")}: ${err instanceof ApiError ? err.message : t("waiting_network")}`;
-        submit.textContent = t("retry");
-        submit.disabled = false;
+        // Words for the Gateway's code; "Try again" only where sending the
+        // same photo again can help, else a new photo is needed.
+        const f = submitFailure(err);
+        console.warn("submit", err instanceof Error ? err.message : err);
+        status.setAttribute("role", "alert");
+        status.textContent = t(f.key);
+        submit.textContent = f.retry ? t("retry") : t("submit");
+        submit.disabled = !f.retry;
       }
     },
   },

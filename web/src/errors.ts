@@ -1,0 +1,36 @@
+// What the app says when the Gateway refuses a submission: words for each
+// of the API's error codes (DESIGN.md, "HTTP API"), never the Gateway's own
+// message, which is written for developers; and whether sending the same
+// photo again can help ("Try again") or another photo is needed.
+import { ApiError } from "./api";
+import type { Key } from "./i18n";
+
+export interface SubmitFailure {
+  key: Key;
+  retry: boolean; // the same photo may go through on another try
+}
+
+export function submitFailure(err: unknown): SubmitFailure {
+  if (!(err instanceof ApiError)) return { key: "err_network", retry: true }; // fetch's network failure
+  switch (err.code) {
+    case "invalid_argument":
+      // The Gateway names the form field first ("photo: ...", "email: ...").
+      if (err.message.startsWith("photo:")) return { key: "err_photo", retry: false };
+      if (err.message.startsWith("email:")) return { key: "err_email", retry: false };
+      return { key: "err_request", retry: false };
+    case "too_large":
+      return { key: "err_too_large", retry: false };
+    case "unsupported_media_type":
+      return { key: "err_unsupported", retry: false };
+    case "unauthenticated":
+      return { key: "err_signin", retry: false };
+    case "permission_denied":
+      return { key: "err_forbidden", retry: false };
+    case "resource_exhausted":
+      return { key: "err_busy_user", retry: true };
+    case "unavailable":
+    case "already_exists":
+      return { key: "err_unavailable", retry: true };
+  }
+  return { key: "advice_retry", retry: err.status >= 500 };
+}
