@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"net/url"
 	"time"
 
 	"github.com/tigerstudio/studio/infra/blob"
@@ -29,7 +30,17 @@ type Config struct {
 	SMTPFrom     string `env:"SMTP_FROM"`
 	// Push is "fcm" (Firebase Cloud Messaging) or "log" (the local stand-in:
 	// FCM has no emulator).
-	Push                string        `env:"PUSH, default=fcm"`
+	Push string `env:"PUSH, default=fcm"`
+	// SMS is "off" or "twilio" (Twilio's Messages API; locally the stack's
+	// stand-in of it at TWILIO_API_URL).
+	SMS              string `env:"SMS, default=off"`
+	TwilioAPIURL     string `env:"TWILIO_API_URL, default=https://api.twilio.com"`
+	TwilioAccountSID string `env:"TWILIO_ACCOUNT_SID"`
+	// TwilioAuthToken comes from Secret Manager in the cloud; never logged.
+	TwilioAuthToken string `env:"TWILIO_AUTH_TOKEN"`
+	TwilioFrom      string `env:"TWILIO_FROM"`
+	// AppURL is the web app's address: text messages link to the job's page.
+	AppURL              string        `env:"APP_URL"`
 	StorageEmulatorHost string        `env:"STORAGE_EMULATOR_HOST"`
 	URLExpiry           time.Duration `env:"SIGNED_URL_EXPIRY, default=168h"`
 	MaxAge              time.Duration `env:"EVENT_MAX_AGE, default=24h"`
@@ -55,6 +66,22 @@ func (c *Config) Validate() error {
 	}
 	if c.Push != "fcm" && c.Push != "log" {
 		errs = append(errs, fmt.Errorf("PUSH=%q: want fcm or log", c.Push))
+	}
+	switch c.SMS {
+	case "off":
+	case "twilio":
+		errs = append(errs, config.Required("TWILIO_ACCOUNT_SID", c.TwilioAccountSID,
+			"TWILIO_AUTH_TOKEN", c.TwilioAuthToken, "TWILIO_FROM", c.TwilioFrom)...)
+		if u, err := url.Parse(c.TwilioAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("TWILIO_API_URL=%q: want an http(s) URL", c.TwilioAPIURL))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("SMS=%q: want off or twilio", c.SMS))
+	}
+	if c.AppURL != "" {
+		if u, err := url.Parse(c.AppURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("APP_URL=%q: want the web app's http(s) URL", c.AppURL))
+		}
 	}
 	if c.SweepGrace <= 0 || c.SweepLookback <= c.SweepGrace {
 		errs = append(errs, fmt.Errorf("SWEEP_GRACE=%s must be positive and below SWEEP_LOOKBACK=%s", c.SweepGrace, c.SweepLookback))

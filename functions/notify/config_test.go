@@ -20,6 +20,15 @@ func TestConfig(t *testing.T) {
 		{Name: "bad from", Env: configtest.With(validEnv, "SMTP_FROM", "not an address"), Want: []string{"SMTP_FROM"}},
 		{Name: "unknown push", Env: configtest.With(validEnv, "PUSH", "pigeon"), Want: []string{"PUSH"}},
 		{Name: "bad port", Env: configtest.With(validEnv, "SMTP_PORT", "70000"), Want: []string{"SMTP_PORT"}},
+		{Name: "unknown sms", Env: configtest.With(validEnv, "SMS", "pigeon"), Want: []string{"SMS"}},
+		{Name: "twilio without credentials", Env: configtest.With(validEnv, "SMS", "twilio"),
+			Want: []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"}},
+		{Name: "twilio", Env: configtest.With(validEnv, "SMS", "twilio",
+			"TWILIO_ACCOUNT_SID", "AC1", "TWILIO_AUTH_TOKEN", "secret", "TWILIO_FROM", "+15005550006")},
+		{Name: "bad twilio url", Env: configtest.With(validEnv, "SMS", "twilio",
+			"TWILIO_ACCOUNT_SID", "AC1", "TWILIO_AUTH_TOKEN", "secret", "TWILIO_FROM", "+15005550006", "TWILIO_API_URL", "ftp://x"),
+			Want: []string{"TWILIO_API_URL"}},
+		{Name: "bad app url", Env: configtest.With(validEnv, "APP_URL", "studio.example"), Want: []string{"APP_URL"}},
 	})
 }
 

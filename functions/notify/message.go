@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
+	"strings"
 	texttemplate "text/template"
 
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -23,6 +25,9 @@ type Email struct {
 type message struct {
 	email Email
 	push  Push
+	// text is the text message: short (one or two SMS segments, each billed)
+	// with the link and the job id.
+	text string
 }
 
 type link struct {
@@ -89,6 +94,16 @@ func explain(code string) (reason, advice string) {
 		"submit the photo again, or ask the staff at the booth."
 }
 
+// jobLink is the app's page of the job for its owner; a booth job's owner
+// is the kiosk's staff account, so a booth attendee gets the download link
+// instead (Notify never knows the pick-up code: only its hash is stored).
+func (s *Service) jobLink(job store.Job) string {
+	if s.d.AppURL == "" || job.Request.Priority == jobs.Booth {
+		return ""
+	}
+	return strings.TrimRight(s.d.AppURL, "/") + "/#/job/" + url.PathEscape(job.ID)
+}
+
 func (s *Service) compose(ctx context.Context, job store.Job, what outcome) (message, error) {
 	style := job.Request.Style
 	if st, ok := s.d.Styles.Lookup(style); ok {
@@ -114,7 +129,12 @@ func (s *Service) compose(ctx context.Context, job store.Job, what outcome) (mes
 		text, html = readyText, readyHTML
 		m.email.Subject = fmt.Sprintf("Your %s portrait is ready", style)
 		m.push = Push{Title: "Your portrait is ready", Body: fmt.Sprintf("Your %s portrait is ready to download.", style),
-			Data: map[string]string{"jobId": job.ID, "status": "succeeded"}}
+			Data: map[string]string{"jobId": job.ID, "status": "succeeded", "style": job.Request.Style}}
+		link := s.jobLink(job)
+		if link == "" && len(v.Links) > 0 {
+			link = v.Links[0].URL
+		}
+		m.text = fmt.Sprintf("Tiger Studio: your %s portrait is ready. %s (job %s)", style, link, job.ID)
 	case failed:
 		code := ""
 		if job.Failure != nil {
@@ -124,7 +144,9 @@ func (s *Service) compose(ctx context.Context, job store.Job, what outcome) (mes
 		text, html = failedText, failedHTML
 		m.email.Subject = fmt.Sprintf("We could not create your %s portrait", style)
 		m.push = Push{Title: "Your portrait could not be made", Body: v.Reason + " " + v.Advice,
-			Data: map[string]string{"jobId": job.ID, "status": "failed"}}
+			Data: map[string]string{"jobId": job.ID, "status": "failed", "style": job.Request.Style}}
+		m.text = fmt.Sprintf("Tiger Studio: we could not create your %s portrait: %s %s", style, v.Reason, s.jobLink(job))
+		m.text = strings.TrimSpace(m.text) + fmt.Sprintf(" (job %s)", job.ID)
 	}
 	var tb, hb bytes.Buffer
 	if err := text.Execute(&tb, v); err != nil {

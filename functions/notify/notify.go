@@ -27,6 +27,8 @@ import (
 const (
 	ChannelEmail = "email"
 	ChannelPush  = "push"
+	// ChannelSMS is the text message to requests/{id}.notify.phone.
+	ChannelSMS = "sms"
 )
 
 // Mailer sends one email.
@@ -35,9 +37,11 @@ type Mailer interface {
 }
 
 // Messenger sends a push notification to a user's devices. In the cloud it
-// is Firebase Cloud Messaging, which has no emulator.
+// is Firebase Cloud Messaging, which has no emulator. Rejected are the
+// tokens FCM refused for good (unregistered or invalid), which Notify
+// removes from devices/{uid}.
 type Messenger interface {
-	Send(ctx context.Context, tokens []string, p Push) error
+	Send(ctx context.Context, tokens []string, p Push) (rejected []string, err error)
 }
 
 // Push is one push notification.
@@ -64,6 +68,11 @@ type Owners interface {
 type Ledger interface {
 	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (notifydb.Claim, error)
 	MarkSent(ctx context.Context, id, token, channel string) error
+	// Attempt records that a channel is about to be sent, so a delivery
+	// that finds it attempted but not sent asks the provider first.
+	Attempt(ctx context.Context, id, token, channel string) error
+	// RemoveDeviceTokens drops push tokens FCM rejected from devices/{uid}.
+	RemoveDeviceTokens(ctx context.Context, uid string, tokens []string) error
 	Complete(ctx context.Context, id, token string, now time.Time) error
 	Release(ctx context.Context, id, token string) error
 }
@@ -74,6 +83,10 @@ type Deps struct {
 	Ledger    Ledger
 	Mailer    Mailer
 	Messenger Messenger
+	// Texter, when set, sends text messages to the number on the request.
+	Texter Texter
+	// AppURL is the web app's address, for the link in a text message.
+	AppURL string
 	// Owners, when set, gives the owner's verified address to a job whose
 	// request names none.
 	Owners       Owners
@@ -201,10 +214,11 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 	if err != nil {
 		return false, fmt.Errorf("notify: read devices: %w", err)
 	}
-	email := job.Request.Notify.Email
+	choice := job.Request.Notify
+	email := choice.Email
 	// A booth job's owner is the kiosk's staff account: its address is never
-	// the attendee's.
-	if email == "" && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
+	// the attendee's. An owner who chose channels without email chose none.
+	if email == "" && !choice.Chosen && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
 		if email, err = s.d.Owners.VerifiedEmail(ctx, job.Request.UID); err != nil {
 			return false, fmt.Errorf("notify: %w", err)
 		}
@@ -212,8 +226,15 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 			log.Info("mailing the address the owner verified after submitting")
 		}
 	}
-	if email == "" && len(dev.Tokens) == 0 {
-		log.Info("owner has neither an email address nor a device; not notifying")
+	// A booth job's devices are the kiosk staff's, never the attendee's.
+	push := len(dev.Tokens) > 0 && (choice.Push || !choice.Chosen) && job.Request.Priority != jobs.Booth
+	phone := choice.Phone
+	if phone != "" && s.d.Texter == nil {
+		log.Warn("the request asks for a text message but no SMS provider is configured")
+		phone = ""
+	}
+	if email == "" && !push && phone == "" {
+		log.Info("owner chose no channel that can reach them; not notifying")
 		return false, nil
 	}
 	claim, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
@@ -233,6 +254,10 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 	for _, c := range claim.Sent {
 		done[c] = true
 	}
+	attempted := map[string]bool{}
+	for _, c := range claim.Attempted {
+		attempted[c] = true
+	}
 	// Each channel is tried even if the other failed, and recorded once
 	// sent, so a retry sends only what is missing.
 	var failures []error
@@ -240,7 +265,10 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		if !wanted || done[channel] {
 			return
 		}
-		if err := f(); err != nil {
+		switch err := f(); {
+		case errors.Is(err, errSkipped):
+			return
+		case err != nil:
 			failures = append(failures, fmt.Errorf("%s: %w", channel, err))
 			return
 		}
@@ -254,8 +282,21 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		msg.email.To = email
 		return s.d.Mailer.Send(ctx, msg.email)
 	})
-	send(ChannelPush, len(dev.Tokens) > 0, func() error {
-		return s.d.Messenger.Send(ctx, dev.Tokens, msg.push)
+	send(ChannelPush, push, func() error {
+		rejected, err := s.d.Messenger.Send(ctx, dev.Tokens, msg.push)
+		if len(rejected) > 0 {
+			// A stale token costs a failed send on every job; the owner's
+			// app registers a fresh one when it next runs.
+			if rmErr := s.d.Ledger.RemoveDeviceTokens(ctx, job.Request.UID, rejected); rmErr != nil {
+				log.Warn("could not remove rejected push tokens", "count", len(rejected), "err", rmErr)
+			} else {
+				log.Info("removed push tokens FCM rejected", "count", len(rejected))
+			}
+		}
+		return err
+	})
+	send(ChannelSMS, phone != "", func() error {
+		return s.text(ctx, id, claim.Token, attempted[ChannelSMS], Text{To: phone, Body: msg.text, Key: id})
 	})
 	if err := errors.Join(failures...); err != nil {
 		s.release(ctx, id, claim.Token)
@@ -265,6 +306,36 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		return false, fmt.Errorf("notify: %w", err)
 	}
 	return true, nil
+}
+
+// errSkipped ends a channel that can never be sent (the provider refused
+// the number) without failing the delivery: retrying could not help.
+var errSkipped = errors.New("channel skipped")
+
+// text sends the job's text message once. A delivery that finds the
+// channel attempted but not recorded as sent (its predecessor died between
+// the provider's answer and the ledger's write, or got no answer) asks the
+// provider whether the message exists before sending it again.
+func (s *Service) text(ctx context.Context, id, token string, attempted bool, t Text) error {
+	if attempted {
+		sent, err := s.d.Texter.Sent(ctx, t)
+		if err != nil {
+			return fmt.Errorf("check an earlier attempt: %w", err)
+		}
+		if sent {
+			logging.FromContext(ctx).Info("the provider has this job's text from an earlier attempt; not sending again")
+			return nil
+		}
+	}
+	if err := s.d.Ledger.Attempt(ctx, id, token, ChannelSMS); err != nil {
+		return err
+	}
+	err := s.d.Texter.Text(ctx, t)
+	if errors.Is(err, ErrTextRejected) {
+		logging.FromContext(ctx).Warn("the SMS provider refused the number; not retrying", "err", err)
+		return errSkipped
+	}
+	return err
 }
 
 func (s *Service) release(ctx context.Context, id, token string) {

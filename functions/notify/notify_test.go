@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,9 +38,11 @@ import (
 )
 
 // recordingMessenger is the one fake allowed here: FCM has no emulator.
+// Tokens in reject are answered as FCM answers an unregistered token.
 type recordingMessenger struct {
-	mu    sync.Mutex
-	sends []sentPush
+	mu     sync.Mutex
+	sends  []sentPush
+	reject []string
 }
 
 type sentPush struct {
@@ -47,11 +50,17 @@ type sentPush struct {
 	push   notify.Push
 }
 
-func (r *recordingMessenger) Send(_ context.Context, tokens []string, p notify.Push) error {
+func (r *recordingMessenger) Send(_ context.Context, tokens []string, p notify.Push) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sends = append(r.sends, sentPush{tokens, p})
-	return nil
+	var rejected []string
+	for _, tok := range tokens {
+		if slices.Contains(r.reject, tok) {
+			rejected = append(rejected, tok)
+		}
+	}
+	return rejected, nil
 }
 
 func (r *recordingMessenger) all() []sentPush {
@@ -141,6 +150,7 @@ type fixture struct {
 	out    string
 	sink   *sink
 	push   *recordingMessenger
+	sms    *smsStandIn
 	svc    *notify.Service
 	now    time.Time
 	mailer *notify.SMTPMailer
@@ -155,7 +165,7 @@ func newFixture(t *testing.T) *fixture {
 func newEventFixture(t *testing.T, event string) *fixture {
 	t.Helper()
 	s := testenv.Get(t)
-	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t), push: &recordingMessenger{}, now: time.Now()}
+	f := &fixture{stack: s, fs: s.Firestore(t), gcs: s.Storage(t), push: &recordingMessenger{}, sms: startSMS(t), now: time.Now()}
 	f.out = s.Bucket(t, f.gcs)
 	f.sink = startSink(t, t.TempDir(), "127.0.0.1:0")
 	host, port, _ := net.SplitHostPort(f.sink.addr)
@@ -167,7 +177,8 @@ func newEventFixture(t *testing.T, event string) *fixture {
 	}
 	f.svc = notify.New(notify.Deps{
 		Jobs: store.NewReader(f.fs), Ledger: notifydb.NewWriter(f.fs),
-		Mailer: f.mailer, Messenger: f.push, Owners: notify.AuthOwners{Client: s.AuthClient(t)},
+		Mailer: f.mailer, Messenger: f.push, Texter: f.sms.texter(), AppURL: "https://studio.example",
+		Owners: notify.AuthOwners{Client: s.AuthClient(t)},
 		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
 		MaxAge: 24 * time.Hour, Logger: logging.New(t.Output(), -4),
 	})
@@ -184,10 +195,16 @@ func (f *fixture) job(t *testing.T, email string, state jobs.Status) string {
 // jobOf seeds a job of uid.
 func (f *fixture) jobOf(t *testing.T, uid, email string, state jobs.Status) string {
 	t.Helper()
+	return f.jobWith(t, uid, jobs.Online, jobs.Notify{Email: email}, state)
+}
+
+// jobWith seeds a job of uid with the given priority and channels.
+func (f *fixture) jobWith(t *testing.T, uid string, priority jobs.Priority, n jobs.Notify, state jobs.Status) string {
+	t.Helper()
 	ctx := testenv.Ctx(t)
 	id := testenv.Unique("job")
-	req := jobs.Request{UID: uid, Event: "spring-gala", Style: "sketch", Priority: jobs.Online, Input: id + "/input.jpg",
-		Notify: jobs.Notify{Email: email}, CreatedAt: f.now}
+	req := jobs.Request{UID: uid, Event: "spring-gala", Style: "sketch", Priority: priority, Input: id + "/input.jpg",
+		Notify: n, CreatedAt: f.now}
 	if _, err := f.fs.Collection(store.Requests).Doc(id).Set(ctx, req); err != nil {
 		t.Fatal(err)
 	}

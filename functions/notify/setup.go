@@ -36,6 +36,11 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 		}
 		messenger = &FCMMessenger{Client: mc, Logger: log}
 	}
+	var texter Texter
+	if cfg.SMS == "twilio" {
+		texter = &TwilioTexter{BaseURL: cfg.TwilioAPIURL, AccountSID: cfg.TwilioAccountSID,
+			AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom}
+	}
 	c, err := clients.Open(ctx, cfg.Project)
 	if err != nil {
 		return nil, nil, fmt.Errorf("notify.Build: %w", err)
@@ -49,6 +54,8 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 			User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom,
 		},
 		Messenger:     messenger,
+		Texter:        texter,
+		AppURL:        cfg.AppURL,
 		Owners:        AuthOwners{Client: authClient},
 		URLs:          blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry),
 		Styles:        cat,

@@ -49,6 +49,10 @@ type User struct {
 	// Anonymous is a guest of the app (Firebase anonymous sign-in): the
 	// account has no credential and holds nothing but its own jobs.
 	Anonymous bool
+	// Phone is the number the user proved with Firebase Auth's phone
+	// sign-in or linking (the token's phone_number claim, E.164); Firebase
+	// sets it only after the code was confirmed.
+	Phone string
 }
 
 // StaffOf reports whether the user is staff of event: booth priority, the
@@ -237,6 +241,7 @@ func (v *Verifier) Verify(ctx context.Context, idToken string) (User, error) {
 	u := User{UID: tok.UID}
 	u.Email, _ = tok.Claims["email"].(string)
 	u.EmailVerified, _ = tok.Claims["email_verified"].(bool)
+	u.Phone, _ = tok.Claims["phone_number"].(string)
 	u.StaffEvents = StaffEvents(tok.Claims)
 	u.Anonymous = tok.Firebase.SignInProvider == "anonymous"
 	return u, nil

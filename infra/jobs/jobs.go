@@ -72,9 +72,22 @@ func CheckID(id string) error {
 	return nil
 }
 
-// Notify says where the owner wants to hear about the result.
+// Notify says where the owner wants to hear about the result: the channels
+// chosen on the upload screen (DESIGN.md's `email`, `phone`, `push`).
 type Notify struct {
 	Email string `firestore:"email,omitempty" json:"email,omitempty"`
+	// Phone is an E.164 number for a text message: one the owner proved
+	// with Firebase Auth's phone sign-in, or one booth staff typed for the
+	// attendee. Readable by the owner, the event's staff and the server
+	// side only (firestore.rules on requests/).
+	Phone string `firestore:"phone,omitempty" json:"phone,omitempty"`
+	// Push asks for web push to the devices the owner registered.
+	Push bool `firestore:"push,omitempty" json:"push,omitempty"`
+	// Chosen means the owner chose the channels explicitly: an empty Email
+	// then means "no email", not "the address verified later". Requests
+	// from before the choice existed (false) keep the old defaults: email
+	// to the verified address and push to every registered device.
+	Chosen bool `firestore:"chosen,omitempty" json:"chosen,omitempty"`
 }
 
 // Request is requests/{jobId}, written once by the Gateway.

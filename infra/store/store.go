@@ -34,6 +34,11 @@ const (
 	// limit (an addition to DESIGN.md's collections, written by the Gateway
 	// only, read by no client).
 	Quotas = "quotas"
+	// Budgets holds each event's spend on generated styles reserved at
+	// submission, for the Gateway's per-event budget (an addition to
+	// DESIGN.md's collections, written by the Gateway only, read by no
+	// client).
+	Budgets = "budgets"
 )
 
 var (
@@ -496,7 +501,11 @@ func (r *Reader) Devices(ctx context.Context, uid string) (Device, error) {
 // all are sent, when. ClaimedBy and ClaimedUntil lease the job to one
 // delivery at a time.
 type Notification struct {
-	Channels     []string  `firestore:"channels"`
+	Channels []string `firestore:"channels"`
+	// Attempted are the channels a delivery began to send (a text message
+	// is recorded before the provider is called): one attempted but not in
+	// Channels may or may not have reached the provider.
+	Attempted    []string  `firestore:"attempted,omitempty"`
 	SentAt       time.Time `firestore:"sentAt,omitempty"`
 	ClaimedBy    string    `firestore:"claimedBy,omitempty"`
 	ClaimedUntil time.Time `firestore:"claimedUntil,omitempty"`

@@ -1,5 +1,6 @@
 // Package notifydb is Notify's Firestore write scope (DESIGN.md):
-// notifications/{jobId}, leased to one delivery at a time. It is internal
+// notifications/{jobId}, leased to one delivery at a time, and removing
+// push tokens FCM rejected from devices/{uid}. It is internal
 // to Notify, so no other component can express a write there.
 package notifydb
 
@@ -35,6 +36,8 @@ type Claim struct {
 	Token string
 	// Sent are the channels earlier, failed deliveries already sent.
 	Sent []string
+	// Attempted are the channels earlier deliveries began to send.
+	Attempted []string
 }
 
 // Writer is Notify's only way to write Firestore: notifications/{jobId}.
@@ -66,6 +69,7 @@ func (w *Writer) Claim(ctx context.Context, id string, now time.Time, lease time
 		if c.Sent == nil {
 			c.Sent = []string{}
 		}
+		c.Attempted = n.Attempted
 		return tx.Set(ref, map[string]any{
 			"channels": c.Sent, "claimedBy": c.Token, "claimedUntil": now.Add(lease).UTC(),
 		}, firestore.MergeAll)
@@ -113,6 +117,49 @@ func (w *Writer) MarkSent(ctx context.Context, id, token, channel string) error 
 	})
 	if err != nil {
 		return fmt.Errorf("notifydb.MarkSent %s: %w", id, err)
+	}
+	return nil
+}
+
+// Attempt records that channel is about to be sent.
+func (w *Writer) Attempt(ctx context.Context, id, token, channel string) error {
+	err := w.holding(ctx, id, token, func(n store.Notification) map[string]any {
+		return map[string]any{"attempted": append(slices.DeleteFunc(n.Attempted, func(c string) bool { return c == channel }), channel)}
+	})
+	if err != nil {
+		return fmt.Errorf("notifydb.Attempt %s: %w", id, err)
+	}
+	return nil
+}
+
+// RemoveDeviceTokens removes the given push tokens from devices/{uid}, in
+// a transaction, keeping every other token (one the app registered since
+// the send included). The only write Notify makes outside notifications/.
+func (w *Writer) RemoveDeviceTokens(ctx context.Context, uid string, tokens []string) error {
+	if uid == "" || len(tokens) == 0 {
+		return nil
+	}
+	ref := w.fs.Collection(store.Devices).Doc(uid)
+	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		switch {
+		case status.Code(err) == codes.NotFound:
+			return nil
+		case err != nil:
+			return err
+		}
+		var d store.Device
+		if err := snap.DataTo(&d); err != nil {
+			return fmt.Errorf("decode devices: %w", err)
+		}
+		kept := slices.DeleteFunc(slices.Clone(d.Tokens), func(t string) bool { return slices.Contains(tokens, t) })
+		if len(kept) == len(d.Tokens) {
+			return nil
+		}
+		return tx.Update(ref, []firestore.Update{{Path: "tokens", Value: kept}})
+	})
+	if err != nil {
+		return fmt.Errorf("notifydb.RemoveDeviceTokens: %w", err)
 	}
 	return nil
 }

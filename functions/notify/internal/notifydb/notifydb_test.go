@@ -12,7 +12,7 @@ import (
 
 // TestWriteScope pins Notify's writer to the writes DESIGN.md allows it.
 func TestWriteScope(t *testing.T) {
-	want := []string{"Claim", "Complete", "MarkSent", "Release"}
+	want := []string{"Attempt", "Claim", "Complete", "MarkSent", "Release", "RemoveDeviceTokens"}
 	if got := testenv.Methods(&notifydb.Writer{}); !slices.Equal(got, want) {
 		t.Errorf("notifydb.Writer methods = %v, want %v", got, want)
 	}
@@ -29,6 +29,12 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 	n := notifydb.NewWriter(fs)
 	now := time.Now()
 	var c notifydb.Claim
+	// Another user's devices, which removing u1's tokens must not touch.
+	for _, uid := range []string{"u1", "u2"} {
+		if _, err := fs.Collection("devices").Doc(uid).Set(ctx, map[string]any{"tokens": []string{"stale", "fresh"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	claim := func() (err error) {
 		c, err = n.Claim(ctx, "job", now, time.Minute)
 		return err
@@ -39,7 +45,9 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 		want  []string
 	}{
 		{"Claim", claim, []string{"notifications/job"}},
+		{"Attempt", func() error { return n.Attempt(ctx, "job", c.Token, "sms") }, []string{"notifications/job"}},
 		{"MarkSent", func() error { return n.MarkSent(ctx, "job", c.Token, "email") }, []string{"notifications/job"}},
+		{"RemoveDeviceTokens", func() error { return n.RemoveDeviceTokens(ctx, "u1", []string{"stale"}) }, []string{"devices/u1"}},
 		{"Release", func() error { return n.Release(ctx, "job", c.Token) }, []string{"notifications/job"}},
 		{"Claim again", claim, []string{"notifications/job"}},
 		{"Complete", func() error { return n.Complete(ctx, "job", c.Token, now) }, []string{"notifications/job"}},
@@ -96,5 +104,59 @@ func TestLease(t *testing.T) {
 	}
 	if _, err := w.Claim(ctx, id, now.Add(time.Hour), lease); !errors.Is(err, notifydb.ErrAlreadySent) {
 		t.Errorf("Claim after Complete = %v, want ErrAlreadySent", err)
+	}
+}
+
+// TestRemoveDeviceTokens removes exactly the rejected tokens and keeps the
+// rest, including one registered after the send; an owner without a
+// devices document is no error.
+func TestRemoveDeviceTokens(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	fs := s.Firestore(t)
+	w := notifydb.NewWriter(fs)
+	ctx := testenv.Ctx(t)
+	tests := []struct {
+		name           string
+		tokens, remove []string
+		want           []string
+	}{
+		{"one of three", []string{"a", "b", "c"}, []string{"b"}, []string{"a", "c"}},
+		{"all", []string{"a", "b"}, []string{"a", "b"}, []string{}},
+		{"none known", []string{"a"}, []string{"z"}, []string{"a"}},
+		{"no document", nil, []string{"a"}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			uid := testenv.Unique("uid")
+			ref := fs.Collection("devices").Doc(uid)
+			if tc.tokens != nil {
+				if _, err := ref.Set(ctx, map[string]any{"tokens": tc.tokens}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.RemoveDeviceTokens(ctx, uid, tc.remove); err != nil {
+				t.Fatal(err)
+			}
+			snap, err := ref.Get(ctx)
+			if tc.want == nil {
+				if snap.Exists() {
+					t.Errorf("devices/%s was created", uid)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d struct {
+				Tokens []string `firestore:"tokens"`
+			}
+			if err := snap.DataTo(&d); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(d.Tokens, tc.want) && !(len(d.Tokens) == 0 && len(tc.want) == 0) {
+				t.Errorf("tokens = %v, want %v", d.Tokens, tc.want)
+			}
+		})
 	}
 }
