@@ -49,6 +49,7 @@
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
+#   SMS_PORT [2526; with another STACK_DIR the first free port from FIRESTORE_PORT+15]
 #   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
 #   AUTHBLOCK_PORT [8095; with another STACK_DIR the first free port from FIRESTORE_PORT+13]
 #   WEB_PORT [5002; with another STACK_DIR the first free port from FIRESTORE_PORT+12]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
@@ -57,7 +58,7 @@
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage smtp rabbitmq gateway worker notify bridge
+#                  (firestore auth storage smtp sms rabbitmq gateway worker notify bridge
 #                  reconcile sweep authblock web)
 #   EVENT_NAME     the event's name the web app shows [Tiger Studio]
 #   GOOGLE_CLIENT_ID  an OAuth web client id: the app offers "Continue with Google" (needs
@@ -89,7 +90,7 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
 # The web app (Hosting emulator) comes last: it only serves files.
-PARTS=(firestore auth storage smtp rabbitmq gateway worker notify bridge reconcile sweep authblock web)
+PARTS=(firestore auth storage smtp sms rabbitmq gateway worker notify bridge reconcile sweep authblock web)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -140,6 +141,17 @@ load_settings() {
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
+	# The stand-in of Twilio's Messages API (emulators/sms) and the account
+	# it accepts (made-up credentials: nothing leaves the machine).
+	if [[ -z ${SMS_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			SMS_PORT=2526
+		else
+			SMS_PORT=$(free_port $((FIRESTORE_PORT + 15)))
+		fi
+	fi
+	SMS_ACCOUNT_SID=AC00000000000000000000000000570d1e
+	SMS_AUTH_TOKEN=stand-in-auth-token
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
 	OUTPUT_BUCKET=${OUTPUT_BUCKET:-tiger-output}
 	QUEUE_PREFIX=${QUEUE_PREFIX:-tiger}
@@ -164,7 +176,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT EVENT_NAME SMTP_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT EVENT_NAME SMTP_PORT SMS_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -571,6 +583,27 @@ start_smtp() {
 }
 ready_smtp() { port_open "$SMTP_PORT"; }
 
+# The STAND-IN for Twilio's Messages API (Twilio has no emulator): every
+# text Notify sends lands as one .json file in SMS_DIR and nothing is sent;
+# POST /_standin/faults makes it answer 429/5xx or lose an answer (drills).
+start_sms() {
+	require_free_port sms "$SMS_PORT" SMS_PORT
+	launch sms "$BIN/emulators" sms -host 127.0.0.1 -port "$SMS_PORT" -dir "$LOCAL/sms" \
+		-account-sid "$SMS_ACCOUNT_SID" -auth-token "$SMS_AUTH_TOKEN"
+}
+ready_sms() { port_open "$SMS_PORT"; }
+
+# sms_env: Notify's text channel, Twilio's API at the stand-in, linking to
+# the web app; off when the stack has no sms part.
+sms_env() {
+	if skipped sms; then
+		echo SMS=off
+		return
+	fi
+	printf '%s\n' SMS=twilio "TWILIO_API_URL=http://127.0.0.1:$SMS_PORT" "TWILIO_ACCOUNT_SID=$SMS_ACCOUNT_SID" \
+		"TWILIO_AUTH_TOKEN=$SMS_AUTH_TOKEN" TWILIO_FROM=+15005550006 "APP_URL=http://127.0.0.1:$WEB_PORT"
+}
+
 # Notify, the CloudEvent function, served by the functions framework like
 # the gateway (same binary). FCM has no emulator: push is logged (PUSH=log).
 start_notify() {
@@ -580,9 +613,11 @@ start_notify() {
 	# EVENT=local, the Gateway's default event: Notify leaves alone the jobs
 	# tests write for events of their own, as one event's Notify does in a
 	# shared cloud project.
+	local sms
+	mapfile -t sms < <(sms_env)
 	launch notify env "${vars[@]}" FUNCTION_TARGET=Notify PORT="$NOTIFY_PORT" EVENT=local \
 		SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
-		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "$BIN/functions"
+		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "${sms[@]}" "$BIN/functions"
 }
 ready_notify() { port_open "$NOTIFY_PORT"; }
 
@@ -612,9 +647,11 @@ start_sweep() {
 	require_free_port sweep "$SWEEP_PORT" SWEEP_PORT
 	local vars
 	mapfile -t vars < <(env_lines)
+	local sms
+	mapfile -t sms < <(sms_env)
 	launch sweep env "${vars[@]}" FUNCTION_TARGET=NotifySweep PORT="$SWEEP_PORT" SCHEDULE=30s EVENT=local \
 		SWEEP_GRACE=2m SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
-		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "$BIN/functions"
+		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "${sms[@]}" "$BIN/functions"
 }
 ready_sweep() { port_open "$SWEEP_PORT"; }
 
@@ -710,6 +747,8 @@ env_lines() {
 		INPUT_BUCKET=$INPUT_BUCKET
 		OUTPUT_BUCKET=$OUTPUT_BUCKET
 		MAIL_DIR=$LOCAL/mail
+		SMS_DIR=$LOCAL/sms
+		SMS_STANDIN_URL=http://127.0.0.1:$SMS_PORT
 		QUEUE_PREFIX=$QUEUE_PREFIX
 		STACK_SCRIPT=$SELF
 		STACK_DIR=$LOCAL
@@ -743,6 +782,7 @@ cmd_status() {
 			state="not running"
 			rc=1
 		fi
+		[[ $part == sms && $state == running* ]] && state+=" (a stand-in for Twilio: no text leaves the machine)"
 		printf '  %-10s %s\n' "$part" "$state"
 	done
 	if [[ -f $ENV_FILE ]]; then
@@ -774,7 +814,7 @@ cmd_up() {
 		unset EXTERNAL_AMQP
 		load_settings
 	fi
-	mkdir -p "$LOGS" "$PIDS" "$BIN" "$LOCAL/mail"
+	mkdir -p "$LOGS" "$PIDS" "$BIN" "$LOCAL/mail" "$LOCAL/sms"
 	local part
 	UP_TODO=()
 	if ((UP_RESUME)); then
@@ -798,7 +838,7 @@ cmd_up() {
 	UP_STARTED=()
 	trap 'rc=$?; if ((rc != 0)); then up_failed; fi' EXIT
 
-	if to_start storage || to_start smtp || to_start bridge; then
+	if to_start storage || to_start smtp || to_start sms || to_start bridge; then
 		log "building emulators"
 		(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
 			die "go build ./emulators/cmd/emulators failed"
@@ -806,12 +846,12 @@ cmd_up() {
 
 	# Start the independent parts at once (the JVM, node and Erlang boots
 	# overlap), then wait for each.
-	for part in firestore auth storage smtp rabbitmq; do
+	for part in firestore auth storage smtp sms rabbitmq; do
 		if to_start "$part"; then
 			start_part "$part"
 		fi
 	done
-	for part in firestore auth storage smtp rabbitmq; do
+	for part in firestore auth storage smtp sms rabbitmq; do
 		if to_start "$part"; then
 			wait_ready "$part" "ready_$part" || exit 1
 		fi
