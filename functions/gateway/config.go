@@ -36,6 +36,13 @@ type Config struct {
 	// nothing, so the per-user limit alone does not stop one client from
 	// flooding the queue; signed-in attendees are not counted. 0 disables.
 	GuestsPerMinute int `env:"GUEST_JOBS_PER_MINUTE, default=60"`
+	// GeneratedStyles offers the styles a hosted model draws (Vertex AI);
+	// false lists and accepts the local styles only.
+	GeneratedStyles bool `env:"GENERATED_STYLES, default=true"`
+	// GeneratedBudgetUSD is the event's budget for generated images at list
+	// price: once the accepted generated jobs would pass it, generated
+	// styles are refused (429) and the local ones still work. 0: no budget.
+	GeneratedBudgetUSD float64 `env:"GENERATED_BUDGET_USD, default=0"`
 	// MaxUploads bounds the job submissions an instance handles at once.
 	// Each holds its photo about twice (the read and the Storage chunk),
 	// so with MAX_UPLOAD_BYTES it bounds the memory photos take; further
@@ -87,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.PerMinute < 0 {
 		errs = append(errs, fmt.Errorf("JOBS_PER_MINUTE=%d must not be negative", c.PerMinute))
+	}
+	if !(c.GeneratedBudgetUSD >= 0) || math.IsInf(c.GeneratedBudgetUSD, 0) {
+		errs = append(errs, fmt.Errorf("GENERATED_BUDGET_USD=%v must be a price in US dollars, or 0 for none", c.GeneratedBudgetUSD))
 	}
 	if c.GuestsPerMinute < 0 {
 		errs = append(errs, fmt.Errorf("GUEST_JOBS_PER_MINUTE=%d must not be negative", c.GuestsPerMinute))

@@ -103,6 +103,24 @@ func (s *Server) undo(ctx context.Context, nj newJob, request bool) {
 	if nj.guests {
 		step("guests' quota turn", func(ctx context.Context) error { return s.d.Writer.ReturnQuota(ctx, guestsKey(nj.req.Event), nj.id) })
 	}
+	if nj.budget > 0 {
+		step("budget reservation", func(ctx context.Context) error { return s.d.Budget.ReturnBudget(ctx, nj.req.Event, nj.budget) })
+	}
+}
+
+// returnTurns gives back the quota turns of a job refused after limit
+// counted it, before anything was stored.
+func (s *Server) returnTurns(ctx context.Context, nj newJob) {
+	if nj.quota {
+		s.returnQuota(ctx, nj)
+	}
+	if nj.guests {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.undoBudget())
+		defer cancel()
+		if err := s.d.Writer.ReturnQuota(ctx, guestsKey(nj.req.Event), nj.id); err != nil {
+			logging.FromContext(ctx).Error("could not give back the guests' quota turn", "err", err)
+		}
+	}
 }
 
 // returnQuota gives back the user's turn of a job refused after it was

@@ -51,6 +51,16 @@ type Writer interface {
 	SetPickup(ctx context.Context, id, hash string, expires time.Time) error
 }
 
+// Budget counts the event's spend on generated styles (gatewaydb.Writer):
+// TakeBudget reserves one job's price atomically, refusing it past limit
+// (0: none), ReturnBudget gives back the reservation of a job never
+// enqueued. Amounts are millionths of a US dollar.
+type Budget interface {
+	TakeBudget(ctx context.Context, event string, micros, limit int64) (bool, error)
+	ReturnBudget(ctx context.Context, event string, micros int64) error
+	Reserved(ctx context.Context, event string) (int64, error)
+}
+
 // Reader reads jobs.
 type Reader interface {
 	Job(ctx context.Context, id string) (store.Job, error)
@@ -91,6 +101,11 @@ type Deps struct {
 	// GuestsPerMinute bounds the jobs all of the event's guests together
 	// may submit in a minute; 0 disables it.
 	GuestsPerMinute int
+	// Budget counts generated jobs; GeneratedBudget (millionths of a US
+	// dollar, 0: none) is the most the event's accepted generated jobs may
+	// cost at list price.
+	Budget          Budget
+	GeneratedBudget int64
 	// AppOrigins are the web app's origins (scheme://host[:port]) allowed
 	// to call the API from a browser.
 	AppOrigins []string
@@ -176,8 +191,13 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) listStyles(w http.ResponseWriter, r *http.Request) {
 	all := s.d.Styles.All()
 	out := make([]api.StyleInfo, len(all))
+	spent := s.budgetSpent(r.Context())
 	for i, st := range all {
 		out[i] = api.StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
+		if g := st.Generated; g != nil {
+			out[i].Generated = &api.Generated{Processor: g.Processor, Model: g.Model, PriceUSD: g.PriceUSD, PriceAsOf: g.PriceAsOf,
+				Available: s.d.GeneratedBudget <= 0 || spent+priceMicros(st) <= s.d.GeneratedBudget}
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"styles": out, "photo": s.photoLimits()})
 }

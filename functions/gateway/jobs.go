@@ -108,6 +108,11 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 		writeError(w, apiErr)
 		return
 	}
+	if apiErr := s.spend(ctx, &nj); apiErr != nil {
+		s.returnTurns(ctx, nj)
+		writeError(w, apiErr)
+		return
+	}
 	req, err := s.enqueue(ctx, nj)
 	if err != nil {
 		writeError(w, s.enqueueError(ctx, err))
@@ -209,6 +214,9 @@ type newJob struct {
 	// quota is set once the job counts against the user's rate limit,
 	// guests once it counts against the event's guests' (guestsKey).
 	quota, guests bool
+	// budget is the price (millionths of a US dollar) reserved from the
+	// event's budget for generated styles; 0 for a local style.
+	budget int64
 }
 
 // guestsKey is the quota document the event's guests share; a colon never

@@ -37,6 +37,9 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		log.Warn("GOMEMLIMIT is not set; the garbage collector does not know the instance's memory size")
 	}
 	cat, err := styles.Load(cfg.StylesFile)
+	if err == nil && !cfg.GeneratedStyles {
+		cat, err = cat.WithoutGenerated()
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
@@ -51,10 +54,13 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 	fs, gcs := c.Firestore, c.Storage
 	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
 	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
+	writer := gatewaydb.NewWriter(fs)
 	d := Deps{
 		Verifier:        verifier,
 		Publisher:       pub,
-		Writer:          gatewaydb.NewWriter(fs),
+		Writer:          writer,
+		Budget:          writer,
+		GeneratedBudget: int64(math.Round(cfg.GeneratedBudgetUSD * 1e6)),
 		Reader:          store.NewReader(fs),
 		Inputs:          blob.NewWriter(gcs, cfg.InputBucket),
 		URLs:            urls,

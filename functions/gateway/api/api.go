@@ -73,6 +73,23 @@ type StyleInfo struct {
 	Description string `json:"description"`
 	// Preview is the URL of an example output.
 	Preview string `json:"preview,omitempty"`
+	// Generated is set for a style a hosted model draws: the photo is sent
+	// to that processor, and each image costs.
+	Generated *Generated `json:"generated,omitempty"`
+}
+
+// Generated says who draws a generated style, what one image costs at list
+// price, and whether the event can still take one.
+type Generated struct {
+	// Processor is the service the photo is sent to ("Google Vertex AI").
+	Processor string `json:"processor"`
+	Model     string `json:"model"`
+	// PriceUSD is the list price of one image, read on PriceAsOf.
+	PriceUSD  float64 `json:"priceUSD"`
+	PriceAsOf string  `json:"priceAsOf"`
+	// Available is false once the event's budget for generated images is
+	// spent: submissions of the style are then refused (429).
+	Available bool `json:"available"`
 }
 
 // Error is the body of every error answer: {"error": {"code", "message"}}.

@@ -177,6 +177,83 @@ func (w *Writer) TakeQuota(ctx context.Context, uid, job string, now time.Time, 
 	return false, 0, fmt.Errorf("gatewaydb.TakeQuota: %w after %d tries", ErrContended, maxQuotaTries)
 }
 
+// budget is budgets/{event}: what the event's accepted generated jobs cost
+// at list price, in millionths of a US dollar (integers: sums of prices
+// must not drift).
+type budget struct {
+	ReservedMicros int64 `firestore:"reservedMicros"`
+	Jobs           int64 `firestore:"jobs"`
+}
+
+// TakeBudget reserves micros of event's budget for one generated job and
+// reports whether it fits under limit (0: no limit, the spend is counted
+// all the same). The check and the count are one atomic step, as in
+// TakeQuota, so two submissions at the budget's edge cannot both pass.
+func (w *Writer) TakeBudget(ctx context.Context, event string, micros, limit int64) (bool, error) {
+	ref := w.fs.Collection(store.Budgets).Doc(event)
+	for try := 0; try < maxQuotaTries; try++ {
+		snap, err := ref.Get(ctx)
+		exists := err == nil
+		if err != nil && status.Code(err) != codes.NotFound {
+			return false, fmt.Errorf("gatewaydb.TakeBudget: %w", err)
+		}
+		var b budget
+		if exists {
+			if err := snap.DataTo(&b); err != nil {
+				return false, fmt.Errorf("gatewaydb.TakeBudget: decode: %w", err)
+			}
+		}
+		if limit > 0 && b.ReservedMicros+micros > limit {
+			return false, nil
+		}
+		b.ReservedMicros += micros
+		b.Jobs++
+		if exists {
+			_, err = ref.Update(ctx, []firestore.Update{{Path: "reservedMicros", Value: b.ReservedMicros}, {Path: "jobs", Value: b.Jobs}}, firestore.LastUpdateTime(snap.UpdateTime))
+		} else {
+			_, err = ref.Create(ctx, b)
+		}
+		switch status.Code(err) {
+		case codes.OK:
+			return true, nil
+		case codes.FailedPrecondition, codes.AlreadyExists, codes.Aborted:
+			continue // another submission got there first: read again
+		}
+		return false, fmt.Errorf("gatewaydb.TakeBudget: %w", err)
+	}
+	return false, fmt.Errorf("gatewaydb.TakeBudget: %w after %d tries", ErrContended, maxQuotaTries)
+}
+
+// ReturnBudget gives back what TakeBudget reserved for a job that was
+// never enqueued. The caller returns a reservation once.
+func (w *Writer) ReturnBudget(ctx context.Context, event string, micros int64) error {
+	_, err := w.fs.Collection(store.Budgets).Doc(event).Update(ctx, []firestore.Update{
+		{Path: "reservedMicros", Value: firestore.Increment(-micros)},
+		{Path: "jobs", Value: firestore.Increment(-1)},
+	})
+	if err != nil {
+		return fmt.Errorf("gatewaydb.ReturnBudget: %w", err)
+	}
+	return nil
+}
+
+// Reserved reads what event's accepted generated jobs cost so far, in
+// millionths of a dollar (0 before the first).
+func (w *Writer) Reserved(ctx context.Context, event string) (int64, error) {
+	snap, err := w.fs.Collection(store.Budgets).Doc(event).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("gatewaydb.Reserved: %w", err)
+	}
+	var b budget
+	if err := snap.DataTo(&b); err != nil {
+		return 0, fmt.Errorf("gatewaydb.Reserved: decode: %w", err)
+	}
+	return b.ReservedMicros, nil
+}
+
 // ErrContended means too many concurrent writers kept changing a document.
 var ErrContended = errors.New("document contended")
 

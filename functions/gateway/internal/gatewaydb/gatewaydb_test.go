@@ -3,6 +3,8 @@ package gatewaydb_test
 import (
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 // TestWriteScope pins the Gateway's writer to the writes DESIGN.md allows
 // it: a new write method is a deliberate change here.
 func TestWriteScope(t *testing.T) {
-	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "MoveRequests", "ReturnQuota", "SetPickup", "TakeQuota"}
+	want := []string{"AddDeviceToken", "CreateRequest", "DeleteRequest", "MarkEnqueued", "MoveRequests", "Reserved", "ReturnBudget", "ReturnQuota", "SetPickup", "TakeBudget", "TakeQuota"}
 	if got := testenv.Methods(&gatewaydb.Writer{}); !slices.Equal(got, want) {
 		t.Errorf("gatewaydb.Writer methods = %v, want %v", got, want)
 	}
@@ -54,6 +56,13 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 			return nil
 		}, []string{"quotas/account"}},
 		{"ReturnQuota", func() error { return w.ReturnQuota(ctx, account, job) }, []string{"quotas/account"}},
+		{"TakeBudget", func() error {
+			if ok, err := w.TakeBudget(ctx, "event", 39000, 0); err != nil || !ok {
+				return fmt.Errorf("TakeBudget = %v, %w", ok, err)
+			}
+			return nil
+		}, []string{"budgets/event"}},
+		{"ReturnBudget", func() error { return w.ReturnBudget(ctx, "event", 39000) }, []string{"budgets/event"}},
 		{"AddDeviceToken", func() error { return w.AddDeviceToken(ctx, account, "token") }, []string{"devices/account"}},
 		// Undo removes only the request whose input it names.
 		{"DeleteRequest of another input", func() error { return w.DeleteRequest(ctx, job, "another input") }, nil},
@@ -118,5 +127,65 @@ func TestMoveRequests(t *testing.T) {
 	}
 	if moved, err := w.MoveRequests(ctx, guest, account); err != nil || moved != 0 {
 		t.Errorf("second MoveRequests = %d, %v; want 0", moved, err)
+	}
+}
+
+// TestBudgetEdge submits more generated jobs at once than the budget holds:
+// exactly as many pass as fit, the reserved spend is theirs, a refused one
+// counts nothing, and a returned reservation makes room for one more.
+func TestBudgetEdge(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	w := gatewaydb.NewWriter(s.Firestore(t))
+	ctx := testenv.Ctx(t)
+	event := testenv.Unique("budget")
+	const price, fit, tries = 39000, 3, 12
+	limit := int64(fit*price + price/2) // room for 3.5 images: the 4th must not pass
+	var passed atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, tries)
+	for range tries {
+		wg.Go(func() {
+			ok, err := w.TakeBudget(ctx, event, price, limit)
+			if err != nil {
+				errs <- err
+			}
+			if ok {
+				passed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := passed.Load(); got != fit {
+		t.Fatalf("%d of %d concurrent submissions passed a budget of %d, want %d", got, tries, limit, fit)
+	}
+	if got, err := w.Reserved(ctx, event); err != nil || got != fit*price {
+		t.Fatalf("Reserved = %d, %v; want %d", got, err, fit*price)
+	}
+	if err := w.ReturnBudget(ctx, event, price); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := w.TakeBudget(ctx, event, price, limit); err != nil || !ok {
+		t.Fatalf("after a return, TakeBudget = %v, %v; want room for one", ok, err)
+	}
+	if ok, _ := w.TakeBudget(ctx, event, price, limit); ok {
+		t.Fatal("a fourth image passed the budget")
+	}
+	// No limit: counted all the same.
+	other := testenv.Unique("budget")
+	for range 2 {
+		if ok, err := w.TakeBudget(ctx, other, price, 0); err != nil || !ok {
+			t.Fatalf("TakeBudget without a limit = %v, %v", ok, err)
+		}
+	}
+	if got, _ := w.Reserved(ctx, other); got != 2*price {
+		t.Errorf("Reserved without a limit = %d, want %d", got, 2*price)
+	}
+	if got, err := w.Reserved(ctx, testenv.Unique("budget")); err != nil || got != 0 {
+		t.Errorf("Reserved of a new event = %d, %v", got, err)
 	}
 }
