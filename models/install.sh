@@ -8,6 +8,12 @@
 #   isnet-small.onnx          IS-Net portrait matting as shipped by IMG.LY,
 #                             AGPL-3.0, from npm @imgly/background-removal-data@1.4.5
 #                             (11 chunks joined in the order dist/resources.json gives)
+#   esrgan-thick-x4.onnx      ESRGAN (RRDN) 4x super-resolution by UpscalerJS, MIT,
+#                             trained on DIV2K (academic research use only; see
+#                             NOTICE), from npm @upscalerjs/esrgan-thick@1.0.0:
+#                             its TF.js layers model models/x4/ converted here by
+#                             cmd/tfjs2onnx (the conversion is deterministic, so
+#                             the result is checked like the others)
 #
 # The packages are fetched with `npm pack` (their dependencies are neither
 # needed nor installed), the files extracted, and every result checked against
@@ -15,9 +21,18 @@
 # installed beside it (<model>.LICENSE). Nothing here is committed: the
 # repository never redistributes the models.
 #
+# It also installs models/tfjs-check (npm ci): TF.js and the original
+# UpscalerJS package, which the converter's equality check runs.
+#
 # Idempotent: prints nothing and exits 0 when every file is in place and valid.
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# npm ci only when node_modules is missing or older than the lock file.
+if [[ ! -d tfjs-check/node_modules/@tensorflow/tfjs || tfjs-check/package-lock.json -nt tfjs-check/node_modules/.package-lock.json ]]; then
+	echo "models: npm ci in models/tfjs-check (TF.js, for the converter's equality check)"
+	(cd tfjs-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
 
 if sha256sum --quiet -c SHA256SUMS >/dev/null 2>&1; then
 	exit 0
@@ -52,6 +67,13 @@ if ! sha256sum --quiet -c <(grep isnet SHA256SUMS) >/dev/null 2>&1; then
 	' "$dist/resources.json" | while read -r chunk; do cat "$dist/$chunk"; done >isnet-small.onnx.part
 	mv isnet-small.onnx.part isnet-small.onnx
 	cp "$tmp/isnet/package/LICENSE.md" isnet-small.onnx.LICENSE
+fi
+
+if ! sha256sum --quiet -c <(grep esrgan-thick SHA256SUMS) >/dev/null 2>&1; then
+	echo "models: installing ESRGAN thick x4 (npm @upscalerjs/esrgan-thick@1.0.0, 110 MB, converted from TF.js)"
+	fetch @upscalerjs/esrgan-thick@1.0.0 esrgan
+	(cd .. && go run ./cmd/tfjs2onnx -o models/esrgan-thick-x4.onnx "$tmp/esrgan/package/models/x4/model.json")
+	cp "$tmp/esrgan/package/LICENSE" esrgan-thick-x4.onnx.LICENSE
 fi
 
 if ! sha256sum --quiet -c SHA256SUMS; then

@@ -20,15 +20,15 @@ const checkDir = repoRoot + "/models/tfjs-check"
 // EqualTolerance is the largest difference allowed between the TF.js model
 // and its ONNX conversion, in the models' output units (0..255 per channel):
 // a fiftieth of one 8-bit grey level. Float32 summation order alone differs
-// (measured: 3e-4 for esrgan-medium x4).
+// (measured: 3e-4 for esrgan-thick x4).
 const EqualTolerance = 0.02
 
-// The converted esrgan-medium x4 gives what the original gives in
+// The converted esrgan-thick x4 gives what the original gives in
 // TensorFlow.js (pure-JS CPU backend) on the same input, within
 // EqualTolerance; and the copy models/install.sh installed is byte for byte
 // this conversion.
 func TestMatchesTFJS(t *testing.T) {
-	modelJSON := filepath.Join(checkDir, "node_modules", "@upscalerjs", "esrgan-medium", "models", "x4", "model.json")
+	modelJSON := filepath.Join(checkDir, "node_modules", "@upscalerjs", "esrgan-thick", "models", "x4", "model.json")
 	if _, err := os.Stat(modelJSON); err != nil {
 		testenv.Require(t, fmt.Errorf("the TF.js reference is not installed (npm ci in models/tfjs-check, make setup): %w", err))
 	}
@@ -44,12 +44,12 @@ func TestMatchesTFJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if installed, err := os.ReadFile(filepath.Join(repoRoot, "models", "esrgan-medium-x4.onnx")); err == nil && !bytes.Equal(installed, model) {
-		t.Error("models/esrgan-medium-x4.onnx is not this conversion of @upscalerjs/esrgan-medium@1.0.0 x4")
+	if installed, err := os.ReadFile(filepath.Join(repoRoot, "models", "esrgan-thick-x4.onnx")); err == nil && !bytes.Equal(installed, model) {
+		t.Error("models/esrgan-thick-x4.onnx is not this conversion of @upscalerjs/esrgan-thick@1.0.0 x4")
 	}
 
 	// A small image with edges and flat areas, in the models' 0..255.
-	const h, w, scale = 20, 24, 4
+	const h, w, scale = 10, 12, 4
 	f := &fixture{seed: 11}
 	x := make([]float32, h*w*3)
 	for i := range x {
@@ -85,7 +85,7 @@ func TestMatchesTFJS(t *testing.T) {
 			worst, at = d, i
 		}
 	}
-	t.Logf("esrgan-medium x4, %dx%d input: largest difference TF.js vs ONNX Runtime %.2g (tolerance %g)", w, h, worst, EqualTolerance)
+	t.Logf("esrgan-thick x4, %dx%d input: largest difference TF.js vs ONNX Runtime %.2g (tolerance %g)", w, h, worst, EqualTolerance)
 	if !(worst <= EqualTolerance) {
 		t.Fatalf("value %d differs by %g (tolerance %g)", at, worst, EqualTolerance)
 	}

@@ -108,8 +108,8 @@ func fromLayout(layout string, data, chw []float32, c, h, w int) {
 	}
 }
 
-// tileRunner runs the model on one crop: in and out are CHW with 3 channels
-// of h x w.
+// tileRunner runs the model on one crop: in is CHW with 3 channels of
+// h x w, out the same of (scale*h) x (scale*w).
 type tileRunner func(ctx context.Context, in []float32, h, w int, out []float32) error
 
 // runTiled runs the model over src in tiles of tile x tile pixels, each
@@ -121,10 +121,18 @@ type tileRunner func(ctx context.Context, in []float32, h, w int, out []float32)
 // is at least the model's receptive-field radius. ctx is checked before
 // every tile.
 func runTiled(ctx context.Context, src planar, tile, pad int, run tileRunner) (planar, error) {
+	return runTiledScaled(ctx, src, tile, pad, 1, run)
+}
+
+// runTiledScaled is runTiled for a model whose output is scale times its
+// input on each side (a super-resolution network): tiles and their context
+// are in input pixels, and each tile's output lands scale times further.
+func runTiledScaled(ctx context.Context, src planar, tile, pad, scale int, run tileRunner) (planar, error) {
 	w, h := src.w, src.h
-	dst := planar{w: w, h: h, c: 3, pix: make([]float32, len(src.pix))}
+	dw, dh := scale*w, scale*h
+	dst := planar{w: dw, h: dh, c: 3, pix: make([]float32, 3*dw*dh)}
 	crop := min(tile+2*pad, w) * min(tile+2*pad, h) * 3
-	in, out := make([]float32, crop), make([]float32, crop)
+	in, out := make([]float32, crop), make([]float32, crop*scale*scale)
 	for y0 := 0; y0 < h; y0 += tile {
 		for x0 := 0; x0 < w; x0 += tile {
 			if err := ctx.Err(); err != nil {
@@ -140,13 +148,14 @@ func runTiled(ctx context.Context, src planar, tile, pad int, run tileRunner) (p
 					copy(in[(c*ch+y)*cw:][:cw], src.pix[s:s+cw])
 				}
 			}
-			if err := run(ctx, in[:3*ch*cw], ch, cw, out[:3*ch*cw]); err != nil {
+			ocw, och := scale*cw, scale*ch
+			if err := run(ctx, in[:3*ch*cw], ch, cw, out[:3*och*ocw]); err != nil {
 				return planar{}, err
 			}
 			for c := range 3 {
-				for y := y0; y < y1; y++ {
-					s := (c*ch+y-cy0)*cw + x0 - cx0
-					copy(dst.pix[(c*h+y)*w+x0:][:x1-x0], out[s:s+x1-x0])
+				for y := scale * y0; y < scale*y1; y++ {
+					s := (c*och+y-scale*cy0)*ocw + scale*(x0-cx0)
+					copy(dst.pix[(c*dh+y)*dw+scale*x0:][:scale*(x1-x0)], out[s:s+scale*(x1-x0)])
 				}
 			}
 		}

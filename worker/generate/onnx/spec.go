@@ -15,6 +15,7 @@ const (
 	KindFaceDetector = "face-detector"
 	KindMatte        = "matte"
 	KindImage        = "image"
+	KindUpscale      = "upscale" // super-resolution: the output is Scale times the input on each side
 )
 
 // Layouts of a model's image tensors.
@@ -53,6 +54,7 @@ type Spec struct {
 	Boxes     []string  `json:"boxes"`    // face-detector: box and keypoints per anchor scale
 	Anchors   [][2]int  `json:"anchors"`  // face-detector: [grid cells per side, anchors per cell]
 	Keypoints int       `json:"keypoints"`
+	Scale     int       `json:"scale"` // upscale: output side / input side
 
 	sum []byte
 }
@@ -121,6 +123,13 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	}
 	switch s.Kind {
 	case KindImage, KindMatte:
+	case KindUpscale:
+		if s.Scale < 2 || s.Scale > 8 {
+			errs = append(errs, fmt.Errorf("scale %d: an upscale model needs its factor, 2 to 8", s.Scale))
+		}
+		if s.Size != nil {
+			errs = append(errs, errors.New("an upscale model runs on tiles: it must take any input size (no size)"))
+		}
 	case KindFaceDetector:
 		if len(s.Anchors) == 0 || len(s.Scores) != len(s.Anchors) || len(s.Boxes) != len(s.Anchors) {
 			errs = append(errs, errors.New("a face detector needs anchors, and one scores and one boxes output per anchor scale"))
@@ -134,7 +143,7 @@ func ParseSpec(params map[string]any) (Spec, error) {
 			errs = append(errs, errors.New("a face detector needs its fixed input size [height, width]"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("kind %q: want %s, %s or %s", s.Kind, KindImage, KindMatte, KindFaceDetector))
+		errs = append(errs, fmt.Errorf("kind %q: want %s, %s, %s or %s", s.Kind, KindImage, KindMatte, KindUpscale, KindFaceDetector))
 	}
 	if s.Layout != NCHW && s.Layout != NHWC {
 		errs = append(errs, fmt.Errorf("layout %q: want NCHW or NHWC", s.Layout))

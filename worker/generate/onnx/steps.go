@@ -11,13 +11,14 @@ import (
 // ModelLookup finds a named model of the catalogue.
 type ModelLookup func(name string) (map[string]any, bool)
 
-// NewStep builds a step that runs a network: detect-face, matte or model.
+// NewStep builds a step that runs a network: detect-face, matte, model or
+// upscale.
 // The step's params name a catalogue model ("model": "isnet-small"); the
 // model step may instead describe its network inline (the one-step onnx
 // styles). ok is false for kinds this package does not have.
 func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]any, models ModelLookup) (step generate.Step, ok bool, err error) {
 	switch kind {
-	case "detect-face", "matte", "model":
+	case "detect-face", "matte", "model", "upscale":
 	default:
 		return nil, false, nil
 	}
@@ -52,6 +53,8 @@ func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]an
 			return nil, true, fmt.Errorf("matte takes no parameters besides model, got %v", params)
 		}
 		step, err = newMatteStep(ctx, rt, spec)
+	case "upscale":
+		step, err = newUpscaleStep(ctx, rt, spec, params)
 	default:
 		if len(params) > 1 {
 			return nil, true, fmt.Errorf("a model step naming a catalogue model takes no other parameters, got %v", params)
