@@ -53,7 +53,7 @@ function output(name) {
 }
 const site = output("hosting_site");
 const gatewayUrl = output("gateway_url");
-const studio = { gatewayUrl, event: output("event"), eventName: output("event_name") };
+const studio = { gatewayUrl, event: output("event"), eventName: output("event_name"), retentionDays: output("retention_days") };
 // Optional: terraform leaves a null root output out of `output -json`, and
 // google_client_id is null while Google sign-in is off.
 const googleClientId = outputs.google_client_id?.value;

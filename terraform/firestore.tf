@@ -190,3 +190,28 @@ output "firestore_location" {
   description = "Location of the (default) Firestore database and of the Eventarc triggers."
   value       = local.firestore_location
 }
+
+# The job documents expire with the event's retention (DESIGN.md): the
+# Gateway writes expireAt (createdAt + RETENTION_DAYS) on each request, and
+# the worker and Notify repeat it on theirs, so Firestore's TTL policy on
+# expireAt deletes a job's documents together; devices/{uid} expires the
+# retention after its latest registration. TTL deletion runs within about a
+# day of expireAt (Google's stated bound); studioctl purge --expired catches up
+# sooner. The field is not indexed: nothing queries it, and an indexed
+# timestamp written in order is a write hot spot. TTL policies are per
+# database, like the indexes, so they belong to the stack that manages it.
+locals {
+  ttl_collections = ["requests", "responses", "errors", "notifications", "devices"]
+}
+
+resource "google_firestore_field" "expire_at" {
+  for_each = var.manage_firestore ? toset(local.ttl_collections) : toset([])
+
+  project    = var.project
+  database   = google_firestore_database.default[0].name
+  collection = each.key
+  field      = "expireAt"
+
+  ttl_config {}
+  index_config {}
+}

@@ -61,6 +61,8 @@ locals {
     QUEUE_PREFIX      = local.queue_prefix
     SIGNED_URL_EXPIRY = var.signed_url_expiry
     MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
+    # expireAt on every job, and how long a pick-up code opens it.
+    RETENTION_DAYS = tostring(var.retention_days)
     LOG_LEVEL         = var.log_level
     # Browsers may call the API from the event's web app only (hosting.tf).
     APP_ORIGINS = join(",", local.app_origins)

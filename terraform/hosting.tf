@@ -76,6 +76,11 @@ output "event" {
   value       = var.event
 }
 
+output "retention_days" {
+  description = "Days a job is kept (retentionDays in /studio.json): the consent text states them."
+  value       = var.retention_days
+}
+
 output "event_name" {
   description = "Name of the event the app shows (eventName in /studio.json)."
   value       = coalesce(var.event_title, var.event)

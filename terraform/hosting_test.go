@@ -42,6 +42,7 @@ func webVars(project, event string, extraOrigins ...string) map[string]cty.Value
 		"extra_app_origins": origins,
 		"signed_url_expiry": cty.StringVal("24h"),
 		"max_upload_bytes":  cty.NumberIntVal(15 << 20),
+		"retention_days":    cty.NumberIntVal(7),
 		"log_level":         cty.StringVal("info"),
 	}
 }
@@ -326,6 +327,7 @@ func TestDeployWebScript(t *testing.T) {
 				"gateway_url":      "https://spring-gala-gateway-xyz-ez.a.run.app",
 				"event_name":       "Spring Gala",
 				"event":            "spring-gala",
+				"retention_days":   7,
 				"google_client_id": tc.clientID,
 			}
 			// Terraform leaves null root outputs out of `output -json`.
@@ -350,7 +352,7 @@ func TestDeployWebScript(t *testing.T) {
 			if err := json.Unmarshal([]byte(mustRead(t, filepath.Join(dir, "web/dist/studio.json"))), &studio); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]any{"gatewayUrl": vals["gateway_url"], "event": "spring-gala", "eventName": "Spring Gala"}
+			want := map[string]any{"gatewayUrl": vals["gateway_url"], "event": "spring-gala", "eventName": "Spring Gala", "retentionDays": 7}
 			if tc.clientID != nil {
 				want["googleClientId"] = tc.clientID
 			}

@@ -48,8 +48,13 @@ variable "event" {
 
 variable "retention_days" {
   type        = number
-  default     = 30
-  description = "Days after which input photos and generated images are deleted from their buckets."
+  default     = 7
+  description = <<-EOT
+    The event's one retention setting: days after which a job's photo, its
+    portraits (bucket lifecycle) and its documents (the Gateway's expireAt and
+    Firestore's TTL policy) are deleted. The consent text the app shows states
+    it (retentionDays in /studio.json), so the promise and the deletion agree.
+  EOT
 
   validation {
     condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/storage"
@@ -20,6 +21,11 @@ object under <jobId>/, which covers every attempt's files), then its
 documents: notifications, errors, responses and, last, the request. The
 request goes last so an interrupted purge finds the rest again: run it again
 to resume; a finished one deletes nothing more.
+
+With --expired it deletes only the jobs past their expireAt (the event's
+retention after each job's creation): what Firestore's TTL policy and the
+buckets' lifecycle delete in the cloud, done by hand where neither runs (the
+emulators), or to catch up before the TTL's sweep (which may lag a day).
 
 Without --yes it is a dry run: it counts what it would delete and deletes
 nothing. It refuses while any of the event's jobs is queued or running (a
@@ -49,6 +55,7 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 	event := fs.String("event", "", "the event to purge (required; not taken from EVENT, on purpose)")
 	yes := fs.Bool("yes", false, "delete (without it: a dry run)")
 	force := fs.Bool("force", false, "purge even while jobs are queued or running")
+	expired := fs.Bool("expired", false, "only the jobs past their expireAt (the event's retention)")
 	asJSON := fs.Bool("json", false, "print the counts as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -72,6 +79,9 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 	defer gcs.Close()
 
 	p := &purger{fs: fsc, gcs: gcs, input: c.cfg.InputBucket, output: c.cfg.OutputBucket, dryRun: !*yes}
+	if *expired {
+		p.expiredBy = time.Now()
+	}
 	counts, err := p.run(ctx, *event, *force, func(done PurgeCounts) {
 		fmt.Fprintf(c.stderr, "%d jobs, %d documents, %d objects so far\n", done.Jobs, done.documents(), done.objects())
 	})
@@ -101,6 +111,20 @@ type purger struct {
 	gcs           *storage.Client
 	input, output string
 	dryRun        bool
+	// expiredBy, when set, limits the purge to jobs whose expireAt is at or
+	// before it; jobs without one (written before retention was recorded)
+	// are kept.
+	expiredBy time.Time
+}
+
+// selected is the part of page the purge is about.
+func (p *purger) selected(page []store.Job) []store.Job {
+	if p.expiredBy.IsZero() {
+		return page
+	}
+	return slices.DeleteFunc(slices.Clone(page), func(j store.Job) bool {
+		return j.Request.ExpireAt.IsZero() || j.Request.ExpireAt.After(p.expiredBy)
+	})
 }
 
 func (p *purger) run(ctx context.Context, event string, force bool, progress func(PurgeCounts)) (PurgeCounts, error) {
@@ -108,7 +132,7 @@ func (p *purger) run(ctx context.Context, event string, force bool, progress fun
 	if !force {
 		var unfinished int
 		err := eachJobs(ctx, p.fs, event, func(page []store.Job) error {
-			for _, j := range page {
+			for _, j := range p.selected(page) {
 				if s := j.Status(); s == jobs.Queued || s == jobs.Running {
 					unfinished++
 				}
@@ -123,6 +147,10 @@ func (p *purger) run(ctx context.Context, event string, force bool, progress fun
 		}
 	}
 	err := eachJobs(ctx, p.fs, event, func(page []store.Job) error {
+		page = p.selected(page)
+		if len(page) == 0 {
+			return nil
+		}
 		if err := p.page(ctx, page, &counts); err != nil {
 			return err
 		}

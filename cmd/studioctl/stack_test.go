@@ -483,6 +483,43 @@ func TestPurge(t *testing.T) {
 	}
 }
 
+// purge --expired deletes what Firestore's TTL and the buckets' lifecycle
+// delete in the cloud: the jobs past their expireAt, all their documents and
+// objects, and nothing of the jobs still within the retention.
+func TestPurgeExpired(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	gone := []string{
+		f.seedJob(t, seed{status: jobs.Succeeded, outputs: 2, notified: true, expired: true}),
+		f.seedJob(t, seed{status: jobs.Failed, notified: true, expired: true}),
+	}
+	kept := f.seedJob(t, seed{status: jobs.Succeeded, outputs: 1, notified: true})
+	// A job still running within its retention does not stop the purge of
+	// the expired ones.
+	running := f.seedJob(t, seed{status: jobs.Running})
+
+	var done PurgeCounts
+	f.ctlJSON(t, &done, "purge", "--event", f.event, "--expired", "--yes", "--json")
+	want := PurgeCounts{Event: f.event, Jobs: 2, Requests: 2, Responses: 2, Errors: 1, Notifications: 2, Inputs: 2, Outputs: 2}
+	if done != want {
+		t.Errorf("purge --expired = %+v, want %+v", done, want)
+	}
+	for _, id := range gone {
+		if got := testenv.Collections(t, f.fs, id); len(got) != 0 {
+			t.Errorf("expired job %s still has %v", id, got)
+		}
+	}
+	if got := testenv.Collections(t, f.fs, kept); !slices.Equal(got, []string{store.Notifications, store.Requests, store.Responses}) {
+		t.Errorf("the job within its retention has %v", got)
+	}
+	if !f.exists(t, store.Requests, running) {
+		t.Error("the running job within its retention was purged")
+	}
+	if in, outp := testenv.Objects(t, f.gcs, f.input), testenv.Objects(t, f.gcs, f.output); len(in) != 2 || len(outp) != 1 {
+		t.Errorf("objects left: inputs %v, outputs %v; want the two unexpired jobs' inputs and one output", in, outp)
+	}
+}
+
 func TestPurgeRefusesUnfinishedJobs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -81,6 +81,7 @@ type seed struct {
 	outputs  int           // succeeded: output objects
 	notified bool          // notifications/{id} written
 	ago      time.Duration // completed or failed this long ago
+	expired  bool          // expireAt passed (default: a week ahead)
 }
 
 // seedJob writes the documents (and the input and output objects) of a job
@@ -100,7 +101,10 @@ func (f *fixture) seedJob(t *testing.T, s seed) string {
 	req := jobs.Request{
 		UID: "uid-" + id, Event: event, Style: "sketch", Priority: s.priority, Input: id + "/input-1.png",
 		ContentType: "image/png", Width: 512, Height: 512, Notify: jobs.Notify{Email: id + "@example.test"},
-		CreatedAt: now.Add(-2 * time.Minute), EnqueuedAt: &enq,
+		CreatedAt: now.Add(-2 * time.Minute), EnqueuedAt: &enq, ExpireAt: now.Add(7 * 24 * time.Hour),
+	}
+	if s.expired {
+		req.ExpireAt = now.Add(-time.Minute)
 	}
 	f.put(t, store.Requests, id, req)
 	f.object(t, f.input, req.Input, "input of "+id)

@@ -2,17 +2,20 @@ package notify_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/jpeg"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/store"
 	"github.com/tigerstudio/studio/infra/testenv"
@@ -46,6 +49,56 @@ func TestEndToEndEmail(t *testing.T) {
 	resp.Body.Close()
 	if _, err := jpeg.DecodeConfig(bytes.NewReader(body)); resp.StatusCode != 200 || err != nil {
 		t.Errorf("link %s: %d, not a JPEG: %v", link, resp.StatusCode, err)
+	}
+	expiresTogether(t, job.ID, store.Responses)
+}
+
+// expiresTogether checks the retention promise on one finished job: its
+// request expires RETENTION_DAYS (the stack's one setting) after its
+// creation, the consent text the app shows (studio.json's retentionDays)
+// states the same days, and the worker's document (outcome) and Notify's
+// repeat the request's expireAt, so Firestore's TTL deletes them together.
+func expiresTogether(t *testing.T, jobID, outcome string) {
+	t.Helper()
+	days, err := strconv.Atoi(os.Getenv("RETENTION_DAYS"))
+	if err != nil || days < 1 {
+		t.Fatalf("RETENTION_DAYS=%q in the stack's environment: %v", os.Getenv("RETENTION_DAYS"), err)
+	}
+	resp, err := http.Get(os.Getenv("WEB_URL") + "/studio.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app struct {
+		RetentionDays int `json:"retentionDays"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&app)
+	resp.Body.Close()
+	if err != nil || app.RetentionDays != days {
+		t.Errorf("studio.json retentionDays = %d (%v): the consent text would promise other days than RETENTION_DAYS=%d", app.RetentionDays, err, days)
+	}
+
+	fs := testenv.Get(t).Firestore(t)
+	ctx := testenv.Ctx(t)
+	var req jobs.Request
+	snap, err := fs.Collection(store.Requests).Doc(jobID).Get(ctx)
+	if err == nil {
+		err = snap.DataTo(&req)
+	}
+	if err != nil {
+		t.Fatalf("read request: %v", err)
+	}
+	if want := req.CreatedAt.Add(time.Duration(days) * 24 * time.Hour); !req.ExpireAt.Equal(want) {
+		t.Errorf("request expireAt = %v, want createdAt + %d days = %v", req.ExpireAt, days, want)
+	}
+	for _, c := range []string{outcome, store.Notifications} {
+		snap, err := fs.Collection(c).Doc(jobID).Get(ctx)
+		if err != nil {
+			t.Fatalf("read %s/%s: %v", c, jobID, err)
+		}
+		got, err := snap.DataAt("expireAt")
+		if at, ok := got.(time.Time); err != nil || !ok || !at.Equal(req.ExpireAt) {
+			t.Errorf("%s/%s expireAt = %v (%v), want the request's %v", c, jobID, got, err, req.ExpireAt)
+		}
 	}
 }
 
@@ -123,4 +176,5 @@ func TestEndToEndNoFace(t *testing.T) {
 	if !strings.Contains(mail, "could not find a face") || !strings.Contains(mail, "retake the photo") {
 		t.Errorf("failure mail does not explain the missing face:\n%s", mail)
 	}
+	expiresTogether(t, job.ID, store.Errors)
 }

@@ -66,7 +66,7 @@ type Owners interface {
 
 // Ledger is Notify's write scope: notifications/{jobId}.
 type Ledger interface {
-	Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (notifydb.Claim, error)
+	Claim(ctx context.Context, id string, expireAt *time.Time, now time.Time, lease time.Duration) (notifydb.Claim, error)
 	MarkSent(ctx context.Context, id, token, channel string) error
 	// Attempt records that a channel is about to be sent, so a delivery
 	// that finds it attempted but not sent asks the provider first.
@@ -237,7 +237,7 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		log.Info("owner chose no channel that can reach them; not notifying")
 		return false, nil
 	}
-	claim, err := s.d.Ledger.Claim(ctx, id, s.d.Now(), s.d.Lease)
+	claim, err := s.d.Ledger.Claim(ctx, id, job.Request.Expiry(), s.d.Now(), s.d.Lease)
 	switch {
 	case errors.Is(err, notifydb.ErrAlreadySent):
 		log.Info("already notified; duplicate event")

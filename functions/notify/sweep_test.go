@@ -38,7 +38,7 @@ func TestSweep(t *testing.T) {
 	f.job(t, "", jobs.Succeeded) // found, but nobody to tell
 
 	ledger := notifydb.NewWriter(f.fs)
-	c, err := ledger.Claim(testenv.Ctx(t), notified, base, time.Minute)
+	c, err := ledger.Claim(testenv.Ctx(t), notified, nil, base, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

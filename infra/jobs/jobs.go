@@ -106,6 +106,12 @@ type Request struct {
 	// the app sent it, so the event can show who agreed to what.
 	Consent   string    `firestore:"consent,omitempty"`
 	CreatedAt time.Time `firestore:"createdAt"`
+	// ExpireAt is when the job's documents go: CreatedAt plus the event's
+	// retention (RETENTION_DAYS), the days the consent text promises. The
+	// worker's and Notify's documents of the job repeat it, so Firestore's
+	// TTL policy on expireAt (terraform/firestore.tf) deletes them together,
+	// and studioctl purge --expired does it where no TTL runs (emulator).
+	ExpireAt time.Time `firestore:"expireAt"`
 	// Digest is the photo's SHA-256 (hex), so a retry with the same
 	// Idempotency-Key and another photo is recognised.
 	Digest string `firestore:"digest,omitempty"`
@@ -123,6 +129,17 @@ type Request struct {
 	// the confirm can be found and finished (the request is the job's
 	// outbox).
 	EnqueuedAt *time.Time `firestore:"enqueuedAt"`
+}
+
+// Expiry is the request's ExpireAt as the other documents of the job
+// repeat it: nil for a request written before retention was recorded,
+// which the TTL policy then leaves to studioctl purge.
+func (r Request) Expiry() *time.Time {
+	if r.ExpireAt.IsZero() {
+		return nil
+	}
+	t := r.ExpireAt.UTC()
+	return &t
 }
 
 // Enqueued reports whether the broker confirmed the job's message.
@@ -189,6 +206,8 @@ type Response struct {
 	Event      string     `firestore:"event,omitempty"`
 	Priority   Priority   `firestore:"priority,omitempty"`
 	EnqueuedAt *time.Time `firestore:"enqueuedAt,omitempty"`
+	// ExpireAt repeats the request's (see Request.ExpireAt).
+	ExpireAt *time.Time `firestore:"expireAt,omitempty"`
 }
 
 // Error codes of errors/{jobId}.
@@ -204,6 +223,10 @@ const (
 	CodeAttemptsExhausted = "attempts_exhausted"
 	// CodeInternal: the job failed on every allowed attempt.
 	CodeInternal = "internal"
+	// CodeBlocked: the hosted model refused the photo or its result for
+	// safety; never retried: the user sends another photo or picks another
+	// style.
+	CodeBlocked = "blocked"
 )
 
 // Failure is errors/{jobId}, written by the worker when a job cannot succeed.
@@ -213,6 +236,8 @@ type Failure struct {
 	Retryable bool      `firestore:"retryable"`
 	Attempts  int       `firestore:"attempts"`
 	FailedAt  time.Time `firestore:"failedAt"`
+	// ExpireAt repeats the request's (see Request.ExpireAt).
+	ExpireAt *time.Time `firestore:"expireAt,omitempty"`
 }
 
 // Status is derived from the documents, never stored.

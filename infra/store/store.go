@@ -479,6 +479,9 @@ func (r *Reader) Inputs(ctx context.Context, ids []string) (map[string]string, e
 type Device struct {
 	Tokens    []string  `firestore:"tokens"`
 	UpdatedAt time.Time `firestore:"updatedAt"`
+	// ExpireAt: the event's retention after the latest registration
+	// (Firestore's TTL policy on expireAt deletes the document).
+	ExpireAt time.Time `firestore:"expireAt,omitempty"`
 }
 
 // Devices reads devices/{uid}; a user without registrations has none.
@@ -509,4 +512,6 @@ type Notification struct {
 	SentAt       time.Time `firestore:"sentAt,omitempty"`
 	ClaimedBy    string    `firestore:"claimedBy,omitempty"`
 	ClaimedUntil time.Time `firestore:"claimedUntil,omitempty"`
+	// ExpireAt repeats the request's (jobs.Request.ExpireAt).
+	ExpireAt *time.Time `firestore:"expireAt,omitempty"`
 }

@@ -40,7 +40,7 @@ resource "google_identity_platform_config" "auth" {
   project = var.project
 
   # Guests' accounts go after 30 days without use; their photos are deleted
-  # after the event's retention (30 days by default) anyway.
+  # after the event's retention (7 days by default) anyway.
   autodelete_anonymous_users = true
 
   sign_in {

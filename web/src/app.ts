@@ -9,8 +9,13 @@ import { h } from "./dom";
 import { chooseLang, currentLang, t } from "./i18n";
 import { isStaffOf } from "./staff";
 
-// The consent text's version; it travels with each job (form field consent).
-export const CONSENT_VERSION = "2025-06-v1";
+// The consent text's version: its wording's and the days it promises (the
+// event's retention, retentionDays in /studio.json), so a change of either
+// asks again. It travels with each job (form field consent).
+const CONSENT_TEXT = "2025-06-v1";
+export function consentVersion(cfg: Pick<StudioConfig, "retentionDays">): string {
+  return `${CONSENT_TEXT}-${cfg.retentionDays}d`;
+}
 
 export interface Ctx {
   cfg: StudioConfig;
@@ -30,11 +35,11 @@ export interface Ctx {
 export type Teardown = () => void;
 export type View = (ctx: Ctx, main: HTMLElement, arg: string) => Teardown | void | Promise<Teardown | void>;
 
-export function hasConsented(): boolean {
-  return localStorage.getItem("consent") === CONSENT_VERSION;
+export function hasConsented(cfg: StudioConfig): boolean {
+  return localStorage.getItem("consent") === consentVersion(cfg);
 }
-export function setConsented() {
-  localStorage.setItem("consent", CONSENT_VERSION);
+export function setConsented(cfg: StudioConfig) {
+  localStorage.setItem("consent", consentVersion(cfg));
 }
 
 export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes: Record<string, View>) {

@@ -11,6 +11,9 @@ export interface StudioConfig {
   gatewayUrl: string;
   event: string; // the event's id: the staff claim names the events a user is staff of
   eventName: string;
+  // Days a job is kept (the event's retention): the consent text states
+  // them; the Gateway's expireAt and the buckets delete after them.
+  retentionDays: number;
   firebase: FirebaseOptions;
   authEmulator?: string; // "http://127.0.0.1:9099"
   firestoreEmulator?: string; // "127.0.0.1:8086"
@@ -27,6 +30,14 @@ async function getJSON(url: string): Promise<Record<string, unknown> | undefined
   }
 }
 
+// The app must not promise other days than the stack deletes after: a
+// studio.json without a valid retentionDays is refused, like one without a
+// Gateway.
+export function retentionDays(v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error("no retentionDays in /studio.json: the consent text cannot state how long photos are kept");
+  return v;
+}
+
 export async function loadConfig(): Promise<StudioConfig> {
   const [init, studio] = await Promise.all([getJSON("/__/firebase/init.json"), getJSON("/studio.json")]);
   const s = (studio ?? {}) as Partial<StudioConfig>;
@@ -38,6 +49,7 @@ export async function loadConfig(): Promise<StudioConfig> {
     gatewayUrl,
     event: s.event || import.meta.env.VITE_EVENT || "local",
     eventName: s.eventName || import.meta.env.VITE_EVENT_NAME || "Tiger Studio",
+    retentionDays: retentionDays(s.retentionDays),
     firebase,
     authEmulator: s.authEmulator,
     firestoreEmulator: s.firestoreEmulator,

@@ -30,7 +30,7 @@ const en = {
   or: "or",
   consent_title: "Before your photo",
   consent_1: "Your photo is turned into a portrait by an AI model, on our servers, for this event only.",
-  consent_2: "We keep your photo and the portrait for 7 days, then delete them. Nobody else sees them unless you share them.",
+  consent_2: "We keep your photo and the portrait for {days} days, then delete them. Nobody else sees them unless you share them.",
   consent_3: "Your photo is not used to train any model.",
   consent_accept: "I agree",
   consent_decline: "Not now",
@@ -101,6 +101,12 @@ const en = {
   err_forbidden: "This account may not do that.",
   err_busy_user: "Too many photos in a short time. Wait a minute, then try again.",
   err_unavailable: "The studio cannot take photos right now. Please try again in a moment.",
+  attendee_email_optional: "Attendee's email (optional: the QR code needs none)",
+  signin_wrong: "Wrong email or password. Check both and try again.",
+  signin_too_many: "Too many tries. Wait a few minutes, or reset the password.",
+  signin_disabled: "This account is disabled. Ask the event's organiser.",
+  signin_invalid_email: "That is not an email address.",
+  signin_failed: "Could not sign in. Check the connection and try again.",
 } as const;
 
 export type Key = keyof typeof en;
@@ -136,7 +142,7 @@ const ko: Record<Key, string> = {
   or: "또는",
   consent_title: "사진을 보내기 전에",
   consent_1: "사진은 이 행사만을 위해 저희 서버의 AI 모델로 인물 사진으로 만들어집니다.",
-  consent_2: "사진과 결과물은 7일간 보관한 뒤 삭제합니다. 직접 공유하지 않는 한 다른 사람은 볼 수 없습니다.",
+  consent_2: "사진과 결과물은 {days}일간 보관한 뒤 삭제합니다. 직접 공유하지 않는 한 다른 사람은 볼 수 없습니다.",
   consent_3: "사진은 모델 학습에 사용되지 않습니다.",
   consent_accept: "동의합니다",
   consent_decline: "나중에",
@@ -207,6 +213,12 @@ const ko: Record<Key, string> = {
   err_forbidden: "이 계정으로는 할 수 없는 작업입니다.",
   err_busy_user: "짧은 시간에 사진이 너무 많습니다. 1분 뒤에 다시 시도해 주세요.",
   err_unavailable: "지금은 스튜디오가 사진을 받을 수 없습니다. 잠시 후 다시 시도해 주세요.",
+  attendee_email_optional: "참가자 이메일 (선택: QR 코드로 받을 때는 필요 없음)",
+  signin_wrong: "이메일 또는 비밀번호가 틀렸습니다. 둘 다 확인하고 다시 시도해 주세요.",
+  signin_too_many: "시도 횟수가 너무 많습니다. 몇 분 뒤에 다시 시도하거나 비밀번호를 재설정하세요.",
+  signin_disabled: "사용이 중지된 계정입니다. 행사 주최자에게 문의하세요.",
+  signin_invalid_email: "올바른 이메일 주소가 아닙니다.",
+  signin_failed: "로그인하지 못했습니다. 네트워크를 확인하고 다시 시도해 주세요.",
 };
 
 export type Lang = "en" | "ko";

@@ -4,7 +4,7 @@ import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
 import { newIdempotencyKey, type Catalogue, type Job, type Output, type Style } from "../api";
-import { CONSENT_VERSION, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
+import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { currentLang, t, type Key } from "../i18n";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
@@ -27,7 +27,7 @@ export async function styles(ctx: Ctx): Promise<Style[]> {
 function nextStep(ctx: Ctx, style = ""): string {
   const q = style ? "/" + encodeURIComponent(style) : "";
   if (!ctx.user) return "#/signin" + q;
-  if (!hasConsented()) return "#/consent" + q;
+  if (!hasConsented(ctx.cfg)) return "#/consent" + q;
   return "#/upload" + q;
 }
 
@@ -55,7 +55,7 @@ export async function landing(ctx: Ctx, main: HTMLElement) {
 
 export function signin(ctx: Ctx, main: HTMLElement, style: string) {
   const status = h("p", { role: "status" });
-  const after = () => ctx.go(hasConsented() ? "#/upload/" + encodeURIComponent(style) : "#/consent/" + encodeURIComponent(style));
+  const after = () => ctx.go(hasConsented(ctx.cfg) ? "#/upload/" + encodeURIComponent(style) : "#/consent/" + encodeURIComponent(style));
   const guest = ctx.user?.isAnonymous === true;
   if (ctx.user && !guest) { after(); return; }
   const email = h("input", { id: "signin-email", type: "email", autocomplete: "email", required: true, inputMode: "email" });
@@ -124,7 +124,7 @@ function googleBlock(ctx: Ctx, status: HTMLElement): HTMLElement | null {
       if (r.moved > 0) ctx.notice = t("guest_moved", { count: r.moved });
       else if (r.adoptFailed) ctx.notice = t("guest_move_failed");
       ctx.refreshHeader();
-      ctx.go(wasGuest ? "#/photos" : hasConsented() ? "#/upload" : "#/consent");
+      ctx.go(wasGuest ? "#/photos" : hasConsented(ctx.cfg) ? "#/upload" : "#/consent");
     } catch (err) {
       status.textContent = t("error") + ": " + ((err as { code?: string }).code ?? (err as Error).message);
     }
@@ -188,17 +188,17 @@ export async function finish(ctx: Ctx, main: HTMLElement) {
 export function consent(ctx: Ctx, main: HTMLElement, style: string) {
   main.append(
     h("h1", {}, t("consent_title")),
-    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2")), h("li", {}, t("consent_3"))),
-    h("p", { class: "note" }, "v" + CONSENT_VERSION),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3"))),
+    h("p", { class: "note" }, "v" + consentVersion(ctx.cfg)),
     h("div", { class: "row" },
-      h("button", { class: "button primary", type: "button", onclick: () => { setConsented(); ctx.go("#/upload/" + encodeURIComponent(style)); } }, t("consent_accept")),
+      h("button", { class: "button primary", type: "button", onclick: () => { setConsented(ctx.cfg); ctx.go("#/upload/" + encodeURIComponent(style)); } }, t("consent_accept")),
       h("a", { class: "button", href: "#/" }, t("consent_decline")),
     ),
   );
 }
 
 export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
-  if (!ctx.user || !hasConsented()) { ctx.go(nextStep(ctx, styleId)); return; }
+  if (!ctx.user || !hasConsented(ctx.cfg)) { ctx.go(nextStep(ctx, styleId)); return; }
   const { styles: all, photo: limits } = await catalogue(ctx);
   let prepared: Prepared | undefined;
   let key = ""; // one per photo; reused by every retry and by "Try again"
@@ -265,7 +265,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: prepared.blob, style: select.value, consent: CONSENT_VERSION, key },
+          { photo: prepared.blob, style: select.value, consent: consentVersion(ctx.cfg), key },
           { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
         );
         if (job.pickup) rememberPickup(job.id, job.pickup);

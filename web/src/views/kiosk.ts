@@ -4,13 +4,14 @@
 import { signInWithEmailAndPassword } from "firebase/auth";
 import { doc, onSnapshot } from "firebase/firestore";
 import qrcode from "qrcode-generator";
-import { ApiError, newIdempotencyKey, type Job } from "../api";
-import { CONSENT_VERSION, type Ctx, type Teardown } from "../app";
+import { newIdempotencyKey, type Job } from "../api";
+import { consentVersion, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { t } from "../i18n";
 import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
 import { pickupUrl } from "../links";
+import { signInFailure, submitFailure } from "../errors";
 import { styles } from "./attendee";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
@@ -24,6 +25,11 @@ export function qrSvg(text: string): string {
   return qr.createSvgTag({ cellSize: 4, margin: 2, scalable: true });
 }
 
+// kept: the job in the result panel and its pick-up link, so the panel
+// comes back when the kiosk is shown again (Print, then Back) while the
+// attendee may still be scanning; cleared for the next attendee.
+let kept: { job: Job; url: string } | undefined;
+
 function staffSignIn(ctx: Ctx, main: HTMLElement) {
   const email = h("input", { id: "staff-email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "staff-password", type: "password", autocomplete: "current-password", required: true });
@@ -36,7 +42,8 @@ function staffSignIn(ctx: Ctx, main: HTMLElement) {
         await signInWithEmailAndPassword(ctx.auth, email.value, password.value);
         // onAuthStateChanged renders the kiosk again, now as staff.
       } catch (err) {
-        status.textContent = t("error") + ": " + ((err as { code?: string }).code ?? "");
+        // Words, never Firebase's code (auth/wrong-password).
+        status.textContent = t(signInFailure(err));
       }
     },
   },
@@ -51,6 +58,7 @@ function staffSignIn(ctx: Ctx, main: HTMLElement) {
 export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | void> {
   main.append(h("h1", {}, t("kiosk_title")));
   if (!ctx.staff) {
+    kept = undefined;
     main.append(h("p", { role: "alert" }, t("kiosk_forbidden")));
     staffSignIn(ctx, main);
     return;
@@ -71,13 +79,14 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const agreed = h("input", { id: "kiosk-consent", type: "checkbox" });
   const consentBox = h("div", { class: "card kiosk-consent" },
     h("h2", {}, t("consent_title")),
-    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2")), h("li", {}, t("consent_3"))),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3"))),
     h("p", {}, agreed, " ", h("label", { for: "kiosk-consent" }, t("kiosk_consent"))),
   );
   const capture = h("button", { class: "button primary", type: "button", disabled: true }, t("capture"));
   const retake = h("button", { class: "button", type: "button", hidden: true }, t("retake"));
   const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.name)));
-  const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", required: true, inputMode: "email" });
+  // Optional: an attendee without an address picks up by QR code.
+  const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", inputMode: "email" });
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
   const status = h("p", { role: "status", class: "status-line" });
   const result = h("div", { class: "kiosk-result" });
@@ -98,6 +107,8 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const sleep = (ms: number) => new Promise<void>((r) => { const id = setTimeout(() => { timers.delete(id); r(); }, ms); timers.add(id); });
   capture.addEventListener("click", async () => {
     capture.disabled = true;
+    // A new attendee: the last one's panel (kept across Print) goes.
+    clearPanel();
     for (const n of [3, 2, 1]) {
       count.textContent = String(n);
       await sleep(1000);
@@ -125,17 +136,21 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     agreed.checked = false;
     capture.disabled = true;
     // The next attendee must not see the last one's portrait or QR code.
+    clearPanel();
+  });
+  function clearPanel() {
+    kept = undefined;
     unwatch?.();
     status.textContent = "";
     result.replaceChildren();
-  });
+  }
 
   // The job shown in the result panel: its QR code from the moment it is
   // submitted (the attendee can scan and walk away; the pick-up page follows
   // it), the portrait and the print link once done.
   let unwatch: (() => void) | undefined;
   let showing = 0; // which show() owns the panel: a late answer for another job must not draw
-  const show = (job: Job) => {
+  const show = (job: Job, keptUrl = "") => {
     unwatch?.();
     const mine = ++showing;
     const current = () => mine === showing && !stopped;
@@ -143,12 +158,17 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     // The code comes once, with the submission; a job shown again from
     // the board gets a new one (the old stops working), so the board never
     // holds attendees' codes.
-    let url = job.pickup ? pickupUrl(id, job.pickup) : "";
+    let url = keptUrl || (job.pickup ? pickupUrl(id, job.pickup) : "");
+    if (url) kept = { job, url };
+    // The QR code keeps its place in the panel's first column when the
+    // portrait arrives beside it: on a 1280x800 kiosk nothing pushes it
+    // down while the attendee scans.
     const pickupBlock = () => {
       if (!url) return [];
       const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
       qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL
-      return [h("p", {}, t("scan_to_get")), qr, h("a", { class: "pickup-link", href: url, target: "_blank", rel: "noopener" }, t("open_pickup"))];
+      return [h("div", { class: "kiosk-pickup" },
+        h("p", {}, t("scan_to_get")), qr, h("a", { class: "pickup-link", href: url, target: "_blank", rel: "noopener" }, t("open_pickup")))];
     };
     result.replaceChildren(...pickupBlock());
     let response: ResponseDoc | null = null;
@@ -167,15 +187,17 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       const out = done.outputs?.[0];
       if (!out || !current() || shown !== s) return;
       result.replaceChildren(
-        h("img", { class: "result", src: out.url, alt: t("result_image") }),
         ...pickupBlock(),
-        h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print")),
+        h("div", { class: "kiosk-portrait" },
+          h("img", { class: "result", src: out.url, alt: t("result_image") }),
+          h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print"))),
       );
     };
     if (!url) {
       void ctx.api.newPickup(id).then((code) => {
         if (!current()) return;
         url = pickupUrl(id, code);
+        kept = { job, url };
         if (shown === "succeeded") {
           shown = ""; // draw the result again, with the QR code
           void update();
@@ -203,7 +225,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: photo.blob, style: style.value, consent: CONSENT_VERSION, priority: "booth", email: email.value, key },
+          { photo: photo.blob, style: style.value, consent: consentVersion(ctx.cfg), priority: "booth", email: email.value.trim() || undefined, key },
           { onWaiting: (w) => { if (!stopped) status.textContent = w ? t("waiting_network") : t("submitting"); } },
         );
         if (stopped) return;
@@ -211,13 +233,15 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
         show(job);
         void refreshBoard();
       } catch (err) {
-        status.textContent = `${t("error")}: ${err instanceof ApiError ? err.message : ""}`;
+        const f = submitFailure(err);
+        console.warn("submit", err instanceof Error ? err.message : err);
+        status.textContent = t(f.key);
         submit.disabled = false;
       }
     },
   },
     h("label", { for: "kiosk-style" }, t("choose_style")), style,
-    h("label", { for: "attendee-email" }, t("attendee_email")), email,
+    h("label", { for: "attendee-email" }, t("attendee_email_optional")), email,
     submit, status, result,
   );
 
@@ -250,6 +274,8 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   };
   const poll = setInterval(refreshBoard, BOARD_POLL_MS);
   void refreshBoard();
+  // Back from Print (or another screen): the attendee's QR code again.
+  if (kept) show(kept.job, kept.url);
 
   main.append(
     h("div", { class: "kiosk-grid" },

@@ -47,6 +47,7 @@ func (w *Writer) Begin(ctx context.Context, id string, req jobs.Request, now tim
 		return tx.Set(w.fs.Collection(store.Responses).Doc(id), jobs.Response{
 			State: jobs.StateRunning, Attempt: attempt, StartedAt: now.UTC(),
 			Event: req.Event, Priority: req.Priority, EnqueuedAt: req.QueuedBy(now),
+			ExpireAt: req.Expiry(),
 		})
 	})
 	if err != nil {

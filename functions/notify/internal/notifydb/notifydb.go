@@ -50,8 +50,9 @@ func NewWriter(fs *firestore.Client) *Writer { return &Writer{fs: fs} }
 
 // Claim leases the job's notification to the caller for lease, in a
 // transaction. ErrAlreadySent if done, ErrClaimed if another delivery holds
-// an unexpired lease.
-func (w *Writer) Claim(ctx context.Context, id string, now time.Time, lease time.Duration) (Claim, error) {
+// an unexpired lease. The document expires with its job (expireAt, the
+// request's; nil: no TTL).
+func (w *Writer) Claim(ctx context.Context, id string, expireAt *time.Time, now time.Time, lease time.Duration) (Claim, error) {
 	ref := w.fs.Collection(store.Notifications).Doc(id)
 	c := Claim{Token: uuid.NewString()}
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
@@ -70,9 +71,11 @@ func (w *Writer) Claim(ctx context.Context, id string, now time.Time, lease time
 			c.Sent = []string{}
 		}
 		c.Attempted = n.Attempted
-		return tx.Set(ref, map[string]any{
-			"channels": c.Sent, "claimedBy": c.Token, "claimedUntil": now.Add(lease).UTC(),
-		}, firestore.MergeAll)
+		fields := map[string]any{"channels": c.Sent, "claimedBy": c.Token, "claimedUntil": now.Add(lease).UTC()}
+		if expireAt != nil {
+			fields["expireAt"] = expireAt.UTC()
+		}
+		return tx.Set(ref, fields, firestore.MergeAll)
 	})
 	if err != nil {
 		return Claim{}, fmt.Errorf("notifydb.Claim %s: %w", id, err)

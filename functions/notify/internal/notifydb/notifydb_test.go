@@ -36,7 +36,7 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 		}
 	}
 	claim := func() (err error) {
-		c, err = n.Claim(ctx, "job", now, time.Minute)
+		c, err = n.Claim(ctx, "job", nil, now, time.Minute)
 		return err
 	}
 	for _, step := range []struct {
@@ -67,11 +67,11 @@ func TestLease(t *testing.T) {
 	now := time.Now()
 	lease := time.Minute
 
-	first, err := w.Claim(ctx, id, now, lease)
+	first, err := w.Claim(ctx, id, nil, now, lease)
 	if err != nil || len(first.Sent) != 0 || first.Token == "" {
 		t.Fatalf("first Claim = %+v, %v", first, err)
 	}
-	if _, err := w.Claim(ctx, id, now, lease); !errors.Is(err, notifydb.ErrClaimed) {
+	if _, err := w.Claim(ctx, id, nil, now, lease); !errors.Is(err, notifydb.ErrClaimed) {
 		t.Errorf("second Claim = %v, want ErrClaimed", err)
 	}
 	if err := w.MarkSent(ctx, id, first.Token, "email"); err != nil {
@@ -79,7 +79,7 @@ func TestLease(t *testing.T) {
 	}
 	// The holder stalled: once the lease is over, another delivery takes it
 	// and learns what was already sent; the stalled one can no longer write.
-	second, err := w.Claim(ctx, id, now.Add(2*lease), lease)
+	second, err := w.Claim(ctx, id, nil, now.Add(2*lease), lease)
 	if err != nil || len(second.Sent) != 1 || second.Sent[0] != "email" {
 		t.Fatalf("Claim after the lease = %+v, %v; want [email] sent", second, err)
 	}
@@ -95,14 +95,14 @@ func TestLease(t *testing.T) {
 	if err := w.Release(ctx, id, second.Token); err != nil {
 		t.Fatal(err)
 	}
-	third, err := w.Claim(ctx, id, now, lease)
+	third, err := w.Claim(ctx, id, nil, now, lease)
 	if err != nil {
 		t.Fatalf("Claim after Release: %v", err)
 	}
 	if err := w.Complete(ctx, id, third.Token, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Claim(ctx, id, now.Add(time.Hour), lease); !errors.Is(err, notifydb.ErrAlreadySent) {
+	if _, err := w.Claim(ctx, id, nil, now.Add(time.Hour), lease); !errors.Is(err, notifydb.ErrAlreadySent) {
 		t.Errorf("Claim after Complete = %v, want ErrAlreadySent", err)
 	}
 }
