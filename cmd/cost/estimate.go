@@ -13,6 +13,9 @@ type Sizes struct {
 	MinInstances   int     // worker_min_instances
 	MaxInstances   int     // worker_max_instances
 	JobsPerGPUHour float64 // throughput of one L4 at full load (an assumption, not a setting)
+	// GeneratedShare is the fraction of jobs in generated styles, each
+	// billed by the hosted model per image (an assumption, not a setting).
+	GeneratedShare float64
 	BrokerMachine  string  // rabbitmq_machine_type
 	BrokerDiskGB   int     // rabbitmq_disk_gb
 
@@ -30,7 +33,7 @@ type Sizes struct {
 
 func defaultSizes() Sizes {
 	return Sizes{
-		MinInstances: 0, MaxInstances: 1, JobsPerGPUHour: 360,
+		MinInstances: 0, MaxInstances: 1, JobsPerGPUHour: 360, GeneratedShare: 0.5,
 		BrokerMachine: "e2-small", BrokerDiskGB: 10,
 		WorkerVCPU: 4, WorkerGiB: 16, ScalerVCPU: 1, ScalerGiB: 1,
 		BrokerBootGB: 10, ConnectorInstances: 2, SchedulerJobs: 2,
@@ -50,6 +53,9 @@ func (s Sizes) Validate() error {
 	}
 	if s.JobsPerGPUHour < 0 {
 		errs = append(errs, errors.New("jobs-per-gpu-hour must be 0 or more"))
+	}
+	if !(s.GeneratedShare >= 0 && s.GeneratedShare <= 1) {
+		errs = append(errs, errors.New("generated-share must be within 0..1"))
 	}
 	if s.BrokerDiskGB < 1 {
 		errs = append(errs, errors.New("rabbitmq-disk-gb must be 1 or more"))
@@ -106,5 +112,6 @@ func estimate(s Sizes, p Prices, full bool) (Estimate, error) {
 		{"functions (Gateway, Notify)", jobs * s.FuncCallsPerJob * funcCall},
 		{"Firestore operations", jobs * (s.ReadsPerJob*p.FirestoreRead100k + s.WritesPerJob*p.FirestoreWrite100k) / 1e5},
 		{"Storage operations", jobs * (s.ObjectWritesPerJob*p.StorageClassA1k + s.ObjReads*p.StorageClassB1k) / 1e3},
+		{fmt.Sprintf("generated images (Vertex AI, %.0f%% of jobs, $%.3f each)", 100*s.GeneratedShare, p.GeneratedImage), jobs * s.GeneratedShare * p.GeneratedImage},
 	}}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/signal"
 	"text/tabwriter"
+
+	"github.com/tigerstudio/studio/infra/styles"
 )
 
 func main() {
@@ -37,17 +39,25 @@ func realMain(_ context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&s.JobsPerGPUHour, "jobs-per-gpu-hour", s.JobsPerGPUHour, "generations one L4 finishes per hour at full load")
 	fs.StringVar(&s.BrokerMachine, "rabbitmq-machine-type", s.BrokerMachine, "rabbitmq_machine_type")
 	fs.IntVar(&s.BrokerDiskGB, "rabbitmq-disk-gb", s.BrokerDiskGB, "rabbitmq_disk_gb")
+	fs.Float64Var(&s.GeneratedShare, "generated-share", s.GeneratedShare, "fraction of jobs in generated styles (hosted model, billed per image); 0 with generated styles off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	idle, err := estimate(s, prices, false)
+	p := prices
+	cat, err := styles.Load("")
 	if err != nil {
 		return err
 	}
-	full, err := estimate(s, prices, true)
+	var asOf string
+	p.GeneratedImage, asOf = generatedPrice(cat)
+	idle, err := estimate(s, p, false)
+	if err != nil {
+		return err
+	}
+	full, err := estimate(s, p, true)
 	if err != nil {
 		return err
 	}
@@ -59,5 +69,24 @@ func realMain(_ context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(w, "%s\t%.4f\t%.4f\t\n", idle.Lines[i].Item, idle.Lines[i].USD, full.Lines[i].USD)
 	}
 	fmt.Fprintf(w, "total\t%.2f\t%.2f\t\n", idle.Total(), full.Total())
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if p.GeneratedImage > 0 {
+		fmt.Fprintf(out, "\ngenerated styles: $%.3f per image at list price (the catalogue's price as of %s), $%.2f per 1,000 portraits;\n"+
+			"they are billed by Vertex AI per image, whatever the GPUs do; GENERATED_BUDGET_USD caps them per event\n",
+			p.GeneratedImage, asOf, 1000*p.GeneratedImage)
+	}
+	return nil
+}
+
+// generatedPrice is the highest list price per image among the catalogue's
+// generated styles (an estimate errs high), and the date it was read.
+func generatedPrice(cat *styles.Catalogue) (usd float64, asOf string) {
+	for _, st := range cat.All() {
+		if g := st.Generated; g != nil && g.PriceUSD > usd {
+			usd, asOf = g.PriceUSD, g.PriceAsOf
+		}
+	}
+	return usd, asOf
 }

@@ -29,6 +29,10 @@ type Prices struct {
 	FirestoreWrite100k float64
 	StorageClassA1k    float64 // inserts
 	StorageClassB1k    float64 // reads
+
+	// GeneratedImage is one image of a generated style (a hosted model on
+	// Vertex AI), from the style catalogue, which dates it (realMain).
+	GeneratedImage float64
 }
 
 var prices = Prices{

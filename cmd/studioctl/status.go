@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"text/tabwriter"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/store"
@@ -20,7 +23,11 @@ failed, response succeeded -> succeeded, running -> running, else queued) and
 priority; the broker's queues: the job queue's ready messages and consumers,
 the retry queue (retried jobs waiting out their backoff) and the dead-letter
 queue; the jobs in flight (running responses); and the last 10 minutes'
-throughput and photo-to-result times (responses' timings.totalMs).
+throughput and photo-to-result times (responses' timings.totalMs); and the
+event's spend on generated styles: the images a hosted model drew and what
+they cost at list price (responses' costUSD, written by the worker), beside
+what the Gateway reserved for the generated jobs it accepted (budgets/{event},
+which GENERATED_BUDGET_USD caps).
 
 AMQP's passive queue.declare reports only a queue's total of ready messages,
 not the count per priority (RabbitMQ's management API is not enabled on the
@@ -41,6 +48,20 @@ type Status struct {
 	Dead    queueInfo  `json:"dead"`
 	Running []InFlight `json:"inFlight"`
 	Recent  Recent     `json:"recent"`
+	Spend   Spend      `json:"spend"`
+}
+
+// Spend is the event's spend on generated styles, at list price.
+type Spend struct {
+	// Images and CostUSD are the succeeded jobs a hosted model drew and
+	// what the worker recorded they cost.
+	Images  int     `json:"images"`
+	CostUSD float64 `json:"costUSD"`
+	// ReservedUSD is what the Gateway counted against the event's budget:
+	// every generated job it accepted, including those still queued or
+	// that failed before their call.
+	ReservedUSD  float64 `json:"reservedUSD"`
+	ReservedJobs int64   `json:"reservedJobs"`
 }
 
 // JobCounts counts jobs by status, then priority.
@@ -135,6 +156,9 @@ func snapshot(ctx context.Context, fsc *firestore.Client, cfg Config, now time.T
 		return Status{}, fmt.Errorf("status: %w", err)
 	}
 	st.Jobs, st.Running, st.Recent = summarise(all, now)
+	if st.Spend, err = spend(ctx, fsc, cfg.Event, all); err != nil {
+		return Status{}, fmt.Errorf("status: %w", err)
+	}
 
 	b, err := dialBroker(cfg.AMQPURL)
 	if err != nil {
@@ -193,6 +217,36 @@ func summarise(all []store.Job, now time.Time) (JobCounts, []InFlight, Recent) {
 	return counts, running, recent
 }
 
+// spend sums the generated images' cost from the responses and reads the
+// Gateway's reservations.
+func spend(ctx context.Context, fsc *firestore.Client, event string, all []store.Job) (Spend, error) {
+	var s Spend
+	var micros int64
+	for _, j := range all {
+		if j.Response != nil && j.Response.State == jobs.StateSucceeded && j.Response.CostUSD > 0 {
+			s.Images++
+			micros += int64(math.Round(j.Response.CostUSD * 1e6))
+		}
+	}
+	s.CostUSD = float64(micros) / 1e6
+	snap, err := fsc.Collection(store.Budgets).Doc(event).Get(ctx)
+	switch {
+	case status.Code(err) == codes.NotFound:
+		return s, nil
+	case err != nil:
+		return Spend{}, fmt.Errorf("read the event's budget: %w", err)
+	}
+	var b struct {
+		ReservedMicros int64 `firestore:"reservedMicros"`
+		Jobs           int64 `firestore:"jobs"`
+	}
+	if err := snap.DataTo(&b); err != nil {
+		return Spend{}, fmt.Errorf("decode the event's budget: %w", err)
+	}
+	s.ReservedUSD, s.ReservedJobs = float64(b.ReservedMicros)/1e6, b.Jobs
+	return s, nil
+}
+
 // percentile is the nearest-rank percentile of sorted values, 0 if none.
 func percentile(sorted []int64, p int) int64 {
 	if len(sorted) == 0 {
@@ -233,6 +287,9 @@ func (st Status) print(w io.Writer) {
 		fmt.Fprintf(w, "; photo to result p50 %s, p95 %s", ms(st.Recent.P50Ms), ms(st.Recent.P95Ms))
 	}
 	fmt.Fprintln(w)
+
+	fmt.Fprintf(w, "\ngenerated images (hosted model, list price): %d drawn, $%.2f; the Gateway reserved $%.2f for %d accepted generated jobs\n",
+		st.Spend.Images, st.Spend.CostUSD, st.Spend.ReservedUSD, st.Spend.ReservedJobs)
 }
 
 func ms(v int64) time.Duration {
