@@ -49,6 +49,7 @@
 # Settings, all optional (defaults in brackets):
 #   GCLOUD_PROJECT [tiger-studio-local]   FIRESTORE_PORT [8086]  AUTH_PORT [9099]
 #   STORAGE_PORT [9023]  GATEWAY_PORT [8090]  WORKER_PORT [8092]  NOTIFY_PORT [8091]  SMTP_PORT [2525]
+#   VERTEX_STANDIN_PORT [9130; with another STACK_DIR the first free port from FIRESTORE_PORT+14]
 #   SMS_PORT [2526; with another STACK_DIR the first free port from FIRESTORE_PORT+15]
 #   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
 #   AUTHBLOCK_PORT [8095; with another STACK_DIR the first free port from FIRESTORE_PORT+13]
@@ -58,7 +59,7 @@
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage smtp sms rabbitmq gateway worker notify bridge
+#                  (firestore auth storage smtp sms vertex rabbitmq gateway worker notify bridge
 #                  reconcile sweep authblock web)
 #   EVENT_NAME     the event's name the web app shows [Tiger Studio]
 #   GOOGLE_CLIENT_ID  an OAuth web client id: the app offers "Continue with Google" (needs
@@ -90,7 +91,7 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
 # The web app (Hosting emulator) comes last: it only serves files.
-PARTS=(firestore auth storage smtp sms rabbitmq gateway worker notify bridge reconcile sweep authblock web)
+PARTS=(firestore auth storage smtp sms vertex rabbitmq gateway worker notify bridge reconcile sweep authblock web)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -138,6 +139,15 @@ load_settings() {
 			AUTHBLOCK_PORT=$(free_port $((FIRESTORE_PORT + 13)))
 		fi
 	fi
+	# The Vertex AI stand-in (emulators/vertex): the worker's generated
+	# styles reach it through the Gen AI SDK's base URL.
+	if [[ -z ${VERTEX_STANDIN_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			VERTEX_STANDIN_PORT=9130
+		else
+			VERTEX_STANDIN_PORT=$(free_port $((FIRESTORE_PORT + 14)))
+		fi
+	fi
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
@@ -176,7 +186,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT EVENT_NAME SMTP_PORT SMS_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT VERTEX_STANDIN_PORT EVENT_NAME SMTP_PORT SMS_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -604,6 +614,15 @@ sms_env() {
 		"TWILIO_AUTH_TOKEN=$SMS_AUTH_TOKEN" TWILIO_FROM=+15005550006 "APP_URL=http://127.0.0.1:$WEB_PORT"
 }
 
+# The STAND-IN for Vertex AI's generateContent (Vertex AI has no emulator):
+# it answers in the API's shape with a marked, posterised copy of the photo,
+# and takes failures to inject on POST /standin/next (emulators/vertex).
+start_vertex() {
+	require_free_port vertex "$VERTEX_STANDIN_PORT" VERTEX_STANDIN_PORT
+	launch vertex "$BIN/emulators" vertex -host 127.0.0.1 -port "$VERTEX_STANDIN_PORT"
+}
+ready_vertex() { http_ok "http://127.0.0.1:$VERTEX_STANDIN_PORT/healthz"; }
+
 # Notify, the CloudEvent function, served by the functions framework like
 # the gateway (same binary). FCM has no emulator: push is logged (PUSH=log).
 start_notify() {
@@ -747,6 +766,7 @@ env_lines() {
 		INPUT_BUCKET=$INPUT_BUCKET
 		OUTPUT_BUCKET=$OUTPUT_BUCKET
 		MAIL_DIR=$LOCAL/mail
+		VERTEX_STANDIN_URL=http://127.0.0.1:$VERTEX_STANDIN_PORT
 		SMS_DIR=$LOCAL/sms
 		SMS_STANDIN_URL=http://127.0.0.1:$SMS_PORT
 		QUEUE_PREFIX=$QUEUE_PREFIX
@@ -783,6 +803,7 @@ cmd_status() {
 			rc=1
 		fi
 		[[ $part == sms && $state == running* ]] && state+=" (a stand-in for Twilio: no text leaves the machine)"
+		[[ $part == vertex && $state == running* ]] && state+=" (a stand-in for Vertex AI: no model draws here)"
 		printf '  %-10s %s\n' "$part" "$state"
 	done
 	if [[ -f $ENV_FILE ]]; then
@@ -838,7 +859,7 @@ cmd_up() {
 	UP_STARTED=()
 	trap 'rc=$?; if ((rc != 0)); then up_failed; fi' EXIT
 
-	if to_start storage || to_start smtp || to_start sms || to_start bridge; then
+	if to_start storage || to_start smtp || to_start sms || to_start vertex || to_start bridge; then
 		log "building emulators"
 		(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
 			die "go build ./emulators/cmd/emulators failed"
@@ -846,12 +867,12 @@ cmd_up() {
 
 	# Start the independent parts at once (the JVM, node and Erlang boots
 	# overlap), then wait for each.
-	for part in firestore auth storage smtp sms rabbitmq; do
+	for part in firestore auth storage smtp sms vertex rabbitmq; do
 		if to_start "$part"; then
 			start_part "$part"
 		fi
 	done
-	for part in firestore auth storage smtp sms rabbitmq; do
+	for part in firestore auth storage smtp sms vertex rabbitmq; do
 		if to_start "$part"; then
 			wait_ready "$part" "ready_$part" || exit 1
 		fi

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/worker/generate/vertex"
 )
 
 // Config is the worker's environment, documented in README.md.
@@ -44,6 +45,32 @@ type Config struct {
 	ModelDir       string `env:"MODEL_DIR"`
 	ORTLibraryPath string `env:"ORT_LIBRARY_PATH"`
 	LogLevel       string `env:"LOG_LEVEL, default=info"`
+
+	// Vertex AI draws the generated styles (their generate steps). The
+	// project defaults to GCLOUD_PROJECT; credentials are the service
+	// account's (ADC). VertexStandInURL points the SDK at the local stack's
+	// stand-in instead (unset in the cloud).
+	VertexProject     string        `env:"VERTEX_PROJECT"`
+	VertexLocation    string        `env:"VERTEX_LOCATION, default=global"`
+	VertexModel       string        `env:"VERTEX_MODEL, default=gemini-2.5-flash-image"`
+	VertexStandInURL  string        `env:"VERTEX_STANDIN_URL"`
+	VertexMaxInFlight int           `env:"VERTEX_MAX_IN_FLIGHT, default=8"`
+	VertexTimeout     time.Duration `env:"VERTEX_TIMEOUT, default=60s"`
+	// BusyRetries bounds how often a job the hosted model refused for now
+	// (429, 503, a deadline) is put back without using an attempt.
+	BusyRetries int `env:"WORKER_BUSY_RETRIES, default=8"`
+}
+
+// Vertex is the generate step's configuration.
+func (c *Config) Vertex() vertex.Config {
+	project := c.VertexProject
+	if project == "" {
+		project = c.Project
+	}
+	return vertex.Config{
+		Project: project, Location: c.VertexLocation, Model: c.VertexModel,
+		StandInURL: c.VertexStandInURL, MaxInFlight: c.VertexMaxInFlight, Timeout: c.VertexTimeout,
+	}
 }
 
 // Validate reports every problem at once.
@@ -72,6 +99,10 @@ func (c *Config) Validate() error {
 	if c.Device != "cpu" && c.Device != "cuda" {
 		errs = append(errs, fmt.Errorf("WORKER_DEVICE=%q: want cpu or cuda", c.Device))
 	}
+	if c.BusyRetries < 0 || c.BusyRetries > 100 {
+		errs = append(errs, fmt.Errorf("WORKER_BUSY_RETRIES=%d must be within 0..100", c.BusyRetries))
+	}
+	errs = append(errs, c.Vertex().Validate())
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}

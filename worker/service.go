@@ -17,6 +17,7 @@ import (
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 	"github.com/tigerstudio/studio/worker/generate/pipeline"
+	"github.com/tigerstudio/studio/worker/generate/vertex"
 	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
@@ -144,8 +145,15 @@ func Serve(ctx context.Context, port string, consumer Consumer, h queue.Handler,
 // style runs one. The worker reports ready only after this, so the first
 // job pays no warm-up. close releases the models.
 func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *blob.Reader) (_ generate.Pipelines, closeFn func(), err error) {
+	var deps pipeline.Deps
+	if pipeline.NeedsVertex(cat) {
+		// One client per process, shared by every generated style.
+		if deps.Vertex, err = vertex.NewClient(ctx, cfg.Vertex()); err != nil {
+			return nil, nil, err
+		}
+	}
 	if !pipeline.NeedsRuntime(cat) {
-		ps, err := pipeline.Build(ctx, cat, nil)
+		ps, err := pipeline.BuildWith(ctx, cat, deps)
 		return ps, func() {}, err
 	}
 	lib := cfg.ORTLibraryPath
@@ -166,7 +174,8 @@ func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *
 		return nil, nil, err
 	}
 	closeFn = func() { _ = rt.Close() }
-	ps, err := pipeline.Build(ctx, cat, rt)
+	deps.Runtime = rt
+	ps, err := pipeline.BuildWith(ctx, cat, deps)
 	if err != nil {
 		closeFn()
 		return nil, nil, err

@@ -69,7 +69,7 @@ type Processor struct {
 	// now (generate.ErrBusy) goes back to the queue with its attempt given
 	// back; past it, the refusal counts as an attempt like any failure.
 	BusyRetries int
-	Now           func() time.Time
+	Now         func() time.Time
 	// gpu, set by New when there are fewer GPU turns than slots, bounds the
 	// model runs at once and puts booth jobs' first; the other jobs in hand
 	// download, run their CPU steps and upload meanwhile.
@@ -137,6 +137,17 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		// image data shows only here. The details stay in the log.
 		log.Warn("photo could not be decoded", "err", err)
 		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
+	case errors.Is(err, generate.ErrBlocked):
+		// Final: the same photo and style would be refused again.
+		log.Warn("the hosted model refused the photo for safety", "err", err)
+		return p.fail(ctx, msg.JobID, attempt, jobs.CodeBlocked, BlockedMessage, false)
+	case errors.Is(err, generate.ErrBusy) && m.Retries < p.BusyRetries:
+		// The model's quota or capacity, not this job: the attempt is given
+		// back and the message waits out the consumer's backoff, so a storm
+		// of 429s delays jobs without failing them.
+		log.Warn("the hosted model is busy; the job goes back to the queue", "retries", m.Retries, "err", err)
+		p.abandon(ctx, msg.JobID, attempt)
+		return err
 	case errors.Is(err, generate.ErrInvalidInput):
 		// The error names objects, styles and pipeline steps: for the log,
 		// not for the owner and the pick-up page, who read the document.
@@ -216,6 +227,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		Outputs:   outputs,
 		Backend:   style.Backend,
 		Model:     style.Model,
+		CostUSD:   costUSD(style),
 		Timings: &jobs.Timings{
 			QueuedMs:   started.Sub(req.CreatedAt).Milliseconds(),
 			GenerateMs: genMs,
@@ -259,6 +271,10 @@ const UnreadableMessage = "We could not read your photo: the file is damaged or 
 // is in the worker's log.
 const InvalidInputMessage = "We could not make a portrait from this photo. Please send another photo."
 
+// BlockedMessage is the blocked error document's message: the hosted model
+// refused the photo or what it drew for safety. Written for the user.
+const BlockedMessage = "The image model declined this photo or style for safety reasons. Please try another photo, or pick another style."
+
 // InternalMessage is the message of internal and attempts_exhausted error
 // documents. The owner and whoever holds the pick-up code read it, so it
 // names nothing of ours (buckets, objects, a dependency's error); the
@@ -271,6 +287,15 @@ var errUnreadable = fmt.Errorf("%w: the photo does not decode", generate.ErrInva
 // NoFaceMessage is the no_face error document's message, written for the
 // user.
 const NoFaceMessage = "We could not find a face in your photo. Retake it facing the camera, with your whole face visible and well lit."
+
+// costUSD is the list price of the job's hosted model call, 0 for a style
+// drawn locally.
+func costUSD(style styles.Style) float64 {
+	if style.Generated == nil {
+		return 0
+	}
+	return style.Generated.PriceUSD
+}
 
 // stepsMs sums the pipeline's step times by kind.
 func stepsMs(steps []generate.StepTiming) map[string]int64 {

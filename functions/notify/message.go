@@ -86,6 +86,9 @@ func explain(code string) (reason, advice string) {
 	case jobs.CodeInvalidInput:
 		return "the photo could not be read or used.",
 			"submit another photo (JPEG, PNG or WebP, one face, well lit)."
+	case jobs.CodeBlocked:
+		return "the image model declined this photo or style for safety reasons.",
+			"submit another photo (one person, facing the camera, nothing else in focus), or pick another style."
 	case jobs.CodeAttemptsExhausted, jobs.CodeInternal:
 		return "the studio had a technical problem with this photo.",
 			"submit the photo again in a few minutes, or ask the staff at the booth."

@@ -24,6 +24,16 @@ var ErrInvalidInput = errors.New("input cannot be generated")
 // retake the photo.
 var ErrNoFace = errors.New("no face found in the photo")
 
+// ErrBlocked is returned when a hosted model refused the photo or what it
+// drew for safety. It is final: the same photo and style would be refused
+// again, so the user must send another photo or pick another style.
+var ErrBlocked = errors.New("the hosted model refused the photo for safety")
+
+// ErrBusy is returned when a hosted model cannot take the call now (quota,
+// overload, a deadline). It is transient: the worker retries the job later
+// without counting it as an attempt, up to a bound.
+var ErrBusy = errors.New("the hosted model is busy")
+
 // Result is what a generation made, and what its steps cost.
 type Result struct {
 	Images []image.Image

@@ -5,6 +5,7 @@
 //	emulators storage   Cloud Storage (fake-gcs-server, in memory)
 //	emulators smtp      SMTP sink writing each message to MAIL_DIR as .eml
 //	emulators bridge    Firestore emulator changes -> Eventarc CloudEvents -> Notify
+//	emulators vertex    a stand-in for Vertex AI's generateContent (emulators/vertex)
 //	emulators sms       a stand-in for Twilio's Messages API, messages to SMS_DIR (emulators/sms)
 //
 // Flags default to the environment variables the stack uses, so
@@ -53,6 +54,7 @@ var subcommands = map[string]subcommand{
 	"storage": {summary: "Cloud Storage emulator (fake-gcs-server, in memory)", run: runStorage},
 	"smtp":    {summary: "SMTP sink, one .eml file per message in -dir", run: runSMTP},
 	"bridge":  {summary: "Firestore emulator changes as Eventarc CloudEvents to -target", run: runBridge},
+	"vertex":  {summary: "STAND-IN for Vertex AI's generateContent (no model: a marked, posterised copy)", run: runVertex},
 	"sms":     {summary: "STAND-IN for Twilio's Messages API: nothing sent, one .json per message in -dir", run: runSMS},
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/builtin"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
+	"github.com/tigerstudio/studio/worker/generate/vertex"
 )
 
 // NeedsRuntime reports whether any style of the catalogue runs a network,
@@ -32,14 +33,40 @@ func isModelStep(kind string) bool {
 	return kind == "detect-face" || kind == "matte" || kind == "model"
 }
 
+// NeedsVertex reports whether any style of the catalogue has a generate
+// step, so a worker without generated styles needs no Vertex AI settings.
+func NeedsVertex(cat *styles.Catalogue) bool {
+	for _, s := range cat.All() {
+		for _, st := range s.Steps {
+			if st.Kind == styles.StepGenerate {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Deps are what the steps are built with: the process's ONNX Runtime (nil
+// when NeedsRuntime is false) and its Vertex AI client (nil when
+// NeedsVertex is false).
+type Deps struct {
+	Runtime *onnx.Runtime
+	Vertex  *vertex.Client
+}
+
 // Build makes every style's pipeline, loading and warming the models it
 // needs through rt (nil when NeedsRuntime is false). It reports every
 // broken style at once, naming it.
 func Build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime) (generate.Pipelines, error) {
+	return BuildWith(ctx, cat, Deps{Runtime: rt})
+}
+
+// BuildWith is Build with every dependency a step may need.
+func BuildWith(ctx context.Context, cat *styles.Catalogue, d Deps) (generate.Pipelines, error) {
 	ps := make(generate.Pipelines)
 	var errs []error
 	for _, s := range cat.All() {
-		p, err := build(ctx, cat, rt, s)
+		p, err := build(ctx, cat, d, s)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("style %q: %w", s.ID, err))
 			continue
@@ -52,7 +79,7 @@ func Build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime) (genera
 	return ps, nil
 }
 
-func build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, s styles.Style) (generate.Pipeline, error) {
+func build(ctx context.Context, cat *styles.Catalogue, d Deps, s styles.Style) (generate.Pipeline, error) {
 	var (
 		p               generate.Pipeline
 		haveFace, matte bool
@@ -66,12 +93,13 @@ func build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, s style
 		if st.Kind == "detect-face" && i != 0 {
 			return nil, fmt.Errorf("step %d: detect-face must be the first step", i)
 		}
-		step, err := newStep(ctx, cat, rt, st, haveFace, matte)
+		step, err := newStep(ctx, cat, d, st, haveFace, matte)
 		if err != nil {
 			return nil, fmt.Errorf("step %d (%s): %w", i, st.Kind, err)
 		}
 		haveFace = haveFace || st.Kind == "detect-face"
-		matte = matte || st.Kind == "matte"
+		// The photo's matte does not fit what a model drew.
+		matte = (matte || st.Kind == "matte") && st.Kind != styles.StepGenerate
 		p = append(p, generate.NamedStep{Kind: st.Kind, Step: step})
 	}
 	if len(p) == 0 {
@@ -80,7 +108,7 @@ func build(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, s style
 	return p, nil
 }
 
-func newStep(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, st styles.Step, haveFace, haveMatte bool) (generate.Step, error) {
+func newStep(ctx context.Context, cat *styles.Catalogue, d Deps, st styles.Step, haveFace, haveMatte bool) (generate.Step, error) {
 	if step, needs, ok, err := builtin.New(st.Kind, st.Params); ok {
 		switch {
 		case err != nil:
@@ -93,18 +121,23 @@ func newStep(ctx context.Context, cat *styles.Catalogue, rt *onnx.Runtime, st st
 		return step, nil
 	}
 	if st.Kind == styles.StepGenerate {
-		return noHostedModel{}, nil
+		if d.Vertex == nil {
+			// Tools and tests that build the catalogue without a Vertex
+			// client; the worker always has one (worker.Generator).
+			return noHostedModel{}, nil
+		}
+		return d.Vertex.NewStep(st.Params)
 	}
-	step, ok, err := onnx.NewStep(ctx, rt, st.Kind, st.Params, cat.Model)
+	step, ok, err := onnx.NewStep(ctx, d.Runtime, st.Kind, st.Params, cat.Model)
 	if !ok {
 		return nil, fmt.Errorf("unknown step kind %q", st.Kind)
 	}
 	return step, err
 }
 
-// noHostedModel holds the place of the generate step until the worker's
-// Vertex AI step (worker/generate/vertex, issue 17) is registered here, so
-// a catalogue with generated styles still builds and the local styles run.
+// noHostedModel holds the place of the generate step where the catalogue
+// is built without a Vertex AI client (the previews tool, tests of the local
+// styles), so the local styles still build and run.
 type noHostedModel struct{}
 
 func (noHostedModel) Apply(context.Context, *generate.Frame) error {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tigerstudio/studio/emulators/vertex"
+)
+
+func runVertex(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
+	fs := flag.NewFlagSet("vertex", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	host := fs.String("host", envOr("VERTEX_STANDIN_HOST", "127.0.0.1"), "address to bind (env VERTEX_STANDIN_HOST)")
+	port := fs.Uint("port", uint(envUint("VERTEX_STANDIN_PORT", 9130)), "port to bind (env VERTEX_STANDIN_PORT)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("vertex: unexpected arguments %q", fs.Args())
+	}
+	if *port == 0 || *port > 65535 {
+		return fmt.Errorf("vertex: port %d out of range", *port)
+	}
+	addr := net.JoinHostPort(*host, strconv.FormatUint(uint64(*port), 10))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("vertex: %w", err)
+	}
+	srv := &http.Server{Handler: vertex.New(logger).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("Vertex AI stand-in listening (no model: it posterises and marks the photo)", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("vertex: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("vertex: shutdown: %w", err)
+	}
+	return nil
+}
