@@ -249,6 +249,12 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	if apiErr != nil {
 		return newJob{}, apiErr
 	}
+	if priority == jobs.Booth && sub.email == "" {
+		// A booth job's owner is the kiosk's staff account, never the
+		// attendee: an attendee without an address picks up by QR code,
+		// and the staff account is not mailed for them.
+		email = ""
+	}
 	img, err := upload.Validate(sub.photo, sub.photoDeclared, s.d.Photos)
 	if err != nil {
 		return newJob{}, uploadError(err)

@@ -91,24 +91,32 @@ func TestNotifyEmail(t *testing.T) {
 	unverified := f.stack.NewUser(t, testenv.UserOpts{})
 	staff := f.staff(t)
 	tests := []struct {
-		name   string
-		user   testenv.User
-		email  string
-		status int
-		want   string
+		name     string
+		user     testenv.User
+		email    string
+		priority string
+		status   int
+		want     string
 	}{
-		{"verified token email by default", verified, "", 202, verified.Email},
-		{"unverified token email is not used", unverified, "", 202, ""},
-		{"own verified address, other case", verified, strings.ToUpper(verified.Email), 202, strings.ToUpper(verified.Email)},
-		{"staff enter a guest's address", staff, "guest@example.test", 202, "guest@example.test"},
-		{"a user names a stranger", verified, "stranger@example.test", 403, ""},
-		{"own address, unverified", unverified, unverified.Email, 403, ""},
+		{"verified token email by default", verified, "", "", 202, verified.Email},
+		{"unverified token email is not used", unverified, "", "", 202, ""},
+		{"own verified address, other case", verified, strings.ToUpper(verified.Email), "", 202, strings.ToUpper(verified.Email)},
+		{"staff enter a guest's address", staff, "guest@example.test", "", 202, "guest@example.test"},
+		{"a booth job with the attendee's address", staff, "guest@example.test", "booth", 202, "guest@example.test"},
+		// An attendee without an address picks up by QR code: the job's
+		// owner is the kiosk's staff account, which is never mailed.
+		{"a booth job without an address mails nobody", staff, "", "booth", 202, ""},
+		{"a user names a stranger", verified, "stranger@example.test", "", 403, ""},
+		{"own address, unverified", unverified, unverified.Email, "", 403, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fm := validForm(t)
 			if tc.email != "" {
 				fm.fields["email"] = tc.email
+			}
+			if tc.priority != "" {
+				fm.fields["priority"] = tc.priority
 			}
 			r := f.submit(t, tc.user.Token, fm, nil)
 			if r.status != tc.status {
