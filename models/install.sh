@@ -28,8 +28,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# npm ci only when node_modules is missing or older than the lock file.
-if [[ ! -d tfjs-check/node_modules/@tensorflow/tfjs || tfjs-check/package-lock.json -nt tfjs-check/node_modules/.package-lock.json ]]; then
+# npm ci only when node_modules is missing or older than the lock file
+# (and not at all where the check is not shipped: the worker image's build).
+if [[ -f tfjs-check/package.json && ( ! -d tfjs-check/node_modules/@tensorflow/tfjs || tfjs-check/package-lock.json -nt tfjs-check/node_modules/.package-lock.json ) ]]; then
 	echo "models: npm ci in models/tfjs-check (TF.js, for the converter's equality check)"
 	(cd tfjs-check && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
@@ -72,7 +73,13 @@ fi
 if ! sha256sum --quiet -c <(grep esrgan-thick SHA256SUMS) >/dev/null 2>&1; then
 	echo "models: installing ESRGAN thick x4 (npm @upscalerjs/esrgan-thick@1.0.0, 110 MB, converted from TF.js)"
 	fetch @upscalerjs/esrgan-thick@1.0.0 esrgan
-	(cd .. && go run ./cmd/tfjs2onnx -o models/esrgan-thick-x4.onnx "$tmp/esrgan/package/models/x4/model.json")
+	# TFJS2ONNX names a built converter (the worker image's build has no
+	# Go toolchain in its models stage); otherwise go run from this checkout.
+	if [[ -n ${TFJS2ONNX:-} ]]; then
+		"$TFJS2ONNX" -o esrgan-thick-x4.onnx "$tmp/esrgan/package/models/x4/model.json"
+	else
+		(cd .. && go run ./cmd/tfjs2onnx -o models/esrgan-thick-x4.onnx "$tmp/esrgan/package/models/x4/model.json")
+	fi
 	cp "$tmp/esrgan/package/LICENSE" esrgan-thick-x4.onnx.LICENSE
 fi
 
