@@ -55,6 +55,8 @@ type submission struct {
 	priority      string
 	email         string
 	consent       string
+	// phone is a number to text; notify the channels chosen ("email,phone,push").
+	phone, notify string
 }
 
 // consentVersion is what the app's consent field may hold: a version name,
@@ -255,6 +257,10 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		// and the staff account is not mailed for them.
 		email = ""
 	}
+	choice, apiErr := notifyChoice(sub, email, user, priority, user.StaffOf(s.d.Event))
+	if apiErr != nil {
+		return newJob{}, apiErr
+	}
 	img, err := upload.Validate(sub.photo, sub.photoDeclared, s.d.Photos)
 	if err != nil {
 		return newJob{}, uploadError(err)
@@ -276,7 +282,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		ContentType:    img.ContentType,
 		Width:          img.Width,
 		Height:         img.Height,
-		Notify:         jobs.Notify{Email: email},
+		Notify:         choice,
 		IdempotencyKey: key,
 		Consent:        sub.consent,
 		Digest:         hex.EncodeToString(digest[:]),
@@ -440,6 +446,10 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 			sub.priority, err = readField(part)
 		case "email":
 			sub.email, err = readField(part)
+		case "phone":
+			sub.phone, err = readField(part)
+		case "notify":
+			sub.notify, err = readField(part)
 		case "consent":
 			sub.consent, err = readField(part)
 		}

@@ -179,7 +179,7 @@ func newEventFixture(t *testing.T, event string) *fixture {
 		Jobs: store.NewReader(f.fs), Ledger: notifydb.NewWriter(f.fs),
 		Mailer: f.mailer, Messenger: f.push, Texter: f.sms.texter(), AppURL: "https://studio.example",
 		Owners: notify.AuthOwners{Client: s.AuthClient(t)},
-		URLs: blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
+		URLs:   blob.EmulatorURLs{Host: s.StorageHost}, Styles: cat, OutputBucket: f.out, Event: event,
 		MaxAge: 24 * time.Hour, Logger: logging.New(t.Output(), -4),
 	})
 	return f
