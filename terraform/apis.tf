@@ -7,6 +7,7 @@
 
 locals {
   services = toset([
+    "aiplatform.googleapis.com",           # generated styles: the worker calls Gemini on Vertex AI (vertex.tf)
     "artifactregistry.googleapis.com",     # worker image; Cloud Functions build output
     "cloudbuild.googleapis.com",           # builds the functions from source
     "cloudfunctions.googleapis.com",       # Gateway, Notify, Reconcile, NotifySweep

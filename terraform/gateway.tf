@@ -69,6 +69,9 @@ locals {
     # The garbage collector's target, below the instance's memory.
     GOMEMLIMIT            = "480MiB"
     MAX_UPLOADS_IN_FLIGHT = "8"
+    # Generated styles (vertex.tf): offered or not, and the event's budget.
+    GENERATED_STYLES     = tostring(var.generated_styles)
+    GENERATED_BUDGET_USD = tostring(var.generated_budget_usd)
   }
 }
 

@@ -109,6 +109,7 @@ func (c *config) evalCtx() *hcl.EvalContext {
 			"distinct":   stdlib.DistinctFunc,
 			"flatten":    stdlib.FlattenFunc,
 			"join":       stdlib.JoinFunc,
+			"replace":    stdlib.ReplaceFunc,
 			"substr":     stdlib.SubstrFunc,
 			"sha256":     sha256Func,
 			"jsondecode": stdlib.JSONDecodeFunc,

@@ -44,6 +44,9 @@ func webVars(project, event string, extraOrigins ...string) map[string]cty.Value
 		"max_upload_bytes":  cty.NumberIntVal(15 << 20),
 		"retention_days":    cty.NumberIntVal(7),
 		"log_level":         cty.StringVal("info"),
+		// Generated styles on, no budget: the defaults.
+		"generated_styles":     cty.True,
+		"generated_budget_usd": cty.NumberIntVal(0),
 	}
 }
 

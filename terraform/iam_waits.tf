@@ -30,6 +30,12 @@ resource "time_sleep" "build_iam" {
 resource "time_sleep" "runtime_iam" {
   create_duration = "60s"
 
+  # The Vertex AI grant comes and goes with generated_styles: turning them
+  # on in a later apply replaces this wait, so the worker waits for it.
+  triggers = {
+    worker_vertex = join(",", google_project_iam_member.worker_vertex[*].id)
+  }
+
   depends_on = [
     google_project_iam_member.gateway_firestore,
     google_storage_bucket_iam_member.gateway_input,
@@ -42,11 +48,13 @@ resource "time_sleep" "runtime_iam" {
     google_storage_bucket_iam_member.notify_output,
     google_service_account_iam_member.notify_sign,
     google_secret_manager_secret_iam_member.notify_smtp,
+    google_secret_manager_secret_iam_member.notify_twilio,
     google_project_iam_member.worker_firestore,
     google_storage_bucket_iam_member.worker_output,
     google_storage_bucket_iam_member.worker_input,
     google_storage_bucket_iam_member.worker_models,
     google_secret_manager_secret_iam_member.worker_amqp,
+    google_project_iam_member.worker_vertex,
     google_project_iam_member.autoscaler_parameters,
     google_service_account_iam_member.autoscaler_acts_as_worker,
     google_secret_manager_secret_iam_member.autoscaler_amqp,

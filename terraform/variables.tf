@@ -350,6 +350,35 @@ variable "worker_grace" {
   description = "How long a stopping worker lets running generations finish (WORKER_GRACE). Cloud Run kills the container 10s after SIGTERM, so keep it below that."
 }
 
+variable "generated_styles" {
+  type        = bool
+  default     = true
+  description = "Offer the generated styles, drawn by a hosted model on Vertex AI and billed per image (GENERATED_STYLES on the Gateway; the worker's custom role that calls the model, vertex.tf). false: local styles only, no photo leaves the project."
+}
+
+variable "generated_budget_usd" {
+  type        = number
+  default     = 0
+  description = "The event's budget for generated images at list price, in US dollars (GENERATED_BUDGET_USD): past it the Gateway refuses generated styles (429) and the app offers the local ones. 0: no budget."
+
+  validation {
+    condition     = var.generated_budget_usd >= 0
+    error_message = "generated_budget_usd must be 0 (no budget) or a positive amount in US dollars."
+  }
+}
+
+variable "vertex_location" {
+  type        = string
+  default     = "global"
+  description = "Vertex AI location the worker calls the model in (VERTEX_LOCATION). global: Google routes each call to a region with capacity (fewer 429s), without saying which; name a region that serves the model (Vertex AI's model locations table) to keep the processing there."
+}
+
+variable "vertex_model" {
+  type        = string
+  default     = "gemini-2.5-flash-image"
+  description = "The hosted image model of the generated styles (VERTEX_MODEL); a style's own model in styles.json wins. Its list price per image is the catalogue's (styles.json generated.priceUSD): change both together."
+}
+
 variable "ort_library_path" {
   type        = string
   default     = "/opt/onnxruntime/lib/libonnxruntime.so"
@@ -409,6 +438,62 @@ variable "notify_max_instances" {
   type        = number
   default     = 10
   description = "Most Notify instances."
+}
+
+#
+# Notify (text messages and web push; README, "Notification channels")
+#
+
+variable "sms_provider" {
+  type        = string
+  default     = "off"
+  description = "Text messages with the pick-up link: \"off\", or \"twilio\" (Twilio's Messages API; set twilio_account_sid, twilio_from and TF_VAR_twilio_auth_token)."
+
+  validation {
+    condition     = contains(["off", "twilio"], var.sms_provider)
+    error_message = "sms_provider must be \"off\" or \"twilio\"."
+  }
+}
+
+variable "twilio_account_sid" {
+  type        = string
+  default     = ""
+  description = "Twilio account SID (AC followed by 32 hex digits); not a secret."
+
+  validation {
+    condition     = var.sms_provider != "twilio" || can(regex("^AC[0-9a-f]{32}$", var.twilio_account_sid))
+    error_message = "With sms_provider = \"twilio\", twilio_account_sid must be the account SID (AC and 32 hex digits)."
+  }
+}
+
+variable "twilio_auth_token" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  ephemeral   = true
+  description = "Twilio auth token; stored in Secret Manager (write-only, var.secrets_version sends a new one) and given to Notify as TWILIO_AUTH_TOKEN. Pass it as TF_VAR_twilio_auth_token."
+}
+
+variable "twilio_from" {
+  type        = string
+  default     = ""
+  description = "Sender of the texts: a Twilio number in E.164 (+15005550006), an alphanumeric sender id where the country allows one, or a Messaging Service SID (MG...)."
+
+  validation {
+    condition     = var.sms_provider != "twilio" || var.twilio_from != ""
+    error_message = "With sms_provider = \"twilio\", twilio_from names the sender."
+  }
+}
+
+variable "web_push_vapid_key" {
+  type        = string
+  default     = ""
+  description = "Public key of the Firebase project's Web Push certificate (Firebase console, Project settings, Cloud Messaging, Web Push certificates; not a secret): /studio.json's vapidKey. Empty: the app offers no push."
+
+  validation {
+    condition     = var.web_push_vapid_key == "" || can(regex("^[A-Za-z0-9_-]{86,88}$", var.web_push_vapid_key))
+    error_message = "web_push_vapid_key is the base64url public key (87 characters) of a Web Push certificate."
+  }
 }
 
 #

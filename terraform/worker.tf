@@ -201,6 +201,20 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
         name  = "LOG_LEVEL"
         value = var.log_level
       }
+      # The generate step's model on Vertex AI (vertex.tf), called as this
+      # pool's service account.
+      env {
+        name  = "VERTEX_PROJECT"
+        value = var.project
+      }
+      env {
+        name  = "VERTEX_LOCATION"
+        value = var.vertex_location
+      }
+      env {
+        name  = "VERTEX_MODEL"
+        value = var.vertex_model
+      }
 
       # No startup or liveness probe: google-beta 6.50.0 (the pinned
       # version, schema/packages.json) has none on worker pools (they came

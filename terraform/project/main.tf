@@ -48,6 +48,7 @@ provider "google-beta" {
 # disabled on destroy: other workloads may use them.
 locals {
   services = toset([
+    "aiplatform.googleapis.com",
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
