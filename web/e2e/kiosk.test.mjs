@@ -275,3 +275,96 @@ test("a booth job overtakes a backlog of online jobs", async () => {
     await context.close();
   }
 });
+
+// Issue 19's rough edges at the kiosk: a wrong password in words; the still
+// is the preview's mirror image while the photo sent is the camera's own
+// frame; an attendee without an email is served (QR pick-up); the portrait
+// does not move the QR code, which stays on a 1280x800 screen; Print ->
+// Back shows the QR code again; the next attendee's photo clears it.
+test("kiosk rough edges: wrong password in words, mirror, no email, QR in place, Print -> Back", async () => {
+  const email = `staff-pw-${Date.now()}@booth.test`;
+  await createUser(email, "booth-secret-1", { staff: [EVENT] });
+  const signIn = await camBrowser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US" });
+  try {
+    const page = await signIn.newPage();
+    await page.goto(env.WEB_URL + "/#/kiosk");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const said = page.getByText(/Wrong email or password/);
+    await expectVisible(said);
+    assert.doesNotMatch(await page.locator("main").innerText(), /auth\//);
+    await shot(page, "kiosk-8-wrong-password");
+  } finally {
+    await signIn.close();
+  }
+
+  const { context, page, logs } = await staffKiosk();
+  try {
+    const video = page.getByLabel("Camera preview").locator("video");
+    const transform = (l) => l.evaluate((el) => getComputedStyle(el).transform);
+    const preview = await transform(video); // while it shows
+    assert.equal(preview, "matrix(-1, 0, 0, 1, 0, 0)", "the preview is not a mirror");
+    await page.getByLabel("The attendee has read this and agrees").check();
+    await page.getByRole("button", { name: "Take photo" }).click();
+    const still = page.getByRole("img", { name: "The photo just taken" });
+    await expectVisible(still, 10000);
+    await imageLoaded(still);
+    assert.equal(await transform(still), preview, "the still is not shown as the preview is");
+    // The photo sent is the camera's frame, not its mirror image: it
+    // matches the (unmirrored) camera frame better than its mirror does.
+    const { same, mirrored } = await page.evaluate(() => {
+      const v = document.querySelector(".camera video"), img = document.querySelector(".camera img");
+      const w = 64, h = 48;
+      const px = (src, flip) => {
+        const c = document.createElement("canvas"); c.width = w; c.height = h;
+        const g = c.getContext("2d");
+        if (flip) { g.translate(w, 0); g.scale(-1, 1); }
+        g.drawImage(src, 0, 0, w, h);
+        return g.getImageData(0, 0, w, h).data;
+      };
+      const frame = px(v, false), sent = px(img, false), flipped = px(img, true);
+      const diff = (a, b) => { let d = 0; for (let i = 0; i < a.length; i += 4) d += Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2]); return d / (a.length / 4); };
+      return { same: diff(frame, sent), mirrored: diff(frame, flipped) };
+    });
+    assert.ok(same < mirrored / 2, `the photo sent differs from the camera frame by ${same.toFixed(1)}, its mirror by ${mirrored.toFixed(1)}`);
+    await page.getByLabel("Style").selectOption("studio");
+    // No email: the attendee picks up by QR code.
+    assert.equal(await page.getByLabel("Attendee's email").inputValue(), "");
+    const submitted = page.waitForResponse((r) => r.url().endsWith("/v1/jobs") && r.request().method() === "POST");
+    await page.getByRole("button", { name: "Make my portrait" }).click();
+    const answer = await submitted;
+    assert.equal(answer.status(), 202, `a booth job without an email: ${answer.status()} ${await answer.text()}`);
+    assert.ok(!/name="email"/.test(answer.request().postData() ?? ""), "an empty email field was sent");
+    const qr = page.getByRole("img", { name: "Scan to get your portrait" });
+    await expectVisible(qr, 15000);
+    const pickup = await page.getByRole("link", { name: "Pick-up link" }).getAttribute("href");
+    // (Measured once it holds still: the panel is drawn again as the
+    // status changes.)
+    const before = await until("the QR code's place", () => qr.boundingBox());
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }), 120000);
+    const after = await qr.boundingBox();
+    assert.deepEqual(after, before, "the portrait moved the QR code");
+    const scrollY = await page.evaluate(() => window.scrollY);
+    assert.ok(scrollY === 0 && after.y >= 0 && after.y + after.height <= 800, `the QR code at y ${after.y}..${after.y + after.height} (scroll ${scrollY}) is not on the 1280x800 screen`);
+    await shot(page, "kiosk-9-qr-in-place");
+
+    await page.getByRole("link", { name: "Print" }).click();
+    await expectVisible(page.getByRole("figure"));
+    await page.getByRole("button", { name: "Back" }).click();
+    await expectVisible(page.getByRole("img", { name: "Scan to get your portrait" }));
+    assert.equal(await page.getByRole("link", { name: "Pick-up link" }).getAttribute("href"), pickup, "Back shows another code");
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }));
+    await shot(page, "kiosk-10-back-from-print");
+    // The next attendee: their photo clears the last one's QR code.
+    await page.getByLabel("The attendee has read this and agrees").check();
+    await page.getByRole("button", { name: "Take photo" }).click();
+    await until("the panel cleared", async () => (await page.getByRole("img", { name: "Scan to get your portrait" }).count()) === 0);
+  } catch (e) {
+    console.error(logs.join("\n"));
+    await shot(page, "kiosk-failure").catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+});

@@ -34,3 +34,23 @@ export function submitFailure(err: unknown): SubmitFailure {
   }
   return { key: "advice_retry", retry: err.status >= 500 };
 }
+
+// signInFailure: words for Firebase Auth's error codes on a password
+// sign-in (the kiosk's staff sign-in).
+export function signInFailure(err: unknown): Key {
+  switch ((err as { code?: string }).code) {
+    case "auth/wrong-password":
+    case "auth/invalid-credential":
+    case "auth/invalid-login-credentials":
+    case "auth/user-not-found":
+      return "signin_wrong";
+    case "auth/too-many-requests":
+      return "signin_too_many";
+    case "auth/user-disabled":
+      return "signin_disabled";
+    case "auth/invalid-email":
+    case "auth/missing-email":
+      return "signin_invalid_email";
+  }
+  return "signin_failed";
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/api";
-import { submitFailure } from "../src/errors";
+import { signInFailure, submitFailure } from "../src/errors";
 import { setLang, t } from "../src/i18n";
 
 describe("submitFailure", () => {
@@ -25,5 +25,23 @@ describe("submitFailure", () => {
     const said = t(submitFailure(new ApiError(400, "invalid_argument", raw)).key);
     expect(said).not.toContain("too elongated");
     expect(said).toMatch(/another photo/);
+  });
+});
+
+describe("signInFailure", () => {
+  it.each([
+    ["auth/wrong-password", "signin_wrong"],
+    ["auth/invalid-credential", "signin_wrong"],
+    ["auth/user-not-found", "signin_wrong"],
+    ["auth/too-many-requests", "signin_too_many"],
+    ["auth/user-disabled", "signin_disabled"],
+    ["auth/invalid-email", "signin_invalid_email"],
+    ["auth/network-request-failed", "signin_failed"],
+  ])("%s -> %s", (code, key) => {
+    expect(signInFailure({ code })).toBe(key);
+  });
+  it("says no code", () => {
+    setLang("en");
+    expect(t(signInFailure({ code: "auth/wrong-password" }))).not.toMatch(/auth\//);
   });
 });
