@@ -155,3 +155,30 @@ test("a photo too small or too elongated is refused in words before upload; a ne
     assert.equal(await page.getByRole("alert").count(), 0, "the last photo's alert stays");
   });
 });
+
+test("a guest's Sign out warns that the photos will be lost and offers keeping them first", async () => {
+  await onPhone(browser, "rough-signout", async (page) => {
+    await guestUpload(page);
+    const signOut = page.getByRole("button", { name: "Sign out" });
+    const dialog = page.getByRole("dialog", { name: "Sign out and lose your photos?" });
+    await signOut.click();
+    await expectVisible(dialog);
+    await expectText(dialog, /your photos and portraits here are gone for good.*sign in with your email first/s);
+    await shot(page, "rough-signout-warning");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    assert.equal(await dialog.count(), 0);
+    await expectVisible(signOut);
+    // Keeping them: the sign-in screen, still as the guest (linking keeps
+    // the guest's photos).
+    await signOut.click();
+    await dialog.getByRole("button", { name: "Keep my photos: sign in with email" }).click();
+    await expectVisible(page.getByRole("heading", { name: "Sign in" }));
+    await expectVisible(page.getByText("You are signed in as a guest."));
+    await expectVisible(page.getByRole("button", { name: "Email me a sign-in link" }));
+    // Signing out anyway does.
+    await signOut.click();
+    await dialog.getByRole("button", { name: "Sign out and lose them" }).click();
+    await until("signed out", async () => (await signOut.count()) === 0);
+    await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
+  });
+});

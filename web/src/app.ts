@@ -66,13 +66,44 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       h("a", { href: "#/photos" }, t("my_photos")),
       !ctx.user || ctx.user.isAnonymous ? h("a", { href: "#/signin" }, t("sign_in_title")) : null,
       ctx.staff ? h("a", { href: "#/kiosk" }, t("kiosk")) : null,
-      ctx.user ? h("button", { class: "link", type: "button", onclick: async () => { await signOut(auth); ctx.go("#/"); } }, t("sign_out")) : null,
+      ctx.user ? h("button", { class: "link", type: "button", onclick: () => void leave() }, t("sign_out")) : null,
       h("button", {
         class: "link", type: "button", "aria-label": t("language"),
         onclick: () => { chooseLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); renderHeader(); void render(); },
       }, currentLang() === "ko" ? "EN" : "한국어"),
     );
     header.replaceChildren(h("a", { href: "#/", class: "brand" }, cfg.eventName), nav);
+  }
+
+  // leave signs out. A guest's photos belong to an account nobody can sign
+  // in to again, so a guest is warned first and offered to keep them: a
+  // sign-in (email link) links the guest, photos and all, to an address.
+  async function leave() {
+    if (ctx.user?.isAnonymous && !(await guestLeaves())) return;
+    await signOut(auth);
+    ctx.go("#/");
+  }
+
+  // guestLeaves asks a guest; true: sign out anyway.
+  function guestLeaves(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const dialog = h("dialog", { class: "card confirm", "aria-labelledby": "leave-title" },
+        h("h2", { id: "leave-title" }, t("guest_leave_title")),
+        h("p", {}, t("guest_leave_body")),
+        h("div", { class: "row" },
+          h("button", { class: "button primary", type: "button", value: "keep", onclick: () => dialog.close("keep") }, t("guest_leave_keep")),
+          h("button", { class: "button danger", type: "button", value: "leave", onclick: () => dialog.close("leave") }, t("guest_leave_anyway")),
+          h("button", { class: "button", type: "button", value: "stay", onclick: () => dialog.close("stay") }, t("guest_leave_cancel")),
+        ),
+      );
+      dialog.addEventListener("close", () => {
+        dialog.remove();
+        if (dialog.returnValue === "keep") ctx.go("#/signin");
+        resolve(dialog.returnValue === "leave");
+      });
+      document.body.append(dialog);
+      dialog.showModal();
+    });
   }
 
   async function render() {

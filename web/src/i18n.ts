@@ -107,6 +107,11 @@ const en = {
   signin_disabled: "This account is disabled. Ask the event's organiser.",
   signin_invalid_email: "That is not an email address.",
   signin_failed: "Could not sign in. Check the connection and try again.",
+  guest_leave_title: "Sign out and lose your photos?",
+  guest_leave_body: "You are signed in as a guest. A guest cannot sign in again: once you sign out, your photos and portraits here are gone for good. To keep them, sign in with your email first: we send you a link, and your photos move to that address.",
+  guest_leave_keep: "Keep my photos: sign in with email",
+  guest_leave_anyway: "Sign out and lose them",
+  guest_leave_cancel: "Cancel",
 } as const;
 
 export type Key = keyof typeof en;
@@ -219,6 +224,11 @@ const ko: Record<Key, string> = {
   signin_disabled: "사용이 중지된 계정입니다. 행사 주최자에게 문의하세요.",
   signin_invalid_email: "올바른 이메일 주소가 아닙니다.",
   signin_failed: "로그인하지 못했습니다. 네트워크를 확인하고 다시 시도해 주세요.",
+  guest_leave_title: "로그아웃하면 사진이 사라집니다. 계속할까요?",
+  guest_leave_body: "게스트로 로그인되어 있습니다. 게스트는 다시 로그인할 수 없어 로그아웃하면 여기의 사진과 결과물을 다시 볼 수 없습니다. 사진을 남기려면 먼저 이메일로 로그인하세요. 보내 드리는 링크를 열면 사진이 그 주소의 계정으로 옮겨집니다.",
+  guest_leave_keep: "사진 남기기: 이메일로 로그인",
+  guest_leave_anyway: "로그아웃하고 사진 버리기",
+  guest_leave_cancel: "취소",
 };
 
 export type Lang = "en" | "ko";
