@@ -58,6 +58,11 @@ const studio = { gatewayUrl, event: output("event"), eventName: output("event_na
 // google_client_id is null while Google sign-in is off.
 const googleClientId = outputs.google_client_id?.value;
 if (googleClientId) studio.googleClientId = googleClientId;
+// The channels the upload screen offers, and web push's public key.
+const channels = outputs.notify_channels?.value;
+if (channels) studio.channels = channels;
+const vapidKey = outputs.web_push_vapid_key?.value;
+if (vapidKey) studio.vapidKey = vapidKey;
 if (typeof site !== "string" || site === "") {
   console.error("deploy-web: the hosting_site output is empty");
   process.exit(1);

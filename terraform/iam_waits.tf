@@ -34,6 +34,8 @@ resource "time_sleep" "runtime_iam" {
   # on in a later apply replaces this wait, so the worker waits for it.
   triggers = {
     worker_vertex = join(",", google_project_iam_member.worker_vertex[*].id)
+    # So is Notify's Twilio grant with sms_provider.
+    notify_twilio = join(",", google_secret_manager_secret_iam_member.notify_twilio[*].id)
   }
 
   depends_on = [
@@ -48,6 +50,7 @@ resource "time_sleep" "runtime_iam" {
     google_storage_bucket_iam_member.notify_output,
     google_service_account_iam_member.notify_sign,
     google_secret_manager_secret_iam_member.notify_smtp,
+    google_secret_manager_secret_iam_member.notify_twilio,
     google_secret_manager_secret_iam_member.notify_twilio,
     google_project_iam_member.worker_firestore,
     google_storage_bucket_iam_member.worker_output,

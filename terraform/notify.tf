@@ -73,6 +73,33 @@ resource "google_secret_manager_secret_version" "smtp_password" {
   secret_data_wo_version = var.secrets_version
 }
 
+# The SMS provider's credential, only when texts are on: a secret without a
+# version would stop Notify's deploy.
+resource "google_secret_manager_secret" "twilio_auth_token" {
+  count     = var.sms_provider == "twilio" ? 1 : 0
+  secret_id = "${var.event}-twilio-auth-token"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_version" "twilio_auth_token" {
+  count                  = var.sms_provider == "twilio" ? 1 : 0
+  secret                 = google_secret_manager_secret.twilio_auth_token[0].id
+  secret_data_wo         = var.twilio_auth_token
+  secret_data_wo_version = var.secrets_version
+}
+
+resource "google_secret_manager_secret_iam_member" "notify_twilio" {
+  count     = var.sms_provider == "twilio" ? 1 : 0
+  secret_id = google_secret_manager_secret.twilio_auth_token[0].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.notify.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "notify_smtp" {
   secret_id = google_secret_manager_secret.smtp_password.secret_id
   role      = "roles/secretmanager.secretAccessor"
@@ -94,6 +121,12 @@ locals {
     SMTP_USER         = var.smtp_user
     SMTP_FROM         = var.smtp_from
     SMTP_STARTTLS     = tostring(var.smtp_starttls)
+    # Text messages (README, "Notification channels"); the auth token is a
+    # secret (below). Texts link to the job's page in the event's app.
+    SMS                = var.sms_provider
+    TWILIO_ACCOUNT_SID = var.twilio_account_sid
+    TWILIO_FROM        = var.twilio_from
+    APP_URL            = "https://${local.hosting_site_id}.web.app"
     # Several events may share the (default) database, and every event's
     # triggers see every job: Notify can skip jobs of other events by
     # comparing this with the request's event field.
@@ -145,6 +178,16 @@ resource "google_cloudfunctions2_function" "notify" {
       secret     = google_secret_manager_secret.smtp_password.secret_id
       version    = "latest"
     }
+
+    dynamic "secret_environment_variables" {
+      for_each = google_secret_manager_secret.twilio_auth_token
+      content {
+        key        = "TWILIO_AUTH_TOKEN"
+        project_id = var.project
+        secret     = secret_environment_variables.value.secret_id
+        version    = "latest"
+      }
+    }
   }
 
   depends_on = [
@@ -152,7 +195,22 @@ resource "google_cloudfunctions2_function" "notify" {
     time_sleep.build_iam,
     time_sleep.runtime_iam,
     google_secret_manager_secret_version.smtp_password,
+    google_secret_manager_secret_version.twilio_auth_token,
   ]
+}
+
+output "web_push_vapid_key" {
+  description = "Public VAPID key of web push (vapidKey in /studio.json); empty when push is off."
+  value       = var.web_push_vapid_key
+}
+
+output "notify_channels" {
+  description = "The channels the app offers on its upload screen (channels in /studio.json)."
+  value = {
+    email = true
+    phone = var.sms_provider != "off"
+    push  = var.web_push_vapid_key != ""
+  }
 }
 
 output "notify_function" {

@@ -94,6 +94,16 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
       secret     = google_secret_manager_secret.smtp_password.secret_id
       version    = "latest"
     }
+
+    dynamic "secret_environment_variables" {
+      for_each = google_secret_manager_secret.twilio_auth_token
+      content {
+        key        = "TWILIO_AUTH_TOKEN"
+        project_id = var.project
+        secret     = secret_environment_variables.value.secret_id
+        version    = "latest"
+      }
+    }
   }
 
   depends_on = [
@@ -101,6 +111,7 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
     time_sleep.build_iam,
     time_sleep.runtime_iam,
     google_secret_manager_secret_version.smtp_password,
+    google_secret_manager_secret_version.twilio_auth_token,
   ]
 }
 
