@@ -172,7 +172,7 @@ func (c *converter) layer(l Layer) error {
 			return err
 		}
 		if len(ins) < 2 {
-			return errors.New("Add needs at least two inputs")
+			return errors.New("needs at least two inputs")
 		}
 		op := "Sum"
 		if len(ins) == 2 {

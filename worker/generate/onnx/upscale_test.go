@@ -226,7 +226,7 @@ func ssim(a, b *image.NRGBA, r image.Rectangle) float64 {
 	}
 	mx, my := blur(x), blur(y)
 	sxx, syy, sxy := blur(mul(x, x)), blur(mul(y, y)), blur(mul(x, y))
-	c1, c2 := math.Pow(0.01*255, 2), math.Pow(0.03*255, 2)
+	c1, c2 := (0.01*255)*(0.01*255), (0.03*255)*(0.03*255)
 	var total float64
 	for i := range mx {
 		vx, vy, cxy := sxx[i]-mx[i]*mx[i], syy[i]-my[i]*my[i], sxy[i]-mx[i]*my[i]
