@@ -30,7 +30,7 @@ func NeedsRuntime(cat *styles.Catalogue) bool {
 }
 
 func isModelStep(kind string) bool {
-	return kind == "detect-face" || kind == "matte" || kind == "model"
+	return kind == "detect-face" || kind == "matte" || kind == "model" || kind == "upscale"
 }
 
 // NeedsVertex reports whether any style of the catalogue has a generate
@@ -127,6 +127,9 @@ func newStep(ctx context.Context, cat *styles.Catalogue, d Deps, st styles.Step,
 			return noHostedModel{}, nil
 		}
 		return d.Vertex.NewStep(st.Params)
+	}
+	if st.Kind == "upscale" && !haveFace { // it enlarges around the face the crop will frame
+		return nil, errors.New("needs a face: put detect-face before it")
 	}
 	step, ok, err := onnx.NewStep(ctx, d.Runtime, st.Kind, st.Params, cat.Model)
 	if !ok {

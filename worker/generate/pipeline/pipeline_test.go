@@ -195,6 +195,7 @@ func TestBuildRefuses(t *testing.T) {
 	models := `"models": {"m": {"kind": "matte", "file": "x.onnx", "sha256": "` + strings.Repeat("0", 64) + `", "size": [8, 8]}}`
 	for _, tc := range []struct{ name, steps, want string }{
 		{"crop without a face", `[{"step": "crop"}]`, "detect-face before"},
+		{"upscale without a face", `[{"step": "upscale", "model": "m"}]`, "detect-face before"},
 		{"backdrop without a matte", `[{"step": "backdrop", "kind": "colour", "colour": "#000000"}]`, "matte before"},
 		{"face gate late", `[{"step": "grade"}, {"step": "detect-face", "model": "m"}]`, "first step"},
 		{"unknown kind", `[{"step": "cubism"}]`, "unknown step kind"},
