@@ -157,4 +157,3 @@ func TestNonModelStepHoldsNoGPU(t *testing.T) {
 		}
 	}
 }
-

@@ -18,6 +18,7 @@ import (
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 	"github.com/tigerstudio/studio/worker/generate/pipeline"
 	"github.com/tigerstudio/studio/worker/generate/vertex"
+	"github.com/tigerstudio/studio/worker/internal/par"
 	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
@@ -84,6 +85,7 @@ func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 		MaxInputBytes: cfg.MaxInput,
 		BusyRetries:   cfg.BusyRetries,
 		Now:           time.Now,
+		pool:          par.NewPool(0),
 	}
 	// Fewer GPU turns than slots: the other slots download, decode, run
 	// their CPU steps, upload and commit while a model runs.

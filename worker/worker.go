@@ -21,6 +21,7 @@ import (
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/imaging"
+	"github.com/tigerstudio/studio/worker/internal/par"
 	"github.com/tigerstudio/studio/worker/internal/workerdb"
 )
 
@@ -74,6 +75,9 @@ type Processor struct {
 	// model runs at once and puts booth jobs' first; the other jobs in hand
 	// download, run their CPU steps and upload meanwhile.
 	gpu *gpuGate
+	// pool shares the pixel work of decode, the steps and encode out over
+	// the cores, one pool for every job in hand (nil: one core).
+	pool *par.Pool
 }
 
 func (p *Processor) now() time.Time {
@@ -198,7 +202,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 	if err != nil {
 		return fmt.Errorf("worker: download input: %w", err)
 	}
-	img, err := imaging.Decode(data)
+	img, err := imaging.DecodeOn(p.pool, data)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUnreadable, err)
 	}
@@ -313,6 +317,7 @@ func stepsMs(steps []generate.StepTiming) map[string]int64 {
 // their turns on the GPU in its class (jobDevice), and nothing else of the
 // generation holds the GPU.
 func (p *Processor) generate(ctx context.Context, booth bool, style styles.Style, img image.Image) (generate.Result, error) {
+	ctx = par.With(ctx, p.pool)
 	if p.gpu != nil {
 		ctx = generate.WithDevice(ctx, jobDevice{gate: p.gpu, booth: booth})
 	}
@@ -369,7 +374,7 @@ func attemptOfOutput(name string) (int, bool) {
 func (p *Processor) store(ctx context.Context, id, style string, attempt int, images []image.Image) ([]jobs.Output, error) {
 	var outputs []jobs.Output
 	for i, img := range images {
-		data, err := imaging.EncodeJPEG(img, 90)
+		data, err := imaging.EncodeJPEGOn(p.pool, img, 90)
 		if err != nil {
 			p.deleteOutputs(ctx, outputs)
 			return nil, fmt.Errorf("worker: %w", err)

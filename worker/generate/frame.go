@@ -1,11 +1,14 @@
 package generate
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/draw"
 	"math"
 	"sort"
+
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // Frame is one job's working state, shared by the steps of its pipeline:
@@ -19,18 +22,28 @@ type Frame struct {
 	// Matte is the person's alpha in [0,1], one value per pixel of Image
 	// in row order (nil before matte).
 	Matte []float32
+	// Pool shares the steps' pixel work out over the cores (nil: all on
+	// the calling goroutine); the job's, from its context (par.With).
+	Pool *par.Pool
 }
 
 // NewFrame copies in into a frame.
-func NewFrame(in image.Image) *Frame {
+func NewFrame(in image.Image) *Frame { return newFrame(nil, in) }
+
+func newFrame(pool *par.Pool, in image.Image) *Frame {
 	b := in.Bounds()
 	img := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(img, img.Bounds(), in, b.Min, draw.Src)
-	for i := 3; i < len(img.Pix); i += 4 {
-		img.Pix[i] = 255 // the studio's outputs are opaque
-	}
-	return &Frame{Image: img}
+	_ = pool.Bands(context.Background(), b.Dy(), rowGrain, func(y0, y1 int) {
+		draw.Draw(img, image.Rect(0, y0, b.Dx(), y1), in, b.Min.Add(image.Pt(0, y0)), draw.Src)
+		for i := y0*img.Stride + 3; i < y1*img.Stride; i += 4 {
+			img.Pix[i] = 255 // the studio's outputs are opaque
+		}
+	})
+	return &Frame{Image: img, Pool: pool}
 }
+
+// rowGrain is the fewest rows of a band of pixel work (par.Pool.Bands).
+const rowGrain = 16
 
 // Size is the image's width and height.
 func (f *Frame) Size() (w, h int) { return f.Image.Rect.Dx(), f.Image.Rect.Dy() }
@@ -96,22 +109,25 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 	xs, ys := taps(w, ow, r.X0, sx), taps(h, oh, r.Y0, sy)
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	pix, stride := f.Image.Pix, f.Image.Stride
-	for y, ty := range ys {
-		row0, row1 := pix[ty.i0*stride:], pix[ty.i1*stride:]
-		out := img.Pix[y*img.Stride:]
-		for x, tx := range xs {
-			a0, a1 := 4*tx.i0, 4*tx.i1
-			for c := range 3 {
-				top := float32(row0[a0+c]) + (float32(row0[a1+c])-float32(row0[a0+c]))*tx.a
-				bot := float32(row1[a0+c]) + (float32(row1[a1+c])-float32(row1[a0+c]))*tx.a
-				out[4*x+c] = uint8(min(max(top+(bot-top)*ty.a+0.5, 0), 255))
+	_ = f.Pool.Bands(context.Background(), h, rowGrain, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			ty := ys[y]
+			row0, row1 := pix[ty.i0*stride:], pix[ty.i1*stride:]
+			out := img.Pix[y*img.Stride:]
+			for x, tx := range xs {
+				a0, a1 := 4*tx.i0, 4*tx.i1
+				for c := range 3 {
+					top := float32(row0[a0+c]) + (float32(row0[a1+c])-float32(row0[a0+c]))*tx.a
+					bot := float32(row1[a0+c]) + (float32(row1[a1+c])-float32(row1[a0+c]))*tx.a
+					out[4*x+c] = uint8(min(max(top+(bot-top)*ty.a+0.5, 0), 255))
+				}
+				out[4*x+3] = 255
 			}
-			out[4*x+3] = 255
 		}
-	}
+	})
 	if f.Matte != nil {
 		// Outside the photo is background.
-		f.Matte = samplePlane(f.Matte, ow, xs, ys, true)
+		f.Matte = samplePlane(f.Pool, f.Matte, ow, xs, ys, true)
 	}
 	move := func(p Point) Point { return Point{(p.X - r.X0) / sx, (p.Y - r.Y0) / sy} }
 	for i := range f.Faces {
@@ -128,7 +144,12 @@ func (f *Frame) Transform(r Rect, w, h int) error {
 
 // ResizePlane scales a w x h plane of floats to dw x dh, bilinearly.
 func ResizePlane(src []float32, w, h, dw, dh int) []float32 {
-	return samplePlane(src, w, taps(dw, w, 0, float64(w)/float64(dw)), taps(dh, h, 0, float64(h)/float64(dh)), false)
+	return ResizePlaneOn(nil, src, w, h, dw, dh)
+}
+
+// ResizePlaneOn is ResizePlane with its rows shared out over pool.
+func ResizePlaneOn(pool *par.Pool, src []float32, w, h, dw, dh int) []float32 {
+	return samplePlane(pool, src, w, taps(dw, w, 0, float64(w)/float64(dw)), taps(dh, h, 0, float64(h)/float64(dh)), false)
 }
 
 // tap is where one output column (or row) samples its source: two
@@ -156,22 +177,25 @@ func taps(n, size int, origin, step float64) []tap {
 
 // samplePlane samples a plane of floats, w wide, at xs x ys; with
 // zeroOutside, positions beyond the source's edge are 0 instead of the edge.
-func samplePlane(src []float32, w int, xs, ys []tap, zeroOutside bool) []float32 {
+func samplePlane(pool *par.Pool, src []float32, w int, xs, ys []tap, zeroOutside bool) []float32 {
 	dst := make([]float32, len(xs)*len(ys))
-	for y, ty := range ys {
-		if zeroOutside && ty.outside {
-			continue
-		}
-		row0, row1 := src[ty.i0*w:], src[ty.i1*w:]
-		out := dst[y*len(xs):]
-		for x, tx := range xs {
-			if zeroOutside && tx.outside {
+	_ = pool.Bands(context.Background(), len(ys), rowGrain, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			ty := ys[y]
+			if zeroOutside && ty.outside {
 				continue
 			}
-			top := row0[tx.i0] + (row0[tx.i1]-row0[tx.i0])*tx.a
-			bot := row1[tx.i0] + (row1[tx.i1]-row1[tx.i0])*tx.a
-			out[x] = top + (bot-top)*ty.a
+			row0, row1 := src[ty.i0*w:], src[ty.i1*w:]
+			out := dst[y*len(xs):]
+			for x, tx := range xs {
+				if zeroOutside && tx.outside {
+					continue
+				}
+				top := row0[tx.i0] + (row0[tx.i1]-row0[tx.i0])*tx.a
+				bot := row1[tx.i0] + (row1[tx.i1]-row1[tx.i0])*tx.a
+				out[x] = top + (bot-top)*ty.a
+			}
 		}
-	}
+	})
 	return dst
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/infra/styles"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // Pipeline is a style's steps, in order.
@@ -25,7 +26,7 @@ func (p Pipeline) Run(ctx context.Context, in image.Image) (Result, error) {
 	if b := in.Bounds(); b.Dx() < 8 || b.Dy() < 8 {
 		return Result{}, fmt.Errorf("%w: image of %dx%d is too small", ErrInvalidInput, b.Dx(), b.Dy())
 	}
-	f := NewFrame(in)
+	f := newFrame(par.From(ctx), in)
 	res := Result{Steps: make([]StepTiming, 0, len(p))}
 	for i, s := range p {
 		if err := ctx.Err(); err != nil {

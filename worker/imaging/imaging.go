@@ -5,20 +5,31 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"math"
+	"sync/atomic"
 
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/tigerstudio/studio/infra/photo"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // Decode decodes a JPEG, PNG or WebP and applies its EXIF orientation.
-func Decode(data []byte) (*image.RGBA, error) {
+func Decode(data []byte) (*image.RGBA, error) { return DecodeOn(nil, data) }
+
+// rowGrain is the fewest rows of a band of pixel work (par.Pool.Bands).
+const rowGrain = 16
+
+// DecodeOn is Decode with the conversion to RGBA and the orientation
+// shared out over pool's cores; the decoders themselves run on one.
+func DecodeOn(pool *par.Pool, data []byte) (*image.RGBA, error) {
 	f, ok := photo.Of(data)
 	if !ok {
 		return nil, fmt.Errorf("imaging.Decode: not a JPEG, PNG or WebP image")
@@ -34,22 +45,36 @@ func Decode(data []byte) (*image.RGBA, error) {
 	case photo.WebP:
 		orient = webpOrientation(data)
 	}
-	return Orient(ToRGBA(img), orient), nil
+	return orientOn(pool, toRGBAOn(pool, img), orient), nil
 }
 
 // ToRGBA converts any image to an *image.RGBA with origin (0,0).
-func ToRGBA(img image.Image) *image.RGBA {
+func ToRGBA(img image.Image) *image.RGBA { return toRGBAOn(nil, img) }
+
+func toRGBAOn(pool *par.Pool, img image.Image) *image.RGBA {
 	b := img.Bounds()
 	if r, ok := img.(*image.RGBA); ok && b.Min == (image.Point{}) {
 		return r
 	}
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	_ = pool.Bands(context.Background(), b.Dy(), rowGrain, func(y0, y1 int) {
+		draw.Draw(out, image.Rect(0, y0, b.Dx(), y1), img, b.Min.Add(image.Pt(0, y0)), draw.Src)
+	})
 	return out
 }
 
 // EncodeJPEG encodes an output image.
-func EncodeJPEG(img image.Image, quality int) ([]byte, error) {
+func EncodeJPEG(img image.Image, quality int) ([]byte, error) { return EncodeJPEGOn(nil, img, quality) }
+
+// EncodeJPEGOn is EncodeJPEG with the colour conversion shared out over
+// pool's cores: an opaque NRGBA or RGBA image becomes full-resolution
+// YCbCr first, which the encoder reads value for value as it would have
+// converted them itself (the same bytes come out); the DCT and entropy
+// coding run on one core.
+func EncodeJPEGOn(pool *par.Pool, img image.Image, quality int) ([]byte, error) {
+	if y, ok := opaqueYCbCr(pool, img); ok {
+		img = y
+	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
 		return nil, fmt.Errorf("imaging.EncodeJPEG: %w", err)
@@ -57,8 +82,49 @@ func EncodeJPEG(img image.Image, quality int) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// opaqueYCbCr converts an opaque *image.NRGBA or *image.RGBA to 4:4:4
+// YCbCr; ok is false for other images and for any pixel not opaque (whose
+// premultiplied colour the encoder derives itself).
+func opaqueYCbCr(pool *par.Pool, img image.Image) (_ *image.YCbCr, ok bool) {
+	var pix []byte
+	var stride int
+	switch m := img.(type) {
+	case *image.NRGBA:
+		pix, stride = m.Pix, m.Stride
+	case *image.RGBA:
+		pix, stride = m.Pix, m.Stride
+	default:
+		return nil, false
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio444)
+	var translucent atomic.Bool
+	_ = pool.Bands(context.Background(), h, rowGrain, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := pix[y*stride : y*stride+4*w]
+			o := y * out.YStride
+			for x := range w {
+				p := row[4*x : 4*x+4 : 4*x+4]
+				if p[3] != 0xff {
+					translucent.Store(true)
+					return
+				}
+				out.Y[o+x], out.Cb[o+x], out.Cr[o+x] = color.RGBToYCbCr(p[0], p[1], p[2])
+			}
+		}
+	})
+	if translucent.Load() {
+		return nil, false
+	}
+	out.Rect = b // the encoder's blocks start at the image's origin
+	return out, true
+}
+
 // Orient applies an EXIF orientation (1-8) so the image is upright.
-func Orient(src *image.RGBA, orientation int) *image.RGBA {
+func Orient(src *image.RGBA, orientation int) *image.RGBA { return orientOn(nil, src, orientation) }
+
+func orientOn(pool *par.Pool, src *image.RGBA, orientation int) *image.RGBA {
 	if orientation < 2 || orientation > 8 {
 		return src
 	}
@@ -68,7 +134,16 @@ func Orient(src *image.RGBA, orientation int) *image.RGBA {
 		dw, dh = h, w
 	}
 	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
-	for y := 0; y < h; y++ {
+	// Each band reads its own source rows and writes their pixels, which
+	// no other source row maps to.
+	_ = pool.Bands(context.Background(), h, rowGrain, func(y0, y1 int) {
+		orientRows(src, dst, orientation, w, h, y0, y1)
+	})
+	return dst
+}
+
+func orientRows(src, dst *image.RGBA, orientation, w, h, y0, y1 int) {
+	for y := y0; y < y1; y++ {
 		for x := 0; x < w; x++ {
 			var dx, dy int
 			switch orientation {
@@ -92,7 +167,6 @@ func Orient(src *image.RGBA, orientation int) *image.RGBA {
 			copy(dst.Pix[di:di+4], src.Pix[si:si+4])
 		}
 	}
-	return dst
 }
 
 // jpegOrientation finds the orientation tag in a JPEG's APP1 Exif segment.

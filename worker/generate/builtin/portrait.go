@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // crop frames the face head-and-shoulders: the eyes at EyeLine of the
@@ -136,87 +137,97 @@ func newBackdrop(p backdrop) (generate.Step, error) {
 
 func (p backdrop) Apply(ctx context.Context, f *generate.Frame) error {
 	w, h := f.Size()
+	pool := f.Pool
 	alpha := f.Matte
 	if p.Feather > 0 {
 		var err error
-		if alpha, err = gaussian(ctx, alpha, w, h, max(p.Feather/3, 1)); err != nil {
+		if alpha, err = gaussian(ctx, pool, alpha, w, h, max(p.Feather/3, 1)); err != nil {
 			return err
 		}
 	}
-	src := toPlanes(f.Image)
+	src := toPlanes(pool, f.Image)
 	bg := newPlanes(w, h)
 	if p.Kind == "blur" {
-		if err := p.blurred(ctx, src, alpha, bg); err != nil {
+		if err := p.blurred(ctx, pool, src, alpha, bg); err != nil {
 			return err
 		}
 	} else {
 		tr, tg, tb := p.Colour.rgb()
 		br, bgc, bb := p.To.rgb()
-		for y := range h {
-			t := float32(y) / float32(max(h-1, 1))
-			r, g, b := tr+(br-tr)*t, tg+(bgc-tg)*t, tb+(bb-tb)*t
-			for x := range w {
-				i := y*w + x
-				bg.r[i], bg.g[i], bg.b[i] = r, g, b
+		_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+			for y := y0; y < y1; y++ {
+				t := float32(y) / float32(max(h-1, 1))
+				r, g, b := tr+(br-tr)*t, tg+(bgc-tg)*t, tb+(bb-tb)*t
+				for x := range w {
+					i := y*w + x
+					bg.r[i], bg.g[i], bg.b[i] = r, g, b
+				}
 			}
-		}
+		})
 	}
 	out, vig := bg.channels(), float32(p.Vignette)
 	in := src.channels()
-	for y := range h {
-		if y%cancelEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			dy := (float32(y)/float32(h) - 0.5) * 2
+			for x := range w {
+				dx := (float32(x)/float32(w) - 0.5) * 2
+				v := 1 - vig*(dx*dx+dy*dy)/2
+				i := y*w + x
+				a := min(max(alpha[i], 0), 1)
+				for c := range 3 {
+					out[c][i] = in[c][i]*a + out[c][i]*v*(1-a)
+				}
 			}
 		}
-		dy := (float32(y)/float32(h) - 0.5) * 2
-		for x := range w {
-			dx := (float32(x)/float32(w) - 0.5) * 2
-			v := 1 - vig*(dx*dx+dy*dy)/2
-			i := y*w + x
-			a := min(max(alpha[i], 0), 1)
-			for c := range 3 {
-				out[c][i] = in[c][i]*a + out[c][i]*v*(1-a)
-			}
-		}
+	}); err != nil {
+		return err
 	}
-	f.Image = bg.toNRGBA()
+	f.Image = bg.toNRGBA(pool)
 	return nil
 }
 
 // blurred fills bg with the background blurred without the person: each
 // channel is blurred weighted by the background's share, so the person's
 // colours do not bleed into the bokeh as a halo.
-func (p backdrop) blurred(ctx context.Context, src planes, alpha []float32, bg planes) error {
+func (p backdrop) blurred(ctx context.Context, pool *par.Pool, src planes, alpha []float32, bg planes) error {
 	w, h := src.w, src.h
 	r := max(int(p.Radius*float64(max(w, h))/2), 1) // three box passes of r ~ a Gaussian of sigma r
 	weight := make([]float32, w*h)
-	for i, a := range alpha {
-		weight[i] = 1 - min(max(a, 0), 1)
-	}
-	wsum, err := gaussian(ctx, weight, w, h, r)
+	_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+		for i := y0 * w; i < y1*w; i++ {
+			weight[i] = 1 - min(max(alpha[i], 0), 1)
+		}
+	})
+	wsum, err := gaussian(ctx, pool, weight, w, h, r)
 	if err != nil {
 		return err
 	}
 	dst := bg.channels()
 	for c, ch := range src.channels() {
 		weighted := make([]float32, w*h)
-		for i := range ch {
-			weighted[i] = ch[i] * weight[i]
-		}
-		plain, err := gaussian(ctx, ch, w, h, r)
+		_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+			for i := y0 * w; i < y1*w; i++ {
+				weighted[i] = ch[i] * weight[i]
+			}
+		})
+		plain, err := gaussian(ctx, pool, ch, w, h, r)
 		if err != nil {
 			return err
 		}
-		if weighted, err = gaussian(ctx, weighted, w, h, r); err != nil {
+		if weighted, err = gaussian(ctx, pool, weighted, w, h, r); err != nil {
 			return err
 		}
-		for i := range weighted {
-			if wsum[i] > 0.05 {
-				dst[c][i] = weighted[i] / wsum[i]
-			} else {
-				dst[c][i] = plain[i] // deep inside the person: hidden anyway
+		if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+			for i := y0 * w; i < y1*w; i++ {
+				if wsum[i] > 0.05 {
+					dst[c][i] = weighted[i] / wsum[i]
+				} else {
+					dst[c][i] = plain[i] // deep inside the person: hidden anyway
+				}
 			}
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -294,26 +305,32 @@ func (p retouch) Apply(ctx context.Context, f *generate.Frame) error {
 
 func (p retouch) smooth(ctx context.Context, f *generate.Frame, fc generate.Face, w, h int) error {
 	mask := SkinMask(fc, w, h)
-	src := toPlanes(f.Image)
+	pool := f.Pool
+	src := toPlanes(pool, f.Image)
 	r := max(int(fc.Box.W()/40), 1)
 	strength := float32(p.Smooth)
 	pix := f.Image.Pix
 	for c, ch := range src.channels() {
-		blur, err := gaussian(ctx, ch, w, h, r)
+		blur, err := gaussian(ctx, pool, ch, w, h, r)
 		if err != nil {
 			return err
 		}
-		for i, m := range mask {
-			if m == 0 {
-				continue
+		if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+			for i := y0 * w; i < y1*w; i++ {
+				m := mask[i]
+				if m == 0 {
+					continue
+				}
+				// Edge-aware: a pixel far from its neighbourhood (a nostril,
+				// the jaw line; about 0.17 or more) is a feature and kept,
+				// while noise and small blemishes are smoothed away.
+				d := ch[i] - blur[i]
+				keep := min(d*d/0.03, 1)
+				k := m * strength * (1 - keep)
+				pix[4*i+c] = to8(ch[i]*(1-k) + blur[i]*k)
 			}
-			// Edge-aware: a pixel far from its neighbourhood (a nostril,
-			// the jaw line; about 0.17 or more) is a feature and kept, while
-			// noise and small blemishes are smoothed away.
-			d := ch[i] - blur[i]
-			keep := min(d*d/0.03, 1)
-			k := m * strength * (1 - keep)
-			pix[4*i+c] = to8(ch[i]*(1-k) + blur[i]*k)
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

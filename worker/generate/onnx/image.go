@@ -67,15 +67,15 @@ func (s imageStep) Apply(ctx context.Context, f *generate.Frame) error {
 		}
 		w, h = fw, fh
 	}
-	src := toPlanar(f.Image, spec)
+	src := toPlanarOn(f.Pool, f.Image, spec)
 	var dst planar
 	if spec.fixed() {
-		in := src.resize(spec.Size[1], spec.Size[0])
+		in := src.resizeOn(f.Pool, spec.Size[1], spec.Size[0])
 		out := planar{w: in.w, h: in.h, c: 3, pix: make([]float32, len(in.pix))}
 		if err := s.runCrop(ctx, in.pix, in.h, in.w, out.pix); err != nil {
 			return fmt.Errorf("running the model: %w", err)
 		}
-		dst = out.resize(w, h)
+		dst = out.resizeOn(f.Pool, w, h)
 	} else {
 		var err error
 		dst, err = runTiled(ctx, src, spec.Tile, spec.Pad, func(ctx context.Context, in []float32, h, w int, out []float32) error {
@@ -91,6 +91,6 @@ func (s imageStep) Apply(ctx context.Context, f *generate.Frame) error {
 			return err
 		}
 	}
-	f.Image = toNRGBA(dst, spec)
+	f.Image = toNRGBAOn(f.Pool, dst, spec)
 	return nil
 }

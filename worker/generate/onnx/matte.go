@@ -58,14 +58,19 @@ func (s matteStep) alpha(ctx context.Context, in planar) ([]float32, error) {
 func (s matteStep) Apply(ctx context.Context, f *generate.Frame) error {
 	spec := s.spec
 	w, h := f.Size()
-	in := toPlanar(f.Image, spec).resize(spec.Size[1], spec.Size[0])
+	in := toPlanarOn(f.Pool, f.Image, spec).resizeOn(f.Pool, spec.Size[1], spec.Size[0])
 	a, err := s.alpha(ctx, in)
 	if err != nil {
 		return fmt.Errorf("running the matte model: %w", err)
 	}
-	m := generate.ResizePlane(a, spec.Size[1], spec.Size[0], w, h)
-	for i, v := range m {
-		m[i] = min(max(v, 0), 1) // also NaN -> 0
+	m := generate.ResizePlaneOn(f.Pool, a, spec.Size[1], spec.Size[0], w, h)
+	_ = f.Pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+		for i := y0 * w; i < y1*w; i++ {
+			m[i] = min(max(m[i], 0), 1) // also NaN -> 0
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	f.Matte = m
 	return nil

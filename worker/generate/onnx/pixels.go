@@ -5,6 +5,7 @@ import (
 	"image"
 
 	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // planar is a float32 image in CHW order, the layout of [1,C,H,W] tensors.
@@ -14,7 +15,13 @@ type planar struct {
 }
 
 // toPlanar converts img to planar RGB normalised for spec.
-func toPlanar(img *image.NRGBA, spec Spec) planar {
+func toPlanar(img *image.NRGBA, spec Spec) planar { return toPlanarOn(nil, img, spec) }
+
+// rowGrain is the fewest rows of a band of pixel work (par.Pool.Bands).
+const rowGrain = 16
+
+// toPlanarOn is toPlanar with its rows shared out over pool.
+func toPlanarOn(pool *par.Pool, img *image.NRGBA, spec Spec) planar {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	n := w * h
 	out := planar{w: w, h: h, c: 3, pix: make([]float32, 3*n)}
@@ -24,49 +31,59 @@ func toPlanar(img *image.NRGBA, spec Spec) planar {
 			lut[c][v] = spec.normalise(c, float32(v)/255)
 		}
 	}
-	for y := range h {
-		row := img.Pix[y*img.Stride:]
-		for x := range w {
-			i := y*w + x
-			for c := range 3 {
-				out.pix[c*n+i] = lut[c][row[4*x+c]]
+	_ = pool.Bands(context.Background(), h, rowGrain, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := img.Pix[y*img.Stride:]
+			for x := range w {
+				i := y*w + x
+				for c := range 3 {
+					out.pix[c*n+i] = lut[c][row[4*x+c]]
+				}
 			}
 		}
-	}
+	})
 	return out
 }
 
 // toNRGBA reads an image model's output back to an opaque image.
-func toNRGBA(src planar, spec Spec) *image.NRGBA {
+func toNRGBA(src planar, spec Spec) *image.NRGBA { return toNRGBAOn(nil, src, spec) }
+
+// toNRGBAOn is toNRGBA with its rows shared out over pool.
+func toNRGBAOn(pool *par.Pool, src planar, spec Spec) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, src.w, src.h))
 	n := src.w * src.h
-	for i := range n {
-		px := img.Pix[4*i : 4*i+4 : 4*i+4]
-		for c := range 3 {
-			v := spec.denormalise(src.pix[c*n+i])
-			switch {
-			case v >= 1:
-				px[c] = 255
-			case v > 0:
-				px[c] = uint8(v*255 + 0.5)
-			default: // also NaN
-				px[c] = 0
+	_ = pool.Bands(context.Background(), src.h, rowGrain, func(y0, y1 int) {
+		for i := y0 * src.w; i < y1*src.w; i++ {
+			px := img.Pix[4*i : 4*i+4 : 4*i+4]
+			for c := range 3 {
+				v := spec.denormalise(src.pix[c*n+i])
+				switch {
+				case v >= 1:
+					px[c] = 255
+				case v > 0:
+					px[c] = uint8(v*255 + 0.5)
+				default: // also NaN
+					px[c] = 0
+				}
 			}
+			px[3] = 255
 		}
-		px[3] = 255
-	}
+	})
 	return img
 }
 
 // resize scales every plane to w x h.
-func (p planar) resize(w, h int) planar {
+func (p planar) resize(w, h int) planar { return p.resizeOn(nil, w, h) }
+
+// resizeOn is resize with each plane's rows shared out over pool.
+func (p planar) resizeOn(pool *par.Pool, w, h int) planar {
 	if p.w == w && p.h == h {
 		return p
 	}
 	out := planar{w: w, h: h, c: p.c, pix: make([]float32, 0, p.c*w*h)}
 	n := p.w * p.h
 	for c := range p.c {
-		out.pix = append(out.pix, generate.ResizePlane(p.pix[c*n:(c+1)*n], p.w, p.h, w, h)...)
+		out.pix = append(out.pix, generate.ResizePlaneOn(pool, p.pix[c*n:(c+1)*n], p.w, p.h, w, h)...)
 	}
 	return out
 }
