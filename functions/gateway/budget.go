@@ -46,11 +46,18 @@ func (s *Server) spend(ctx context.Context, nj *newJob) *apiError {
 	}
 	if !ok {
 		logging.FromContext(ctx).Info("generated style refused: the event's budget is spent", "style", st.ID)
-		return errExhausted(msgBudgetSpent)
+		e := errExhausted(msgBudgetSpent)
+		e.Reason = ReasonBudgetSpent
+		return e
 	}
 	nj.budget = price
 	return nil
 }
+
+// ReasonBudgetSpent marks the refusal of a generated style past the
+// event's budget: unlike the rate limits' 429s it does not pass with time,
+// so the app offers the local styles instead of trying again.
+const ReasonBudgetSpent = "generated_budget_spent"
 
 // msgBudgetSpent is the refusal's message: the attendee can still have a
 // portrait in one of the local styles, which the app offers.

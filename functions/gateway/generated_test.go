@@ -76,6 +76,12 @@ func TestGeneratedBudget(t *testing.T) {
 		t.Fatalf("past the budget: %d %v, want 429 resource_exhausted", r.status, r.body)
 	}
 	msg, _ := r.body["error"].(map[string]any)["message"].(string)
+	if reason := r.body["error"].(map[string]any)["reason"]; reason != gateway.ReasonBudgetSpent {
+		t.Errorf("refusal reason %v, want %s (the app must not retry it like a rate limit)", reason, gateway.ReasonBudgetSpent)
+	}
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		t.Errorf("the budget's refusal says Retry-After %s: it does not pass with time", ra)
+	}
 	if !strings.Contains(msg, "budget") || !strings.Contains(msg, "own styles") {
 		t.Errorf("refusal message %q does not say the budget is spent and what still works", msg)
 	}

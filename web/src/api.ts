@@ -8,6 +8,17 @@ export interface Style {
   name: string;
   description: string;
   preview: string;
+  generated?: Generated; // drawn by a hosted model (absent: made here)
+}
+// Generated: who draws a generated style (the processor the photo is sent
+// to), its list price per image, and whether the event's budget still
+// takes one.
+export interface Generated {
+  processor: string; // "Google Vertex AI"
+  model: string;
+  priceUSD: number;
+  priceAsOf: string;
+  available: boolean;
 }
 // What a photo must be, as the Gateway is configured (GET /v1/styles's
 // "photo"): the app checks a photo with these numbers before sending it.
@@ -45,6 +56,9 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterMs?: number,
+    // reason: which limit refused it (the Gateway's error.reason), e.g.
+    // "generated_budget_spent", which no retry passes.
+    readonly reason?: string,
   ) {
     super(message);
     this.name = "ApiError";
@@ -70,8 +84,13 @@ export interface RetryOptions {
 // retryable: worth trying again with the same key. A network error (fetch
 // throws TypeError), the Gateway unavailable or overloaded, or the same key
 // still being processed (409 already_exists).
+// BUDGET_SPENT: the event's budget for generated styles is spent (429 with
+// this reason): final, unlike a rate limit's 429; the local styles work.
+export const BUDGET_SPENT = "generated_budget_spent";
+
 export function retryable(err: unknown): boolean {
   if (err instanceof ApiError) {
+    if (err.reason === BUDGET_SPENT) return false;
     return err.status === 503 || err.status === 502 || err.status === 504 || err.status === 429 ||
       (err.status === 409 && err.code === "already_exists");
   }
@@ -137,15 +156,17 @@ export class Api {
     if (!r.ok) {
       let code = "unknown";
       let message = r.statusText || "HTTP " + r.status;
+      let reason: string | undefined;
       try {
-        const body = (await r.json()) as { error?: { code?: string; message?: string } };
+        const body = (await r.json()) as { error?: { code?: string; message?: string; reason?: string } };
         code = body.error?.code ?? code;
         message = body.error?.message ?? message;
+        reason = body.error?.reason;
       } catch {
         // not JSON
       }
       const ra = Number(r.headers.get("Retry-After"));
-      throw new ApiError(r.status, code, message, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined);
+      throw new ApiError(r.status, code, message, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined, reason);
     }
     return (await r.json()) as T;
   }

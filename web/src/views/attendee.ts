@@ -3,7 +3,8 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { newIdempotencyKey, type Catalogue, type Job, type Output, type Style } from "../api";
+import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Catalogue, type Job, type Output, type Style } from "../api";
+import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent } from "../hosted";
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { currentLang, t, type Key } from "../i18n";
@@ -21,6 +22,12 @@ export async function catalogue(ctx: Ctx): Promise<Catalogue> {
 }
 export async function styles(ctx: Ctx): Promise<Style[]> {
   return (await catalogue(ctx)).styles;
+}
+// freshCatalogue asks again: after a refusal that may mean the event's
+// budget for generated styles is spent.
+async function freshCatalogue(ctx: Ctx): Promise<Catalogue> {
+  catalogueCache = undefined;
+  return catalogue(ctx);
 }
 
 // next: where "Take my portrait" leads, given sign-in and consent.
@@ -42,11 +49,12 @@ export async function landing(ctx: Ctx, main: HTMLElement) {
   );
   const list = h("ul", { class: "styles", "aria-label": t("styles") });
   main.append(list);
-  for (const s of await styles(ctx)) {
+  for (const s of offered(await styles(ctx))) {
     list.append(h("li", {},
       h("a", { href: nextStep(ctx, s.id), class: "style-card" },
         s.preview ? h("img", { src: s.preview, alt: t("preview_of", { name: s.name }), loading: "lazy", width: 512, height: 512 }) : null,
         h("span", { class: "name" }, s.name),
+        s.generated ? h("span", { class: "hosted-tag" }, t("hosted_tag")) : null,
         h("span", { class: "desc" }, s.description),
       ),
     ));
@@ -185,13 +193,22 @@ export async function finish(ctx: Ctx, main: HTMLElement) {
   ));
 }
 
-export function consent(ctx: Ctx, main: HTMLElement, style: string) {
+export async function consent(ctx: Ctx, main: HTMLElement, style: string) {
+  // A style a hosted model draws sends the photo to its processor: the
+  // consent names it, and accepting here covers it for that style.
+  const chosen = style ? (await styles(ctx).catch(() => [] as Style[])).find((s) => s.id === style) : undefined;
+  const processor = chosen?.generated?.processor;
   main.append(
     h("h1", {}, t("consent_title")),
-    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3"))),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3")),
+      processor ? h("li", { class: "hosted-consent-item" }, t("consent_hosted", { processor })) : null),
     h("p", { class: "note" }, "v" + consentVersion(ctx.cfg)),
     h("div", { class: "row" },
-      h("button", { class: "button primary", type: "button", onclick: () => { setConsented(ctx.cfg); ctx.go("#/upload/" + encodeURIComponent(style)); } }, t("consent_accept")),
+      h("button", { class: "button primary", type: "button", onclick: () => {
+        setConsented(ctx.cfg);
+        if (processor) setHostedConsent(consentVersion(ctx.cfg), processor, true);
+        ctx.go("#/upload/" + encodeURIComponent(style));
+      } }, t("consent_accept")),
       h("a", { class: "button", href: "#/" }, t("consent_decline")),
     ),
   );
@@ -206,8 +223,33 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   const status = h("p", { role: "status", class: "status-line" });
   const preview = h("img", { class: "preview", alt: "", hidden: true });
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
-  const select = h("select", { id: "style", name: "style" },
-    all.map((s) => h("option", { value: s.id, selected: s.id === styleId }, s.name)));
+  let list = offered(all);
+  const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name);
+  const select = h("select", { id: "style", name: "style" }, list.map(option));
+  // A generated style's processor, named before the photo goes to it; the
+  // box remembers the answer per processor (hosted.ts).
+  const hostedNote = h("p", { class: "note", id: "hosted-note" });
+  const hostedBox = h("input", { id: "hosted-consent", type: "checkbox" });
+  const hostedLabel = h("span");
+  const hostedBlock = h("div", { class: "hosted-consent", hidden: true }, hostedNote, h("label", { for: "hosted-consent" }, hostedBox, " ", hostedLabel));
+  const chosen = () => list.find((s) => s.id === select.value);
+  const syncHosted = () => {
+    const processor = chosen()?.generated?.processor;
+    hostedBlock.hidden = !processor;
+    if (processor) {
+      hostedNote.textContent = t("consent_hosted", { processor });
+      hostedLabel.textContent = t("consent_hosted_accept", { processor });
+      hostedBox.checked = hasHostedConsent(consentVersion(ctx.cfg), processor);
+    }
+    submit.disabled = !prepared || (!!processor && !hostedBox.checked);
+  };
+  select.addEventListener("change", syncHosted);
+  hostedBox.addEventListener("change", () => {
+    const processor = chosen()?.generated?.processor;
+    if (processor) setHostedConsent(consentVersion(ctx.cfg), processor, hostedBox.checked);
+    syncHosted();
+  });
+  syncHosted();
   const file = h("input", { id: "photo", type: "file", accept: "image/*", capture: "user", class: "file" });
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
@@ -239,7 +281,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
       preview.src = URL.createObjectURL(p.blob);
       preview.hidden = false;
       status.textContent = `${p.width}×${p.height}, ${Math.round(p.blob.size / 1024)} KB`;
-      submit.disabled = false;
+      syncHosted();
     } catch (e) {
       status.setAttribute("role", "alert");
       status.textContent = t("advice_invalid_input");
@@ -265,7 +307,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: prepared.blob, style: select.value, consent: consentVersion(ctx.cfg), key },
+          { photo: prepared.blob, style: select.value, consent: consentField(consentVersion(ctx.cfg), chosen()), key },
           { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
         );
         if (job.pickup) rememberPickup(job.id, job.pickup);
@@ -284,6 +326,21 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
         if (cancelled) return;
         // Words for the Gateway's code; "Try again" only where sending the
         // same photo again can help, else a new photo is needed.
+        // Refused for a generated style: the event's budget may be spent.
+        // Then the app offers what still works, the photo kept.
+        if (err instanceof ApiError && err.reason === BUDGET_SPENT && isGenerated(chosen())) {
+          // Every generated style costs about the same: none fits now.
+          const fresh = (await freshCatalogue(ctx).catch(() => ({ styles: all }))).styles;
+          list = fresh.filter((s) => !s.generated);
+          select.replaceChildren(...list.map(option));
+          select.value = list[0]?.id ?? "";
+          key = newIdempotencyKey();
+          status.setAttribute("role", "alert");
+          status.textContent = t("budget_spent");
+          submit.textContent = t("submit");
+          syncHosted();
+          return;
+        }
         const f = submitFailure(err);
         console.warn("submit", err instanceof Error ? err.message : err);
         status.setAttribute("role", "alert");
@@ -293,7 +350,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
       }
     },
   },
-    h("label", { for: "style" }, t("choose_style")), select,
+    h("label", { for: "style" }, t("choose_style")), select, hostedBlock,
     // The input (visually hidden, still focusable) before its label, which
     // looks like a button: keyboard focus on the input shows on the label.
     file, h("label", { for: "photo", class: "button" }, t("take_photo")),
