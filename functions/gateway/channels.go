@@ -14,7 +14,8 @@ import (
 // providers take it: +, country code, subscriber number, 8 to 15 digits.
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
-// The channels the notify field may name (DESIGN.md's notify).
+// The channels the notify field may name (DESIGN.md's notify); "none"
+// (or an empty list) chooses none.
 var channelNames = []string{"email", "phone", "push"}
 
 // notifyChoice is where the owner hears about the job. Without a notify
@@ -39,7 +40,7 @@ func notifyChoice(sub submission, email string, user auth.User, priority jobs.Pr
 	var chosen []string
 	for c := range strings.SplitSeq(sub.notify, ",") {
 		c = strings.TrimSpace(c)
-		if c == "" || slices.Contains(chosen, c) {
+		if c == "" || c == "none" || slices.Contains(chosen, c) {
 			continue
 		}
 		if !slices.Contains(channelNames, c) {
@@ -47,11 +48,14 @@ func notifyChoice(sub submission, email string, user auth.User, priority jobs.Pr
 		}
 		chosen = append(chosen, c)
 	}
-	n := jobs.Notify{Chosen: true}
+	n := jobs.Notify{Channels: chosen}
+	if chosen == nil {
+		// Firestore would read an empty list back as "no choice made".
+		n.Channels = []string{"none"}
+	}
 	if slices.Contains(chosen, "email") {
-		if email == "" {
-			return jobs.Notify{}, errInvalid("notify: email chosen, but there is no verified address to write to; sign in with your email or leave email out")
-		}
+		// Without a verified address yet (a guest who asked for the email
+		// link), Notify mails the address the owner verifies later.
 		n.Email = email
 	}
 	if slices.Contains(chosen, "phone") {

@@ -26,16 +26,16 @@ func TestChosenChannels(t *testing.T) {
 		mails, pushes, texts    int
 		wantLink, wantNotLinked string
 	}{
-		{name: "text only", notify: jobs.Notify{Phone: phone, Chosen: true}, devices: true, texts: 1, wantLink: "https://studio.example/#/job/"},
-		{name: "push only", notify: jobs.Notify{Push: true, Chosen: true}, devices: true, pushes: 1},
-		{name: "all three", notify: jobs.Notify{Email: "o@example.test", Phone: phone, Push: true, Chosen: true}, devices: true, mails: 1, pushes: 1, texts: 1},
-		{name: "email only, device registered", notify: jobs.Notify{Email: "o@example.test", Chosen: true}, devices: true, mails: 1},
+		{name: "text only", notify: jobs.Notify{Phone: phone, Channels: []string{"phone"}}, devices: true, texts: 1, wantLink: "https://studio.example/#/job/"},
+		{name: "push only", notify: jobs.Notify{Push: true, Channels: []string{"push"}}, devices: true, pushes: 1},
+		{name: "all three", notify: jobs.Notify{Email: "o@example.test", Phone: phone, Push: true, Channels: []string{"email", "phone", "push"}}, devices: true, mails: 1, pushes: 1, texts: 1},
+		{name: "email only, device registered", notify: jobs.Notify{Email: "o@example.test", Channels: []string{"email"}}, devices: true, mails: 1},
 		{name: "from before the choice: email and devices", notify: jobs.Notify{Email: "o@example.test"}, devices: true, mails: 1, pushes: 1},
-		{name: "push chosen, no device", notify: jobs.Notify{Push: true, Chosen: true}},
+		{name: "push chosen, no device", notify: jobs.Notify{Push: true, Channels: []string{"push"}}},
 		// The kiosk's staff account owns booth jobs: its devices are not
 		// the attendee's; the typed number is, and gets the download link
 		// (Notify never knows the pick-up code).
-		{name: "booth, staff typed a number", priority: jobs.Booth, notify: jobs.Notify{Phone: phone, Push: true, Chosen: true}, devices: true, texts: 1,
+		{name: "booth, staff typed a number", priority: jobs.Booth, notify: jobs.Notify{Phone: phone, Push: true, Channels: []string{"phone", "push"}}, devices: true, texts: 1,
 			wantLink: "sketch-a1-0.jpg", wantNotLinked: "#/job/"},
 	}
 	for _, tc := range tests {
@@ -92,7 +92,7 @@ func TestTextDrills(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Email: "o@example.test", Phone: phone, Chosen: true}, jobs.Succeeded)
+			id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Email: "o@example.test", Phone: phone, Channels: []string{"email", "phone"}}, jobs.Succeeded)
 			f.sms.fault(t, tc.status, tc.count)
 			e := f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)
 			failed := 0
@@ -120,7 +120,7 @@ func TestTextDrills(t *testing.T) {
 	t.Run("number refused for good", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t)
-		id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Phone: "+1", Chosen: true}, jobs.Succeeded)
+		id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Phone: "+1", Channels: []string{"phone"}}, jobs.Succeeded)
 		if err := f.svc.Handle(testenv.Ctx(t), f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)); err != nil {
 			t.Fatalf("a refused number made the trigger retry: %v", err)
 		}
@@ -136,7 +136,7 @@ func TestRejectedPushTokensRemoved(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.push.reject = []string{"revoked"}
-	id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Push: true, Chosen: true}, jobs.Succeeded)
+	id := f.jobWith(t, testenv.Unique("uid"), jobs.Online, jobs.Notify{Push: true, Channels: []string{"push"}}, jobs.Succeeded)
 	f.devices(t, id, "live", "revoked")
 	if err := f.svc.Handle(testenv.Ctx(t), f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)); err != nil {
 		t.Fatal(err)
@@ -150,5 +150,22 @@ func TestRejectedPushTokensRemoved(t *testing.T) {
 	}
 	if p := f.push.all(); len(p) != 1 || p[0].push.Data["style"] != "sketch" {
 		t.Errorf("pushes %+v, want one naming the style (the service worker shows its preview)", p)
+	}
+}
+
+// TestNothingChosen: an owner who chose no channel (["none"], not the
+// absent list of older requests) gets nothing, though the account has a
+// verified address and a device.
+func TestNothingChosen(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	user := f.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	id := f.jobWith(t, user.UID, jobs.Online, jobs.Notify{Channels: []string{"none"}}, jobs.Succeeded)
+	f.devices(t, id, "token-1")
+	if err := f.svc.Handle(testenv.Ctx(t), f.event(t, store.Responses, id, running, succeeded, firestoreevent.ContentProtobuf)); err != nil {
+		t.Fatal(err)
+	}
+	if m, p, x := len(f.sink.mails(t)), len(f.push.all()), len(f.sms.messages(t)); m+p+x != 0 {
+		t.Errorf("mails %d, pushes %d, texts %d for an owner who chose none", m, p, x)
 	}
 }

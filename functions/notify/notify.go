@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,7 +219,8 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 	email := choice.Email
 	// A booth job's owner is the kiosk's staff account: its address is never
 	// the attendee's. An owner who chose channels without email chose none.
-	if email == "" && !choice.Chosen && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
+	chose := func(c string) bool { return choice.Channels == nil || slices.Contains(choice.Channels, c) }
+	if email == "" && chose("email") && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
 		if email, err = s.d.Owners.VerifiedEmail(ctx, job.Request.UID); err != nil {
 			return false, fmt.Errorf("notify: %w", err)
 		}
@@ -227,7 +229,7 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		}
 	}
 	// A booth job's devices are the kiosk staff's, never the attendee's.
-	push := len(dev.Tokens) > 0 && (choice.Push || !choice.Chosen) && job.Request.Priority != jobs.Booth
+	push := len(dev.Tokens) > 0 && chose("push") && job.Request.Priority != jobs.Booth
 	phone := choice.Phone
 	if phone != "" && s.d.Texter == nil {
 		log.Warn("the request asks for a text message but no SMS provider is configured")

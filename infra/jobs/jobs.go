@@ -83,11 +83,13 @@ type Notify struct {
 	Phone string `firestore:"phone,omitempty" json:"phone,omitempty"`
 	// Push asks for web push to the devices the owner registered.
 	Push bool `firestore:"push,omitempty" json:"push,omitempty"`
-	// Chosen means the owner chose the channels explicitly: an empty Email
-	// then means "no email", not "the address verified later". Requests
-	// from before the choice existed (false) keep the old defaults: email
-	// to the verified address and push to every registered device.
-	Chosen bool `firestore:"chosen,omitempty" json:"chosen,omitempty"`
+	// Channels are the channels the owner chose ("email", "phone",
+	// "push"). Email chosen without an address mails the address the owner
+	// verifies later (a guest's email link). Requests from before the
+	// choice existed (nil) keep the old defaults: email to the verified
+	// address and push to every registered device. An owner who chose
+	// none has ["none"] (Firestore reads an empty list back as absent).
+	Channels []string `firestore:"channels,omitempty" json:"channels,omitempty"`
 }
 
 // Request is requests/{jobId}, written once by the Gateway.
