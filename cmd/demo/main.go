@@ -59,6 +59,12 @@ func realMain(ctx context.Context) error {
 	}
 	if only := os.Getenv("DEMO_STYLE"); only != "" {
 		styles = filter(styles, only)
+	} else {
+		styles = oneGenerated(styles)
+	}
+	generated := make(map[string]*api.Generated)
+	for _, s := range styles {
+		generated[s.ID] = s.Generated
 	}
 	start := time.Now()
 	submitted := make([]api.Job, 0, len(styles))
@@ -99,6 +105,12 @@ func realMain(ctx context.Context) error {
 		if t := done.Timings; t != nil {
 			fmt.Printf("             queued %d ms, generated in %d ms, total %d ms\n", t.QueuedMs, t.GenerateMs, t.TotalMs)
 		}
+		if g := generated[done.Style]; g != nil {
+			if standin := os.Getenv("VERTEX_STANDIN_URL"); standin != "" {
+				fmt.Printf("             drawn by the local Vertex AI STAND-IN at %s: a posterised, marked copy, no model ran\n", standin)
+			}
+			fmt.Printf("             in the cloud %s draws it on %s, list price $%.3f an image (%s)\n", g.Model, g.Processor, g.PriceUSD, g.PriceAsOf)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d jobs failed", failed, len(submitted))
@@ -112,6 +124,24 @@ func realMain(ctx context.Context) error {
 		return printApp(ctx, web, authHost, os.Getenv("GCLOUD_PROJECT"))
 	}
 	return nil
+}
+
+// oneGenerated keeps the local styles and the first style a hosted model
+// draws: the demo shows a generated style without paying for (or, locally,
+// waiting on) every one.
+func oneGenerated(styles []api.StyleInfo) []api.StyleInfo {
+	out := styles[:0:0]
+	seen := false
+	for _, s := range styles {
+		if s.Generated != nil {
+			if seen {
+				continue
+			}
+			seen = true
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // printApp prints where the two flows start in a browser, with a booth
