@@ -13,8 +13,8 @@ import (
 // Producer is written into the ONNX model's producer_name.
 const Producer = "tigerstudio-tfjs2onnx"
 
-// Supported lists the layer classes Convert knows; any other is refused.
-var Supported = []string{"InputLayer", "Conv2D", "Activation", "Concatenate", "Add", "UpSampling2D", "MultiplyBeta", "PixelShuffle<N>x"}
+// Supported names the layer classes Convert knows; any other is refused.
+const Supported = "InputLayer, Conv2D, Activation, Concatenate, Add, UpSampling2D, MultiplyBeta, PixelShuffle<N>x"
 
 // MultiplyBetaFactor is what UpscalerJS's custom MultiplyBeta layer (its
 // ESRGAN RRDN models, e.g. esrgan-thick) multiplies by: the constant BETA of
@@ -211,7 +211,7 @@ func (c *converter) layer(l Layer) error {
 		c.out[l.Name] = tensorInfo{l.Name, ch / (n * n)}
 		return nil
 	default:
-		return fmt.Errorf("layer class %s is not supported (the converter knows %s)", l.Class, strings.Join(Supported, ", "))
+		return fmt.Errorf("layer class %s is not supported (the converter knows %s)", l.Class, Supported)
 	}
 }
 
