@@ -57,6 +57,16 @@ func newGenHarness(t testing.TB) *genHarness {
 		switch s["id"] {
 		case "headshot":
 			kept = append(kept, s)
+			// A light booth style with a local model run: the face gate
+			// (BlazeFace) and the crop, without the matte's seconds on CPU.
+			light := map[string]any{"id": "face-crop", "name": "Face crop", "description": "the face gate and the crop", "model": "face-crop-v1"}
+			light["steps"] = s["steps"].([]any)[:1:1]
+			for _, st := range s["steps"].([]any) {
+				if st.(map[string]any)["step"] == "crop" {
+					light["steps"] = append(light["steps"].([]any), st)
+				}
+			}
+			kept = append(kept, light)
 		case "anime":
 			s["id"], s["name"] = "gen", "Generated test style"
 			for _, st := range s["steps"].([]any) {
@@ -67,7 +77,7 @@ func newGenHarness(t testing.TB) *genHarness {
 			kept = append(kept, s)
 		}
 	}
-	if len(kept) != 2 {
+	if len(kept) != 3 {
 		t.Fatalf("built-in catalogue lacks headshot or anime: %d kept", len(kept))
 	}
 	cat.Styles = kept
@@ -344,4 +354,70 @@ func runStorm(t testing.TB, n int, storm time.Duration, override func(*worker.Co
 		b.ReportMetric(time.Since(began).Seconds(), "s-to-drain")
 		b.ReportMetric(float64(refused), "refusals")
 	}
+}
+
+// TestBoothWaitsForNoRemoteCall: a booth job of a local style is not held
+// up by generated jobs waiting on the hosted model. With the stand-in
+// answering slowly and 20 generated calls open, a booth job whose face gate
+// runs a local model (BlazeFace) takes about as long as on an idle worker,
+// far less than the stand-in's delay: no remote call holds the GPU turn its
+// model run needs. (Preemption is off, so the booth job cannot make room by
+// stopping a generated job: it must find the GPU free.) The full booth
+// headshot (its matte takes seconds on this CPU) with 100 generated jobs is
+// BenchmarkBoothWaitGenerated.
+func TestBoothWaitsForNoRemoteCall(t *testing.T) {
+	t.Parallel()
+	const delay = 8 * time.Second
+	idle, loaded := boothWait(t, "face-crop", 20, delay)
+	t.Logf("booth face-crop job: %s on an idle worker, %s with 20 generated calls open (stand-in delay %s)", idle, loaded, delay)
+	if loaded > idle+2*time.Second || loaded > delay/2 {
+		t.Errorf("booth job took %s with 20 generated calls open, %s on an idle worker (stand-in delay %s): it waited for remote calls", loaded, idle, delay)
+	}
+}
+
+// BenchmarkBoothWaitGenerated: a booth headshot's time from submission to
+// its response on an idle worker and while 100 generated jobs are in
+// flight (submitted; 20 calls open at a time, the hosted model answering in
+// 30 s).
+func BenchmarkBoothWaitGenerated(b *testing.B) {
+	for b.Loop() {
+		idle, loaded := boothWait(b, "headshot", 100, 30*time.Second)
+		b.ReportMetric(float64(idle.Milliseconds()), "booth-idle-ms")
+		b.ReportMetric(float64(loaded.Milliseconds()), "booth-loaded-ms")
+	}
+}
+
+func boothWait(t testing.TB, style string, n int, delay time.Duration) (idle, loaded time.Duration) {
+	g := newGenHarness(t)
+	const slots, inFlight = 24, 20
+	g.startGenWorker(t, func(c *worker.Config) {
+		c.Slots, c.Generations, c.Preempt, c.VertexMaxInFlight = slots, 1, false, inFlight
+		c.VertexTimeout = 2 * delay
+	})
+	staff := g.stack.NewUser(t, testenv.UserOpts{StaffOf: "local", EmailVerified: true})
+	photo := samples.Astronaut()
+	booth := func() time.Duration {
+		id := g.submitPhoto(t, staff, style, jobs.Booth, photo)
+		j := g.waitStatus(t, id, jobs.Succeeded)
+		return time.Duration(j.Response.Timings.TotalMs) * time.Millisecond
+	}
+	booth() // warm
+	idle = booth()
+
+	g.rule(t, standin.Rule{Fail: standin.FailSlow, DelayMs: int(delay.Milliseconds()), ForMs: 600_000})
+	user := g.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = g.submitPhoto(t, user, "gen", jobs.Online, photo)
+	}
+	open := min(n, inFlight)
+	testenv.Eventually(t, "generated calls open", func() bool { return len(g.calls(t)) >= open })
+	loaded = booth()
+	if calls := len(g.calls(t)); calls > n {
+		t.Errorf("%d calls for %d generated jobs while the booth job ran", calls, n)
+	}
+	for _, id := range ids {
+		testenv.Eventually(t, "generated job "+id, func() bool { return g.job(t, id).Status() == jobs.Succeeded })
+	}
+	return idle, loaded
 }
