@@ -52,6 +52,7 @@
 #   VERTEX_STANDIN_PORT [9130; with another STACK_DIR the first free port from FIRESTORE_PORT+14]
 #   SMS_PORT [2526; with another STACK_DIR the first free port from FIRESTORE_PORT+15]
 #   RECONCILE_PORT [8093]  SWEEP_PORT [8094]
+#   APPCHECK_STANDIN_PORT [9140; with another STACK_DIR the first free port from FIRESTORE_PORT+16]
 #   AUTHBLOCK_PORT [8095; with another STACK_DIR the first free port from FIRESTORE_PORT+13]
 #   WEB_PORT [5002; with another STACK_DIR the first free port from FIRESTORE_PORT+12]  WORKER_SLOTS [2]  INPUT_BUCKET [tiger-input]
 #   OUTPUT_BUCKET [tiger-output]  QUEUE_PREFIX [tiger]
@@ -59,7 +60,7 @@
 #   RABBITMQ_NODENAME [tiger-studio@localhost]
 #   AMQP_URL       use this broker instead of starting our own node
 #   STACK_SKIP     parts not to start, comma or space separated
-#                  (firestore auth storage smtp sms vertex rabbitmq gateway worker notify bridge
+#                  (firestore auth storage smtp sms vertex appcheck rabbitmq gateway worker notify bridge
 #                  reconcile sweep authblock web)
 #   EVENT_NAME     the event's name the web app shows [Tiger Studio]
 #   GOOGLE_CLIENT_ID  an OAuth web client id: the app offers "Continue with Google" (needs
@@ -91,7 +92,7 @@ BRIDGE_STATE="$LOCAL/bridge.state"
 # because they connect to the others when they start; down stops the worker
 # first, so it can finish its in-flight jobs while the rest still runs.
 # The web app (Hosting emulator) comes last: it only serves files.
-PARTS=(firestore auth storage smtp sms vertex rabbitmq gateway worker notify bridge reconcile sweep authblock web)
+PARTS=(firestore auth storage smtp sms vertex appcheck rabbitmq gateway worker notify bridge reconcile sweep authblock web)
 # The parts of a stack whose stack.conf predates STACK_PARTS.
 LEGACY_PARTS="firestore auth storage rabbitmq gateway"
 
@@ -149,6 +150,23 @@ load_settings() {
 		fi
 	fi
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
+	# The Firebase App Check stand-in (emulators/appcheck): the web app
+	# exchanges the stack's debug token there for App Check tokens, which
+	# the Gateway demands on job submissions (APP_CHECK=enforce), as in the
+	# cloud with reCAPTCHA Enterprise. A new debug token per stack.
+	if [[ -z ${APPCHECK_STANDIN_PORT:-} ]]; then
+		if [[ $LOCAL == "$ROOT/.local" ]]; then
+			APPCHECK_STANDIN_PORT=9140
+		else
+			APPCHECK_STANDIN_PORT=$(free_port $((FIRESTORE_PORT + 16)))
+		fi
+	fi
+	APP_CHECK_PROJECT_NUMBER=${APP_CHECK_PROJECT_NUMBER:-100000000001}
+	APP_CHECK_APP_ID=${APP_CHECK_APP_ID:-1:$APP_CHECK_PROJECT_NUMBER:web:local}
+	APP_CHECK_DEBUG_TOKEN=${APP_CHECK_DEBUG_TOKEN:-$(cat /proc/sys/kernel/random/uuid)}
+	# The event's one retention setting (terraform's retention_days): the
+	# Gateway's expireAt on every job and the days the consent text states.
+	RETENTION_DAYS=${RETENTION_DAYS:-7}
 	NOTIFY_PORT=${NOTIFY_PORT:-8091}
 	SMTP_PORT=${SMTP_PORT:-2525}
 	# The stand-in of Twilio's Messages API (emulators/sms) and the account
@@ -186,7 +204,7 @@ save_settings() {
 	{
 		local v
 		for v in GCLOUD_PROJECT FIRESTORE_PORT AUTH_PORT STORAGE_PORT GATEWAY_PORT \
-			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT VERTEX_STANDIN_PORT EVENT_NAME SMTP_PORT SMS_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
+			WORKER_PORT WORKER_SLOTS NOTIFY_PORT RECONCILE_PORT SWEEP_PORT AUTHBLOCK_PORT WEB_PORT VERTEX_STANDIN_PORT APPCHECK_STANDIN_PORT APP_CHECK_PROJECT_NUMBER APP_CHECK_APP_ID APP_CHECK_DEBUG_TOKEN EVENT_NAME RETENTION_DAYS SMTP_PORT SMS_PORT INPUT_BUCKET OUTPUT_BUCKET QUEUE_PREFIX RABBITMQ_NODE_PORT \
 			RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT RABBITMQ_NODENAME EXTERNAL_AMQP AMQP_URL \
 			STACK_SKIP STACK_PARTS; do
 			printf '%s=%q\n' "$v" "${!v}"
@@ -563,7 +581,13 @@ start_gateway() {
 	local vars
 	mapfile -t vars < <(env_lines)
 	# GOMEMLIMIT as in the cloud (terraform/gateway.tf).
-	launch gateway env "${vars[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=480MiB "$BIN/functions"
+	# Submissions need an App Check token from the stand-in (skipped: off).
+	local appcheck=(APP_CHECK=off)
+	if ! skipped appcheck; then
+		appcheck=(APP_CHECK=enforce APP_CHECK_JWKS_URL="http://127.0.0.1:$APPCHECK_STANDIN_PORT/v1/jwks"
+			APP_CHECK_PROJECT_NUMBER="$APP_CHECK_PROJECT_NUMBER" APP_CHECK_APP_IDS="$APP_CHECK_APP_ID")
+	fi
+	launch gateway env "${vars[@]}" "${appcheck[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=480MiB "$BIN/functions"
 }
 ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 
@@ -621,6 +645,16 @@ start_vertex() {
 	require_free_port vertex "$VERTEX_STANDIN_PORT" VERTEX_STANDIN_PORT
 	launch vertex "$BIN/emulators" vertex -host 127.0.0.1 -port "$VERTEX_STANDIN_PORT"
 }
+# The STAND-IN for Firebase App Check (emulators/appcheck): it exchanges the
+# stack's debug token for App Check tokens and publishes its key; it attests
+# nothing (reCAPTCHA Enterprise cannot run offline).
+start_appcheck() {
+	require_free_port appcheck "$APPCHECK_STANDIN_PORT" APPCHECK_STANDIN_PORT
+	launch appcheck "$BIN/emulators" appcheck -host 127.0.0.1 -port "$APPCHECK_STANDIN_PORT" \
+		-project "$GCLOUD_PROJECT" -project-number "$APP_CHECK_PROJECT_NUMBER" -debug-token "$APP_CHECK_DEBUG_TOKEN"
+}
+ready_appcheck() { http_ok "http://127.0.0.1:$APPCHECK_STANDIN_PORT/v1/jwks"; }
+
 ready_vertex() { http_ok "http://127.0.0.1:$VERTEX_STANDIN_PORT/healthz"; }
 
 # Notify, the CloudEvent function, served by the functions framework like
@@ -724,12 +758,28 @@ start_web() {
 	# GOOGLE_CLIENT_ID (optional) shows "Continue with Google"; it needs
 	# Google's script, so only on a machine online, with a client that
 	# lists this origin.
-	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name, google]=process.argv.slice(1);
-		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, event: "local", eventName: name, authEmulator: auth, firestoreEmulator: fs_,
-			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1"},
+	# appCheck: the App Check stand-in's exchange (the debug provider's
+	# role, offline); absent when the stack runs without it.
+	local standin=""
+	skipped appcheck || standin="http://127.0.0.1:$APPCHECK_STANDIN_PORT"
+	node -e 'const fs=require("fs"); const [out, gw, auth, fs_, project, name, days, standin, appId, debugToken, google]=process.argv.slice(1);
+		fs.writeFileSync(out, JSON.stringify({gatewayUrl: gw, event: "local", eventName: name, retentionDays: Number(days), authEmulator: auth, firestoreEmulator: fs_,
+			firebase: {apiKey: "local-emulator-key", projectId: project, authDomain: "127.0.0.1", appId},
+			...(standin ? {appCheck: {standinUrl: standin, debugToken}} : {}),
 			...(google ? {googleClientId: google} : {})}, null, 2)+"\n");' \
 		"$public/studio.json" "http://127.0.0.1:$GATEWAY_PORT" "http://127.0.0.1:$AUTH_PORT" \
-		"127.0.0.1:$FIRESTORE_PORT" "$GCLOUD_PROJECT" "$EVENT_NAME" "${GOOGLE_CLIENT_ID:-}"
+		"127.0.0.1:$FIRESTORE_PORT" "$GCLOUD_PROJECT" "$EVENT_NAME" "$RETENTION_DAYS" \
+		"$standin" "$APP_CHECK_APP_ID" "$APP_CHECK_DEBUG_TOKEN" "${GOOGLE_CLIENT_ID:-}"
+	# The channels the upload screen offers (texts only with the sms part)
+	# and web push's VAPID public key: a real P-256 key, though locally the
+	# push token comes from the app's stand-in of FCM's token exchange
+	# (web/src/push.ts), which never reaches Google.
+	local texts=true
+	skipped sms && texts=false
+	node -e 'const fs=require("fs"); const [f, texts]=process.argv.slice(1); const c=JSON.parse(fs.readFileSync(f));
+		c.channels={email: true, phone: texts === "true", push: true};
+		c.vapidKey="BPLCvqz-pFRWEVV_ChKxJgSHhr-CgMov8mo2S29KRtd6wJgqvqr0LlcMvIUIsvcW8LHeNr2rT-4U9YtxmnE_Yc8";
+		fs.writeFileSync(f, JSON.stringify(c, null, 2)+"\n");' "$public/studio.json" "$texts"
 	# firebase.json with this stack's port and public directory (relative:
 	# the Hosting emulator resolves it against the config's directory).
 	node -e 'const fs=require("fs"); const c=JSON.parse(fs.readFileSync(process.argv[1]));
@@ -774,6 +824,10 @@ env_lines() {
 		STACK_DIR=$LOCAL
 		WEB_URL=http://127.0.0.1:$WEB_PORT
 		APP_ORIGINS=http://127.0.0.1:$WEB_PORT
+		RETENTION_DAYS=$RETENTION_DAYS
+		APPCHECK_STANDIN_URL=http://127.0.0.1:$APPCHECK_STANDIN_PORT
+		APP_CHECK_APP_ID=$APP_CHECK_APP_ID
+		APP_CHECK_DEBUG_TOKEN=$APP_CHECK_DEBUG_TOKEN
 	EOF
 }
 
@@ -802,8 +856,8 @@ cmd_status() {
 			state="not running"
 			rc=1
 		fi
-		[[ $part == sms && $state == running* ]] && state+=" (a stand-in for Twilio: no text leaves the machine)"
 		[[ $part == vertex && $state == running* ]] && state+=" (a stand-in for Vertex AI: no model draws here)"
+		[[ $part == sms && $state == running* ]] && state+=" (a stand-in for Twilio: no text leaves the machine)"
 		printf '  %-10s %s\n' "$part" "$state"
 	done
 	if [[ -f $ENV_FILE ]]; then
@@ -839,6 +893,10 @@ cmd_up() {
 	local part
 	UP_TODO=()
 	if ((UP_RESUME)); then
+		# Settings added since the stack started (a new part's port, the
+		# App Check debug token) get their defaults now and are kept, so
+		# the parts started now and later calls agree.
+		save_settings
 		for part in "${PARTS[@]}"; do
 			skipped "$part" || alive "$part" || UP_TODO+=("$part")
 		done
@@ -859,7 +917,7 @@ cmd_up() {
 	UP_STARTED=()
 	trap 'rc=$?; if ((rc != 0)); then up_failed; fi' EXIT
 
-	if to_start storage || to_start smtp || to_start sms || to_start vertex || to_start bridge; then
+	if to_start storage || to_start smtp || to_start sms || to_start vertex || to_start appcheck || to_start bridge; then
 		log "building emulators"
 		(cd "$ROOT" && go build -o "$BIN/emulators" ./emulators/cmd/emulators) ||
 			die "go build ./emulators/cmd/emulators failed"
@@ -867,12 +925,12 @@ cmd_up() {
 
 	# Start the independent parts at once (the JVM, node and Erlang boots
 	# overlap), then wait for each.
-	for part in firestore auth storage smtp sms vertex rabbitmq; do
+	for part in firestore auth storage smtp sms vertex appcheck rabbitmq; do
 		if to_start "$part"; then
 			start_part "$part"
 		fi
 	done
-	for part in firestore auth storage smtp sms vertex rabbitmq; do
+	for part in firestore auth storage smtp sms vertex appcheck rabbitmq; do
 		if to_start "$part"; then
 			wait_ready "$part" "ready_$part" || exit 1
 		fi

@@ -17,6 +17,8 @@ locals {
     "eventarc.googleapis.com",             # Firestore -> Notify
     "fcm.googleapis.com",                  # push notifications (Notify)
     "firebase.googleapis.com",             # the web app (Firebase Web App)
+    "firebaseappcheck.googleapis.com",     # App Check: submissions only from the event's app (appcheck.tf)
+    "recaptchaenterprise.googleapis.com",  # App Check's attestation provider for the web app
     "firebasehosting.googleapis.com",      # the web app's Hosting site
     "firebaserules.googleapis.com",        # Firestore security rules
     "firestore.googleapis.com",            # job documents

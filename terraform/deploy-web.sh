@@ -58,6 +58,9 @@ const studio = { gatewayUrl, event: output("event"), eventName: output("event_na
 // google_client_id is null while Google sign-in is off.
 const googleClientId = outputs.google_client_id?.value;
 if (googleClientId) studio.googleClientId = googleClientId;
+// Likewise app_check_site_key while App Check is off.
+const siteKey = outputs.app_check_site_key?.value;
+if (siteKey) studio.appCheck = { siteKey };
 // The channels the upload screen offers, and web push's public key.
 const channels = outputs.notify_channels?.value;
 if (channels) studio.channels = channels;

@@ -63,6 +63,10 @@ locals {
     MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)
     # expireAt on every job, and how long a pick-up code opens it.
     RETENTION_DAYS = tostring(var.retention_days)
+    # Submissions only from the event's web app (appcheck.tf).
+    APP_CHECK                = var.app_check ? "enforce" : "off"
+    APP_CHECK_PROJECT_NUMBER = data.google_project.this.number
+    APP_CHECK_APP_IDS        = google_firebase_web_app.app.app_id
     LOG_LEVEL         = var.log_level
     # Browsers may call the API from the event's web app only (hosting.tf).
     APP_ORIGINS = join(",", local.app_origins)

@@ -43,6 +43,7 @@ func webVars(project, event string, extraOrigins ...string) map[string]cty.Value
 		"signed_url_expiry": cty.StringVal("24h"),
 		"max_upload_bytes":  cty.NumberIntVal(15 << 20),
 		"retention_days":    cty.NumberIntVal(7),
+		"app_check":         cty.True,
 		"log_level":         cty.StringVal("info"),
 		// Generated styles on, no budget: the defaults.
 		"generated_styles":     cty.True,

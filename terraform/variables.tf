@@ -497,62 +497,6 @@ variable "web_push_vapid_key" {
 }
 
 #
-# Notify (text messages and web push; README, "Notification channels")
-#
-
-variable "sms_provider" {
-  type        = string
-  default     = "off"
-  description = "Text messages with the pick-up link: \"off\", or \"twilio\" (Twilio's Messages API; set twilio_account_sid, twilio_from and TF_VAR_twilio_auth_token)."
-
-  validation {
-    condition     = contains(["off", "twilio"], var.sms_provider)
-    error_message = "sms_provider must be \"off\" or \"twilio\"."
-  }
-}
-
-variable "twilio_account_sid" {
-  type        = string
-  default     = ""
-  description = "Twilio account SID (AC followed by 32 hex digits); not a secret."
-
-  validation {
-    condition     = var.sms_provider != "twilio" || can(regex("^AC[0-9a-f]{32}$", var.twilio_account_sid))
-    error_message = "With sms_provider = \"twilio\", twilio_account_sid must be the account SID (AC and 32 hex digits)."
-  }
-}
-
-variable "twilio_auth_token" {
-  type        = string
-  default     = ""
-  sensitive   = true
-  ephemeral   = true
-  description = "Twilio auth token; stored in Secret Manager (write-only, var.secrets_version sends a new one) and given to Notify as TWILIO_AUTH_TOKEN. Pass it as TF_VAR_twilio_auth_token."
-}
-
-variable "twilio_from" {
-  type        = string
-  default     = ""
-  description = "Sender of the texts: a Twilio number in E.164 (+15005550006), an alphanumeric sender id where the country allows one, or a Messaging Service SID (MG...)."
-
-  validation {
-    condition     = var.sms_provider != "twilio" || var.twilio_from != ""
-    error_message = "With sms_provider = \"twilio\", twilio_from names the sender."
-  }
-}
-
-variable "web_push_vapid_key" {
-  type        = string
-  default     = ""
-  description = "Public key of the Firebase project's Web Push certificate (Firebase console, Project settings, Cloud Messaging, Web Push certificates; not a secret): /studio.json's vapidKey. Empty: the app offers no push."
-
-  validation {
-    condition     = var.web_push_vapid_key == "" || can(regex("^[A-Za-z0-9_-]{86,88}$", var.web_push_vapid_key))
-    error_message = "web_push_vapid_key is the base64url public key (87 characters) of a Web Push certificate."
-  }
-}
-
-#
 # Derived values
 #
 
@@ -577,4 +521,10 @@ variable "reconcile_schedule" {
   type        = string
   default     = "*/5 * * * *"
   description = "Cron schedule of the Reconcile and NotifySweep passes (Cloud Scheduler)."
+}
+
+variable "app_check" {
+  type        = bool
+  default     = true
+  description = "Firebase App Check with reCAPTCHA Enterprise for the web app: the Gateway accepts job submissions only from the event's app (appcheck.tf). false: off."
 }

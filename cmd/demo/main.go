@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/samples"
 )
 
@@ -53,6 +55,16 @@ func realMain(ctx context.Context) error {
 	}
 	fmt.Printf("signed in on the Auth emulator as %s\n", email)
 	c := &client.Client{BaseURL: gatewayURL, Token: token}
+	// The stack's Gateway wants an App Check token with each submission,
+	// as the web app sends it; the stack's stand-in of App Check issues it.
+	if standin := os.Getenv("APPCHECK_STANDIN_URL"); standin != "" {
+		c.AppCheck, err = appcheck.ExchangeDebugToken(ctx, http.DefaultClient, standin, os.Getenv("GCLOUD_PROJECT"),
+			os.Getenv("APP_CHECK_APP_ID"), os.Getenv("APP_CHECK_DEBUG_TOKEN"))
+		if err != nil {
+			return err
+		}
+		fmt.Println("App Check token from the stack's App Check stand-in (in the cloud: reCAPTCHA Enterprise attests the app)")
+	}
 	styles, err := c.Styles(ctx)
 	if err != nil {
 		return err

@@ -45,6 +45,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/tigerstudio/studio/functions/gateway/client"
+	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/samples"
 )
 
@@ -61,6 +62,9 @@ const (
 	mailWait = 3 * time.Minute
 	// rateLimit is the stack's JOBS_PER_MINUTE (the Gateway's default).
 	rateLimit = 20
+	// guestLimit is the stack's GUEST_JOBS_PER_MINUTE (the Gateway's
+	// default): what all the event's guest accounts together may submit.
+	guestLimit = 60
 )
 
 var start = time.Now()
@@ -111,10 +115,11 @@ type row struct {
 	retries                                                      map[string]int
 	took                                                         time.Duration
 	notes                                                        []string
+	faultFailed                                                  bool // the injection failed, or what it checks did not hold
 }
 
 func (r *row) ok() bool {
-	ok := r.stuck == 0 && r.dup == 0 && r.mailOff == 0
+	ok := r.stuck == 0 && r.dup == 0 && r.mailOff == 0 && !r.faultFailed
 	if r.sc.rate {
 		ok = ok && r.accepted == rateLimit && r.rejected == r.submitted-rateLimit
 	}
@@ -220,6 +225,10 @@ func TestFaults(t *testing.T) {
 				return err
 			}},
 		{name: "rate-limit", fault: fmt.Sprintf("40 concurrent posts, one user, JOBS_PER_MINUTE=%d", rateLimit), users: 1, perUser: 40, rate: true},
+		// The honest attendees' jobs still all finish while a script floods
+		// the door with fresh guest accounts (guestFlood says what holds).
+		{name: "guest-flood", fault: fmt.Sprintf("%d new guest accounts post at once, half without App Check; GUEST_JOBS_PER_MINUTE=%d", 2*floodGuests, guestLimit),
+			users: 8, perUser: 3, think: 300 * time.Millisecond, triggerAt: 4, inject: guestFlood},
 	}
 	if os.Getenv("FAULTS_CROWD") != "0" {
 		scenarios = append(scenarios, scenario{name: "crowd-128", fault: "128 concurrent clients, one job each", users: 128, perUser: 1})
@@ -277,7 +286,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) *row {
 		for i := range sc.perUser {
 			r.keys = append(r.keys, &key{key: fmt.Sprintf("%s-%d-%03d-%d", sc.name, start.Unix(), u, i), jobIDs: map[string]bool{}})
 		}
-		c := &client.Client{BaseURL: h.s.value("GATEWAY_URL"), Token: tok, HTTP: h.http}
+		c := &client.Client{BaseURL: h.s.value("GATEWAY_URL"), Token: tok, AppCheck: h.appCheck(ctx), HTTP: h.http}
 		mine := r.keys[len(r.keys)-sc.perUser:]
 		if sc.rate {
 			// Every post at once.
@@ -319,6 +328,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) *row {
 		fstart := time.Now()
 		if err := sc.inject(ctx, h); err != nil {
 			r.notes = append(r.notes, "fault: "+err.Error())
+			r.faultFailed = true
 			logf("%s: fault injection failed: %v", sc.name, err)
 		}
 		logf("%s: fault over after %v (%d accepted)", sc.name, time.Since(fstart).Round(100*time.Millisecond), accepted.Load())
@@ -668,4 +678,106 @@ func render(rows []*row) string {
 			cmp.Or(strings.Join(retries, " "), "none"), int(r.took.Seconds()), goal)
 	}
 	return b.String()
+}
+
+// floodGuests is how many guest accounts each half of the flood makes.
+const floodGuests = 80
+
+// guestFlood is the guest-flood row's fault: a script makes fresh guest
+// (anonymous) accounts, which cost nothing, and posts one job from each at
+// once. Without an App Check token every post is refused (401): in the
+// cloud a script has none unless it fools reCAPTCHA Enterprise. With one
+// (locally anyone may get one from the stand-in), the event's guests
+// together get GUEST_JOBS_PER_MINUTE jobs and then 429 telling them to
+// sign in, so the queue holds at most that many of theirs ahead of the
+// honest attendees, whose jobs the row then waits for as in every row.
+func guestFlood(ctx context.Context, h *harness) error {
+	post := func(withAppCheck bool) (map[int]int, error) {
+		statuses := map[int]int{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		errs := make([]error, floodGuests)
+		appCheck := ""
+		if withAppCheck {
+			appCheck = h.appCheck(ctx)
+		}
+		photo := samples.Astronaut()
+		for i := range floodGuests {
+			wg.Go(func() {
+				tok, err := guestSignUp(ctx, h.http, h.s.value("FIREBASE_AUTH_EMULATOR_HOST"))
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				c := &client.Client{BaseURL: h.s.value("GATEWAY_URL"), Token: tok, AppCheck: appCheck, HTTP: h.http}
+				_, err = c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: style})
+				status := http.StatusAccepted
+				if apiErr := (*client.APIError)(nil); errors.As(err, &apiErr) {
+					status = apiErr.Status
+				} else if err != nil {
+					errs[i] = err
+					return
+				}
+				mu.Lock()
+				statuses[status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return statuses, errors.Join(errs...)
+	}
+	without, err := post(false)
+	if err != nil {
+		return fmt.Errorf("flood without App Check: %w", err)
+	}
+	with, err := post(true)
+	if err != nil {
+		return fmt.Errorf("flood with App Check: %w", err)
+	}
+	logf("guest-flood: without App Check %v, with App Check %v (status: posts)", without, with)
+	var problems []string
+	if without[http.StatusUnauthorized] != floodGuests {
+		problems = append(problems, fmt.Sprintf("without App Check %v, want all %d refused with 401", without, floodGuests))
+	}
+	if a := with[http.StatusAccepted]; a > guestLimit || a+with[http.StatusTooManyRequests] != floodGuests {
+		problems = append(problems, fmt.Sprintf("with App Check %v, want at most %d accepted and the rest 429", with, guestLimit))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// guestSignUp makes a new anonymous account on the Auth emulator, as the
+// app's "Continue as guest" does, and returns its ID token.
+func guestSignUp(ctx context.Context, hc *http.Client, authHost string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		"http://"+authHost+"/identitytoolkit.googleapis.com/v1/accounts:signUp?key=faults", strings.NewReader(`{"returnSecureToken":true}`))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("guest sign-up: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		IDToken string `json:"idToken"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.IDToken == "" {
+		return "", fmt.Errorf("guest sign-up: %s (%v)", resp.Status, err)
+	}
+	return out.IDToken, nil
+}
+
+// appCheck is an App Check token from this stack's stand-in, as the web
+// app gets it (the stack's Gateway enforces App Check on submissions).
+func (h *harness) appCheck(ctx context.Context) string {
+	tok, err := appcheck.ExchangeDebugToken(ctx, h.http, h.s.value("APPCHECK_STANDIN_URL"), h.project,
+		h.s.value("APP_CHECK_APP_ID"), h.s.value("APP_CHECK_DEBUG_TOKEN"))
+	if err != nil {
+		h.t.Fatalf("App Check token: %v", err)
+	}
+	return tok
 }

@@ -45,7 +45,9 @@ var leaked = map[string]bool{
 	"INPUT_BUCKET": true, "OUTPUT_BUCKET": true, "GCLOUD_PROJECT": true, "GOOGLE_CLOUD_PROJECT": true,
 	"FIRESTORE_EMULATOR_HOST": true, "STORAGE_EMULATOR_HOST": true, "FIREBASE_AUTH_EMULATOR_HOST": true,
 	"MAIL_DIR": true, "GATEWAY_URL": true, "WORKER_URL": true, "NOTIFY_URL": true, "STACK_SCRIPT": true,
-	"WORKER_SLOTS": true, "MODEL_DIR": true, "WEB_URL": true, "APP_ORIGINS": true,
+	"WORKER_SLOTS": true, "MODEL_DIR": true, "WEB_URL": true, "APP_ORIGINS": true, "RETENTION_DAYS": true,
+	"APPCHECK_STANDIN_URL": true, "APPCHECK_STANDIN_PORT": true, "APP_CHECK_DEBUG_TOKEN": true, "APP_CHECK_APP_ID": true,
+	"APP_CHECK_PROJECT_NUMBER": true,
 }
 
 // newStack prepares the stack in FAULTS_DIR (default: a new temporary

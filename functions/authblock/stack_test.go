@@ -111,7 +111,7 @@ func TestPreRegisteredAddressIsTakenBack(t *testing.T) {
 
 	// The owner, as a guest, submits a photo; then proves the address.
 	guest := s.NewGuest(t)
-	job, err := (&client.Client{BaseURL: s.GatewayURL, Token: guest.Token}).Submit(testenv.Ctx(t),
+	job, err := (&client.Client{BaseURL: s.GatewayURL, Token: guest.Token, AppCheck: s.AppCheckToken(t)}).Submit(testenv.Ctx(t),
 		client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: "sketch"})
 	if err != nil {
 		t.Fatal(err)

@@ -59,9 +59,25 @@ type Config struct {
 	// UploadsPerUser bounds one account's submissions in flight, so one
 	// account's stalled uploads cannot take every turn; more get 429.
 	UploadsPerUser int `env:"UPLOADS_PER_USER, default=2"`
-	// PickupTTL is how long a pick-up code opens its job: the consent's
-	// promise of how long results are kept.
-	PickupTTL time.Duration `env:"PICKUP_TTL, default=168h"`
+	// RetentionDays is the event's one retention setting: how long a job's
+	// documents and images are kept, which the consent text states
+	// (studio.json's retentionDays, written from the same value), the
+	// buckets' lifecycle deletes after and each job document's expireAt
+	// (Firestore's TTL) says. A pick-up code opens its job as long.
+	RetentionDays int `env:"RETENTION_DAYS, default=7"`
+	// AppCheck "enforce" refuses job submissions without a valid Firebase
+	// App Check token from the event's web app (reCAPTCHA Enterprise in the
+	// cloud; the stack's stand-in locally); "off" checks none.
+	AppCheck string `env:"APP_CHECK, default=off"`
+	// AppCheckJWKS is where App Check's signing keys are published (the
+	// stand-in's locally).
+	AppCheckJWKS string `env:"APP_CHECK_JWKS_URL, default=https://firebaseappcheck.googleapis.com/v1/jwks"`
+	// AppCheckProjectNumber is the Firebase project's number, which App
+	// Check tokens name as issuer and audience.
+	AppCheckProjectNumber string `env:"APP_CHECK_PROJECT_NUMBER"`
+	// AppCheckAppIDs are the Firebase app ids accepted (the event's web
+	// app); empty: every app of the project.
+	AppCheckAppIDs []string `env:"APP_CHECK_APP_IDS"`
 	// PendingGrace is how long a request may take from its document to
 	// the broker's confirm; past it, the reconciler finishes what a dead
 	// request left (see enqueue.go).
@@ -101,8 +117,17 @@ func (c *Config) Validate() error {
 	if c.GuestsPerMinute < 0 {
 		errs = append(errs, fmt.Errorf("GUEST_JOBS_PER_MINUTE=%d must not be negative", c.GuestsPerMinute))
 	}
-	if c.PickupTTL <= 0 {
-		errs = append(errs, fmt.Errorf("PICKUP_TTL=%s must be positive", c.PickupTTL))
+	switch c.AppCheck {
+	case "off":
+	case "enforce":
+		if c.AppCheckProjectNumber == "" || c.AppCheckJWKS == "" {
+			errs = append(errs, errors.New("APP_CHECK=enforce needs APP_CHECK_PROJECT_NUMBER and APP_CHECK_JWKS_URL"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("APP_CHECK=%q: want enforce or off", c.AppCheck))
+	}
+	if c.RetentionDays < 1 || c.RetentionDays > 3650 {
+		errs = append(errs, fmt.Errorf("RETENTION_DAYS=%d must be between 1 and 3650", c.RetentionDays))
 	}
 	if c.UploadIdle <= 0 || c.UploadsPerUser < 1 {
 		errs = append(errs, fmt.Errorf("UPLOAD_IDLE_TIMEOUT=%s must be positive and UPLOADS_PER_USER=%d at least 1", c.UploadIdle, c.UploadsPerUser))

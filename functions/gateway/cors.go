@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tigerstudio/studio/infra/appcheck"
 )
 
 // The app runs on the event's Hosting origin, not the Gateway's, so the
@@ -17,7 +19,7 @@ const corsMaxAge = 10 * time.Minute
 
 var (
 	corsMethods = strings.Join([]string{http.MethodGet, http.MethodPost}, ", ")
-	corsHeaders = strings.Join([]string{"Authorization", "Content-Type", "Idempotency-Key"}, ", ")
+	corsHeaders = strings.Join([]string{"Authorization", "Content-Type", "Idempotency-Key", appcheck.Header}, ", ")
 	// Headers the app reads from answers.
 	corsExposed = strings.Join([]string{"Retry-After", "Idempotent-Replayed"}, ", ")
 )

@@ -54,7 +54,7 @@ func TestCORS(t *testing.T) {
 			if tc.wantAllowed {
 				for h, want := range map[string]string{
 					"Access-Control-Allow-Methods": "GET, POST",
-					"Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+					"Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, X-Firebase-AppCheck",
 				} {
 					if header.Get(h) != want {
 						t.Errorf("%s = %q, want %q", h, header.Get(h), want)

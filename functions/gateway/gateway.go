@@ -46,7 +46,7 @@ type Writer interface {
 	MarkEnqueued(ctx context.Context, id string, at time.Time) error
 	TakeQuota(ctx context.Context, uid, job string, now time.Time, max int, window time.Duration) (bool, time.Duration, error)
 	ReturnQuota(ctx context.Context, uid, job string) error
-	AddDeviceToken(ctx context.Context, uid, token string) error
+	AddDeviceToken(ctx context.Context, uid, token string, expireAt time.Time) error
 	MoveRequests(ctx context.Context, from, to string) (int, error)
 	SetPickup(ctx context.Context, id, hash string, expires time.Time) error
 }
@@ -69,7 +69,7 @@ type Reader interface {
 	Unenqueued(ctx context.Context, event string, before time.Time, limit int) ([]store.Job, error)
 	Inputs(ctx context.Context, ids []string) (map[string]string, error)
 	QueueAhead(ctx context.Context, event string, p jobs.Priority, at time.Time) (int, error)
-	Pace(ctx context.Context, event string, now time.Time, window time.Duration) (time.Duration, error)
+	Pace(ctx context.Context, event string, now time.Time, window time.Duration) (store.QueuePace, error)
 }
 
 // Inputs is the Gateway's Storage write scope: the input bucket.
@@ -124,8 +124,12 @@ type Deps struct {
 	// UploadsPerUser bounds one account's submissions in flight (0: no
 	// bound); more get 429.
 	UploadsPerUser int
-	// PickupTTL is how long a pick-up code opens its job.
-	PickupTTL time.Duration
+	// AppCheck, when set, refuses submissions without a valid App Check
+	// token (APP_CHECK=enforce).
+	AppCheck AppChecker
+	// Retention is how long a job is kept (its expireAt), and how long a
+	// pick-up code opens it (default 7 days).
+	Retention time.Duration
 }
 
 // Server serves the API.
@@ -147,8 +151,8 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	if d.PickupTTL <= 0 {
-		d.PickupTTL = 7 * 24 * time.Hour
+	if d.Retention <= 0 {
+		d.Retention = 7 * 24 * time.Hour
 	}
 	if d.PendingGrace <= 0 {
 		d.PendingGrace = 2 * time.Minute
@@ -285,7 +289,7 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, user aut
 		writeError(w, errInvalid("token: an FCM registration token is required"))
 		return
 	}
-	if err := s.d.Writer.AddDeviceToken(r.Context(), user.UID, body.Token); err != nil {
+	if err := s.d.Writer.AddDeviceToken(r.Context(), user.UID, body.Token, s.d.Now().UTC().Add(s.d.Retention)); err != nil {
 		logging.FromContext(r.Context()).Error("register device", "err", err)
 		writeError(w, errUnavailable("could not register the device; retry later"))
 		return

@@ -24,6 +24,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/queue"
@@ -328,7 +329,12 @@ func TestDeployedGateway(t *testing.T) {
 	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
 	// The deployed Gateway has the production limits: a photo-sized photo.
 	fm := form{photo: jpegBytes(t, 320, 400), declared: "image/jpeg", fields: map[string]string{"style": "sketch"}}
-	r := f.submit(t, user.Token, fm, nil)
+	// It enforces App Check, as in the cloud: the web app's token, from
+	// the stack's stand-in, or 401.
+	if r := f.submit(t, user.Token, fm, nil); r.status != http.StatusUnauthorized {
+		t.Fatalf("submit without App Check = %d %v, want 401", r.status, r.body)
+	}
+	r := f.submit(t, user.Token, fm, map[string]string{appcheck.Header: s.AppCheckToken(t)})
 	if r.status != http.StatusAccepted || r.jobID() == "" {
 		t.Fatalf("submit = %d %v", r.status, r.body)
 	}

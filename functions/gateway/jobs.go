@@ -66,6 +66,9 @@ var consentVersion = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 // createJob is POST /v1/jobs: parse, replay a retried request, limit,
 // enqueue.
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.User) {
+	if !s.appChecked(w, r) {
+		return
+	}
 	releaseUser, apiErr := s.userTurn(user.UID)
 	if apiErr != nil {
 		writeError(w, apiErr)
@@ -270,7 +273,9 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		id = uuid.NewSHA1(idempotencySpace, []byte(user.UID+"\x00"+key)).String()
 	}
 	digest := sha256.Sum256(sub.photo)
-	pickup, pickupHash, pickupExpires := s.newPickup()
+	now := s.d.Now().UTC()
+	expireAt := now.Add(s.d.Retention)
+	pickup, pickupHash, pickupExpires := s.newPickup(expireAt)
 	return newJob{id: id, photo: sub.photo, req: jobs.Request{
 		UID:      user.UID,
 		Event:    s.d.Event,
@@ -290,7 +295,8 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		// alone (a replay gets none: POST /v1/jobs/{id}/pickup issues one).
 		PickupHash:      pickupHash,
 		PickupExpiresAt: &pickupExpires,
-		CreatedAt:       s.d.Now().UTC(),
+		CreatedAt:       now,
+		ExpireAt:        expireAt,
 	}, pickup: pickup}, nil
 }
 
@@ -523,8 +529,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) 
 const paceWindow = 10 * time.Minute
 
 // queue derives a queued job's place and wait when asked, never storing
-// it: the jobs still queued ahead of it (QueueAhead), times the time
-// between recent completions of the event. A failure only leaves it out.
+// it: the jobs still queued ahead of it (QueueAhead) and the event's recent
+// pace (etaSeconds). A failure only leaves it out.
 func (s *Server) queue(ctx context.Context, j store.Job) *api.Queue {
 	if j.Status() != jobs.Queued || !j.Request.Enqueued() {
 		return nil
@@ -539,10 +545,20 @@ func (s *Server) queue(ctx context.Context, j store.Job) *api.Queue {
 	if err != nil {
 		logging.FromContext(ctx).Warn("could not read the queue's pace", "err", err)
 	}
-	if pace > 0 {
-		q.EtaSeconds = int(math.Ceil((time.Duration(ahead+1) * pace).Seconds()))
-	}
+	q.EtaSeconds = etaSeconds(ahead, pace)
 	return q
+}
+
+// etaSeconds is how long until a queued job's portrait is ready, not only
+// until it starts (the ETA used to stop there, and ran short by a whole
+// generation): every slot is busy while a job waits, so the jobs ahead and
+// this one start one per freed slot (PerJob each, which counts the jobs in
+// progress finishing), then this one generates (Generate). 0: no pace yet.
+func etaSeconds(ahead int, p store.QueuePace) int {
+	if p.PerJob <= 0 {
+		return 0
+	}
+	return int(math.Ceil((time.Duration(ahead+1)*p.PerJob + p.Generate).Seconds()))
 }
 
 // listScope is one page of the jobs a scope of GET /v1/jobs lists.

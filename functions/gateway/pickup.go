@@ -48,10 +48,15 @@ func pickupMatches(req jobs.Request, code string, now time.Time) bool {
 	return subtle.ConstantTimeCompare([]byte(req.PickupHash), []byte(pickupHash(code))) == 1
 }
 
-// newPickup makes a code and what the request stores of it.
-func (s *Server) newPickup() (code, hash string, expires time.Time) {
+// newPickup makes a code and what the request stores of it. The code
+// opens the job until the job itself expires.
+func (s *Server) newPickup(expireAt time.Time) (code, hash string, expires time.Time) {
 	code = newPickupCode()
-	return code, pickupHash(code), s.d.Now().UTC().Add(s.d.PickupTTL)
+	expires = s.d.Now().UTC().Add(s.d.Retention)
+	if !expireAt.IsZero() && expireAt.Before(expires) {
+		expires = expireAt.UTC()
+	}
+	return code, pickupHash(code), expires
 }
 
 // reissuePickup is POST /v1/jobs/{id}/pickup: a new pick-up code for the
@@ -74,7 +79,7 @@ func (s *Server) reissuePickup(w http.ResponseWriter, r *http.Request, user auth
 		writeError(w, s.unavailable(ctx, "read job for a pick-up code", err))
 		return
 	}
-	code, hash, expires := s.newPickup()
+	code, hash, expires := s.newPickup(job.Request.ExpireAt)
 	if err := s.d.Writer.SetPickup(ctx, id, hash, expires); err != nil {
 		writeError(w, s.unavailable(ctx, "store the pick-up code", err))
 		return

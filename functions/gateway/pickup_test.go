@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/testenv"
 )
 
@@ -47,7 +48,8 @@ func checkPickupCode(t *testing.T, what string, code any) string {
 // TestPickupCodes: every new request gets its own pick-up code, answered
 // once and stored only as its hash; no later answer (replay, GET, list)
 // shows it; the owner or the event's staff may issue a new one, which
-// revokes the old; anyone else gets 404; a code expires after PICKUP_TTL.
+// revokes the old; anyone else gets 404; a code expires with its job (the
+// retention, RETENTION_DAYS), however late it was issued.
 func TestPickupCodes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -64,6 +66,14 @@ func TestPickupCodes(t *testing.T) {
 	snap, err := f.fs.Collection("requests").Doc(id).Get(testenv.Ctx(t))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The job expires the retention (7 days by default) after it was made.
+	var stored jobs.Request
+	if err := snap.DataTo(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if want := stored.CreatedAt.Add(7 * 24 * time.Hour); !stored.ExpireAt.Equal(want) || !stored.PickupExpiresAt.Equal(want) {
+		t.Errorf("expireAt %v, pickupExpiresAt %v; want both createdAt + 7 days = %v", stored.ExpireAt, stored.PickupExpiresAt, want)
 	}
 	sum := sha256.Sum256([]byte(code))
 	if stored := snap.Data()["pickupHash"]; stored != hex.EncodeToString(sum[:]) {
@@ -137,9 +147,17 @@ func TestPickupCodes(t *testing.T) {
 	if !opens(staffCode) {
 		t.Error("a refused reissue changed the code")
 	}
-	// PICKUP_TTL (7 days) later the code no longer opens the job.
+	// A code issued six days on still ends with the job, not 7 days later.
+	req, _ := http.NewRequest(http.MethodPost, f.laterURL(t, 6*24*time.Hour)+"/v1/jobs/"+id+"/pickup", nil)
+	req.Header.Set("Authorization", "Bearer "+staff.Token)
+	lateIssue := do(t, req)
+	staffCode = checkPickupCode(t, "reissued six days on", lateIssue.body["pickup"])
+	if at, err := time.Parse(time.RFC3339, fmt.Sprint(lateIssue.body["expiresAt"])); err != nil || !at.Equal(stored.ExpireAt.Truncate(time.Second)) {
+		t.Errorf("a code issued six days on expires %v (%v), want with its job at %v", lateIssue.body["expiresAt"], err, stored.ExpireAt)
+	}
+	// Past the retention the code no longer opens the job.
 	late := f.laterURL(t, 7*24*time.Hour+time.Minute)
-	req, _ := http.NewRequest(http.MethodPost, late+"/v1/pickup", strings.NewReader(pickupBody(id, staffCode)))
+	req, _ = http.NewRequest(http.MethodPost, late+"/v1/pickup", strings.NewReader(pickupBody(id, staffCode)))
 	req.Header.Set("Content-Type", "application/json")
 	if r := do(t, req); r.status != http.StatusNotFound {
 		t.Errorf("an expired code: %d %v, want 404", r.status, r.body)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tigerstudio/studio/functions/gateway/internal/gatewaydb"
 	"github.com/tigerstudio/studio/functions/gateway/upload"
+	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/clients"
@@ -76,9 +77,17 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		UploadTimeout:   cfg.UploadTimeout,
 		UploadIdle:      cfg.UploadIdle,
 		UploadsPerUser:  cfg.UploadsPerUser,
-		PickupTTL:       cfg.PickupTTL,
+		Retention:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		PendingGrace:    cfg.PendingGrace,
 		AppOrigins:      trimSlashes(cfg.AppOrigins),
+	}
+	if cfg.AppCheck == "enforce" {
+		d.AppCheck, err = appcheck.NewVerifier(appcheck.Config{
+			JWKSURL: cfg.AppCheckJWKS, ProjectNumber: cfg.AppCheckProjectNumber, AppIDs: cfg.AppCheckAppIDs,
+		}, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gateway.Build: %w", err)
+		}
 	}
 	for _, o := range opts {
 		o(&d)

@@ -111,7 +111,7 @@ func submitToStack(t *testing.T, photo []byte, style string) (testenv.Stack, tes
 		t.Fatal("GATEWAY_URL and MAIL_DIR must be set by the stack")
 	}
 	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
-	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
+	c := &client.Client{BaseURL: s.GatewayURL, Token: user.Token, AppCheck: s.AppCheckToken(t)}
 	ctx := testenv.Ctx(t)
 	job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: style})
 	if err != nil {

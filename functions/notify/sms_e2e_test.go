@@ -34,7 +34,7 @@ func TestEndToEndText(t *testing.T) {
 	ctx := testenv.Ctx(t)
 	user := s.NewUser(t, testenv.UserOpts{EmailVerified: true})
 	phone := fmt.Sprintf("+8210%08d", rand.IntN(1e8))
-	anon := &client.Client{BaseURL: s.GatewayURL, Token: user.Token}
+	anon := &client.Client{BaseURL: s.GatewayURL, Token: user.Token, AppCheck: s.AppCheckToken(t)}
 	photo := samples.Astronaut()
 	refused := []struct {
 		name   string
@@ -59,7 +59,7 @@ func TestEndToEndText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client.Client{BaseURL: s.GatewayURL, Token: token}
+	c := &client.Client{BaseURL: s.GatewayURL, Token: token, AppCheck: s.AppCheckToken(t)}
 	job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: "sketch", Notify: "phone"})
 	if err != nil {
 		t.Fatal(err)

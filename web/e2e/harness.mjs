@@ -157,11 +157,20 @@ export async function submitOnline(token, style, photo, i, fields = {}) {
   form.append("photo", new Blob([photo], { type: "image/png" }), "portrait.png");
   const r = await fetch(env.GATEWAY_URL + "/v1/jobs", {
     method: "POST",
-    headers: { Authorization: "Bearer " + token, "Idempotency-Key": `backlog-${Date.now()}-${i}` },
+    headers: { Authorization: "Bearer " + token, "Idempotency-Key": `backlog-${Date.now()}-${i}`, "X-Firebase-AppCheck": await appCheckToken() },
     body: form,
   });
   if (!r.ok) throw new Error(`POST /v1/jobs: ${r.status} ${await r.text()}`);
   return (await r.json()).job.id;
+}
+
+// appCheckToken: an App Check token from the stack's App Check stand-in,
+// as the app gets one (the stack's Gateway wants it on submissions).
+export async function appCheckToken() {
+  const url = `${env.APPCHECK_STANDIN_URL}/v1/projects/${env.GCLOUD_PROJECT}/apps/${env.APP_CHECK_APP_ID}:exchangeDebugToken`;
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ debugToken: env.APP_CHECK_DEBUG_TOKEN }) });
+  if (!r.ok) throw new Error(`App Check stand-in: ${r.status} ${await r.text()}`);
+  return (await r.json()).token;
 }
 
 // accessible: axe-core's WCAG 2 A/AA rules on the page as it is now; any

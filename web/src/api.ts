@@ -135,6 +135,10 @@ export interface Submission {
   consent: string;
   priority?: "online" | "booth";
   email?: string;
+  // The channels chosen ("email,phone,push", or "none") and the number to
+  // text; absent: the Gateway's defaults.
+  notify?: string;
+  phone?: string;
   key: string;
 }
 
@@ -143,6 +147,8 @@ export class Api {
     readonly baseUrl: string,
     private token: TokenFn,
     private fetchFn: FetchFn = (i, init) => fetch(i, init),
+    // appCheck gives the Firebase App Check token job submissions carry.
+    private appCheck: TokenFn = async () => null,
   ) {}
 
   private async call<T>(path: string, init: RequestInit = {}, auth = true): Promise<T> {
@@ -222,6 +228,16 @@ export class Api {
     })).moved, { maxAttempts: 5, ...o });
   }
 
+  // registerDevice hands this browser's push token to the Gateway
+  // (devices/{uid}); registering it again is harmless.
+  async registerDevice(token: string): Promise<void> {
+    await withRetry(() => this.call<{ registered: boolean }>("/v1/devices", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token }),
+    }), { maxAttempts: 3 });
+  }
+
   // submit posts the job, retrying with the same Idempotency-Key.
   async submit(s: Submission, o: RetryOptions = {}): Promise<Job> {
     return withRetry(async () => {
@@ -230,12 +246,13 @@ export class Api {
       form.append("consent", s.consent);
       if (s.priority) form.append("priority", s.priority);
       if (s.email) form.append("email", s.email);
+      if (s.notify) form.append("notify", s.notify);
+      if (s.phone) form.append("phone", s.phone);
       form.append("photo", s.photo, "photo.jpg");
-      const r = await this.call<{ job: Job }>("/v1/jobs", {
-        method: "POST",
-        body: form,
-        headers: { "Idempotency-Key": s.key },
-      });
+      const headers: Record<string, string> = { "Idempotency-Key": s.key };
+      const appCheck = await this.appCheck();
+      if (appCheck) headers["X-Firebase-AppCheck"] = appCheck;
+      const r = await this.call<{ job: Job }>("/v1/jobs", { method: "POST", body: form, headers });
       return r.job;
     }, o);
   }

@@ -4,6 +4,7 @@
 import { onAuthStateChanged, signOut, type Auth, type User } from "firebase/auth";
 import type { Firestore } from "firebase/firestore";
 import { Api } from "./api";
+import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
 import { chooseLang, currentLang, t } from "./i18n";
@@ -42,14 +43,14 @@ export function setConsented(cfg: StudioConfig) {
   localStorage.setItem("consent", consentVersion(cfg));
 }
 
-export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes: Record<string, View>) {
+export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes: Record<string, View>, appCheck: AppCheckFn = async () => null) {
   const ctx: Ctx = {
     cfg,
     auth,
     db,
     user: null,
     staff: false,
-    api: new Api(cfg.gatewayUrl, async () => (auth.currentUser ? auth.currentUser.getIdToken() : null)),
+    api: new Api(cfg.gatewayUrl, async () => (auth.currentUser ? auth.currentUser.getIdToken() : null), undefined, appCheck),
     go: (hash) => {
       if (location.hash === hash) void render();
       else location.hash = hash;

@@ -18,6 +18,13 @@ export interface StudioConfig {
   authEmulator?: string; // "http://127.0.0.1:9099"
   firestoreEmulator?: string; // "127.0.0.1:8086"
   googleClientId?: string; // OAuth web client for "Continue with Google"
+  // The channels the upload screen offers (absent: email only) and web
+  // push's public VAPID key (terraform's web_push_vapid_key).
+  channels?: { email?: boolean; phone?: boolean; push?: boolean };
+  vapidKey?: string;
+  // Firebase App Check: siteKey (reCAPTCHA Enterprise) in the cloud; locally
+  // the stack's stand-in, which exchanges its debug token for tokens.
+  appCheck?: { siteKey?: string; standinUrl?: string; debugToken?: string };
 }
 
 async function getJSON(url: string): Promise<Record<string, unknown> | undefined> {
@@ -54,5 +61,8 @@ export async function loadConfig(): Promise<StudioConfig> {
     authEmulator: s.authEmulator,
     firestoreEmulator: s.firestoreEmulator,
     googleClientId: s.googleClientId || import.meta.env.VITE_GOOGLE_CLIENT_ID || undefined,
+    channels: s.channels,
+    vapidKey: s.vapidKey || undefined,
+    appCheck: s.appCheck,
   };
 }

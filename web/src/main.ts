@@ -9,10 +9,10 @@ import { pickup } from "./views/pickup";
 async function main() {
   const cfg = await loadConfig();
   document.title = cfg.eventName;
-  const { auth, db } = initFirebase(cfg);
+  const { auth, db, appCheck } = initFirebase(cfg);
   // Opened from an email sign-in link: finish signing in first.
   if (isLink(auth)) history.replaceState(null, "", location.pathname + location.search + "#/finish");
-  await start(cfg, auth, db, { "": landing, signin, finish, consent, upload, job, photos, kiosk, print: printView, poster: posterView, pickup });
+  await start(cfg, auth, db, { "": landing, signin, finish, consent, upload, job, photos, kiosk, print: printView, poster: posterView, pickup }, appCheck);
 }
 
 main().catch((e) => {

@@ -7,6 +7,7 @@
 //	emulators bridge    Firestore emulator changes -> Eventarc CloudEvents -> Notify
 //	emulators vertex    a stand-in for Vertex AI's generateContent (emulators/vertex)
 //	emulators sms       a stand-in for Twilio's Messages API, messages to SMS_DIR (emulators/sms)
+//	emulators appcheck  a stand-in for Firebase App Check's token exchange and JWKS (emulators/appcheck)
 //
 // Flags default to the environment variables the stack uses, so
 // `set -a; . .local/env` followed by `emulators storage` does the right thing.
@@ -51,11 +52,12 @@ type subcommand struct {
 }
 
 var subcommands = map[string]subcommand{
-	"storage": {summary: "Cloud Storage emulator (fake-gcs-server, in memory)", run: runStorage},
-	"smtp":    {summary: "SMTP sink, one .eml file per message in -dir", run: runSMTP},
-	"bridge":  {summary: "Firestore emulator changes as Eventarc CloudEvents to -target", run: runBridge},
-	"vertex":  {summary: "STAND-IN for Vertex AI's generateContent (no model: a marked, posterised copy)", run: runVertex},
-	"sms":     {summary: "STAND-IN for Twilio's Messages API: nothing sent, one .json per message in -dir", run: runSMS},
+	"storage":  {summary: "Cloud Storage emulator (fake-gcs-server, in memory)", run: runStorage},
+	"smtp":     {summary: "SMTP sink, one .eml file per message in -dir", run: runSMTP},
+	"bridge":   {summary: "Firestore emulator changes as Eventarc CloudEvents to -target", run: runBridge},
+	"vertex":   {summary: "STAND-IN for Vertex AI's generateContent (no model: a marked, posterised copy)", run: runVertex},
+	"sms":      {summary: "STAND-IN for Twilio's Messages API: nothing sent, one .json per message in -dir", run: runSMS},
+	"appcheck": {summary: "STAND-IN for Firebase App Check's debug-token exchange and its JWKS (attests nothing)", run: runAppCheck},
 }
 
 func realMain(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {

@@ -14,13 +14,18 @@ import (
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
+	"github.com/tigerstudio/studio/infra/appcheck"
 )
 
 // Client calls one Gateway as one signed-in user.
 type Client struct {
 	BaseURL string
 	Token   string
-	HTTP    *http.Client
+	// AppCheck is the Firebase App Check token submissions carry, for a
+	// Gateway that enforces App Check (locally the stack's stand-in issues
+	// it: testenv.Stack.AppCheckToken).
+	AppCheck string
+	HTTP     *http.Client
 }
 
 // APIError is an error answer of the Gateway.
@@ -74,6 +79,9 @@ func (c *Client) Submit(ctx context.Context, s Submission) (api.Job, error) {
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	if s.IdempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", s.IdempotencyKey)
+	}
+	if c.AppCheck != "" {
+		req.Header.Set(appcheck.Header, c.AppCheck)
 	}
 	var out struct{ Job api.Job }
 	if err := c.do(req, http.StatusAccepted, &out); err != nil {

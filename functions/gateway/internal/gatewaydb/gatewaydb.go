@@ -96,8 +96,10 @@ func (w *Writer) SetPickup(ctx context.Context, id, hash string, expires time.Ti
 const maxDeviceTokens = 10
 
 // AddDeviceToken registers a push token for uid, keeping the newest
-// maxDeviceTokens (a registration moves an existing token to the end).
-func (w *Writer) AddDeviceToken(ctx context.Context, uid, token string) error {
+// maxDeviceTokens (a registration moves an existing token to the end). The
+// document expires (TTL) at expireAt, the retention after the latest
+// registration.
+func (w *Writer) AddDeviceToken(ctx context.Context, uid, token string, expireAt time.Time) error {
 	ref := w.fs.Collection(store.Devices).Doc(uid)
 	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		var d store.Device
@@ -115,7 +117,7 @@ func (w *Writer) AddDeviceToken(ctx context.Context, uid, token string) error {
 		if len(tokens) > maxDeviceTokens {
 			tokens = tokens[len(tokens)-maxDeviceTokens:]
 		}
-		return tx.Set(ref, store.Device{Tokens: tokens, UpdatedAt: time.Now().UTC()})
+		return tx.Set(ref, store.Device{Tokens: tokens, UpdatedAt: time.Now().UTC(), ExpireAt: expireAt.UTC()})
 	})
 	if err != nil {
 		return fmt.Errorf("gatewaydb.AddDeviceToken: %w", err)

@@ -63,7 +63,7 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 			return nil
 		}, []string{"budgets/event"}},
 		{"ReturnBudget", func() error { return w.ReturnBudget(ctx, "event", 39000) }, []string{"budgets/event"}},
-		{"AddDeviceToken", func() error { return w.AddDeviceToken(ctx, account, "token") }, []string{"devices/account"}},
+		{"AddDeviceToken", func() error { return w.AddDeviceToken(ctx, account, "token", time.Now().Add(time.Hour)) }, []string{"devices/account"}},
 		// Undo removes only the request whose input it names.
 		{"DeleteRequest of another input", func() error { return w.DeleteRequest(ctx, job, "another input") }, nil},
 		{"DeleteRequest", func() error { return w.DeleteRequest(ctx, job, "in") }, []string{"requests/job"}},
