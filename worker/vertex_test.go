@@ -313,8 +313,16 @@ func runStorm(t testing.TB, n int, storm time.Duration, override func(*worker.Co
 	g.rule(t, standin.Rule{Fail: standin.Fail429, ForMs: int(storm.Milliseconds())})
 	began := time.Now()
 	start()
+	// Every job ends within the storm and the longest backoff after it
+	// (a job stuck in the queues would not).
+	deadline := time.Now().Add(storm + 2*time.Minute)
 	for _, id := range ids {
-		testenv.Eventually(t, "job "+id+" ended", func() bool { return g.job(t, id).Status() == jobs.Succeeded })
+		for g.job(t, id).Status() != jobs.Succeeded {
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s is %s %s after the storm began", id, g.job(t, id).Status(), time.Since(began).Round(time.Second))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	refused, drawn := 0, 0
 	for _, a := range g.calls(t) {
