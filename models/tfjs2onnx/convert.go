@@ -56,6 +56,10 @@ func Convert(m *Model) ([]byte, error) {
 	}
 	c := converter{m: m, out: make(map[string]tensorInfo)}
 	for _, l := range m.Layers {
+		// Layers name their ONNX values; these two are the graph's own.
+		if l.Class != "InputLayer" && (l.Name == "input" || l.Name == "output") {
+			return nil, fmt.Errorf("tfjs2onnx.Convert: layer %q (%s): the names input and output are the graph's own", l.Name, l.Class)
+		}
 		if err := c.layer(l); err != nil {
 			return nil, fmt.Errorf("tfjs2onnx.Convert: layer %q (%s): %w", l.Name, l.Class, err)
 		}

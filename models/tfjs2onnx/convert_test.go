@@ -438,6 +438,10 @@ func TestRefuses(t *testing.T) {
 			f.weights = append(f.weights, weightEntry{"stray/gamma", []int{3}, []float32{1, 2, 3}})
 			return "act"
 		}, `weights no layer used: stray/gamma`},
+		{"a layer named like the graph's output", func(f *fixture) string {
+			f.add("Activation", "output", map[string]any{"activation": "relu"}, "in")
+			return "output"
+		}, `the names input and output are the graph's own`},
 		{"a layer reading a missing input", func(f *fixture) string {
 			f.add("Add", "add", nil, "in", "nowhere")
 			return "add"
