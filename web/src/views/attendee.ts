@@ -12,6 +12,7 @@ import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { photoProblem, prepareImage, type Prepared } from "../image";
 import { submitFailure } from "../errors";
+import { channelChoice, pushBlock, rememberPushWanted } from "./channels";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 
 // catalogue: the styles and the photo limits, asked for once per page load.
@@ -297,6 +298,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   // the guest's jobs) and Notify mails the result there.
   const guest = ctx.user.isAnonymous;
   const email = guest ? h("input", { id: "result-email", type: "email", autocomplete: "email", inputMode: "email" }) : null;
+  const channels = channelChoice(ctx);
   const form = h("form", {
     class: "card",
     onsubmit: async (e: Event) => {
@@ -307,10 +309,11 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: prepared.blob, style: select.value, consent: consentField(consentVersion(ctx.cfg), chosen()), key },
+          { photo: prepared.blob, style: select.value, consent: consentField(consentVersion(ctx.cfg), chosen()), key, ...channels.read() },
           { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
         );
         if (job.pickup) rememberPickup(job.id, job.pickup);
+        if (channels.wantsPush()) rememberPushWanted(job.id);
         const address = email?.value.trim();
         if (address) {
           try {
@@ -357,6 +360,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
     preview,
     email ? h("label", { for: "result-email" }, t("result_email")) : null, email,
     email ? h("p", { class: "note" }, t("result_email_note")) : null,
+    channels.el,
     status, submit,
   );
   main.append(h("h1", {}, t("upload_title")), form);
@@ -395,6 +399,8 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
   main.append(h("h1", {}, t("status_title")), badge, detail);
+  const push = pushBlock(ctx, id);
+  if (push) main.append(push);
   if (ctx.notice) {
     main.append(h("p", { role: "status", class: "notice" }, ctx.notice));
     ctx.notice = undefined;
