@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/config/configtest"
@@ -24,6 +25,11 @@ func TestConfig(t *testing.T) {
 		{Name: "more generations than fewer slots", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "1"), "WORKER_GENERATIONS", "2"), Want: []string{"WORKER_GENERATIONS"}},
 		{Name: "one slot, default generations", Env: configtest.With(validEnv, "WORKER_SLOTS", "1")},
 		{Name: "as many generations as slots", Env: configtest.With(configtest.With(validEnv, "WORKER_SLOTS", "4"), "WORKER_GENERATIONS", "0")},
+		{Name: "no Vertex calls in flight", Env: configtest.With(validEnv, "VERTEX_MAX_IN_FLIGHT", "0"), Want: []string{"VERTEX_MAX_IN_FLIGHT"}},
+		{Name: "no Vertex location", Env: configtest.With(validEnv, "VERTEX_LOCATION", ""), Want: []string{"VERTEX_LOCATION"}},
+		{Name: "stand-in not a URL", Env: configtest.With(validEnv, "VERTEX_STANDIN_URL", "127.0.0.1:9130"), Want: []string{"VERTEX_STANDIN_URL"}},
+		{Name: "negative busy retries", Env: configtest.With(validEnv, "WORKER_BUSY_RETRIES", "-1"), Want: []string{"WORKER_BUSY_RETRIES"}},
+		{Name: "the stack's stand-in", Env: configtest.With(validEnv, "VERTEX_STANDIN_URL", "http://127.0.0.1:9130")},
 	})
 }
 
@@ -36,5 +42,11 @@ func TestConfigDefaults(t *testing.T) {
 	// current generation.
 	if cfg.Slots != 2 || cfg.Generations != 1 || !cfg.Preempt || cfg.MaxAttempts != 3 || cfg.Device != "cpu" {
 		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	// Vertex AI: the worker's own project, ADC (no stand-in), a capped
+	// number of calls.
+	if v := cfg.Vertex(); v.Project != "p" || v.Location != "global" || v.Model != "gemini-2.5-flash-image" ||
+		v.StandInURL != "" || v.MaxInFlight != 8 || v.Timeout != time.Minute || cfg.BusyRetries != 8 {
+		t.Errorf("Vertex defaults not applied: %+v, busy retries %d", v, cfg.BusyRetries)
 	}
 }
