@@ -368,3 +368,43 @@ test("kiosk rough edges: wrong password in words, mirror, no email, QR in place,
     await context.close();
   }
 });
+
+// texts: the messages the Twilio stand-in kept (SMS_DIR) that name a job.
+function texts(jobId) {
+  return fs.readdirSync(env.SMS_DIR).filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(fs.readFileSync(path.join(env.SMS_DIR, f), "utf8")))
+    .filter((m) => m.body.includes(jobId));
+}
+
+test("staff type the attendee's mobile number: one text with the link reaches it", async () => {
+  assert.ok(env.SMS_DIR, "the stack's env has no SMS_DIR (its sms part)");
+  const { context, page, logs } = await staffKiosk();
+  try {
+    await page.getByLabel("The attendee has read this and agrees").check();
+    await page.getByRole("button", { name: "Take photo" }).click();
+    await expectVisible(page.getByRole("img", { name: "The photo just taken" }), 10000);
+    await page.getByLabel("Style").selectOption("sketch");
+    const digits = String(Date.now()).slice(-8);
+    await page.getByLabel("Attendee's mobile number").fill(`+82 10 ${digits.slice(0, 4)} ${digits.slice(4)}`);
+    await shot(page, "kiosk-text-1-number");
+    const submitted = page.waitForResponse((r) => r.url().endsWith("/v1/jobs") && r.request().method() === "POST" && r.ok());
+    await page.getByRole("button", { name: "Make my portrait" }).click();
+    const jobId = (await (await submitted).json()).job.id;
+    const [text] = await until("the text", () => texts(jobId).length > 0 && texts(jobId), 120000);
+    assert.equal(text.to, `+8210${digits}`);
+    assert.match(text.body, /portrait is ready/);
+    // Once the job's notification is closed every text for it was handed
+    // over: a redelivered event finds it closed and sends none.
+    await until("the notification closed", async () => {
+      const r = await fetch(`http://${env.FIRESTORE_EMULATOR_HOST}/v1/projects/${env.GCLOUD_PROJECT}/databases/(default)/documents/notifications/${jobId}`,
+        { headers: { Authorization: "Bearer owner" } });
+      return r.ok && !!(await r.json()).fields?.sentAt;
+    }, 60000);
+    assert.equal(texts(jobId).length, 1, "texts for the job");
+  } catch (e) {
+    console.error(logs.join("\n"));
+    throw e;
+  } finally {
+    await context.close();
+  }
+});

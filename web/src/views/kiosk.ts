@@ -87,6 +87,11 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.name)));
   // Optional: an attendee without an address picks up by QR code.
   const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", inputMode: "email" });
+  // Optional too, where the event sends texts: staff type the attendee's
+  // number as they type an email (the Gateway takes any number from staff).
+  const phone = ctx.cfg.channels?.phone
+    ? h("input", { id: "attendee-phone", type: "tel", autocomplete: "off", inputMode: "tel", placeholder: "+82 10 1234 5678" })
+    : null;
   const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
   const status = h("p", { role: "status", class: "status-line" });
   const result = h("div", { class: "kiosk-result" });
@@ -134,6 +139,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     submit.disabled = true;
     // The next attendee agrees for themselves.
     agreed.checked = false;
+    if (phone) phone.value = "";
     capture.disabled = true;
     // The next attendee must not see the last one's portrait or QR code.
     clearPanel();
@@ -225,7 +231,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: photo.blob, style: style.value, consent: consentVersion(ctx.cfg), priority: "booth", email: email.value.trim() || undefined, key },
+          { photo: photo.blob, style: style.value, consent: consentVersion(ctx.cfg), priority: "booth", email: email.value.trim() || undefined, key, ...kioskChannels(email.value, phone?.value ?? "") },
           { onWaiting: (w) => { if (!stopped) status.textContent = w ? t("waiting_network") : t("submitting"); } },
         );
         if (stopped) return;
@@ -242,6 +248,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   },
     h("label", { for: "kiosk-style" }, t("choose_style")), style,
     h("label", { for: "attendee-email" }, t("attendee_email_optional")), email,
+    phone ? h("label", { for: "attendee-phone" }, t("kiosk_phone")) : null, phone,
     submit, status, result,
   );
 
@@ -339,4 +346,12 @@ export async function posterView(ctx: Ctx, main: HTMLElement) {
         h("li", {}, st.preview ? h("img", { src: st.preview, alt: t("preview_of", { name: st.name }) }) : null, h("span", {}, st.name)))),
     ),
   );
+}
+// kioskChannels: a booth job's channels as staff typed them: a text when a
+// number was typed (spaces, dashes and brackets dropped), an email when an
+// address was; without either the Gateway's defaults (the QR code alone).
+export function kioskChannels(email: string, phone: string): { notify?: string; phone?: string } {
+  const number = phone.replace(/[\s()-]/g, "");
+  if (!number) return {};
+  return { notify: email.trim() ? "email,phone" : "phone", phone: number };
 }
