@@ -183,7 +183,9 @@ func (s *Step) Apply(ctx context.Context, f *generate.Frame) error {
 			{Text: s.prompt},
 		},
 	}}
-	cfg := &genai.GenerateContentConfig{ResponseModalities: []string{"TEXT", "IMAGE"}, CandidateCount: 1}
+	// One candidate is the default; the image models refuse some other
+	// settings, so only what the edit needs is sent.
+	cfg := &genai.GenerateContentConfig{ResponseModalities: []string{"TEXT", "IMAGE"}}
 	if ar := aspectRatio(w, h); ar != "" {
 		cfg.ImageConfig = &genai.ImageConfig{AspectRatio: ar}
 	}
