@@ -44,6 +44,7 @@ import (
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
 
+	"github.com/tigerstudio/studio/emulators/sms"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/samples"
@@ -84,6 +85,10 @@ type scenario struct {
 	triggerAt   int // accepted jobs before the fault starts
 	inject      func(ctx context.Context, h *harness) error
 	rate        bool // the rate-limit row: 429 is an answer, not retried
+	// texts: the clients prove a number on the Auth emulator and choose a
+	// text too (notify email,phone); the row counts the texts per job in the
+	// Twilio stand-in's SMS_DIR, which must be exactly one.
+	texts bool
 }
 
 type harness struct {
@@ -104,6 +109,7 @@ type key struct {
 	lastErr   string
 	attempts  int
 	finalized string // succeeded | failed | "" (not final)
+	notify    string // the notify field sent ("" for the Gateway's defaults)
 }
 
 type row struct {
@@ -111,6 +117,7 @@ type row struct {
 	keys                                                         []*key
 	submitted, accepted, rejected, succeeded, failed, stuck, dup int
 	mailOff                                                      int
+	textOff                                                      int // texts rows: finished jobs without exactly one text
 	rerun                                                        int // jobs started more than once
 	retries                                                      map[string]int
 	took                                                         time.Duration
@@ -119,7 +126,7 @@ type row struct {
 }
 
 func (r *row) ok() bool {
-	ok := r.stuck == 0 && r.dup == 0 && r.mailOff == 0 && !r.faultFailed
+	ok := r.stuck == 0 && r.dup == 0 && r.mailOff == 0 && r.textOff == 0 && !r.faultFailed
 	if r.sc.rate {
 		ok = ok && r.accepted == rateLimit && r.rejected == r.submitted-rateLimit
 	}
@@ -224,6 +231,20 @@ func TestFaults(t *testing.T) {
 				_, err := h.s.run("up")
 				return err
 			}},
+		// Texts (issue 19): the SMS provider refusing with 429 or 503 for a
+		// while, accepting messages whose answers are lost, and Notify
+		// killed while it texts: every finished job's owner gets exactly
+		// one text (and one mail).
+		{name: "sms-429", fault: "Twilio stand-in answers 429 to the next 12 sends", users: 6, perUser: 2, think: 300 * time.Millisecond, triggerAt: 2,
+			texts: true, inject: smsFault(`{"status": 429, "count": 12}`)},
+		{name: "sms-503", fault: "Twilio stand-in answers 503 to the next 12 sends", users: 6, perUser: 2, think: 300 * time.Millisecond, triggerAt: 2,
+			texts: true, inject: smsFault(`{"status": 503, "count": 12}`)},
+		{name: "sms-answer-lost", fault: "Twilio stand-in keeps the next 6 texts but drops their answers", users: 6, perUser: 2, think: 300 * time.Millisecond, triggerAt: 2,
+			texts: true, inject: smsFault(`{"lose": 6}`)},
+		{name: "notify-kill-texts", fault: "Notify SIGKILL while texting, 8 s, up", users: 6, perUser: 2, think: 300 * time.Millisecond, triggerAt: 4,
+			texts: true, inject: killUp("notify", 8*time.Second)},
+		{name: "bridge-kill-texts", fault: "bridge SIGKILL, 8 s, up; texts chosen", users: 6, perUser: 2, think: 300 * time.Millisecond, triggerAt: 4,
+			texts: true, inject: killUp("bridge", 8*time.Second)},
 		{name: "rate-limit", fault: fmt.Sprintf("40 concurrent posts, one user, JOBS_PER_MINUTE=%d", rateLimit), users: 1, perUser: 40, rate: true},
 		// The honest attendees' jobs still all finish while a script floods
 		// the door with fresh guest accounts (guestFlood says what holds).
@@ -241,9 +262,12 @@ func TestFaults(t *testing.T) {
 	for _, sc := range scenarios {
 		rows = append(rows, h.runScenario(ctx, sc))
 	}
-	// Mails counted again at the end: a duplicate can come late (a sweep).
+	// Mails and texts counted again at the end: a duplicate can come late
+	// (a sweep).
 	mails := h.mails()
+	texts := h.texts()
 	for _, r := range rows {
+		r.textOff = textsOff(r, texts)
 		r.mailOff = 0
 		for _, k := range r.keys {
 			if k.finalized != "" {
@@ -263,8 +287,8 @@ func TestFaults(t *testing.T) {
 	logf("table written to %s", path)
 	for _, r := range rows {
 		if !r.ok() {
-			t.Errorf("%s missed the goal: stuck %d, duplicated %d, emails not exactly one %d, accepted %d of %d; %s",
-				r.sc.name, r.stuck, r.dup, r.mailOff, r.accepted, r.submitted, strings.Join(r.notes, "; "))
+			t.Errorf("%s missed the goal: stuck %d, duplicated %d, emails not exactly one %d, texts not exactly one %d, accepted %d of %d; %s",
+				r.sc.name, r.stuck, r.dup, r.mailOff, r.textOff, r.accepted, r.submitted, strings.Join(r.notes, "; "))
 		}
 	}
 }
@@ -285,6 +309,9 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) *row {
 	for u, tok := range tokens {
 		for i := range sc.perUser {
 			r.keys = append(r.keys, &key{key: fmt.Sprintf("%s-%d-%03d-%d", sc.name, start.Unix(), u, i), jobIDs: map[string]bool{}})
+			if sc.texts {
+				r.keys[len(r.keys)-1].notify = "email,phone"
+			}
 		}
 		c := &client.Client{BaseURL: h.s.value("GATEWAY_URL"), Token: tok, AppCheck: h.appCheck(ctx), HTTP: h.http}
 		mine := r.keys[len(r.keys)-sc.perUser:]
@@ -344,11 +371,15 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) *row {
 	if err != nil {
 		logf("%s: %v", sc.name, err)
 	}
-	// Every finished job's mail, or the deadline.
+	// Every finished job's mail (and text), or the deadline.
 	err = poll(ctx, mailWait, "mails", func() (bool, error) {
 		mails := h.mails()
+		var texts map[string]int
+		if sc.texts {
+			texts = h.texts()
+		}
 		for _, k := range r.keys {
-			if k.finalized != "" && mails[firstID(k)] == 0 {
+			if k.finalized != "" && (mails[firstID(k)] == 0 || (sc.texts && texts[firstID(k)] == 0)) {
 				return false, nil
 			}
 		}
@@ -384,6 +415,11 @@ func (h *harness) users(ctx context.Context, sc scenario) []string {
 			for try := range 3 {
 				tokens[i], errs[i] = client.EmulatorSignUp(ctx, h.s.value("FIREBASE_AUTH_EMULATOR_HOST"), h.project,
 					fmt.Sprintf("%d-%s", try, email), "faults-password")
+				if errs[i] == nil && sc.texts {
+					// A number of its own, proved as the app does.
+					tokens[i], errs[i] = client.EmulatorVerifyPhone(ctx, h.s.value("FIREBASE_AUTH_EMULATOR_HOST"), h.project,
+						tokens[i], fmt.Sprintf("+8210%08d", rand.IntN(1e8)))
+				}
 				if errs[i] == nil {
 					return
 				}
@@ -406,7 +442,7 @@ func (h *harness) submit(ctx context.Context, c *client.Client, k *key, photo []
 	backoff := 250 * time.Millisecond
 	for {
 		k.attempts++
-		job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: style, IdempotencyKey: k.key})
+		job, err := c.Submit(ctx, client.Submission{Photo: photo, ContentType: "image/png", Style: style, IdempotencyKey: k.key, Notify: k.notify})
 		if err == nil {
 			k.accepted, k.status = true, http.StatusAccepted
 			mu.Lock()
@@ -523,6 +559,60 @@ func (h *harness) mails() map[string]int {
 		}
 	}
 	return out
+}
+
+// texts counts the Twilio stand-in's messages (SMS_DIR) per job id.
+func (h *harness) texts() map[string]int {
+	msgs, err := sms.Read(h.s.value("SMS_DIR"))
+	if err != nil {
+		h.t.Errorf("sms dir: %v", err)
+		return nil
+	}
+	out := map[string]int{}
+	for _, m := range msgs {
+		for _, id := range textJob.FindAllStringSubmatch(m.Body, 1) {
+			out[id[1]]++
+		}
+	}
+	return out
+}
+
+var textJob = regexp.MustCompile(`job ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})`)
+
+// textsOff is how many finished jobs of a texts row have not exactly one
+// text.
+func textsOff(r *row, texts map[string]int) int {
+	if !r.sc.texts {
+		return 0
+	}
+	off := 0
+	for _, k := range r.keys {
+		if k.finalized != "" && texts[firstID(k)] != 1 {
+			off++
+			r.notes = append(r.notes, fmt.Sprintf("job %s has %d texts", firstID(k), texts[firstID(k)]))
+		}
+	}
+	return off
+}
+
+// smsFault tells the stack's Twilio stand-in to misbehave (emulators/sms).
+func smsFault(body string) func(ctx context.Context, h *harness) error {
+	return func(ctx context.Context, h *harness) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.s.value("SMS_STANDIN_URL")+"/_standin/faults", strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := h.http.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			return fmt.Errorf("sms stand-in faults: %s", resp.Status)
+		}
+		return nil
+	}
 }
 
 // count fills the row's figures.
@@ -658,8 +748,8 @@ func (h *harness) workerLog() (succeeded, attempt map[string]int) {
 // render prints the rows as a markdown table.
 func render(rows []*row) string {
 	var b strings.Builder
-	b.WriteString("| scenario | fault | submitted | accepted | succeeded | failed | stuck | duplicated | emails not exactly one | jobs started again | client retries | time | goal |\n")
-	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
+	b.WriteString("| scenario | fault | submitted | accepted | succeeded | failed | stuck | duplicated | emails not exactly one | texts not exactly one | jobs started again | client retries | time | goal |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|---|\n")
 	for _, r := range rows {
 		accepted := strconv.Itoa(r.accepted)
 		if r.rejected > 0 {
@@ -673,8 +763,12 @@ func render(rows []*row) string {
 		if !r.ok() {
 			goal = "**missed**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %d | %d | %d | %s | %ds | %s |\n",
-			r.sc.name, r.sc.fault, r.submitted, accepted, r.succeeded, r.failed, r.stuck, r.dup, r.mailOff, r.rerun,
+		texts := "-"
+		if r.sc.texts {
+			texts = strconv.Itoa(r.textOff)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %d | %d | %d | %d | %s | %d | %s | %ds | %s |\n",
+			r.sc.name, r.sc.fault, r.submitted, accepted, r.succeeded, r.failed, r.stuck, r.dup, r.mailOff, texts, r.rerun,
 			cmp.Or(strings.Join(retries, " "), "none"), int(r.took.Seconds()), goal)
 	}
 	return b.String()
