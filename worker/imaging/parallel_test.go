@@ -91,3 +91,45 @@ func TestEncodeOnEveryCoreIsIdentical(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPlumbing reports ms per image for the worker's decode (a
+// 12-megapixel camera JPEG, as phones send, and the 2-megapixel PNG), its
+// scale-down to 1024 px, and the output's encode, on GOMAXPROCS cores
+// (-cpu 1,2).
+func BenchmarkPlumbing(b *testing.B) {
+	src, err := Decode(samples.Astronaut())
+	if err != nil {
+		b.Fatal(err)
+	}
+	big := image.NewRGBA(image.Rect(0, 0, 4032, 3024))
+	for y := 0; y < 3024; y += src.Rect.Dy() {
+		for x := 0; x < 4032; x += src.Rect.Dx() {
+			draw.Draw(big, src.Rect.Add(image.Pt(x, y)), src, image.Point{}, draw.Src)
+		}
+	}
+	var phone bytes.Buffer
+	if err := jpeg.Encode(&phone, big, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	out := image.NewNRGBA(image.Rect(0, 0, 1024, 1024))
+	draw.Draw(out, out.Rect, Fit(big, 1024), image.Point{}, draw.Src)
+	for _, bc := range []struct {
+		name string
+		run  func(pool *par.Pool) error
+	}{
+		{"decode-jpeg-12mp", func(pool *par.Pool) error { _, err := DecodeOn(pool, phone.Bytes()); return err }},
+		{"decode-png-astronaut", func(pool *par.Pool) error { _, err := DecodeOn(pool, samples.Astronaut()); return err }},
+		{"fit-12mp-to-1024", func(*par.Pool) error { Fit(big, 1024); return nil }},
+		{"encode-1024", func(pool *par.Pool) error { _, err := EncodeJPEGOn(pool, out, 90); return err }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			pool := par.NewPool(0)
+			for b.Loop() {
+				if err := bc.run(pool); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/image")
+		})
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"math"
 	"testing"
 
+	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
 	"github.com/tigerstudio/studio/worker/generate"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 // filters are the one-step pipelines of testenv's filter catalogue.
@@ -334,38 +336,24 @@ func TestRetouchSparesEyesAndMouth(t *testing.T) {
 	}
 }
 
-// BenchmarkSteps reports ms per image for each pure-Go step at 512 and
-// 1024 px (the model steps are benchmarked in package pipeline).
+// BenchmarkSteps reports ms per image for each pure-Go step on the
+// astronaut at 512 and 1024 px (with a face and a soft matte), its rows
+// shared over the pool of GOMAXPROCS cores as in the worker: run with
+// -cpu 1,2 for one core and two (the model steps are benchmarked in
+// package pipeline).
 func BenchmarkSteps(b *testing.B) {
-	steps := map[string]styles.Step{
-		"sketch":      filterSteps["sketch"][0],
-		"watercolour": filterSteps["watercolour"][0],
-		"grade":       filterSteps["studio"][0],
-		"frame":       filterSteps["studio"][1],
-		"crop":        {Kind: "crop", Params: map[string]any{"size": 1024.0}},
-		"backdrop":    {Kind: "backdrop", Params: map[string]any{"kind": "gradient", "colour": "#6d7b8d", "to": "#2a313b"}},
-		"bokeh":       {Kind: "backdrop", Params: map[string]any{"kind": "blur", "radius": 0.025}},
-		"retouch":     {Kind: "retouch", Params: map[string]any{"smooth": 0.6}},
-	}
 	for _, side := range []int{512, 1024} {
-		in := gradient(side, side)
-		for name, st := range steps {
+		base := photoFrame(b, samples.Astronaut(), side)
+		for name, st := range everyStep {
 			b.Run(fmt.Sprintf("%s/%dpx", name, side), func(b *testing.B) {
 				step, _, _, err := New(st.Kind, st.Params)
 				if err != nil {
 					b.Fatal(err)
 				}
+				pool := par.NewPool(0) // GOMAXPROCS, which -cpu sets
 				for b.Loop() {
 					b.StopTimer()
-					f := generate.NewFrame(in)
-					s := float64(side) / 200
-					fc := face()
-					fc.Box = generate.Rect{X0: fc.Box.X0 * s, Y0: fc.Box.Y0 * s, X1: fc.Box.X1 * s, Y1: fc.Box.Y1 * s}
-					for i, k := range fc.Keypoints {
-						fc.Keypoints[i] = generate.Point{X: k.X * s, Y: k.Y * s}
-					}
-					f.Faces = []generate.Face{fc}
-					f.Matte = make([]float32, side*side)
+					f := clone(base, pool)
 					b.StartTimer()
 					if err := step.Apply(context.Background(), f); err != nil {
 						b.Fatal(err)

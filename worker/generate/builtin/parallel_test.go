@@ -28,7 +28,7 @@ var everyStep = map[string]styles.Step{
 	"retouch":     {Kind: "retouch", Params: map[string]any{"smooth": 0.6, "warmth": 0.05, "contrast": 1.05}},
 }
 
-// photoFrame is a sample photo at side px (longer side) with a face and a
+// photoFrame is a sample photo at side px (its longer side) with a face and a
 // soft, person-shaped matte scaled to it, as the model steps leave a frame.
 func photoFrame(tb testing.TB, data []byte, side int) *generate.Frame {
 	tb.Helper()
@@ -36,8 +36,12 @@ func photoFrame(tb testing.TB, data []byte, side int) *generate.Frame {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f := generate.NewFrame(imaging.Fit(img, side))
-	w, h := f.Size()
+	f := generate.NewFrame(img)
+	// The longer side becomes side (the astronaut is 512 px: scaled up).
+	w, h := imaging.FitSize(f.Image.Rect.Dx()*side, f.Image.Rect.Dy()*side, side)
+	if err := f.Transform(generate.Rect{X1: float64(f.Image.Rect.Dx()), Y1: float64(f.Image.Rect.Dy())}, w, h); err != nil {
+		tb.Fatal(err)
+	}
 	s := float64(min(w, h)) / 200
 	fc := face()
 	fc.Box = generate.Rect{X0: fc.Box.X0 * s, Y0: fc.Box.Y0 * s, X1: fc.Box.X1 * s, Y1: fc.Box.Y1 * s}

@@ -18,6 +18,7 @@ import (
 	"github.com/tigerstudio/studio/worker/generate"
 	"github.com/tigerstudio/studio/worker/generate/onnx"
 	"github.com/tigerstudio/studio/worker/imaging"
+	"github.com/tigerstudio/studio/worker/internal/par"
 )
 
 const repoRoot = "../../.."
@@ -216,7 +217,8 @@ func TestBuildRefuses(t *testing.T) {
 
 // BenchmarkStyles reports ms per image for each style of the catalogue and
 // for each of its steps, on the astronaut scaled to 512 and 1024 px, on
-// WORKER_DEVICE (cpu unless set; cuda on a GPU machine).
+// WORKER_DEVICE (cpu unless set; cuda on a GPU machine), the pixel work on
+// GOMAXPROCS cores (-cpu 1,2).
 func BenchmarkStyles(b *testing.B) {
 	device := os.Getenv("WORKER_DEVICE")
 	rt := realRuntime(b, device)
@@ -240,9 +242,11 @@ func BenchmarkStyles(b *testing.B) {
 		}
 		for _, st := range cat.All() {
 			b.Run(fmt.Sprintf("%s/%dpx", st.ID, side), func(b *testing.B) {
+				// The worker's pool of GOMAXPROCS cores, which -cpu sets.
+				ctx := par.With(b.Context(), par.NewPool(0))
 				steps := map[string]time.Duration{}
 				for b.Loop() {
-					res, err := ps.Generate(b.Context(), st, in)
+					res, err := ps.Generate(ctx, st, in)
 					if err != nil {
 						b.Fatal(err)
 					}
