@@ -80,8 +80,10 @@ func TestQueuePosition(t *testing.T) {
 	if q["position"] != float64(2) {
 		t.Errorf("after the first started: %v, want position 2", q)
 	}
-	if eta, _ := q["etaSeconds"].(float64); eta < 55 || eta > 65 {
-		t.Errorf("ETA %v s, want about (2+1) x 20 s", q["etaSeconds"])
+	// Ready, not started: two ahead and this one start 20 s apart, then
+	// this one takes its 20 s.
+	if eta, _ := q["etaSeconds"].(float64); eta < 75 || eta > 85 {
+		t.Errorf("ETA %v s, want about (2+1) x 20 s + 20 s", q["etaSeconds"])
 	}
 	if r := f.get(t, user.Token, "/v1/jobs/"+online[0]); r.job()["queue"] != nil || r.job()["status"] != "running" {
 		t.Errorf("a running job: %v, want no queue", r.job())

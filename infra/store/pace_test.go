@@ -33,3 +33,25 @@ func TestBusyPace(t *testing.T) {
 		})
 	}
 }
+
+func TestMeanSpan(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	for _, c := range []struct {
+		name  string
+		spans []store.Span
+		want  time.Duration
+	}{
+		{"none", nil, 0},
+		{"two slots in parallel", []store.Span{{Start: at(0), End: at(20)}, {Start: at(0), End: at(20)}, {Start: at(20), End: at(40)}}, 20 * time.Second},
+		{"uneven", []store.Span{{Start: at(0), End: at(10)}, {Start: at(0), End: at(30)}}, 20 * time.Second},
+		// A document without startedAt tells no generation time.
+		{"no starts", []store.Span{{End: at(10)}, {Start: at(0), End: at(12)}}, 12 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := store.MeanSpan(c.spans); got != c.want {
+				t.Errorf("MeanSpan = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -372,29 +372,58 @@ func (r *Reader) QueueAhead(ctx context.Context, event string, p jobs.Priority, 
 	return n, nil
 }
 
+// QueuePace is the event's recent pace, from its last completions.
+type QueuePace struct {
+	// PerJob is the time the workers were busy per completion (BusyPace):
+	// how often a generation slot frees up.
+	PerJob time.Duration
+	// Generate is how long one job took from its start to its completion
+	// (MeanSpan): what a job still needs once it has a slot.
+	Generate time.Duration
+}
+
 // Pace is how long the event takes per job at its recent pace: the time
 // its workers were busy with its last completions within window (the union
 // of their [startedAt, completedAt] spans, so parallel slots and workers
 // count once and idle time between visitors not at all), divided by their
-// number; 0 when fewer than two jobs completed in the window.
-func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window time.Duration) (time.Duration, error) {
+// number, and how long each took; zero when fewer than two jobs completed
+// in the window.
+func (r *Reader) Pace(ctx context.Context, event string, now time.Time, window time.Duration) (QueuePace, error) {
 	snaps, err := r.fs.Collection(Responses).Where("event", "==", event).Where("completedAt", ">", now.Add(-window)).
 		OrderBy("completedAt", firestore.Desc).Limit(paceSamples).Documents(ctx).GetAll()
 	if err != nil {
-		return 0, fmt.Errorf("store.Pace: %w", err)
+		return QueuePace{}, fmt.Errorf("store.Pace: %w", err)
 	}
 	if len(snaps) < 2 {
-		return 0, nil
+		return QueuePace{}, nil
 	}
 	spans := make([]Span, 0, len(snaps))
 	for _, s := range snaps {
 		var resp jobs.Response
 		if err := s.DataTo(&resp); err != nil {
-			return 0, fmt.Errorf("store.Pace: %s: %w", s.Ref.ID, err)
+			return QueuePace{}, fmt.Errorf("store.Pace: %s: %w", s.Ref.ID, err)
 		}
 		spans = append(spans, Span{Start: resp.StartedAt, End: resp.CompletedAt})
 	}
-	return BusyPace(spans), nil
+	return QueuePace{PerJob: BusyPace(spans), Generate: MeanSpan(spans)}, nil
+}
+
+// MeanSpan is the mean length of the spans that have a start (a document
+// older than startedAt has none); 0 when none has.
+func MeanSpan(spans []Span) time.Duration {
+	var sum time.Duration
+	n := 0
+	for _, s := range spans {
+		if s.Start.IsZero() || s.Start.After(s.End) {
+			continue
+		}
+		sum += s.End.Sub(s.Start)
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / time.Duration(n)
 }
 
 // Span is the time one job was being worked on.

@@ -38,8 +38,8 @@ type PickupRequest struct {
 }
 
 // Queue says where a queued job stands: Position jobs are ahead of it (0:
-// it is next), and it should start in about EtaSeconds (absent while no
-// recent job tells the pace).
+// it is next), and its portrait should be ready in about EtaSeconds (its
+// wait and its own generation; absent while no recent job tells the pace).
 type Queue struct {
 	Position   int `json:"position"`
 	EtaSeconds int `json:"etaSeconds,omitempty"`
