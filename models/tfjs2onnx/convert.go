@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tigerstudio/studio/infra/onnxpb"
 )
 
 // Producer is written into the ONNX model's producer_name.
@@ -74,27 +76,27 @@ func Convert(m *Model) ([]byte, error) {
 	if unused := c.unusedWeights(); len(unused) > 0 {
 		return nil, fmt.Errorf("tfjs2onnx.Convert: weights no layer used: %s (a layer this converter does not understand?)", strings.Join(unused, ", "))
 	}
-	c.g.node("output", "Identity", []string{last.value}, "output")
-	c.g.outputs = append(c.g.outputs, valueInfo("output", []dim{{param: "N"}, channelDim(last.channels), {param: "H_out"}, {param: "W_out"}}))
+	c.g.Node("output", "Identity", []string{last.value}, "output")
+	c.g.Output("output", onnxpb.Dim{Param: "N"}, channelDim(last.channels), onnxpb.Dim{Param: "H_out"}, onnxpb.Dim{Param: "W_out"})
 	name := m.Name
 	if name == "" {
 		name = "tfjs"
 	}
-	return c.g.model(name, Producer), nil
+	return c.g.Model(name, Producer), nil
 }
 
 type converter struct {
 	m    *Model
-	g    graph
+	g    onnxpb.Graph
 	out  map[string]tensorInfo // by layer name
 	used []string              // weight names read
 }
 
-func channelDim(c int) dim {
+func channelDim(c int) onnxpb.Dim {
 	if c > 0 {
-		return dim{value: int64(c)}
+		return onnxpb.Dim{Value: int64(c)}
 	}
-	return dim{param: "C"}
+	return onnxpb.Dim{Param: "C"}
 }
 
 func (c *converter) inputs(l Layer, n int) ([]tensorInfo, error) {
@@ -186,7 +188,7 @@ func (c *converter) layer(l Layer) error {
 		for _, t := range ins {
 			vals = append(vals, t.value)
 		}
-		c.g.node(l.Name, op, vals, l.Name)
+		c.g.Node(l.Name, op, vals, l.Name)
 		c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
 		return nil
 	case l.Class == "UpSampling2D":
@@ -197,8 +199,8 @@ func (c *converter) layer(l Layer) error {
 			return err
 		}
 		k := l.Name + "/beta"
-		c.g.initializer(k, nil, []float32{MultiplyBetaFactor})
-		c.g.node(l.Name, "Mul", []string{ins[0].value, k}, l.Name)
+		c.g.Initializer(k, nil, []float32{MultiplyBetaFactor})
+		c.g.Node(l.Name, "Mul", []string{ins[0].value, k}, l.Name)
 		c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
 		return nil
 	case pixelShuffle.MatchString(l.Class):
@@ -211,7 +213,7 @@ func (c *converter) layer(l Layer) error {
 		if ch > 0 && ch%(n*n) != 0 {
 			return fmt.Errorf("%d channels cannot be shuffled into %dx%d blocks", ch, n, n)
 		}
-		c.g.node(l.Name, "DepthToSpace", []string{ins[0].value}, l.Name, intAttr("blocksize", int64(n)), stringAttr("mode", "DCR"))
+		c.g.Node(l.Name, "DepthToSpace", []string{ins[0].value}, l.Name, onnxpb.IntAttr("blocksize", int64(n)), onnxpb.StringAttr("mode", "DCR"))
 		c.out[l.Name] = tensorInfo{l.Name, ch / (n * n)}
 		return nil
 	default:
@@ -233,14 +235,14 @@ func (c *converter) inputLayer(l Layer) error {
 		return fmt.Errorf("batch_input_shape %v: want [batch, height, width, channels] with the channels known", cfg.Shape)
 	}
 	ch := *cfg.Shape[3]
-	d := []dim{{param: "N"}, {value: int64(ch)}, {param: "H"}, {param: "W"}}
+	d := []onnxpb.Dim{{Param: "N"}, {Value: int64(ch)}, {Param: "H"}, {Param: "W"}}
 	// Batch, height and width keep a fixed size where the model has one.
 	for j, pos := range [3]int{0, 2, 3} {
 		if cfg.Shape[j] != nil {
-			d[pos] = dim{value: int64(*cfg.Shape[j])}
+			d[pos] = onnxpb.Dim{Value: int64(*cfg.Shape[j])}
 		}
 	}
-	c.g.inputs = append(c.g.inputs, valueInfo("input", d))
+	c.g.Input("input", d...)
 	c.out[l.Name] = tensorInfo{"input", ch}
 	return nil
 }
@@ -299,7 +301,7 @@ func (c *converter) conv2D(l Layer) error {
 		}
 	}
 	wName := l.Name + "/kernel"
-	c.g.initializer(wName, []int64{int64(out), int64(in), int64(kh), int64(kw)}, w)
+	c.g.Initializer(wName, []int64{int64(out), int64(in), int64(kh), int64(kw)}, w)
 	inputs := []string{ins[0].value, wName}
 	if cfg.UseBias == nil || *cfg.UseBias {
 		b, err := c.weight(l.Name + "/bias")
@@ -309,20 +311,20 @@ func (c *converter) conv2D(l Layer) error {
 		if len(b.Data) != out {
 			return fmt.Errorf("bias has %d values, want %d", len(b.Data), out)
 		}
-		c.g.initializer(l.Name+"/bias", []int64{int64(out)}, b.Data)
+		c.g.Initializer(l.Name+"/bias", []int64{int64(out)}, b.Data)
 		inputs = append(inputs, l.Name+"/bias")
 	}
-	attrs := [][]byte{
-		intsAttr("kernel_shape", int64(kh), int64(kw)),
-		intsAttr("strides", int64(cfg.Strides[0]), int64(cfg.Strides[1])),
-		intsAttr("dilations", int64(cfg.Dilation[0]), int64(cfg.Dilation[1])),
+	attrs := []onnxpb.Attr{
+		onnxpb.IntsAttr("kernel_shape", int64(kh), int64(kw)),
+		onnxpb.IntsAttr("strides", int64(cfg.Strides[0]), int64(cfg.Strides[1])),
+		onnxpb.IntsAttr("dilations", int64(cfg.Dilation[0]), int64(cfg.Dilation[1])),
 	}
 	switch cfg.Padding {
 	case "same":
 		// TensorFlow pads (total)/2 before and the rest after: SAME_UPPER.
-		attrs = append(attrs, stringAttr("auto_pad", "SAME_UPPER"))
+		attrs = append(attrs, onnxpb.StringAttr("auto_pad", "SAME_UPPER"))
 	case "valid":
-		attrs = append(attrs, intsAttr("pads", 0, 0, 0, 0))
+		attrs = append(attrs, onnxpb.IntsAttr("pads", 0, 0, 0, 0))
 	default:
 		return fmt.Errorf("padding %q: want same or valid", cfg.Padding)
 	}
@@ -330,7 +332,7 @@ func (c *converter) conv2D(l Layer) error {
 	if act := cfg.Activation; act != "" && act != "linear" {
 		conv = l.Name + "/conv"
 	}
-	c.g.node(conv, "Conv", inputs, conv, attrs...)
+	c.g.Node(conv, "Conv", inputs, conv, attrs...)
 	t := tensorInfo{conv, out}
 	if conv == l.Name {
 		c.out[l.Name] = t
@@ -345,7 +347,7 @@ func (c *converter) activation(name, act string, in tensorInfo) error {
 	if op == "" {
 		return fmt.Errorf("activation %q is not supported (want linear, relu, sigmoid or tanh)", act)
 	}
-	c.g.node(name, op, []string{in.value}, name)
+	c.g.Node(name, op, []string{in.value}, name)
 	c.out[name] = tensorInfo{name, in.channels}
 	return nil
 }
@@ -383,7 +385,7 @@ func (c *converter) concatenate(l Layer) error {
 	if nchw != 1 {
 		ch = ins[0].channels
 	}
-	c.g.node(l.Name, "Concat", vals, l.Name, intAttr("axis", int64(nchw)))
+	c.g.Node(l.Name, "Concat", vals, l.Name, onnxpb.IntAttr("axis", int64(nchw)))
 	c.out[l.Name] = tensorInfo{l.Name, max(ch, 0)}
 	return nil
 }
@@ -407,11 +409,11 @@ func (c *converter) upSampling(l Layer) error {
 		return fmt.Errorf("size %v: want two positive factors", cfg.Size)
 	}
 	scales := l.Name + "/scales"
-	c.g.initializer(scales, []int64{4}, []float32{1, 1, float32(cfg.Size[0]), float32(cfg.Size[1])})
-	c.g.node(l.Name, "Resize", []string{ins[0].value, "", scales}, l.Name,
-		stringAttr("mode", "nearest"),
-		stringAttr("coordinate_transformation_mode", "asymmetric"),
-		stringAttr("nearest_mode", "floor"))
+	c.g.Initializer(scales, []int64{4}, []float32{1, 1, float32(cfg.Size[0]), float32(cfg.Size[1])})
+	c.g.Node(l.Name, "Resize", []string{ins[0].value, "", scales}, l.Name,
+		onnxpb.StringAttr("mode", "nearest"),
+		onnxpb.StringAttr("coordinate_transformation_mode", "asymmetric"),
+		onnxpb.StringAttr("nearest_mode", "floor"))
 	c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
 	return nil
 }

@@ -1,4 +1,11 @@
-package tfjs2onnx
+// Package onnxpb writes ONNX models: the few messages of onnx.proto the
+// project needs (ModelProto, GraphProto, NodeProto, AttributeProto,
+// TensorProto, ValueInfoProto), encoded with protowire rather than
+// generated onnx.proto types, which would bring a large dependency for a
+// page of code. Field numbers follow onnx/onnx.proto. Used by the TF.js
+// converter (models/tfjs2onnx) and the worker's test model
+// (worker/generate/onnx/internal/mkmodel).
+package onnxpb
 
 import (
 	"encoding/binary"
@@ -7,16 +14,12 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// The ONNX messages the converter writes, encoded with protowire: the few
-// of onnx.proto it needs (ModelProto, GraphProto, NodeProto, AttributeProto,
-// TensorProto, ValueInfoProto) do not justify a generated-protobuf module.
-// Field numbers follow onnx/onnx.proto.
-
-// Opset is the ai.onnx operator set the converted model imports: 13 has
-// every operator used (Resize with a scales input, DepthToSpace's DCR mode).
+// Opset is the ai.onnx operator set the models import: 13 has every
+// operator used (Resize with a scales input, DepthToSpace's DCR mode).
 const Opset = 13
 
-// irVersion 7 is what opset 13 models are written with (ONNX 1.8).
+// irVersion 7 is what opset 13 models are written with (ONNX 1.8); every
+// ONNX Runtime since 1.6 reads it.
 const irVersion = 7
 
 // ONNX TensorProto.DataType and AttributeProto.AttributeType values.
@@ -28,9 +31,10 @@ const (
 	attrInts   = 7
 )
 
-// graph collects a GraphProto's parts in the order they are added, so the
-// same model converts to the same bytes every time (it is checksummed).
-type graph struct {
+// Graph collects a GraphProto's parts in the order they are added, so the
+// same model encodes to the same bytes every time (converted models are
+// checksummed).
+type Graph struct {
 	nodes, inits, inputs, outputs [][]byte
 }
 
@@ -49,8 +53,9 @@ func appendVarint(b []byte, field protowire.Number, v uint64) []byte {
 	return protowire.AppendVarint(b, v)
 }
 
-// node adds a NodeProto.
-func (g *graph) node(name, op string, inputs []string, output string, attrs ...[]byte) {
+// Node adds a NodeProto with one output; attrs come from IntsAttr and its
+// siblings.
+func (g *Graph) Node(name, op string, inputs []string, output string, attrs ...Attr) {
 	var b []byte
 	for _, in := range inputs {
 		b = appendString(b, 1, in) // input
@@ -64,9 +69,9 @@ func (g *graph) node(name, op string, inputs []string, output string, attrs ...[
 	g.nodes = append(g.nodes, b)
 }
 
-// initializer adds a float32 TensorProto with its data in raw_data
+// Initializer adds a float32 TensorProto with its data in raw_data
 // (little-endian IEEE 754, as the spec requires).
-func (g *graph) initializer(name string, dims []int64, data []float32) {
+func (g *Graph) Initializer(name string, dims []int64, data []float32) {
 	var b []byte
 	for _, d := range dims {
 		b = appendVarint(b, 1, uint64(d)) // dims
@@ -82,21 +87,30 @@ func (g *graph) initializer(name string, dims []int64, data []float32) {
 	g.inits = append(g.inits, b)
 }
 
-// dim is one dimension of a shape: a fixed size, or symbolic when param is set.
-type dim struct {
-	value int64
-	param string
+// Dim is one dimension of a shape: a fixed size, or symbolic when Param is
+// set.
+type Dim struct {
+	Value int64
+	Param string
+}
+
+// Input declares a float tensor input of the graph.
+func (g *Graph) Input(name string, dims ...Dim) { g.inputs = append(g.inputs, valueInfo(name, dims)) }
+
+// Output declares a float tensor output of the graph.
+func (g *Graph) Output(name string, dims ...Dim) {
+	g.outputs = append(g.outputs, valueInfo(name, dims))
 }
 
 // valueInfo encodes a ValueInfoProto of a float tensor.
-func valueInfo(name string, dims []dim) []byte {
+func valueInfo(name string, dims []Dim) []byte {
 	var shape []byte
 	for _, d := range dims {
 		var db []byte
-		if d.param != "" {
-			db = appendString(db, 2, d.param) // Dimension.dim_param
+		if d.Param != "" {
+			db = appendString(db, 2, d.Param) // Dimension.dim_param
 		} else {
-			db = appendVarint(db, 1, uint64(d.value)) // Dimension.dim_value
+			db = appendVarint(db, 1, uint64(d.Value)) // Dimension.dim_value
 		}
 		shape = appendMessage(shape, 1, db) // TensorShapeProto.dim
 	}
@@ -107,9 +121,12 @@ func valueInfo(name string, dims []dim) []byte {
 	return appendMessage(b, 2, typ)        // ValueInfoProto.type
 }
 
-// intsAttr encodes an AttributeProto of type INTS (unpacked, as proto2
-// onnx.proto declares them).
-func intsAttr(name string, v ...int64) []byte {
+// Attr is an encoded AttributeProto.
+type Attr []byte
+
+// IntsAttr is an attribute of type INTS (unpacked, as proto2 onnx.proto
+// declares them; parsers accept either form).
+func IntsAttr(name string, v ...int64) Attr {
 	b := appendString(nil, 1, name)
 	for _, x := range v {
 		b = appendVarint(b, 8, uint64(x)) // ints
@@ -117,20 +134,22 @@ func intsAttr(name string, v ...int64) []byte {
 	return appendVarint(b, 20, attrInts) // type
 }
 
-func intAttr(name string, v int64) []byte {
+// IntAttr is an attribute of type INT.
+func IntAttr(name string, v int64) Attr {
 	b := appendString(nil, 1, name)
 	b = appendVarint(b, 3, uint64(v))   // i
 	return appendVarint(b, 20, attrInt) // type
 }
 
-func stringAttr(name, v string) []byte {
+// StringAttr is an attribute of type STRING.
+func StringAttr(name, v string) Attr {
 	b := appendString(nil, 1, name)
 	b = appendString(b, 4, v)              // s
 	return appendVarint(b, 20, attrString) // type
 }
 
-// model encodes the ModelProto around the graph.
-func (g *graph) model(name, producer string) []byte {
+// Model encodes the ModelProto around the graph.
+func (g *Graph) Model(name, producer string) []byte {
 	var gb []byte
 	for _, n := range g.nodes {
 		gb = appendMessage(gb, 1, n) // GraphProto.node
