@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 
+	"github.com/tigerstudio/studio/cmd/studioctl/internal/admindb"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/infra/store"
@@ -163,13 +164,6 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 	return nil
 }
 
-var (
-	errSucceeded  = errors.New("job succeeded: refusing to produce a second result")
-	errRunning    = errors.New("job is running without an error document: a worker may hold it")
-	errNoRequest  = errors.New("no request document: nothing to requeue")
-	errOtherEvent = errors.New("job of another event")
-)
-
 func deadRequeue(ctx context.Context, c *cli, fsc *firestore.Client, ids []string, all bool) error {
 	topo := c.cfg.Topology()
 	if all {
@@ -190,10 +184,11 @@ func deadRequeue(ctx context.Context, c *cli, fsc *firestore.Client, ids []strin
 	}
 	pub := queue.NewPublisher(c.cfg.AMQPURL, topo)
 	defer pub.Close()
+	admin := admindb.NewWriter(fsc)
 	requeued := map[string]bool{}
 	var failed []error
 	for _, id := range ids {
-		if err := requeueOne(ctx, fsc, pub, c.cfg.Event, id); err != nil {
+		if err := requeueOne(ctx, admin, pub, c.cfg.Event, id); err != nil {
 			failed = append(failed, fmt.Errorf("%s: %w", id, err))
 			fmt.Fprintf(c.stderr, "refused %s: %v\n", id, err)
 			continue
@@ -222,52 +217,8 @@ func deadRequeue(ctx context.Context, c *cli, fsc *firestore.Client, ids []strin
 }
 
 // requeueOne restores the job's attempt budget and publishes its message.
-func requeueOne(ctx context.Context, fsc *firestore.Client, pub *queue.Publisher, event, id string) error {
-	if err := jobs.CheckID(id); err != nil {
-		return err
-	}
-	reqRef := fsc.Collection(store.Requests).Doc(id)
-	respRef := fsc.Collection(store.Responses).Doc(id)
-	errRef := fsc.Collection(store.Errors).Doc(id)
-	notRef := fsc.Collection(store.Notifications).Doc(id)
-	var req jobs.Request
-	err := fsc.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snaps, err := tx.GetAll([]*firestore.DocumentRef{reqRef, respRef, errRef, notRef})
-		if err != nil {
-			return err
-		}
-		if !snaps[0].Exists() {
-			return errNoRequest
-		}
-		if err := snaps[0].DataTo(&req); err != nil {
-			return fmt.Errorf("decode request: %w", err)
-		}
-		if req.Event != event {
-			return fmt.Errorf("%w (%q, not EVENT=%q)", errOtherEvent, req.Event, event)
-		}
-		var resp *jobs.Response
-		if snaps[1].Exists() {
-			resp = new(jobs.Response)
-			if err := snaps[1].DataTo(resp); err != nil {
-				return fmt.Errorf("decode response: %w", err)
-			}
-		}
-		failed := snaps[2].Exists()
-		switch {
-		case resp != nil && resp.State == jobs.StateSucceeded:
-			return errSucceeded
-		case resp != nil && !failed:
-			return errRunning
-		}
-		for i, ref := range []*firestore.DocumentRef{respRef, errRef, notRef} {
-			if snaps[i+1].Exists() {
-				if err := tx.Delete(ref); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+func requeueOne(ctx context.Context, w *admindb.Writer, pub *queue.Publisher, event, id string) error {
+	req, err := w.ResetAttempts(ctx, event, id)
 	if err != nil {
 		return fmt.Errorf("reset attempts: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/storage"
 
+	"github.com/tigerstudio/studio/cmd/studioctl/internal/admindb"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/store"
 )
@@ -78,7 +79,7 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 	}
 	defer gcs.Close()
 
-	p := &purger{fs: fsc, gcs: gcs, input: c.cfg.InputBucket, output: c.cfg.OutputBucket, dryRun: !*yes}
+	p := &purger{fs: fsc, admin: admindb.NewWriter(fsc), gcs: gcs, input: c.cfg.InputBucket, output: c.cfg.OutputBucket, dryRun: !*yes}
 	if *expired {
 		p.expiredBy = time.Now()
 	}
@@ -108,6 +109,7 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 
 type purger struct {
 	fs            *firestore.Client
+	admin         *admindb.Writer
 	gcs           *storage.Client
 	input, output string
 	dryRun        bool
@@ -198,30 +200,27 @@ func (p *purger) page(ctx context.Context, page []store.Job, counts *PurgeCounts
 	if err != nil {
 		return fmt.Errorf("read notifications: %w", err)
 	}
-	var first, last []*firestore.DocumentRef
+	var docs []admindb.Doc
 	for i, j := range page {
 		if notes[i].Exists() {
-			first = append(first, notes[i].Ref)
+			docs = append(docs, admindb.Doc{Collection: store.Notifications, ID: j.ID})
 			counts.Notifications++
 		}
 		if j.Failure != nil {
-			first = append(first, p.fs.Collection(store.Errors).Doc(j.ID))
+			docs = append(docs, admindb.Doc{Collection: store.Errors, ID: j.ID})
 			counts.Errors++
 		}
 		if j.Response != nil {
-			first = append(first, p.fs.Collection(store.Responses).Doc(j.ID))
+			docs = append(docs, admindb.Doc{Collection: store.Responses, ID: j.ID})
 			counts.Responses++
 		}
-		last = append(last, p.fs.Collection(store.Requests).Doc(j.ID))
+		docs = append(docs, admindb.Doc{Collection: store.Requests, ID: j.ID})
 		counts.Requests++
 	}
 	if p.dryRun {
 		return nil
 	}
-	if err := p.delete(ctx, first); err != nil {
-		return err
-	}
-	return p.delete(ctx, last)
+	return p.admin.DeleteJobDocs(ctx, docs)
 }
 
 // objects deletes (or counts) the job's objects in bucket: everything under
@@ -256,29 +255,4 @@ func (p *purger) objects(ctx context.Context, bucket, jobID string, named []stri
 		deleted++
 	}
 	return deleted, nil
-}
-
-// delete deletes the documents with a bulk writer and reports the first
-// failure.
-func (p *purger) delete(ctx context.Context, refs []*firestore.DocumentRef) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	bw := p.fs.BulkWriter(ctx)
-	pending := make([]*firestore.BulkWriterJob, 0, len(refs))
-	for _, ref := range refs {
-		job, err := bw.Delete(ref)
-		if err != nil {
-			bw.End()
-			return fmt.Errorf("delete %s: %w", ref.Path, err)
-		}
-		pending = append(pending, job)
-	}
-	bw.End()
-	for i, job := range pending {
-		if _, err := job.Results(); err != nil {
-			return fmt.Errorf("delete %s: %w", refs[i].Path, err)
-		}
-	}
-	return nil
 }
