@@ -2,28 +2,20 @@
 // benchmarked with, and computes the same network in pure Go so tests can
 // check ONNX Runtime's output pixel by pixel.
 //
-// The model is written by hand with protowire rather than generated onnx.proto
-// types: the handful of messages needed (ModelProto, GraphProto, NodeProto,
-// AttributeProto, TensorProto, ValueInfoProto) fit in a page, and this keeps a
-// large generated-protobuf dependency out of the module. Field numbers follow
-// onnx/onnx.proto.
+// The model is written with infra/onnxpb (protowire, no generated onnx.proto
+// types).
 package mkmodel
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/tigerstudio/studio/infra/onnxpb"
 )
 
 // Opset is the ai.onnx operator set the model imports.
-const Opset = 13
-
-// irVersion 7 is what opset 13 models are written with (ONNX 1.8); every
-// ONNX Runtime since 1.6 reads it.
-const irVersion = 7
+const Opset = onnxpb.Opset
 
 // Conv is one 2-D convolution with stride 1 and "same" zero padding
 // ((K-1)/2 on each side, K odd), followed by an optional activation.
@@ -108,162 +100,56 @@ func (m Model) ONNX() ([]byte, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	var graph []byte
-	var inits [][]byte
+	var g onnxpb.Graph
 	prev, final := "input", "output"
 	if m.Layout == "NHWC" {
-		graph = protowire.AppendTag(graph, 1, protowire.BytesType)
-		graph = protowire.AppendBytes(graph, node("to_nchw", "Transpose", []string{"input"}, "input_nchw", intsAttr("perm", 0, 3, 1, 2)))
+		g.Node("to_nchw", "Transpose", []string{"input"}, "input_nchw", onnxpb.IntsAttr("perm", 0, 3, 1, 2))
 		prev, final = "input_nchw", "output_nchw"
 	}
 	for i, l := range m.Layers {
 		w, b := fmt.Sprintf("conv%d.weight", i), fmt.Sprintf("conv%d.bias", i)
-		inits = append(inits,
-			tensor(w, []int64{int64(l.Out), int64(l.In), int64(l.K), int64(l.K)}, l.Weight),
-			tensor(b, []int64{int64(l.Out)}, l.Bias))
+		g.Initializer(w, []int64{int64(l.Out), int64(l.In), int64(l.K), int64(l.K)}, l.Weight)
+		g.Initializer(b, []int64{int64(l.Out)}, l.Bias)
 		out := fmt.Sprintf("conv%d", i)
 		if i == len(m.Layers)-1 && l.Activation == "" {
 			out = final
 		}
 		p := int64((l.K - 1) / 2)
-		graph = protowire.AppendTag(graph, 1, protowire.BytesType) // GraphProto.node
-		graph = protowire.AppendBytes(graph, node(fmt.Sprintf("conv%d", i), "Conv", []string{prev, w, b}, out,
-			intsAttr("kernel_shape", int64(l.K), int64(l.K)),
-			intsAttr("pads", p, p, p, p),
-			intsAttr("strides", 1, 1),
-			intsAttr("dilations", 1, 1)))
+		g.Node(fmt.Sprintf("conv%d", i), "Conv", []string{prev, w, b}, out,
+			onnxpb.IntsAttr("kernel_shape", int64(l.K), int64(l.K)),
+			onnxpb.IntsAttr("pads", p, p, p, p),
+			onnxpb.IntsAttr("strides", 1, 1),
+			onnxpb.IntsAttr("dilations", 1, 1))
 		prev = out
 		if l.Activation != "" {
 			out = fmt.Sprintf("act%d", i)
 			if i == len(m.Layers)-1 {
 				out = final
 			}
-			graph = protowire.AppendTag(graph, 1, protowire.BytesType)
-			graph = protowire.AppendBytes(graph, node(out+"_"+l.Activation, l.Activation, []string{prev}, out))
+			g.Node(out+"_"+l.Activation, l.Activation, []string{prev}, out)
 			prev = out
 		}
 	}
 	if m.Layout == "NHWC" {
-		graph = protowire.AppendTag(graph, 1, protowire.BytesType)
-		graph = protowire.AppendBytes(graph, node("to_nhwc", "Transpose", []string{final}, "output", intsAttr("perm", 0, 2, 3, 1)))
+		g.Node("to_nhwc", "Transpose", []string{final}, "output", onnxpb.IntsAttr("perm", 0, 2, 3, 1))
 	}
-	graph = appendString(graph, 2, m.Name) // GraphProto.name
-	for _, t := range inits {
-		graph = protowire.AppendTag(graph, 5, protowire.BytesType) // GraphProto.initializer
-		graph = protowire.AppendBytes(graph, t)
-	}
-	graph = protowire.AppendTag(graph, 11, protowire.BytesType) // GraphProto.input
-	graph = protowire.AppendBytes(graph, m.valueInfo("input", m.Layers[0].In))
-	graph = protowire.AppendTag(graph, 12, protowire.BytesType) // GraphProto.output
-	graph = protowire.AppendBytes(graph, m.valueInfo("output", m.Layers[len(m.Layers)-1].Out))
-
-	var opset []byte
-	opset = protowire.AppendTag(opset, 2, protowire.VarintType) // OperatorSetIdProto.version (domain "" = ai.onnx)
-	opset = protowire.AppendVarint(opset, Opset)
-
-	var model []byte
-	model = protowire.AppendTag(model, 1, protowire.VarintType) // ModelProto.ir_version
-	model = protowire.AppendVarint(model, irVersion)
-	model = appendString(model, 2, "tigerstudio-mkmodel")      // ModelProto.producer_name
-	model = protowire.AppendTag(model, 7, protowire.BytesType) // ModelProto.graph
-	model = protowire.AppendBytes(model, graph)
-	model = protowire.AppendTag(model, 8, protowire.BytesType) // ModelProto.opset_import
-	model = protowire.AppendBytes(model, opset)
-	return model, nil
+	g.Input("input", m.dims(m.Layers[0].In)...)
+	g.Output("output", m.dims(m.Layers[len(m.Layers)-1].Out)...)
+	return g.Model(m.Name, "tigerstudio-mkmodel"), nil
 }
 
-func appendString(b []byte, field protowire.Number, s string) []byte {
-	b = protowire.AppendTag(b, field, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-// node encodes a NodeProto.
-func node(name, op string, inputs []string, output string, attrs ...[]byte) []byte {
-	var b []byte
-	for _, in := range inputs {
-		b = appendString(b, 1, in) // input
-	}
-	b = appendString(b, 2, output) // output
-	b = appendString(b, 3, name)   // name
-	b = appendString(b, 4, op)     // op_type
-	for _, a := range attrs {
-		b = protowire.AppendTag(b, 5, protowire.BytesType) // attribute
-		b = protowire.AppendBytes(b, a)
-	}
-	return b
-}
-
-// intsAttr encodes an AttributeProto of type INTS. The ints are written
-// unpacked, as onnx.proto (proto2, no [packed=true]) declares them; parsers
-// accept either form.
-func intsAttr(name string, v ...int64) []byte {
-	b := appendString(nil, 1, name) // name
-	for _, x := range v {
-		b = protowire.AppendTag(b, 8, protowire.VarintType) // ints
-		b = protowire.AppendVarint(b, uint64(x))
-	}
-	b = protowire.AppendTag(b, 20, protowire.VarintType) // type
-	return protowire.AppendVarint(b, 7)                  // AttributeType.INTS
-}
-
-// tensor encodes a float32 TensorProto with its data in raw_data
-// (little-endian IEEE 754, as the spec requires).
-func tensor(name string, dims []int64, data []float32) []byte {
-	var b []byte
-	for _, d := range dims {
-		b = protowire.AppendTag(b, 1, protowire.VarintType) // dims
-		b = protowire.AppendVarint(b, uint64(d))
-	}
-	b = protowire.AppendTag(b, 2, protowire.VarintType) // data_type
-	b = protowire.AppendVarint(b, 1)                    // FLOAT
-	b = appendString(b, 8, name)                        // name
-	raw := make([]byte, 4*len(data))
-	for i, f := range data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
-	}
-	b = protowire.AppendTag(b, 9, protowire.BytesType) // raw_data
-	return protowire.AppendBytes(b, raw)
-}
-
-// valueInfo encodes a ValueInfoProto for a float tensor [1, channels, H, W]
-// (or [1, H, W, channels]) with symbolic H and W, so the model takes any
-// tile size, unless m.Size fixes them.
-func (m Model) valueInfo(name string, channels int) []byte {
-	dim := func(value int64, param string) []byte {
-		var d []byte
-		if param != "" {
-			d = appendString(d, 2, param) // Dimension.dim_param
-		} else {
-			d = protowire.AppendTag(d, 1, protowire.VarintType) // Dimension.dim_value
-			d = protowire.AppendVarint(d, uint64(value))
-		}
-		return d
-	}
-	var shape []byte
-	hd, wd := dim(0, "H"), dim(0, "W")
+// dims is the shape of a float tensor [1, channels, H, W] (or [1, H, W,
+// channels]) with symbolic H and W, so the model takes any tile size,
+// unless m.Size fixes them.
+func (m Model) dims(channels int) []onnxpb.Dim {
+	hd, wd := onnxpb.Dim{Param: "H"}, onnxpb.Dim{Param: "W"}
 	if m.Size[0] > 0 {
-		hd, wd = dim(int64(m.Size[0]), ""), dim(int64(m.Size[1]), "")
+		hd, wd = onnxpb.Dim{Value: int64(m.Size[0])}, onnxpb.Dim{Value: int64(m.Size[1])}
 	}
-	dims := [][]byte{dim(1, ""), dim(int64(channels), ""), hd, wd}
 	if m.Layout == "NHWC" {
-		dims = [][]byte{dim(1, ""), hd, wd, dim(int64(channels), "")}
+		return []onnxpb.Dim{{Value: 1}, hd, wd, {Value: int64(channels)}}
 	}
-	for _, d := range dims {
-		shape = protowire.AppendTag(shape, 1, protowire.BytesType) // TensorShapeProto.dim
-		shape = protowire.AppendBytes(shape, d)
-	}
-	var tt []byte
-	tt = protowire.AppendTag(tt, 1, protowire.VarintType) // TypeProto.Tensor.elem_type
-	tt = protowire.AppendVarint(tt, 1)                    // FLOAT
-	tt = protowire.AppendTag(tt, 2, protowire.BytesType)  // TypeProto.Tensor.shape
-	tt = protowire.AppendBytes(tt, shape)
-	var typ []byte
-	typ = protowire.AppendTag(typ, 1, protowire.BytesType) // TypeProto.tensor_type
-	typ = protowire.AppendBytes(typ, tt)
-
-	b := appendString(nil, 1, name)                    // ValueInfoProto.name
-	b = protowire.AppendTag(b, 2, protowire.BytesType) // ValueInfoProto.type
-	return protowire.AppendBytes(b, typ)
+	return []onnxpb.Dim{{Value: 1}, {Value: int64(channels)}, hd, wd}
 }
 
 // Apply runs the model in pure Go on a CHW image (len(x) == In*h*w) with
