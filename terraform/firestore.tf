@@ -29,129 +29,60 @@ resource "google_firestore_database" "default" {
   depends_on = [google_project_service.apis]
 }
 
-# GET /v1/jobs lists the caller's jobs newest first, paged by document name
-# (firestore.indexes.json has the same index for the emulator).
-resource "google_firestore_index" "requests_by_user" {
-  count = var.manage_firestore ? 1 : 0
-
-  project    = var.project
-  database   = google_firestore_database.default[0].name
-  collection = "requests"
-
-  fields {
-    field_path = "uid"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "createdAt"
-    order      = "DESCENDING"
-  }
-  fields {
-    field_path = "__name__"
-    order      = "DESCENDING"
+# The composite indexes, one per entry of ../firestore.indexes.json (which the
+# emulator and firebase deploy read too): one list, so the two cannot
+# differ. firestore_test.go derives the indexes the code's queries need from
+# the queries it declares and checks the file against them. Each index is
+# keyed by its collection and fields, e.g. "requests(uid ASCENDING,
+# createdAt DESCENDING,__name__ DESCENDING)".
+locals {
+  firestore_indexes = {
+    for i in jsondecode(file("${path.module}/../firestore.indexes.json")).indexes :
+    "${i.collectionGroup}(${join(",", [for f in i.fields : "${f.fieldPath} ${f.order}"])})" => i
   }
 }
 
-# GET /v1/jobs?scope=booth: the kiosk's board lists the event's booth jobs of
-# every owner, newest first, paged by document name (ListBoothJobs).
-resource "google_firestore_index" "requests_booth" {
-  count = var.manage_firestore ? 1 : 0
+resource "google_firestore_index" "composite" {
+  for_each = { for k, v in local.firestore_indexes : k => v if var.manage_firestore }
 
-  project    = var.project
-  database   = google_firestore_database.default[0].name
-  collection = "requests"
+  project     = var.project
+  database    = google_firestore_database.default[0].name
+  collection  = each.value.collectionGroup
+  query_scope = each.value.queryScope
 
-  fields {
-    field_path = "event"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "priority"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "createdAt"
-    order      = "DESCENDING"
-  }
-  fields {
-    field_path = "__name__"
-    order      = "DESCENDING"
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.fieldPath
+      order      = fields.value.order
+    }
   }
 }
 
-# GET /v1/jobs/{id} of a queued job counts the jobs ahead of it: requests
-# enqueued before it, less the responses of those started (QueueAhead).
-resource "google_firestore_index" "requests_queued" {
-  count = var.manage_firestore ? 1 : 0
-
-  project    = var.project
-  database   = google_firestore_database.default[0].name
-  collection = "requests"
-
-  fields {
-    field_path = "event"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "priority"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "enqueuedAt"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "__name__"
-    order      = "ASCENDING"
-  }
+# The indexes were single resources before; a stack applied then keeps them.
+moved {
+  from = google_firestore_index.requests_by_user[0]
+  to   = google_firestore_index.composite["requests(uid ASCENDING,createdAt DESCENDING,__name__ DESCENDING)"]
 }
 
-# The responses half of QueueAhead.
-resource "google_firestore_index" "responses_queued" {
-  count = var.manage_firestore ? 1 : 0
-
-  project    = var.project
-  database   = google_firestore_database.default[0].name
-  collection = "responses"
-
-  fields {
-    field_path = "event"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "priority"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "enqueuedAt"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "__name__"
-    order      = "ASCENDING"
-  }
+moved {
+  from = google_firestore_index.requests_booth[0]
+  to   = google_firestore_index.composite["requests(event ASCENDING,priority ASCENDING,createdAt DESCENDING,__name__ DESCENDING)"]
 }
 
-# The pace of an event's recent completions, for the queued job's ETA (Pace).
-resource "google_firestore_index" "responses_recent" {
-  count = var.manage_firestore ? 1 : 0
+moved {
+  from = google_firestore_index.requests_queued[0]
+  to   = google_firestore_index.composite["requests(event ASCENDING,priority ASCENDING,enqueuedAt ASCENDING,__name__ ASCENDING)"]
+}
 
-  project    = var.project
-  database   = google_firestore_database.default[0].name
-  collection = "responses"
+moved {
+  from = google_firestore_index.responses_queued[0]
+  to   = google_firestore_index.composite["responses(event ASCENDING,priority ASCENDING,enqueuedAt ASCENDING,__name__ ASCENDING)"]
+}
 
-  fields {
-    field_path = "event"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "completedAt"
-    order      = "DESCENDING"
-  }
-  fields {
-    field_path = "__name__"
-    order      = "DESCENDING"
-  }
+moved {
+  from = google_firestore_index.responses_recent[0]
+  to   = google_firestore_index.composite["responses(event ASCENDING,completedAt DESCENDING,__name__ DESCENDING)"]
 }
 
 resource "google_firebaserules_ruleset" "firestore" {

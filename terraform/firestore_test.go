@@ -179,33 +179,57 @@ func TestFirestoreIndexesJSON(t *testing.T) {
 	}
 }
 
+// firestore.tf makes one index per entry of ../firestore.indexes.json: its
+// for_each, evaluated with var.manage_firestore on, gives exactly the
+// indexes the declared queries need, each resource's attributes come from
+// its entry, and with manage_firestore off it makes none.
 func TestFirestoreIndexesTerraform(t *testing.T) {
 	c := loadConfig(t, ".")
-	ctx := c.evalCtx()
+	idx := c.resources("resource", "google_firestore_index")
+	b, ok := idx["composite"]
+	if !ok || len(idx) != 1 {
+		t.Fatalf("want one google_firestore_index, composite, with for_each; have %d", len(idx))
+	}
+	forEach := func(manage bool) cty.Value {
+		ctx := c.evalCtx()
+		ctx.Variables["var"] = cty.ObjectVal(map[string]cty.Value{"manage_firestore": cty.BoolVal(manage)})
+		v, ok := attrValue(t, ctx, b.Block, "for_each")
+		if !ok || !v.IsWhollyKnown() {
+			t.Fatal("google_firestore_index.composite: for_each cannot be evaluated")
+		}
+		return v
+	}
+	if n := forEach(false).LengthInt(); n != 0 {
+		t.Errorf("manage_firestore = false still makes %d indexes", n)
+	}
 	var got []string
-	for name, b := range c.resources("resource", "google_firestore_index") {
-		coll, ok := literalString(b.Block, "collection")
-		if !ok {
-			t.Errorf("google_firestore_index.%s: collection is not a literal", name)
+	for it := forEach(true).ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		i := index{CollectionGroup: e.GetAttr("collectionGroup").AsString(), QueryScope: e.GetAttr("queryScope").AsString()}
+		for fi := e.GetAttr("fields").ElementIterator(); fi.Next(); {
+			_, f := fi.Element()
+			i.Fields = append(i.Fields, indexField{f.GetAttr("fieldPath").AsString(), f.GetAttr("order").AsString()})
 		}
-		idx := index{CollectionGroup: coll}
-		for _, fb := range b.Body.Blocks {
-			if fb.Type != "fields" {
-				continue
-			}
-			p, _ := attrValue(t, ctx, fb, "field_path")
-			o, _ := attrValue(t, ctx, fb, "order")
-			if p.Type() != cty.String || o.Type() != cty.String {
-				t.Errorf("google_firestore_index.%s: fields are not literals", name)
-				continue
-			}
-			idx.Fields = append(idx.Fields, indexField{p.AsString(), o.AsString()})
-		}
-		got = append(got, idx.key())
+		got = append(got, i.key())
 	}
 	sort.Strings(got)
 	if want := wantIndexes(); !reflect.DeepEqual(got, want) {
-		t.Errorf("firestore.tf declares\n  %q\nthe declared queries need\n  %q", got, want)
+		t.Errorf("firestore.tf makes\n  %q\nthe declared queries need\n  %q", got, want)
+	}
+	for attr, want := range map[string]string{"collection": "each.value.collectionGroup", "query_scope": "each.value.queryScope"} {
+		if got := exprText(t, c, b.file, b.Body.Attributes[attr]); got != want {
+			t.Errorf("%s = %s, want %s", attr, got, want)
+		}
+	}
+	dyn := child(b.Block, "dynamic")
+	content := child(dyn, "content")
+	if dyn == nil || dyn.Labels[0] != "fields" || content == nil {
+		t.Fatal("the index's fields are not a dynamic block over each.value.fields")
+	}
+	for attr, want := range map[string]string{"field_path": "fields.value.fieldPath", "order": "fields.value.order"} {
+		if got := exprText(t, c, b.file, content.Body.Attributes[attr]); got != want {
+			t.Errorf("fields.%s = %s, want %s", attr, got, want)
+		}
 	}
 }
 
