@@ -187,3 +187,12 @@ func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *
 
 // maxModelBytes bounds a model download.
 const maxModelBytes = 2 << 30
+
+// The adapters Build wires satisfy the worker's interfaces.
+var (
+	_ Requests = (*store.Reader)(nil)
+	_ Results  = (*workerdb.Writer)(nil)
+	_ Inputs   = (*blob.Reader)(nil)
+	_ Outputs  = (*blob.Writer)(nil)
+	_ Consumer = (*queue.Consumer)(nil)
+)

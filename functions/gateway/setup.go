@@ -107,3 +107,14 @@ func trimSlashes(origins []string) []string {
 	}
 	return out
 }
+
+// The adapters Build wires satisfy the Gateway's interfaces.
+var (
+	_ Verifier   = (*auth.Verifier)(nil)
+	_ Publisher  = (*queue.Publisher)(nil)
+	_ Writer     = (*gatewaydb.Writer)(nil)
+	_ Budget     = (*gatewaydb.Writer)(nil)
+	_ Reader     = (*store.Reader)(nil)
+	_ Inputs     = (*blob.Writer)(nil)
+	_ AppChecker = (*appcheck.Verifier)(nil)
+)

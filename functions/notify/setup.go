@@ -68,3 +68,14 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Service, func()
 	})
 	return svc, c.Close, nil
 }
+
+// The adapters Build wires satisfy Notify's interfaces.
+var (
+	_ Jobs      = (*store.Reader)(nil)
+	_ Ledger    = (*notifydb.Writer)(nil)
+	_ Mailer    = (*SMTPMailer)(nil)
+	_ Messenger = (*FCMMessenger)(nil)
+	_ Messenger = (*LogMessenger)(nil)
+	_ Texter    = (*TwilioTexter)(nil)
+	_ Owners    = AuthOwners{}
+)
