@@ -64,7 +64,7 @@ test("a guest consents, uploads a portrait, watches it go queued -> done and see
     const img = page.getByRole("img", { name: "Your AI portrait" });
     await expectVisible(img);
     await imageLoaded(img);
-    await expectVisible(page.getByRole("link", { name: "Download" }));
+    await expectVisible(page.getByRole("button", { name: "Download" }));
     await shot(page, "attendee-6-result");
 
     await page.getByRole("link", { name: "My photos" }).click();

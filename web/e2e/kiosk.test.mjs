@@ -164,7 +164,7 @@ test("staff take a booth photo with the camera, the attendee picks it up by QR c
       await phone.page.goto(pickupUrl);
       await expectText(phone.page.locator(".badge"), /Done/, 60000);
       await imageLoaded(phone.page.getByRole("img", { name: "Your AI portrait" }));
-      await expectVisible(phone.page.getByRole("link", { name: "Download" }));
+      await expectVisible(phone.page.getByRole("button", { name: "Download" }));
       assert.doesNotMatch(phone.page.url(), /\/pickup\/[^/]+\/./, "the pick-up code stays in the address bar");
       await shot(phone.page, "pickup-1-phone");
       await phone.page.reload();

@@ -182,3 +182,69 @@ test("a guest's Sign out warns that the photos will be lost and offers keeping t
     await expectVisible(page.getByRole("link", { name: "Take my portrait" }));
   });
 });
+
+test("the status screen shows the job at once, progress while generating; Download saves a file; My photos names styles and says why a job failed", async () => {
+  await onPhone(browser, "rough-status", async (page, context) => {
+    await guestUpload(page);
+    await page.getByLabel("Style").selectOption("sketch");
+    await page.getByLabel("Take or choose a photo").setInputFiles(portrait);
+    const submit = page.getByRole("button", { name: "Make my portrait" });
+    await until("submit enabled", () => submit.isEnabled());
+    // The listeners' first answers held back 3 s: what shows comes from the
+    // Gateway's 202 answer.
+    await page.route("http://" + env.FIRESTORE_EMULATOR_HOST + "/**", async (route) => {
+      await new Promise((r) => setTimeout(r, 3000));
+      await route.continue().catch(() => {});
+    });
+    await submit.click();
+    await until("job page", () => /#\/job\//.test(page.url()));
+    const at = Date.now();
+    const badge = page.locator(".badge");
+    await until("a status at once", async () => ((await badge.textContent()) ?? "") !== "", 1000);
+    console.log(`status shown ${Date.now() - at} ms after the job page opened (listeners held back 3 s)`);
+    await page.unroute("http://" + env.FIRESTORE_EMULATOR_HOST + "/**");
+    await expectText(badge, /Generating|Done/, 120000);
+    if (/Generating/.test(await badge.textContent())) {
+      const bar = page.getByRole("progressbar", { name: "Progress" });
+      const since = page.getByText(/Making your portrait: \d+:\d\d so far/);
+      await expectVisible(bar);
+      const first = await since.textContent().catch(() => "");
+      await shot(page, "rough-status-generating");
+      await new Promise((r) => setTimeout(r, 1500));
+      if (/Generating/.test(await badge.textContent())) assert.notEqual(await since.textContent().catch(() => first), first, "the elapsed time stands still");
+    } else {
+      console.log("done before the generating screen could be seen");
+    }
+    await expectText(badge, /Done/, 120000);
+    const id = decodeURIComponent(/#\/job\/([^/?]+)/.exec(page.url())[1]);
+    await imageLoaded(page.getByRole("img", { name: "Your AI portrait" }));
+    // Download: a file with a name, no new tab on the storage host.
+    const opened = [];
+    context.on("page", (p) => opened.push(p.url()));
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download" }).click()]);
+    assert.equal(download.suggestedFilename(), `portrait-${id}.jpg`);
+    const file = await download.path();
+    const bytes = (await import("node:fs")).readFileSync(file);
+    assert.ok(bytes.length > 1000 && bytes[0] === 0xff && bytes[1] === 0xd8, `the download is not a JPEG (${bytes.length} bytes)`);
+    assert.deepEqual(opened, [], "Download opened a tab");
+    assert.ok(!/storage|9023/.test(page.url()), page.url());
+
+    // A photo without a face in a style that needs one fails (no_face).
+    await page.goto(env.WEB_URL + "/#/upload");
+    await page.getByLabel("Style").selectOption("headshot");
+    await page.getByLabel("Take or choose a photo").setInputFiles(await png(page, 600, 600));
+    await until("submit enabled", () => submit.isEnabled());
+    await submit.click();
+    await until("job page", () => /#\/job\//.test(page.url()) && !page.url().includes(id));
+    await expectText(badge, /Failed/, 120000);
+    await page.getByRole("link", { name: "My photos" }).click();
+    const cards = page.locator(".photo-card");
+    await until("two photos listed", async () => (await cards.count()) === 2);
+    const text = await page.locator("ul.photos").innerText();
+    assert.match(text, /Pencil sketch/);
+    assert.match(text, /Studio headshot/);
+    const failed = page.locator(".thumb-failed");
+    await expectText(failed, /We could not find a face/);
+    await shot(page, "rough-my-photos");
+  });
+});

@@ -48,9 +48,9 @@ const en = {
   retry: "Try again",
   status_title: "Your portrait",
   queued: "Queued",
-  queue_ahead: "{n} ahead of yours, about {eta}",
+  queue_ahead: "{n} ahead of yours, ready in about {eta}",
   queue_ahead_only: "{n} ahead of yours",
-  queue_next: "Yours is next, about {eta}",
+  queue_next: "Yours is next, ready in about {eta}",
   queue_next_only: "Yours is next",
   running: "Generating…",
   succeeded: "Done",
@@ -116,6 +116,9 @@ const en = {
   guest_leave_keep: "Keep my photos: sign in with email",
   guest_leave_anyway: "Sign out and lose them",
   guest_leave_cancel: "Cancel",
+  running_for: "Making your portrait: {time} so far",
+  progress: "Progress",
+  download_failed: "The download did not work. Try again, or press and hold the image to save it.",
   notify_legend: "Tell me when it's ready",
   notify_email: "By email",
   notify_text: "By text message",
@@ -190,9 +193,9 @@ const ko: Record<Key, string> = {
   retry: "다시 시도",
   status_title: "내 인물 사진",
   queued: "대기 중",
-  queue_ahead: "앞에 {n}장 대기 중, 약 {eta}",
+  queue_ahead: "앞에 {n}장 대기 중, 약 {eta} 후 완성",
   queue_ahead_only: "앞에 {n}장 대기 중",
-  queue_next: "다음 차례입니다, 약 {eta}",
+  queue_next: "다음 차례입니다, 약 {eta} 후 완성",
   queue_next_only: "다음 차례입니다",
   running: "만드는 중…",
   succeeded: "완료",
@@ -258,6 +261,9 @@ const ko: Record<Key, string> = {
   guest_leave_keep: "사진 남기기: 이메일로 로그인",
   guest_leave_anyway: "로그아웃하고 사진 버리기",
   guest_leave_cancel: "취소",
+  running_for: "인물 사진을 만드는 중: {time} 경과",
+  progress: "진행 상황",
+  download_failed: "내려받지 못했습니다. 다시 시도하거나 이미지를 길게 눌러 저장하세요.",
   notify_legend: "완성되면 알려 주세요",
   notify_email: "이메일로",
   notify_text: "문자 메시지로",
@@ -332,6 +338,12 @@ export function currentLang(): Lang {
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
   const s: string = (lang === "ko" ? ko : en)[key];
   return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ""));
+}
+
+// clock: an elapsed time as m:ss.
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 export function duration(seconds: number): string {

@@ -7,6 +7,7 @@ export type Status = "queued" | "running" | "succeeded" | "failed";
 
 export interface ResponseDoc {
   state?: string;
+  startedAt?: { toDate(): Date }; // a Firestore Timestamp
 }
 export interface ErrorDoc {
   code?: string;

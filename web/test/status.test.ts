@@ -30,12 +30,12 @@ describe("deriveStatus", () => {
 describe("queueText", () => {
   it("says how many are ahead, and the ETA only when the Gateway measured one", () => {
     setLang("en");
-    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("4 ahead of yours, about 30 s");
+    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("4 ahead of yours, ready in about 30 s");
     expect(queueText({ position: 4 })).toBe("4 ahead of yours");
-    expect(queueText({ position: 0, etaSeconds: 0 })).toBe("Yours is next, about 1 s");
+    expect(queueText({ position: 0, etaSeconds: 0 })).toBe("Yours is next, ready in about 1 s");
     expect(queueText({ position: 0 })).toBe("Yours is next");
     setLang("ko");
-    expect(queueText({ position: 2, etaSeconds: 180 })).toBe("앞에 2장 대기 중, 약 3분");
+    expect(queueText({ position: 2, etaSeconds: 180 })).toBe("앞에 2장 대기 중, 약 3분 후 완성");
     setLang("en");
   });
 });

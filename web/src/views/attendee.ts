@@ -7,7 +7,7 @@ import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Catalogue, type Job, ty
 import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent } from "../hosted";
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
-import { currentLang, t, type Key } from "../i18n";
+import { clock, currentLang, t, type Key } from "../i18n";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { photoProblem, prepareImage, type Prepared } from "../image";
@@ -324,6 +324,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
             ctx.notice = t("confirm_email_failed");
           }
         }
+        submitted = job;
         if (!cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
       } catch (err) {
         if (cancelled) return;
@@ -370,20 +371,59 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   };
 }
 
+// submitted: the job the upload screen just made (the Gateway's 202
+// answer), handed to the status screen so it shows the job at once, not
+// after the listeners' first snapshots.
+let submitted: Job | undefined;
+
+// saveImage downloads url as a file named name: fetched as a blob and saved
+// through a download link of the app's own origin (a link's download name
+// counts only on the same origin; across origins the browser opened the
+// image on the storage host instead).
+export async function saveImage(url: string, name: string): Promise<void> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`download: HTTP ${r.status}`);
+  const blob = await r.blob();
+  const href = URL.createObjectURL(blob);
+  const a = h("a", { href, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // After the click has handed the blob to the download.
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
+}
+
 // resultBlock: a finished portrait to view, download and share (Web Share
 // API where the browser has it: shareUrl, the pick-up link where there is
 // one, since download URLs expire), and what else the screen offers.
 export function resultBlock(ctx: Ctx, id: string, out: Output, shareUrl: string, ...more: (Node | null)[]): Node[] {
+  const note = h("p", { role: "status", class: "note" });
   const share = "share" in navigator
     ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: shareUrl }).catch(() => {}) }, t("share"))
     : null;
   return [
     h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
     h("div", { class: "row" },
-      h("a", { class: "button primary", href: out.url, download: `portrait-${id}.jpg`, target: "_blank", rel: "noopener" }, t("download")),
+      h("button", {
+        class: "button primary", type: "button",
+        onclick: async (e: Event) => {
+          const b = e.currentTarget as HTMLButtonElement;
+          b.disabled = true;
+          try {
+            await saveImage(out.url, `portrait-${id}.${out.contentType === "image/png" ? "png" : "jpg"}`);
+            note.textContent = "";
+          } catch (err) {
+            console.warn("download", (err as Error).message);
+            note.textContent = t("download_failed");
+          } finally {
+            b.disabled = false;
+          }
+        },
+      }, t("download")),
       share,
       ...more,
     ),
+    note,
   ];
 }
 
@@ -395,6 +435,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   let error: ErrorDoc | null = null;
   let shown: Status | "" = "";
   let poll: ReturnType<typeof setTimeout> | undefined;
+  let tick: ReturnType<typeof setInterval> | undefined;
   let done = false;
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
@@ -406,15 +447,27 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     ctx.notice = undefined;
   }
 
+  const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
+    q ? h("p", { class: "queue" }, queueText(q)) : "");
   const showQueue = async () => {
     try {
       const j = await ctx.api.job(id);
       if (done || shown !== "queued") return;
-      const q = j.queue;
-      detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
-        q ? h("p", { class: "queue" }, queueText(q)) : "");
+      drawQueue(j.queue);
     } catch { /* the listener still tells the status */ }
     if (!done && shown === "queued") poll = setTimeout(showQueue, 5000);
+  };
+
+  // While it generates: an indeterminate bar (the worker reports no steps)
+  // and the time since it started, every second.
+  const showRunning = () => {
+    const bar = h("progress", { class: "generating", "aria-label": t("progress") });
+    const since = h("p", { class: "elapsed" });
+    const started = response?.startedAt?.toDate?.()?.getTime() ?? Date.now();
+    const draw = () => { since.textContent = t("running_for", { time: clock((Date.now() - started) / 1000) }); };
+    draw();
+    tick = setInterval(draw, 1000);
+    detail.replaceChildren(bar, since);
   };
 
   const showResult = async () => {
@@ -426,15 +479,16 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
       h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
   };
 
-  const update = () => {
-    const s = deriveStatus(response, error);
+  const update = () => show(deriveStatus(response, error));
+  const show = (s: Status, q?: Job["queue"]) => {
     if (s === shown) return;
     shown = s;
     badge.textContent = t(statusKey[s]);
     badge.dataset.status = s;
     clearTimeout(poll);
-    if (s === "queued") void showQueue();
-    else if (s === "running") detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }));
+    clearInterval(tick);
+    if (s === "queued") { drawQueue(q); void showQueue(); }
+    else if (s === "running") showRunning();
     else if (s === "succeeded") showResult().catch((e) => detail.replaceChildren(h("p", { role: "alert" }, String(e.message))));
     else detail.replaceChildren(
       h("p", { role: "alert" }, t(failureAdvice(error?.code) as Key)),
@@ -443,6 +497,9 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     if (isFinal(s)) stop();
   };
 
+  // The job just submitted shows at once, from the Gateway's answer.
+  if (submitted?.id === id && submitted.status === "queued") show("queued", submitted.queue);
+  submitted = undefined;
   const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
   const unsubs = [
     onSnapshot(doc(ctx.db, "requests", id), () => {}, fail),
@@ -455,7 +512,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     stopped = true;
     unsubs.forEach((u) => u());
   }
-  return () => { done = true; clearTimeout(poll); stop(); };
+  return () => { done = true; clearTimeout(poll); clearInterval(tick); stop(); };
 }
 
 export async function photos(ctx: Ctx, main: HTMLElement) {
@@ -468,12 +525,18 @@ export async function photos(ctx: Ctx, main: HTMLElement) {
     main.append(h("p", { role: "status", class: "notice" }, ctx.notice));
     ctx.notice = undefined;
   }
-  const { jobs } = await ctx.api.jobs(30);
+  const [{ jobs }, all] = await Promise.all([ctx.api.jobs(30), styles(ctx).catch(() => [] as Style[])]);
   if (jobs.length === 0) { main.append(h("p", {}, t("no_photos"))); return; }
+  const styleName = (id: string) => all.find((s) => s.id === id)?.name ?? id;
   main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {
     const out = j.outputs?.[0];
+    // A failed job's tile says why, in words, where its image would be.
+    const thumb = out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" })
+      : j.status === "failed" ? h("div", { class: "thumb-failed" }, h("p", {}, t(failureAdvice(j.error?.code) as Key)))
+        : h("div", { class: "thumb-empty", "aria-hidden": "true" });
     return h("li", {}, h("a", { href: "#/job/" + encodeURIComponent(j.id), class: "photo-card" },
-      out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
+      thumb,
+      h("span", { class: "style-name" }, styleName(j.style)),
       h("span", { class: "badge", "data-status": j.status }, t(statusKey[j.status] ?? "queued")),
       h("time", { datetime: j.createdAt }, new Date(j.createdAt).toLocaleString()),
     ));
