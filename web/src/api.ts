@@ -7,7 +7,7 @@ export interface Style {
   id: string;
   name: string;
   description: string;
-  preview: string;
+  preview?: string; // absent for a style without an example
   generated?: Generated; // drawn by a hosted model (absent: made here)
 }
 // Generated: who draws a generated style (the processor the photo is sent
