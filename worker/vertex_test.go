@@ -357,9 +357,10 @@ func runStorm(t testing.TB, n int, storm time.Duration, override func(*worker.Co
 	g.rule(t, "", standin.Rule{Fail: standin.Fail429, ForMs: int(storm.Milliseconds())})
 	began := time.Now()
 	start()
-	// Every job ends within the storm and the longest backoff after it
-	// (a job stuck in the queues would not).
-	deadline := time.Now().Add(storm + 2*time.Minute)
+	// Every job ends within the storm, the longest backoff after it and
+	// the backlog's own time on this machine (a job stuck in the queues
+	// would not).
+	deadline := time.Now().Add(storm + 2*time.Minute + time.Duration(n)*2*time.Second)
 	for _, id := range ids {
 		for g.job(t, id).Status() != jobs.Succeeded {
 			if time.Now().After(deadline) {
