@@ -129,7 +129,7 @@ func (s *Server) Handler() http.Handler {
 
 // ListenAndServe serves on addr until ctx ends.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("sms: %w", err)
 	}

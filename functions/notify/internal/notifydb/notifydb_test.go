@@ -154,7 +154,7 @@ func TestRemoveDeviceTokens(t *testing.T) {
 			if err := snap.DataTo(&d); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(d.Tokens, tc.want) && !(len(d.Tokens) == 0 && len(tc.want) == 0) {
+			if len(d.Tokens) != len(tc.want) || (len(d.Tokens) > 0 && !slices.Equal(d.Tokens, tc.want)) {
 				t.Errorf("tokens = %v, want %v", d.Tokens, tc.want)
 			}
 		})
