@@ -18,6 +18,7 @@ import (
 
 	"github.com/tigerstudio/studio/functions/authblock"
 	"github.com/tigerstudio/studio/functions/gateway"
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/notify"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
@@ -80,7 +81,7 @@ func runScheduled(w http.ResponseWriter, r *http.Request, pass func(context.Cont
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
-		_, _ = w.Write([]byte(`{"error":{"code":"invalid_argument","message":"POST to run a pass"}}`))
+		_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.Error{Code: api.CodeInvalidArgument, Message: "POST to run a pass"}})
 		return
 	}
 	rep, err := pass(r.Context())
@@ -96,7 +97,7 @@ func serveGateway(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(`{"error":{"code":"unavailable","message":"the gateway cannot start; see its logs"}}`))
+		_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.Error{Code: api.CodeUnavailable, Message: "the gateway cannot start; see its logs"}})
 		return
 	}
 	h.ServeHTTP(w, r)

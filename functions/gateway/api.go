@@ -3,50 +3,49 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/tigerstudio/studio/functions/gateway/api"
 )
 
-// apiError is the error body of DESIGN.md: {"error": {"code", "message"}}.
+// apiError is an error answer: its status and its body.
 type apiError struct {
-	status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Reason, when set, says which limit refused the request, for a client
-	// that acts on it (like google.rpc.ErrorInfo's reason): an addition to
-	// DESIGN.md's {code, message}, which clients may ignore.
-	Reason string `json:"reason,omitempty"`
+	status int
+	body   api.Error
 }
 
-func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+func (e *apiError) Error() string { return e.body.Code + ": " + e.body.Message }
+
+func newError(status int, code, msg string) *apiError {
+	return &apiError{status: status, body: api.Error{Code: code, Message: msg}}
+}
 
 func errInvalid(msg string) *apiError {
-	return &apiError{status: http.StatusBadRequest, Code: "invalid_argument", Message: msg}
+	return newError(http.StatusBadRequest, api.CodeInvalidArgument, msg)
 }
 func errUnauthenticated(msg string) *apiError {
-	return &apiError{status: http.StatusUnauthorized, Code: "unauthenticated", Message: msg}
+	return newError(http.StatusUnauthorized, api.CodeUnauthenticated, msg)
 }
 func errForbidden(msg string) *apiError {
-	return &apiError{status: http.StatusForbidden, Code: "permission_denied", Message: msg}
+	return newError(http.StatusForbidden, api.CodePermissionDenied, msg)
 }
-func errNotFound(msg string) *apiError {
-	return &apiError{status: http.StatusNotFound, Code: "not_found", Message: msg}
-}
+func errNotFound(msg string) *apiError { return newError(http.StatusNotFound, api.CodeNotFound, msg) }
 func errConflict(msg string) *apiError {
-	return &apiError{status: http.StatusConflict, Code: "already_exists", Message: msg}
+	return newError(http.StatusConflict, api.CodeAlreadyExists, msg)
 }
 func errTooLarge(msg string) *apiError {
-	return &apiError{status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: msg}
+	return newError(http.StatusRequestEntityTooLarge, api.CodeTooLarge, msg)
 }
 func errMediaType(msg string) *apiError {
-	return &apiError{status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: msg}
+	return newError(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, msg)
 }
 func errMismatch(msg string) *apiError {
-	return &apiError{status: http.StatusUnprocessableEntity, Code: "idempotency_mismatch", Message: msg}
+	return newError(http.StatusUnprocessableEntity, api.CodeIdempotencyMismatch, msg)
 }
 func errExhausted(msg string) *apiError {
-	return &apiError{status: http.StatusTooManyRequests, Code: "resource_exhausted", Message: msg}
+	return newError(http.StatusTooManyRequests, api.CodeResourceExhausted, msg)
 }
 func errUnavailable(msg string) *apiError {
-	return &apiError{status: http.StatusServiceUnavailable, Code: "unavailable", Message: msg}
+	return newError(http.StatusServiceUnavailable, api.CodeUnavailable, msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -56,5 +55,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
-	writeJSON(w, e.status, map[string]*apiError{"error": e})
+	writeJSON(w, e.status, api.ErrorBody{Error: e.body})
 }

@@ -47,7 +47,7 @@ func (s *Server) spend(ctx context.Context, nj *newJob) *apiError {
 	if !ok {
 		logging.FromContext(ctx).Info("generated style refused: the event's budget is spent", "style", st.ID)
 		e := errExhausted(msgBudgetSpent)
-		e.Reason = ReasonBudgetSpent
+		e.body.Reason = ReasonBudgetSpent
 		return e
 	}
 	nj.budget = price

@@ -21,7 +21,7 @@ func TestUserTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.userTurn("hog"); err == nil || err.status != http.StatusTooManyRequests || err.Code != "resource_exhausted" {
+	if _, err := s.userTurn("hog"); err == nil || err.status != http.StatusTooManyRequests || err.body.Code != "resource_exhausted" {
 		t.Fatalf("a third turn of the account: %v, want 429 resource_exhausted", err)
 	}
 	other, err := s.userTurn("other")

@@ -73,9 +73,18 @@ type StyleInfo struct {
 	Description string `json:"description"`
 	// Preview is the URL of an example output.
 	Preview string `json:"preview,omitempty"`
+	// Localized holds Name and Description in other languages, by
+	// language code ("ko"); a client falls back to Name and Description.
+	Localized map[string]StyleText `json:"localized,omitempty"`
 	// Generated is set for a style a hosted model draws: the photo is sent
 	// to that processor, and each image costs.
 	Generated *Generated `json:"generated,omitempty"`
+}
+
+// StyleText is a style's name and description in one language.
+type StyleText struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
 // Generated says who draws a generated style, what one image costs at list
@@ -92,11 +101,34 @@ type Generated struct {
 	Available bool `json:"available"`
 }
 
-// Error is the body of every error answer: {"error": {"code", "message"}}.
+// ErrorBody is the body of every error answer: {"error": {"code", "message"}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// Error is an error answer's code and message.
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Reason, when set, says which limit refused the request, for a client
+	// that acts on it (like google.rpc.ErrorInfo's reason): an addition to
+	// DESIGN.md's {code, message}, which clients may ignore.
+	Reason string `json:"reason,omitempty"`
 }
+
+// The error codes of DESIGN.md, each with its HTTP status.
+const (
+	CodeInvalidArgument     = "invalid_argument"       // 400
+	CodeUnauthenticated     = "unauthenticated"        // 401
+	CodePermissionDenied    = "permission_denied"      // 403
+	CodeNotFound            = "not_found"              // 404
+	CodeAlreadyExists       = "already_exists"         // 409
+	CodeTooLarge            = "too_large"              // 413
+	CodeUnsupportedMedia    = "unsupported_media_type" // 415
+	CodeIdempotencyMismatch = "idempotency_mismatch"   // 422, beyond DESIGN.md's list
+	CodeResourceExhausted   = "resource_exhausted"     // 429
+	CodeUnavailable         = "unavailable"            // 503
+)
 
 // PhotoLimits is what GET /v1/styles says a photo must be (the "photo"
 // field beside "styles"), from the Gateway's own configuration, so the app

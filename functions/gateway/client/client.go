@@ -28,11 +28,13 @@ type Client struct {
 	HTTP     *http.Client
 }
 
-// APIError is an error answer of the Gateway.
+// APIError is an error answer of the Gateway: its status and the body's
+// fields (api.ErrorBody).
 type APIError struct {
 	Status  int
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string
+	Message string
+	Reason  string
 }
 
 func (e *APIError) Error() string {
@@ -178,10 +180,9 @@ func (c *Client) do(req *http.Request, want int, out any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
-		var e struct{ Error APIError }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		e.Error.Status = resp.StatusCode
-		return &e.Error
+		var body api.ErrorBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return &APIError{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message, Reason: body.Error.Reason}
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
