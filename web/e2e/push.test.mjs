@@ -145,3 +145,21 @@ test("push denied: the app says it will not notify, nothing is registered", asyn
     assert.equal(await firestoreDoc(`devices/${uid}`), null, "devices/{uid} written without a permission");
   });
 });
+
+test("iPhone Safari: the app says push needs the Home Screen instead of offering it", async () => {
+  const iPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+  await onPhone(browser, "push-ios", async (page) => {
+    await page.goto(env.WEB_URL + "/#/signin");
+    await page.getByRole("button", { name: "Continue as guest" }).click();
+    await page.getByRole("button", { name: "I agree" }).click();
+    await expectVisible(page.getByRole("heading", { name: "Your photo" }));
+    await expectVisible(page.getByText(/notifications need the app on your Home Screen/));
+    assert.equal(await page.getByLabel("With a notification on this device").count(), 0);
+    // The manifest a Home Screen app needs, with its icons.
+    const manifest = await (await fetch(env.WEB_URL + "/manifest.webmanifest")).json();
+    assert.equal(manifest.display, "standalone");
+    for (const icon of manifest.icons) assert.equal((await fetch(env.WEB_URL + icon.src)).status, 200, icon.src);
+    assert.ok(await page.locator('link[rel="manifest"]').count(), "index.html links the manifest");
+    await shot(page, "push-4-ios");
+  }, { userAgent: iPhone });
+});
