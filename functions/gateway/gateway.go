@@ -197,7 +197,7 @@ func (s *Server) listStyles(w http.ResponseWriter, r *http.Request) {
 	out := make([]api.StyleInfo, len(all))
 	spent := s.budgetSpent(r.Context())
 	for i, st := range all {
-		out[i] = api.StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st)}
+		out[i] = api.StyleInfo{ID: st.ID, Name: st.Name, Description: st.Description, Preview: previewURL(r, st), Localized: localized(st.Localized)}
 		if g := st.Generated; g != nil {
 			out[i].Generated = &api.Generated{Processor: g.Processor, Model: g.Model, PriceUSD: g.PriceUSD, PriceAsOf: g.PriceAsOf,
 				Available: s.d.GeneratedBudget <= 0 || spent+priceMicros(st) <= s.d.GeneratedBudget}

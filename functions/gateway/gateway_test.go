@@ -302,6 +302,15 @@ func TestHealthzAndStyles(t *testing.T) {
 	if r := f.get(t, "", "/v1/styles/nope/preview.jpg"); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
 		t.Errorf("preview of an unknown style = %d %v", r.status, r.body)
 	}
+	// Each style's translations, for the app's Korean (and its fallback).
+	for _, st := range styles {
+		m, _ := st.(map[string]any)
+		loc, _ := m["localized"].(map[string]any)
+		ko, _ := loc["ko"].(map[string]any)
+		if name, _ := ko["name"].(string); name == "" || name == m["name"] {
+			t.Errorf("style %v: localized %v, want a Korean name", m["id"], m["localized"])
+		}
+	}
 	// The photo's limits, as configured (the fixture's MIN_PHOTO_SIDE is
 	// 16), for the app's check before upload.
 	limits, _ := r.body["photo"].(map[string]any)

@@ -40,6 +40,10 @@ type Style struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Localized holds the name and description in other languages, by
+	// language code ("ko"); the app falls back to Name and Description
+	// where one is missing.
+	Localized map[string]Text `json:"localized,omitempty"`
 	// Preview is an example output: a file name under previews/, or an
 	// https URL an operator hosts.
 	Preview string `json:"preview,omitempty"`
@@ -56,6 +60,24 @@ type Style struct {
 	// and only when, the style has a generate step, so nothing sends a
 	// photo to a third party or costs money without saying so.
 	Generated *Generated `json:"generated,omitempty"`
+}
+
+// Text is a style's name and description in one language.
+type Text struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// Untranslated lists the ids of the styles without a name and description
+// in lang, in catalogue order.
+func (c *Catalogue) Untranslated(lang string) []string {
+	var ids []string
+	for _, s := range c.list {
+		if t, ok := s.Localized[lang]; !ok || t.Name == "" || t.Description == "" {
+			ids = append(ids, s.ID)
+		}
+	}
+	return ids
 }
 
 // Generated says who draws a generated style and what one image costs.

@@ -211,3 +211,25 @@ func TestPreviewRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestTranslated: every built-in style has its Korean name and description
+// (the app falls back to English for a style without, e.g. an operator's
+// own catalogue); a style added without them is named here.
+func TestTranslated(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if ids := c.Untranslated("ko"); len(ids) > 0 {
+		t.Errorf("styles without a Korean name and description (localized.ko in styles.json): %s", strings.Join(ids, ", "))
+	}
+	// The check itself: a style without a translation is listed.
+	bare, err := Parse([]byte(`[{"id": "x", "name": "X", "description": "An x.", "model": "x-v1", "backend": "onnx", "params": {}},
+		{"id": "y", "name": "Y", "description": "A y.", "model": "y-v1", "backend": "onnx", "params": {}, "localized": {"ko": {"name": "와이", "description": "와이."}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bare.Untranslated("ko"); len(got) != 1 || got[0] != "x" {
+		t.Errorf("Untranslated = %v, want [x]", got)
+	}
+}

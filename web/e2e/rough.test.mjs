@@ -248,3 +248,25 @@ test("the status screen shows the job at once, progress while generating; Downlo
     await shot(page, "rough-my-photos");
   });
 });
+
+test("in Korean the styles' names and descriptions are Korean, on the landing page and the upload screen", async () => {
+  await onPhone(browser, "rough-ko-styles", async (page) => {
+    const { styles } = await (await fetch(env.GATEWAY_URL + "/v1/styles")).json();
+    const sketch = styles.find((s) => s.id === "sketch");
+    assert.ok(sketch?.localized?.ko?.name, "the Gateway serves no Korean name for sketch");
+    await page.goto(env.WEB_URL);
+    const list = page.getByRole("list", { name: "스타일" });
+    await expectVisible(list.getByRole("img"));
+    const text = await list.innerText();
+    assert.ok(text.includes(sketch.localized.ko.name) && text.includes(sketch.localized.ko.description), text);
+    assert.ok(!text.includes(sketch.name) && !text.includes(sketch.description), "English style text in Korean");
+    await shot(page, "rough-ko-styles");
+    await page.goto(env.WEB_URL + "/#/signin");
+    await page.getByRole("button", { name: "게스트로 계속하기" }).click();
+    await page.getByRole("button", { name: "동의합니다" }).click();
+    const select = page.getByLabel("스타일");
+    await expectVisible(select);
+    const options = await select.locator("option").allTextContents();
+    assert.ok(options.some((o) => o.startsWith(sketch.localized.ko.name)), options.join(" | "));
+  }, { locale: "ko-KR" });
+});

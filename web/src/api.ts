@@ -9,6 +9,11 @@ export interface Style {
   description: string;
   preview?: string; // absent for a style without an example
   generated?: Generated; // drawn by a hosted model (absent: made here)
+  localized?: Record<string, StyleText>; // by language code ("ko"); see styletext.ts
+}
+export interface StyleText {
+  name: string;
+  description: string;
 }
 // Generated: who draws a generated style (the processor the photo is sent
 // to), its list price per image, and whether the event's budget still

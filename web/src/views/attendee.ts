@@ -8,6 +8,7 @@ import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent 
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { clock, currentLang, t, type Key } from "../i18n";
+import { localize } from "../styletext";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { photoProblem, prepareImage, type Prepared } from "../image";
@@ -21,8 +22,11 @@ export async function catalogue(ctx: Ctx): Promise<Catalogue> {
   catalogueCache ??= await ctx.api.catalogue();
   return catalogueCache;
 }
+// styles: the catalogue's styles in the current language (asked each time:
+// the language can change in the header).
 export async function styles(ctx: Ctx): Promise<Style[]> {
-  return (await catalogue(ctx)).styles;
+  const lang = currentLang();
+  return (await catalogue(ctx)).styles.map((s) => localize(s, lang));
 }
 // freshCatalogue asks again: after a refusal that may mean the event's
 // budget for generated styles is spent.
@@ -217,7 +221,8 @@ export async function consent(ctx: Ctx, main: HTMLElement, style: string) {
 
 export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
   if (!ctx.user || !hasConsented(ctx.cfg)) { ctx.go(nextStep(ctx, styleId)); return; }
-  const { styles: all, photo: limits } = await catalogue(ctx);
+  const { photo: limits } = await catalogue(ctx);
+  const all = await styles(ctx);
   let prepared: Prepared | undefined;
   let key = ""; // one per photo; reused by every retry and by "Try again"
   let cancelled = false;
