@@ -11,7 +11,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { env, expectText, expectVisible, fixtures, launch, onPhone, repo, shot, signUp, until } from "./harness.mjs";
+import { EVENT, createUser, env, expectText, expectVisible, fixtures, launch, onPhone, repo, shot, signUp, until } from "./harness.mjs";
 import { noCSPViolations, watchCSP } from "./csp.mjs";
 
 const portrait = path.join(fixtures, "portrait.png");
@@ -108,6 +108,41 @@ test("the picker marks generated styles and the consent names the processor", as
   });
 });
 
+// The kiosk: the attendee agrees on the kiosk's screen, which names the
+// processor of the generated styles the list marks.
+test("the kiosk's consent names the processor of the styles it marks as generated", async () => {
+  const cam = watchCSP(await launch(["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]));
+  const context = await cam.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", permissions: ["camera"] });
+  try {
+    const page = await context.newPage();
+    await usingGateway(page);
+    const email = `staff-gen-${Date.now()}@booth.test`;
+    await createUser(email, "booth-secret-1", { staff: [EVENT] });
+    await page.goto(env.WEB_URL + "/#/kiosk");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("booth-secret-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectVisible(page.getByRole("button", { name: "Take photo" }));
+    const consentBox = page.locator(".kiosk-consent");
+    const options = await page.locator("#kiosk-style option").allTextContents();
+    assert.ok(options.includes("Pencil sketch"), `options ${options}`);
+    for (const name of GENERATED) assert.ok(options.includes(`${name} (Drawn by a hosted model)`), `${name} not marked: ${options}`);
+    // A local style: nothing leaves the project, no processor to name.
+    await page.locator("#kiosk-style").selectOption("sketch");
+    assert.doesNotMatch(await consentBox.innerText(), /Vertex AI/);
+    const agreed = page.getByLabel("The attendee has read this and agrees");
+    await agreed.check();
+    // A generated style names its processor, and the attendee agrees again.
+    await page.locator("#kiosk-style").selectOption("hanbok");
+    await expectText(consentBox, /sent to the model on Google Vertex AI/);
+    assert.ok(!(await agreed.isChecked()), "the agreement given before the processor was named still stands");
+    await shot(page, "generated-5-kiosk");
+  } finally {
+    await context.close();
+    await cam.close();
+  }
+});
+
 test("past the event's budget the app offers the local styles and keeps the photo", async () => {
   await onPhone(browser, "generated-budget", async (page) => {
     await usingGateway(page);
@@ -147,3 +182,4 @@ test("past the event's budget the app offers the local styles and keeps the phot
     assert.equal(await styles.getByText("Drawn by a hosted model").count(), 0);
   });
 });
+

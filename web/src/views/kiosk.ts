@@ -4,7 +4,8 @@
 import { signInWithEmailAndPassword } from "firebase/auth";
 import { doc, onSnapshot } from "firebase/firestore";
 import qrcode from "qrcode-generator";
-import { newIdempotencyKey, type Job } from "../api";
+import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job } from "../api";
+import { consentField, offered } from "../hosted";
 import { consentVersion, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { t } from "../i18n";
@@ -64,7 +65,8 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     return;
   }
   main.classList.add("kiosk");
-  const catalogue = await styles(ctx);
+  // The styles the event can take now.
+  const catalogue = offered(await styles(ctx));
   let stream: MediaStream | undefined;
   let photo: Prepared | undefined;
   let key = "";
@@ -77,14 +79,18 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   // The attendee agrees on the kiosk's screen before the photo is taken;
   // the version of this text travels with the job (consent).
   const agreed = h("input", { id: "kiosk-consent", type: "checkbox" });
+  // A generated style's processor, named in the consent while one is
+  // selected (syncHosted below).
+  const hostedItem = h("li", { class: "hosted-consent-item", hidden: true });
   const consentBox = h("div", { class: "card kiosk-consent" },
     h("h2", {}, t("consent_title")),
-    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3"))),
+    h("ul", { class: "consent" }, h("li", {}, t("consent_1")), h("li", {}, t("consent_2", { days: ctx.cfg.retentionDays })), h("li", {}, t("consent_3")),
+      hostedItem),
     h("p", {}, agreed, " ", h("label", { for: "kiosk-consent" }, t("kiosk_consent"))),
   );
   const capture = h("button", { class: "button primary", type: "button", disabled: true }, t("capture"));
   const retake = h("button", { class: "button", type: "button", hidden: true }, t("retake"));
-  const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.name)));
+  const style = h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name)));
   // Optional: an attendee without an address picks up by QR code.
   const email = h("input", { id: "attendee-email", type: "email", autocomplete: "off", inputMode: "email" });
   // Optional too, where the event sends texts: staff type the attendee's
@@ -97,6 +103,17 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const result = h("div", { class: "kiosk-result" });
   const board = h("ul", { class: "board", "aria-label": t("recent_jobs") });
 
+  // Choosing a generated style names its processor in the consent, and the
+  // attendee agrees again with it named before the job goes.
+  const syncHosted = () => {
+    const processor = catalogue.find((s) => s.id === style.value)?.generated?.processor;
+    const named = !hostedItem.hidden;
+    hostedItem.hidden = !processor;
+    if (processor) hostedItem.textContent = t("consent_hosted", { processor });
+    if (processor && !named) agreed.checked = false;
+  };
+  style.addEventListener("change", syncHosted);
+  syncHosted();
   let cameraOK = false;
   agreed.addEventListener("change", () => { capture.disabled = !(agreed.checked && cameraOK); });
   try {
@@ -227,11 +244,15 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
     onsubmit: async (e: Event) => {
       e.preventDefault();
       if (!photo) return;
+      if (!hostedItem.hidden && !agreed.checked) {
+        status.textContent = t("kiosk_agree_hosted");
+        return;
+      }
       submit.disabled = true;
       status.textContent = t("submitting");
       try {
         const job = await ctx.api.submit(
-          { photo: photo.blob, style: style.value, consent: consentVersion(ctx.cfg), priority: "booth", email: email.value.trim() || undefined, key, ...kioskChannels(email.value, phone?.value ?? "") },
+          { photo: photo.blob, style: style.value, consent: consentField(consentVersion(ctx.cfg), catalogue.find((s) => s.id === style.value)), priority: "booth", email: email.value.trim() || undefined, key, ...kioskChannels(email.value, phone?.value ?? "") },
           { onWaiting: (w) => { if (!stopped) status.textContent = w ? t("waiting_network") : t("submitting"); } },
         );
         if (stopped) return;
@@ -239,6 +260,15 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
         show(job);
         void refreshBoard();
       } catch (err) {
+        if (err instanceof ApiError && err.reason === BUDGET_SPENT) {
+          // The event's budget for generated styles is spent: the local
+          // ones remain, the photo kept.
+          for (const o of [...style.options]) if (catalogue.find((s) => s.id === o.value)?.generated) o.remove();
+          key = newIdempotencyKey();
+          status.textContent = t("budget_spent");
+          submit.disabled = false;
+          return;
+        }
         const f = submitFailure(err);
         console.warn("submit", err instanceof Error ? err.message : err);
         status.textContent = t(f.key);
