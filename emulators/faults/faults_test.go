@@ -880,8 +880,11 @@ func guestSignUpOnce(ctx context.Context, hc *http.Client, authHost string) (str
 	var out struct {
 		IDToken string `json:"idToken"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.IDToken == "" {
-		return "", fmt.Errorf("guest sign-up: %s (%v)", resp.Status, err)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("guest sign-up: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.IDToken == "" {
+		return "", fmt.Errorf("guest sign-up: no ID token in the answer: %w", err)
 	}
 	return out.IDToken, nil
 }

@@ -243,8 +243,11 @@ func ExchangeDebugToken(ctx context.Context, client *http.Client, baseURL, proje
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("appcheck.ExchangeDebugToken: %s", resp.Status)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil || out.Token == "" {
-		return "", fmt.Errorf("appcheck.ExchangeDebugToken: no token in the answer (%v)", err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out); err != nil {
+		return "", fmt.Errorf("appcheck.ExchangeDebugToken: decode: %w", err)
+	}
+	if out.Token == "" {
+		return "", errors.New("appcheck.ExchangeDebugToken: no token in the answer")
 	}
 	return out.Token, nil
 }
