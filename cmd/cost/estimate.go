@@ -16,8 +16,8 @@ type Sizes struct {
 	// GeneratedShare is the fraction of jobs in generated styles, each
 	// billed by the hosted model per image (an assumption, not a setting).
 	GeneratedShare float64
-	BrokerMachine  string  // rabbitmq_machine_type
-	BrokerDiskGB   int     // rabbitmq_disk_gb
+	BrokerMachine  string // rabbitmq_machine_type
+	BrokerDiskGB   int    // rabbitmq_disk_gb
 
 	WorkerVCPU, WorkerGiB        float64 // worker.tf: 4 CPU, 16 GiB, one L4
 	ScalerVCPU, ScalerGiB        float64 // autoscaler.tf: 1 CPU, 1 GiB, always on
