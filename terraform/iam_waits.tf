@@ -51,7 +51,6 @@ resource "time_sleep" "runtime_iam" {
     google_service_account_iam_member.notify_sign,
     google_secret_manager_secret_iam_member.notify_smtp,
     google_secret_manager_secret_iam_member.notify_twilio,
-    google_secret_manager_secret_iam_member.notify_twilio,
     google_project_iam_member.worker_firestore,
     google_storage_bucket_iam_member.worker_output,
     google_storage_bucket_iam_member.worker_input,
