@@ -19,7 +19,10 @@
 #   make bench   run the benchmarks the same way
 #   make mutants the named deliberate bugs of cmd/mutants, each against its
 #                package's tests: which a test catches, kill rate per package
-#   make gpu-check  on a GPU machine: the CUDA tests, which fail instead of skipping
+#   make gpu-check  the GPU check (worker/gpucheck): on a GPU machine every model on
+#                CUDA vs CPU, ms per model and style, GPU memory, and the CUDA tests;
+#                elsewhere it packs the bundle for one and refuses
+#   WORKER_DEVICE=cuda make setup  also installs ONNX Runtime 1.29.0's GPU build (npm)
 #   make faults  fault-injection table (issue 11): a stack of its own (ports from
 #                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
 #                new temporary directory, kept), one row per fault: jobs
@@ -58,6 +61,7 @@ PKGS ?= ./...
 
 setup:
 	@$(STACK) setup
+	@if [ "$${WORKER_DEVICE:-cpu}" = cuda ]; then worker/onnxruntime/install-cuda.sh; fi
 
 dev up: setup
 	@$(STACK) up
@@ -92,10 +96,15 @@ web-test: setup
 web-test-run:
 	cd web && npm test --silent && npm run --silent e2e
 
-# On a GPU machine: the tests that need CUDA, failing (not skipping) when
-# CUDA cannot be used. ORT_LIBRARY_PATH names ONNX Runtime's CUDA build.
+# The GPU check (worker/gpucheck/gpucheck.sh): builds its bundle (the check's
+# test binary, ONNX Runtime's GPU build, the models; zstd -19 in parts under
+# 60 MiB) and runs it where there is a GPU: every model on CUDA against the
+# CPU, per-model and per-style ms, GPU memory, one table; then the CUDA
+# tests, failing (not skipping) when CUDA cannot be used. Without a GPU it
+# refuses (exit 2) and prints the runs that carry the parts to a GPU machine.
 gpu-check:
-	TIGER_REQUIRE_CUDA=1 go test -count=1 -v -run 'TestCUDA' ./worker/generate/onnx/
+	@worker/gpucheck/gpucheck.sh here
+	TIGER_REQUIRE_CUDA=1 ORT_LIBRARY_PATH=$${ORT_LIBRARY_PATH:-$(CURDIR)/worker/onnxruntime/cuda/lib/libonnxruntime.so} go test -count=1 -v -run 'TestCUDA' ./worker/generate/onnx/
 
 # Named deliberate bugs (cmd/mutants/mutants.json) made one at a time as a
 # build overlay, each against its package's tests; prints the kill rate per

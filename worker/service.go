@@ -160,7 +160,13 @@ func Generator(ctx context.Context, cfg *Config, cat *styles.Catalogue, models *
 	}
 	lib := cfg.ORTLibraryPath
 	if lib == "" {
-		if lib, err = onnx.FindLibrary("."); err != nil {
+		// CUDA needs ONNX Runtime's GPU build (make setup installs it with
+		// WORKER_DEVICE=cuda); the CPU build stays the default.
+		find := onnx.FindLibrary
+		if cfg.Device == onnx.DeviceCUDA {
+			find = onnx.FindCUDALibrary
+		}
+		if lib, err = find("."); err != nil {
 			return nil, nil, err
 		}
 	}

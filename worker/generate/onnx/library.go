@@ -53,3 +53,27 @@ func FindLibrary(repoRoot string) (string, error) {
 	sort.Strings(matches)
 	return matches[len(matches)-1], nil
 }
+
+// CUDAORTVersion is the ONNX Runtime release of the GPU build that
+// worker/onnxruntime/install-cuda.sh installs (npm, CUDA 13). It serves the
+// C API version the binding asks for (24): TestGPUBuildServesTheBindingsAPI.
+const CUDAORTVersion = "1.29.0"
+
+// CUDAInstallHint says how to get the GPU build.
+const CUDAInstallHint = "run WORKER_DEVICE=cuda make setup (worker/onnxruntime/install-cuda.sh installs ONNX Runtime " + CUDAORTVersion + "'s GPU build from npm) or set " + LibraryEnv + " to a CUDA build of ONNX Runtime"
+
+// FindCUDALibrary returns the GPU build of the ONNX Runtime library:
+// $ORT_LIBRARY_PATH when set (it must exist), else the one install-cuda.sh
+// put in repoRoot/worker/onnxruntime/cuda/lib, which loads the CUDA
+// execution provider from beside itself. The error wraps
+// ErrLibraryNotFound and says how to install it.
+func FindCUDALibrary(repoRoot string) (string, error) {
+	if os.Getenv(LibraryEnv) != "" {
+		return FindLibrary(repoRoot)
+	}
+	p := filepath.Join(repoRoot, "worker", "onnxruntime", "cuda", "lib", "libonnxruntime.so")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("onnx.FindCUDALibrary: %w (%w); %s", ErrLibraryNotFound, err, CUDAInstallHint)
+	}
+	return p, nil
+}
