@@ -270,3 +270,16 @@ test("in Korean the styles' names and descriptions are Korean, on the landing pa
     assert.ok(options.some((o) => o.startsWith(sketch.localized.ko.name)), options.join(" | "));
   }, { locale: "ko-KR" });
 });
+
+test("a screen the Gateway cannot answer says so in words, not the Gateway's message", async () => {
+  await onPhone(browser, "rough-view-error", async (page) => {
+    await guestUpload(page);
+    const cors = { "Access-Control-Allow-Origin": env.WEB_URL, "Content-Type": "application/json" };
+    await page.route((url) => url.href.startsWith(env.GATEWAY_URL + "/v1/jobs?"), (route) => route.request().method() === "GET"
+      ? route.fulfill({ status: 503, headers: cors, body: JSON.stringify({ error: { code: "unavailable", message: "raw detail: firestore said no" } }) })
+      : route.continue());
+    await page.getByRole("link", { name: "My photos" }).click();
+    await expectText(page.getByRole("alert"), /The studio cannot take photos right now/);
+    assert.doesNotMatch(await page.locator("main").innerText(), /raw detail/);
+  });
+});

@@ -3,12 +3,13 @@
 // camera), which the router runs before the next view.
 import { onAuthStateChanged, signOut, type Auth, type User } from "firebase/auth";
 import type { Firestore } from "firebase/firestore";
-import { Api } from "./api";
+import { Api, ApiError } from "./api";
 import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
 import { chooseLang, currentLang, t } from "./i18n";
 import { isStaffOf } from "./staff";
+import { submitFailure } from "./errors";
 
 // The consent text's version: its wording's and the days it promises (the
 // event's retention, retentionDays in /studio.json), so a change of either
@@ -122,7 +123,9 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       if (my !== seq) { if (td) td(); return; } // navigated away meanwhile
       teardown = td;
     } catch (e) {
-      main.replaceChildren(h("h1", {}, t("error")), h("p", { role: "alert" }, String((e as Error).message ?? e)));
+      // The Gateway's answers in words, never its message.
+      console.warn("view", (e as Error).message ?? e);
+      main.replaceChildren(h("h1", {}, t("error")), h("p", { role: "alert" }, e instanceof ApiError ? t(submitFailure(e).key) : String((e as Error).message ?? e)));
     }
   }
 

@@ -494,7 +494,10 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     clearInterval(tick);
     if (s === "queued") { drawQueue(q); void showQueue(); }
     else if (s === "running") showRunning();
-    else if (s === "succeeded") showResult().catch((e) => detail.replaceChildren(h("p", { role: "alert" }, String(e.message))));
+    else if (s === "succeeded") showResult().catch((e) => {
+      console.warn("result", (e as Error).message);
+      detail.replaceChildren(h("p", { role: "alert" }, t(submitFailure(e).key)));
+    });
     else detail.replaceChildren(
       h("p", { role: "alert" }, t(failureAdvice(error?.code) as Key)),
       h("a", { class: "button primary", href: "#/upload" }, t("new_photo")),
