@@ -119,7 +119,7 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 	if attempt > p.MaxAttempts {
 		// Earlier attempts ended without a word (a crash, a kill): stop.
 		log.Error("job started too often without finishing; giving up", "attempts", attempt-1)
-		return p.fail(ctx, msg.JobID, attempt-1, jobs.CodeAttemptsExhausted, InternalMessage, true)
+		return p.fail(ctx, msg.JobID, req, attempt-1, jobs.CodeAttemptsExhausted, InternalMessage, true)
 	}
 	log.Info("job started", "style", req.Style, "priority", req.Priority, "queuedMs", started.Sub(req.CreatedAt).Milliseconds())
 	err = p.run(ctx, msg.JobID, req, attempt, started)
@@ -135,16 +135,16 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		}
 		return err
 	case errors.Is(err, generate.ErrNoFace):
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeNoFace, NoFaceMessage, false)
+		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeNoFace, NoFaceMessage, false)
 	case errors.Is(err, errUnreadable):
 		// The Gateway checks a photo's structure, not its pixels: damaged
 		// image data shows only here. The details stay in the log.
 		log.Warn("photo could not be decoded", "err", err)
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
+		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
 	case errors.Is(err, generate.ErrBlocked):
 		// Final: the same photo and style would be refused again.
 		log.Warn("the hosted model refused the photo for safety", "err", err)
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeBlocked, BlockedMessage, false)
+		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeBlocked, BlockedMessage, false)
 	case errors.Is(err, generate.ErrBusy) && m.Retries < p.BusyRetries:
 		// The model's quota or capacity, not this job: the attempt is given
 		// back and the message waits out the consumer's backoff, so a storm
@@ -156,11 +156,11 @@ func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
 		// The error names objects, styles and pipeline steps: for the log,
 		// not for the owner and the pick-up page, who read the document.
 		log.Warn("input cannot be generated", "err", err)
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInvalidInput, InvalidInputMessage, false)
+		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInvalidInput, InvalidInputMessage, false)
 	case attempt >= p.MaxAttempts:
 		// Likewise: buckets, objects and dependencies' errors stay in the log.
 		log.Error("job failed on every attempt", "attempts", attempt, "err", err)
-		return p.fail(ctx, msg.JobID, attempt, jobs.CodeInternal, InternalMessage, true)
+		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInternal, InternalMessage, true)
 	}
 	return err
 }
@@ -174,9 +174,10 @@ func (p *Processor) abandon(ctx context.Context, id string, attempt int) {
 }
 
 // fail writes the error document and dead-letters the message.
-func (p *Processor) fail(ctx context.Context, id string, attempts int, code, message string, retryable bool) error {
+func (p *Processor) fail(ctx context.Context, id string, req jobs.Request, attempts int, code, message string, retryable bool) error {
 	err := p.Results.Fail(ctx, id, jobs.Failure{
 		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.now().UTC(),
+		ExpireAt: req.Expiry(),
 	})
 	if errors.Is(err, workerdb.ErrFinished) {
 		logging.FromContext(ctx).Info("job already has its outcome; not failing it")
@@ -243,6 +244,7 @@ func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attemp
 		Event:       req.Event,
 		Priority:    req.Priority,
 		EnqueuedAt:  req.QueuedBy(started),
+		ExpireAt:    req.Expiry(),
 	}
 	if err := p.Results.Succeed(ctx, id, resp); err != nil {
 		if errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded) {
