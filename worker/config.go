@@ -6,21 +6,20 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/queue"
 	"github.com/tigerstudio/studio/worker/generate/vertex"
 )
 
 // Config is the worker's environment, documented in README.md.
 type Config struct {
-	Project      string `env:"GCLOUD_PROJECT"`
-	InputBucket  string `env:"INPUT_BUCKET"`
-	OutputBucket string `env:"OUTPUT_BUCKET"`
-	// AMQPURL holds the broker password: it is never logged.
-	AMQPURL     string `env:"AMQP_URL"`
-	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
-	StylesFile  string `env:"STYLES_FILE"`
-	Port        string `env:"PORT, default=8080"`
+	Project string `env:"GCLOUD_PROJECT"`
+	blob.Buckets
+	queue.Broker
+	StylesFile string `env:"STYLES_FILE"`
+	Port       string `env:"PORT, default=8080"`
 	// Slots is the number of jobs in hand, and the prefetch. The default of
 	// two per GPU keeps the GPU busy: the next job is downloaded, decoded
 	// and run through its CPU steps while the current one's model runs.
@@ -75,9 +74,9 @@ func (c *Config) Vertex() vertex.Config {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project, "INPUT_BUCKET", c.InputBucket,
-		"OUTPUT_BUCKET", c.OutputBucket, "AMQP_URL", c.AMQPURL, "QUEUE_PREFIX", c.QueuePrefix)
-	errs = append(errs, config.DistinctBuckets(c.InputBucket, c.OutputBucket))
+	errs := config.Required("GCLOUD_PROJECT", c.Project)
+	errs = append(errs, c.Buckets.Problems()...)
+	errs = append(errs, c.Broker.Problems()...)
 	if c.Slots < 1 || c.Slots > 64 {
 		errs = append(errs, fmt.Errorf("WORKER_SLOTS=%d must be within 1..64", c.Slots))
 	}

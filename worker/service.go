@@ -94,7 +94,7 @@ func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 	}
 	consumer := queue.NewConsumer(queue.ConsumerConfig{
 		URL:      cfg.AMQPURL,
-		Topology: queue.Topology{Prefix: cfg.QueuePrefix},
+		Topology: cfg.Topology(),
 		Slots:    cfg.Slots,
 		Grace:    cfg.Grace,
 		Backoff:  cfg.RetryBackoff,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/queue"
 )
@@ -12,12 +13,11 @@ import (
 // read. Only the project is needed by every command; each command checks
 // the rest it needs with Need.
 type Config struct {
-	Project      string `env:"GCLOUD_PROJECT"`
-	Event        string `env:"EVENT, default=local"`
-	InputBucket  string `env:"INPUT_BUCKET"`
-	OutputBucket string `env:"OUTPUT_BUCKET"`
-	AMQPURL      string `env:"AMQP_URL"`
-	QueuePrefix  string `env:"QUEUE_PREFIX, default=tiger"`
+	Project string `env:"GCLOUD_PROJECT"`
+	Event   string `env:"EVENT, default=local"`
+	// Each command checks the buckets and the broker it needs (Need).
+	blob.Buckets
+	queue.Broker
 }
 
 // Validate reports every problem common to all commands at once.
@@ -55,6 +55,3 @@ func (c *Config) Need(what string, settings ...Setting) error {
 	}
 	return nil
 }
-
-// Topology is the event's queue topology.
-func (c *Config) Topology() queue.Topology { return queue.Topology{Prefix: c.QueuePrefix} }

@@ -12,20 +12,18 @@ import (
 	"github.com/tigerstudio/studio/infra/blob"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
+	"github.com/tigerstudio/studio/infra/queue"
 )
 
 // Config is the Gateway's environment, documented in README.md.
 type Config struct {
-	Project      string `env:"GCLOUD_PROJECT"`
-	Event        string `env:"EVENT, default=local"`
-	InputBucket  string `env:"INPUT_BUCKET"`
-	OutputBucket string `env:"OUTPUT_BUCKET"`
-	// AMQPURL holds the broker password: it is never logged.
-	AMQPURL     string `env:"AMQP_URL"`
-	QueuePrefix string `env:"QUEUE_PREFIX, default=tiger"`
-	StylesFile  string `env:"STYLES_FILE"`
-	MaxBytes    int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
-	MaxPixels   int64  `env:"MAX_PIXELS, default=25000000"`
+	Project string `env:"GCLOUD_PROJECT"`
+	Event   string `env:"EVENT, default=local"`
+	blob.Buckets
+	queue.Broker
+	StylesFile string `env:"STYLES_FILE"`
+	MaxBytes   int64  `env:"MAX_UPLOAD_BYTES, default=15728640"`
+	MaxPixels  int64  `env:"MAX_PIXELS, default=25000000"`
 	// MinSide and MaxAspect refuse photos no portrait can come from (a
 	// thumbnail, a 1 x 25,000,000 strip) at the door, not in the worker.
 	MinSide   int     `env:"MIN_PHOTO_SIDE, default=256"`
@@ -96,9 +94,9 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project, "INPUT_BUCKET", c.InputBucket,
-		"OUTPUT_BUCKET", c.OutputBucket, "AMQP_URL", c.AMQPURL, "QUEUE_PREFIX", c.QueuePrefix, "EVENT", c.Event)
-	errs = append(errs, config.DistinctBuckets(c.InputBucket, c.OutputBucket))
+	errs := config.Required("GCLOUD_PROJECT", c.Project, "EVENT", c.Event)
+	errs = append(errs, c.Buckets.Problems()...)
+	errs = append(errs, c.Broker.Problems()...)
 	if c.MaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("MAX_UPLOAD_BYTES=%d is too small", c.MaxBytes))
 	}

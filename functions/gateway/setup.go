@@ -54,7 +54,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 	}
 	fs, gcs := c.Firestore, c.Storage
 	urls := blob.NewURLs(gcs, cfg.StorageEmulatorHost, cfg.URLExpiry)
-	pub := queue.NewPublisher(cfg.AMQPURL, queue.Topology{Prefix: cfg.QueuePrefix})
+	pub := queue.NewPublisher(cfg.AMQPURL, cfg.Topology())
 	writer := gatewaydb.NewWriter(fs)
 	d := Deps{
 		Verifier:        verifier,
