@@ -15,6 +15,7 @@ import { photoProblem, prepareImage, type Prepared } from "../image";
 import { submitFailure } from "../errors";
 import { channelChoice, pushBlock, rememberPushWanted } from "./channels";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
+import { watchJob } from "../watch";
 
 // catalogue: the styles and the photo limits, asked for once per page load.
 let catalogueCache: Catalogue | undefined;
@@ -511,8 +512,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
   const unsubs = [
     onSnapshot(doc(ctx.db, "requests", id), () => {}, fail),
-    onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; update(); }, fail),
-    onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; update(); }, fail),
+    watchJob(ctx.db, id, (d) => { response = d.response; error = d.error; update(); }, fail),
   ];
   let stopped = false;
   function stop() {

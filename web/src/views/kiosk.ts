@@ -2,7 +2,7 @@
 // booth with the attendee's email, a QR code for the result, a board of
 // the booth's recent jobs, and a 10x15 cm print view.
 import { signInWithEmailAndPassword } from "firebase/auth";
-import { doc, onSnapshot } from "firebase/firestore";
+import { watchJob } from "../watch";
 import qrcode from "qrcode-generator";
 import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job } from "../api";
 import { consentField, offered } from "../hosted";
@@ -229,12 +229,9 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
         }
       }).catch((err) => console.warn("pick-up code", (err as Error).message));
     }
-    const subs = [
-      onSnapshot(doc(ctx.db, "responses", id), (d) => { response = (d.data() as ResponseDoc) ?? null; void update(); }, () => {}),
-      onSnapshot(doc(ctx.db, "errors", id), (d) => { error = (d.data() as ErrorDoc) ?? null; void update(); }, () => {}),
-    ];
+    const stopWatching = watchJob(ctx.db, id, (d) => { response = d.response; error = d.error; void update(); });
     unwatch = () => {
-      subs.forEach((u) => u());
+      stopWatching();
       if (mine === showing) showing++; // nothing owns the panel until the next show()
     };
   };
