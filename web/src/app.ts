@@ -3,7 +3,7 @@
 // camera), which the router runs before the next view.
 import { onAuthStateChanged, signOut, type Auth, type User } from "firebase/auth";
 import type { Firestore } from "firebase/firestore";
-import { Api, ApiError } from "./api";
+import { Api, ApiError, type Catalogue } from "./api";
 import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
@@ -32,6 +32,8 @@ export interface Ctx {
   refreshHeader: () => void;
   // notice: a one-time message for the next screen (what sign-in did).
   notice?: string;
+  // catalogue: the event's styles, once fetched (src/catalogue.ts).
+  catalogue?: Catalogue;
 }
 
 export type Teardown = () => void;

@@ -3,12 +3,11 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Catalogue, type Job, type Output, type Style } from "../api";
+import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job, type Output, type Style } from "../api";
 import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent } from "../hosted";
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
 import { clock, currentLang, t, type Key } from "../i18n";
-import { localize } from "../styletext";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { googleSignIn, mountGoogleButton } from "../google";
 import { photoProblem, prepareImage, type Prepared } from "../image";
@@ -16,25 +15,8 @@ import { submitFailure } from "../errors";
 import { channelChoice, pushBlock, rememberPushWanted } from "./channels";
 import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 import { watchJob } from "../watch";
+import { catalogue, freshCatalogue, styles } from "../catalogue";
 
-// catalogue: the styles and the photo limits, asked for once per page load.
-let catalogueCache: Catalogue | undefined;
-export async function catalogue(ctx: Ctx): Promise<Catalogue> {
-  catalogueCache ??= await ctx.api.catalogue();
-  return catalogueCache;
-}
-// styles: the catalogue's styles in the current language (asked each time:
-// the language can change in the header).
-export async function styles(ctx: Ctx): Promise<Style[]> {
-  const lang = currentLang();
-  return (await catalogue(ctx)).styles.map((s) => localize(s, lang));
-}
-// freshCatalogue asks again: after a refusal that may mean the event's
-// budget for generated styles is spent.
-async function freshCatalogue(ctx: Ctx): Promise<Catalogue> {
-  catalogueCache = undefined;
-  return catalogue(ctx);
-}
 
 // next: where "Take my portrait" leads, given sign-in and consent.
 function nextStep(ctx: Ctx, style = ""): string {

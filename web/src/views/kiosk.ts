@@ -13,7 +13,7 @@ import { encodeJPEG, type Prepared } from "../image";
 import { deriveStatus, failureAdvice, type ErrorDoc, type ResponseDoc } from "../status";
 import { pickupUrl } from "../links";
 import { signInFailure, submitFailure } from "../errors";
-import { styles } from "./attendee";
+import { styles } from "../catalogue";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
 // signs its images' download URLs).
