@@ -191,26 +191,26 @@ func (p backdrop) Apply(ctx context.Context, f *generate.Frame) error {
 	return nil
 }
 
-// solid is how sure the matte must be that a pixel is all person (or all
-// background) for its colour to stand for the person's (the wall's) near
-// the edge.
-const solid = 0.9
+// wallOnly is the most of the person a pixel may hold for its colour to
+// stand for the wall's near the person's edge.
+const wallOnly = 0.1
 
 // decontaminate replaces, where the person's edge is soft, the pixel's
 // colour by the person's own: a pixel of hair against a bright wall is
 // the hair's colour and the wall's mixed by the matte (I = aF + (1-a)B),
 // and laid on a new backdrop unchanged it carries the wall's light along
 // as a fringe. B is the nearby wall (the mean colour of pixels the matte
-// calls all background) and F is solved from I = aF + (1-a)B; with no wall
-// within reach, F is the nearby person's colour (pixels all person).
-// Pixels the matte calls all person, and any the backdrop will not show
-// (alpha 0), keep their colour. matte is the model's coverage; alpha the
-// one composited (feathered), which may reach beyond it.
+// calls background, within reach) and F is solved from I = aF + (1-a)B;
+// composited again, a*F + (1-a)*backdrop is the photo less the wall's
+// share, and an 8-bit error e of the photo comes back as a*(e/a) = e. A
+// pixel with no wall within reach (inside the person), one the matte calls
+// all person, and one it calls all background keep their colour. matte is
+// the model's coverage; alpha the one composited (feathered).
 func decontaminate(ctx context.Context, pool *par.Pool, src planes, matte, alpha []float32) error {
 	w, h := src.w, src.h
 	soft := false
 	for i, a := range alpha {
-		if a > 0 && matte[i] < 1 {
+		if a > 0 && matte[i] > 0 && matte[i] < 1 {
 			soft = true
 			break
 		}
@@ -219,62 +219,41 @@ func decontaminate(ctx context.Context, pool *par.Pool, src planes, matte, alpha
 		return ctx.Err()
 	}
 	// Wide enough to reach from the middle of a soft edge (hair, a
-	// feather) to solid ground on both sides.
+	// feather) to the wall.
 	r := max(max(w, h)/40, 8)
-	fgW, bgW := make([]float32, w*h), make([]float32, w*h)
+	wall := make([]float32, w*h)
 	if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
 		for i := y0 * w; i < y1*w; i++ {
-			if matte[i] >= solid {
-				fgW[i] = 1
-			} else if matte[i] <= 1-solid {
-				bgW[i] = 1
+			if matte[i] <= wallOnly {
+				wall[i] = 1
 			}
 		}
 	}); err != nil {
 		return err
 	}
-	// mean is the blurred weighted sum over the blurred weight.
-	blur := func(ch, weight []float32) ([]float32, error) {
+	wallSum, err := gaussian(ctx, pool, wall, w, h, r)
+	if err != nil {
+		return err
+	}
+	const enough = 1e-3 // some wall within reach
+	for _, ch := range src.channels() {
 		prod := make([]float32, w*h)
 		_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
 			for i := y0 * w; i < y1*w; i++ {
-				prod[i] = ch[i] * weight[i]
+				prod[i] = ch[i] * wall[i]
 			}
 		})
-		return gaussian(ctx, pool, prod, w, h, r)
-	}
-	fgSum, err := gaussian(ctx, pool, fgW, w, h, r)
-	if err != nil {
-		return err
-	}
-	bgSum, err := gaussian(ctx, pool, bgW, w, h, r)
-	if err != nil {
-		return err
-	}
-	const enough = 1e-3 // some solid ground within reach
-	for _, ch := range src.channels() {
-		fg, err := blur(ch, fgW)
-		if err != nil {
-			return err
-		}
-		bg, err := blur(ch, bgW)
+		bg, err := gaussian(ctx, pool, prod, w, h, r)
 		if err != nil {
 			return err
 		}
 		if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
 			for i := y0 * w; i < y1*w; i++ {
-				m := min(max(matte[i], 0), 1)
-				if alpha[i] <= 0 || m >= 1 {
+				m := matte[i]
+				if alpha[i] <= 0 || m <= 0 || m >= 1 || wallSum[i] <= enough {
 					continue
 				}
-				switch {
-				case bgSum[i] > enough && m > 0:
-					// Composited, an error e of the photo's 8 bits comes
-					// back as a*(e/a): the division costs no precision.
-					ch[i] = clamp((ch[i] - (1-m)*bg[i]/bgSum[i]) / m)
-				case fgSum[i] > enough:
-					ch[i] = fg[i] / fgSum[i]
-				}
+				ch[i] = clamp((ch[i] - (1-m)*bg[i]/wallSum[i]) / m)
 			}
 		}); err != nil {
 			return err
