@@ -140,7 +140,7 @@ func TestJobDevicePreemptsOnlineRun(t *testing.T) {
 			close(holding)
 			<-ctx.Done() // a long model run, cut short
 			if !errors.Is(context.Cause(ctx), ErrGPUPreempted) {
-				return fmt.Errorf("online run ended by %v, want %v", context.Cause(ctx), ErrGPUPreempted)
+				return fmt.Errorf("online run ended by %w, want %w", context.Cause(ctx), ErrGPUPreempted)
 			}
 			record("online-stopped")
 			return ctx.Err()
