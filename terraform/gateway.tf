@@ -67,7 +67,7 @@ locals {
     APP_CHECK                = var.app_check ? "enforce" : "off"
     APP_CHECK_PROJECT_NUMBER = data.google_project.this.number
     APP_CHECK_APP_IDS        = google_firebase_web_app.app.app_id
-    LOG_LEVEL         = var.log_level
+    LOG_LEVEL                = var.log_level
     # Browsers may call the API from the event's web app only (hosting.tf).
     APP_ORIGINS = join(",", local.app_origins)
     # The garbage collector's target, below the instance's memory.

@@ -45,7 +45,8 @@ func (g *timedGenerator) Generate(ctx context.Context, s styles.Style, in image.
 func submitMany(b *testing.B, h *harness, user testenv.User, n int, style string, photo []byte) []string {
 	ids := make([]string, n)
 	c := h.client(user)
-	testenv.Load(b, 8, n, func(i int) error {
+	// One account has at most UPLOADS_PER_USER (2) uploads in flight.
+	testenv.Load(b, 2, n, func(i int) error {
 		job, err := c.Submit(testenv.Ctx(b), client.Submission{Photo: photo, Style: style, Priority: string(jobs.Online)})
 		ids[i] = job.ID
 		return err
