@@ -99,7 +99,7 @@ func TestPreflight(t *testing.T) {
 		{name: "quotas API off", edit: func(f fakeGcloud) {
 			f["beta quotas info list --service=run.googleapis.com --project=p"] = "ERROR: API cloudquotas.googleapis.com not enabled"
 		}, unknown: []string{"GPU quota"}, want: []string{"gcloud services enable cloudquotas.googleapis.com --project p"}},
-		{name: "APIs off", edit: func(f fakeGcloud) { f["services list --enabled --project p"] = "run.googleapis.com\n" }, missing: []string{"APIs"}, want: []string{"not enabled: artifactregistry.googleapis.com", "gcloud services enable artifactregistry.googleapis.com"}},
+		{name: "APIs off", edit: func(f fakeGcloud) { f["services list --enabled --project p"] = "run.googleapis.com\n" }, missing: []string{"APIs"}, want: []string{"not enabled: aiplatform.googleapis.com, artifactregistry.googleapis.com", "gcloud services enable aiplatform.googleapis.com artifactregistry.googleapis.com"}},
 		{name: "no billing", edit: func(f fakeGcloud) { f["billing projects describe p"] = `{"billingEnabled": false}` }, missing: []string{"billing"}, want: []string{"gcloud billing projects link p"}},
 		{name: "service accounts forbidden", edit: func(f fakeGcloud) {
 			f["resource-manager org-policies describe iam.disableServiceAccountCreation"] = enforced
