@@ -39,6 +39,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -105,6 +106,9 @@ func Read(dir string) ([]Message, error) {
 	slices.Sort(files)
 	out := make([]Message, 0, len(files))
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), ".") {
+			continue // a message being written (renamed into place when whole)
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("sms: %w", err)

@@ -166,7 +166,7 @@ test("a guest's Sign out warns that the photos will be lost and offers keeping t
     await expectText(dialog, /your photos and portraits here are gone for good.*sign in with your email first/s);
     await shot(page, "rough-signout-warning");
     await dialog.getByRole("button", { name: "Cancel" }).click();
-    assert.equal(await dialog.count(), 0);
+    await until("the dialog closed", async () => (await dialog.count()) === 0);
     await expectVisible(signOut);
     // Keeping them: the sign-in screen, still as the guest (linking keeps
     // the guest's photos).
