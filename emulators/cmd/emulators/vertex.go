@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/tigerstudio/studio/emulators/vertex"
 )
@@ -30,24 +27,7 @@ func runVertex(ctx context.Context, logger *slog.Logger, args []string, usage io
 		return fmt.Errorf("vertex: port %d out of range", *port)
 	}
 	addr := net.JoinHostPort(*host, strconv.FormatUint(uint64(*port), 10))
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("vertex: %w", err)
-	}
-	srv := &http.Server{Handler: vertex.New(logger).Handler(), ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("Vertex AI stand-in listening (no model: it posterises and marks the photo)", "addr", ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("vertex: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("vertex: shutdown: %w", err)
-	}
-	return nil
+	return serveHTTP(ctx, "vertex", addr, vertex.New(logger).Handler(), func(addr string) {
+		logger.Info("Vertex AI stand-in listening (no model: it posterises and marks the photo)", "addr", addr)
+	})
 }
