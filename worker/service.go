@@ -92,16 +92,30 @@ func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 	if cfg.Generations > 0 && cfg.Generations < cfg.Slots {
 		proc.gpu = newGPUGate(cfg.Generations, cfg.Preempt)
 	}
+	mw, signals := policies(cfg, d.Logger)
 	consumer := queue.NewConsumer(queue.ConsumerConfig{
-		URL:      cfg.AMQPURL,
-		Topology: cfg.Topology(),
-		Slots:    cfg.Slots,
-		Grace:    cfg.Grace,
-		Backoff:  cfg.RetryBackoff,
-		Preempt:  cfg.Preempt,
-		Logger:   d.Logger,
+		URL:        cfg.AMQPURL,
+		Topology:   cfg.Topology(),
+		Slots:      cfg.Slots,
+		Grace:      cfg.Grace,
+		Middleware: mw,
+		Signals:    signals,
+		Logger:     d.Logger,
 	})
 	return proc, consumer
+}
+
+// policies are the worker's queue middleware, outermost first: booth
+// preemption (with preemption on; its hook takes the consumer's booth
+// signals), retry with backoff for a failure that may pass, and recovery
+// from a panic, which then counts as such a failure (the attempts the
+// processor counts durably end a job that always panics).
+func policies(cfg *Config, log *slog.Logger) (mw []queue.Middleware, signals func(string)) {
+	if cfg.Preempt {
+		hand := newInHand(cfg.Slots, log)
+		mw, signals = append(mw, hand.track), hand.signal
+	}
+	return append(mw, queue.Retry(queue.Backoff{First: cfg.RetryBackoff}), queue.Recoverer), signals
 }
 
 // Consumer feeds the handler from the queue.

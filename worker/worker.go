@@ -5,7 +5,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -87,184 +86,248 @@ func (p *Processor) now() time.Time {
 	return p.Now()
 }
 
-// Handle implements queue.Handler.
+// Handle implements queue.Handler: the message decoded (queue.Jobs), the
+// attempt counted and bounded (attempts), then the job processed (process).
 func (p *Processor) Handle(ctx context.Context, m queue.Message) error {
-	var msg jobs.Message
-	if err := json.Unmarshal(m.Body, &msg); err != nil {
-		return fmt.Errorf("%w: malformed body: %w", queue.ErrDeadLetter, err)
-	}
-	if err := msg.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", queue.ErrDeadLetter, err)
-	}
-	ctx = logging.WithJob(ctx, msg.JobID)
-	log := logging.FromContext(ctx)
-	req, err := p.Requests.Request(ctx, msg.JobID)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: no request document for job %s", queue.ErrDeadLetter, msg.JobID)
-	}
-	if err != nil {
-		return fmt.Errorf("worker: read request: %w", err)
-	}
-	started := p.now()
-	attempt, err := p.Results.Begin(ctx, msg.JobID, req, started)
-	if errors.Is(err, workerdb.ErrFinished) {
-		log.Info("job already finished; acknowledging redelivery")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("worker: begin: %w", err)
-	}
-	log = log.With("attempt", attempt)
-	ctx = logging.WithLogger(ctx, log)
-	if attempt > p.MaxAttempts {
-		// Earlier attempts ended without a word (a crash, a kill): stop.
-		log.Error("job started too often without finishing; giving up", "attempts", attempt-1)
-		return p.fail(ctx, msg.JobID, req, attempt-1, jobs.CodeAttemptsExhausted, InternalMessage, true)
-	}
-	log.Info("job started", "style", req.Style, "priority", req.Priority, "queuedMs", started.Sub(req.CreatedAt).Milliseconds())
-	err = p.run(ctx, msg.JobID, req, attempt, started)
-	switch {
-	case err == nil:
-		return nil
-	case ctx.Err() != nil:
-		// Back to the queue. A deliberate return (shutdown past its grace,
-		// preemption by a booth job) gives the attempt back; a lost broker
-		// does not, since the worker itself may be what fails every time.
-		if cause := context.Cause(ctx); errors.Is(cause, queue.ErrShutdown) || errors.Is(cause, queue.ErrPreempted) {
-			p.abandon(ctx, msg.JobID, attempt)
+	return queue.Jobs(p.attempts(p.process)).Handle(ctx, m)
+}
+
+// attempt is one start of a job, counted durably.
+type attempt struct {
+	id      string
+	req     jobs.Request
+	n       int
+	started time.Time
+}
+
+// attemptHandler processes one attempt of a job.
+type attemptHandler func(ctx context.Context, m queue.Message, a attempt) error
+
+// errFailWrite marks a failure whose error document could not be written:
+// the message is retried, and the next attempt writes it.
+var errFailWrite = errors.New("worker: write error document")
+
+// errGiveBack, wrapped in an attemptHandler's error, gives the attempt back:
+// the job goes back to the queue through no fault of its own.
+var errGiveBack = errors.New("the attempt is given back")
+
+// attempts is the attempt limit around a job's processing. It reads the
+// request, counts the start durably (the running response) and acks the
+// redelivery of a finished job; it gives up on a job started too often
+// without finishing (a crash every time), turns the last attempt's failure
+// into the job's error document, and gives the attempt back when the job
+// goes back to the queue on purpose.
+func (p *Processor) attempts(next attemptHandler) queue.JobHandler {
+	return func(ctx context.Context, m queue.Message, msg jobs.Message) error {
+		ctx = logging.WithJob(ctx, msg.JobID)
+		a, err := p.begin(ctx, msg.JobID)
+		if err != nil || a.n == 0 {
+			return err
+		}
+		ctx = logging.WithLogger(ctx, logging.FromContext(ctx).With("attempt", a.n))
+		log := logging.FromContext(ctx)
+		if a.n > p.MaxAttempts {
+			// Earlier attempts ended without a word (a crash, a kill): stop.
+			log.Error("job started too often without finishing; giving up", "attempts", a.n-1)
+			return p.fail(ctx, a, a.n-1, jobs.CodeAttemptsExhausted, InternalMessage, true)
+		}
+		err = next(ctx, m, a)
+		switch {
+		case err == nil || errors.Is(err, queue.ErrDeadLetter):
+			return err
+		case ctx.Err() != nil:
+			// Back to the queue. A deliberate return (shutdown past its
+			// grace, preemption by a booth job) gives the attempt back; a
+			// lost broker does not, since the worker itself may be what
+			// fails every time.
+			if cause := context.Cause(ctx); errors.Is(cause, queue.ErrShutdown) || errors.Is(cause, ErrPreempted) {
+				p.abandon(ctx, a)
+			}
+			return err
+		case errors.Is(err, errGiveBack):
+			p.abandon(ctx, a)
+			return err
+		case a.n >= p.MaxAttempts && !errors.Is(err, errFailWrite):
+			// Buckets, objects and dependencies' errors stay in the log.
+			log.Error("job failed on every attempt", "attempts", a.n, "err", err)
+			return p.fail(ctx, a, a.n, jobs.CodeInternal, InternalMessage, true)
 		}
 		return err
+	}
+}
+
+// begin reads the job's request and records its start; an attempt numbered
+// 0 means the job is finished already (a redelivery: ack it).
+func (p *Processor) begin(ctx context.Context, id string) (attempt, error) {
+	req, err := p.Requests.Request(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return attempt{}, fmt.Errorf("%w: no request document for job %s", queue.ErrDeadLetter, id)
+	}
+	if err != nil {
+		return attempt{}, fmt.Errorf("worker: read request: %w", err)
+	}
+	started := p.now()
+	n, err := p.Results.Begin(ctx, id, req, started)
+	if errors.Is(err, workerdb.ErrFinished) {
+		logging.FromContext(ctx).Info("job already finished; acknowledging redelivery")
+		return attempt{}, nil
+	}
+	if err != nil {
+		return attempt{}, fmt.Errorf("worker: begin: %w", err)
+	}
+	return attempt{id: id, req: req, n: n, started: started}, nil
+}
+
+// process runs an attempt and says what its failure means for the job:
+// final ones get their error document (and dead-letter the message), a busy
+// hosted model gives the attempt back, the rest are retried.
+func (p *Processor) process(ctx context.Context, m queue.Message, a attempt) error {
+	log := logging.FromContext(ctx)
+	log.Info("job started", "style", a.req.Style, "priority", a.req.Priority, "queuedMs", a.started.Sub(a.req.CreatedAt).Milliseconds())
+	err := p.run(ctx, a)
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return err
 	case errors.Is(err, generate.ErrNoFace):
-		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeNoFace, NoFaceMessage, false)
+		return p.fail(ctx, a, a.n, jobs.CodeNoFace, NoFaceMessage, false)
 	case errors.Is(err, errUnreadable):
 		// The Gateway checks a photo's structure, not its pixels: damaged
 		// image data shows only here. The details stay in the log.
 		log.Warn("photo could not be decoded", "err", err)
-		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInvalidInput, UnreadableMessage, false)
+		return p.fail(ctx, a, a.n, jobs.CodeInvalidInput, UnreadableMessage, false)
 	case errors.Is(err, generate.ErrBlocked):
 		// Final: the same photo and style would be refused again.
 		log.Warn("the hosted model refused the photo for safety", "err", err)
-		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeBlocked, BlockedMessage, false)
+		return p.fail(ctx, a, a.n, jobs.CodeBlocked, BlockedMessage, false)
 	case errors.Is(err, generate.ErrBusy) && m.Retries < p.BusyRetries:
 		// The model's quota or capacity, not this job: the attempt is given
-		// back and the message waits out the consumer's backoff, so a storm
-		// of 429s delays jobs without failing them.
+		// back and the message waits out the retry backoff, so a storm of
+		// 429s delays jobs without failing them.
 		log.Warn("the hosted model is busy; the job goes back to the queue", "retries", m.Retries, "err", err)
-		p.abandon(ctx, msg.JobID, attempt)
-		return err
+		return fmt.Errorf("%w: %w", errGiveBack, err)
 	case errors.Is(err, generate.ErrInvalidInput):
 		// The error names objects, styles and pipeline steps: for the log,
 		// not for the owner and the pick-up page, who read the document.
 		log.Warn("input cannot be generated", "err", err)
-		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInvalidInput, InvalidInputMessage, false)
-	case attempt >= p.MaxAttempts:
-		// Likewise: buckets, objects and dependencies' errors stay in the log.
-		log.Error("job failed on every attempt", "attempts", attempt, "err", err)
-		return p.fail(ctx, msg.JobID, req, attempt, jobs.CodeInternal, InternalMessage, true)
+		return p.fail(ctx, a, a.n, jobs.CodeInvalidInput, InvalidInputMessage, false)
 	}
 	return err
 }
 
-func (p *Processor) abandon(ctx context.Context, id string, attempt int) {
+func (p *Processor) abandon(ctx context.Context, a attempt) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := p.Results.Abandon(ctx, id, attempt); err != nil {
+	if err := p.Results.Abandon(ctx, a.id, a.n); err != nil {
 		logging.FromContext(ctx).Warn("could not give the attempt back", "err", err)
 	}
 }
 
 // fail writes the error document and dead-letters the message.
-func (p *Processor) fail(ctx context.Context, id string, req jobs.Request, attempts int, code, message string, retryable bool) error {
-	err := p.Results.Fail(ctx, id, jobs.Failure{
+func (p *Processor) fail(ctx context.Context, a attempt, attempts int, code, message string, retryable bool) error {
+	err := p.Results.Fail(ctx, a.id, jobs.Failure{
 		Code: code, Message: message, Retryable: retryable, Attempts: attempts, FailedAt: p.now().UTC(),
-		ExpireAt: req.Expiry(),
+		ExpireAt: a.req.Expiry(),
 	})
 	if errors.Is(err, workerdb.ErrFinished) {
 		logging.FromContext(ctx).Info("job already has its outcome; not failing it")
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("worker: write error document: %w", err)
+		return fmt.Errorf("%w: %w", errFailWrite, err)
 	}
 	logging.FromContext(ctx).Warn("job failed", "code", code, "reason", message)
 	return fmt.Errorf("%w: job failed: %s", queue.ErrDeadLetter, code)
 }
 
-func (p *Processor) run(ctx context.Context, id string, req jobs.Request, attempt int, started time.Time) error {
-	log := logging.FromContext(ctx)
-	style, ok := p.Styles.Lookup(req.Style)
+// run makes the attempt's images and commits them: uploaded outputs and the
+// succeeded response, or neither.
+func (p *Processor) run(ctx context.Context, a attempt) error {
+	style, ok := p.Styles.Lookup(a.req.Style)
 	if !ok {
-		return fmt.Errorf("%w: unknown style %q", generate.ErrInvalidInput, req.Style)
+		return fmt.Errorf("%w: unknown style %q", generate.ErrInvalidInput, a.req.Style)
 	}
-	data, err := p.Inputs.Read(ctx, p.InputBucket, req.Input, p.MaxInputBytes)
-	if errors.Is(err, blob.ErrNotFound) {
-		return fmt.Errorf("%w: input object %s is missing", generate.ErrInvalidInput, req.Input)
-	}
+	img, err := p.input(ctx, a.req)
 	if err != nil {
-		return fmt.Errorf("worker: download input: %w", err)
+		return err
 	}
-	img, err := imaging.DecodeOn(p.pool, data)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errUnreadable, err)
-	}
-	img = imaging.Fit(img, p.MaxSide)
-	log.Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
-
 	genStart := p.now()
-	res, err := p.generate(ctx, req.Priority == jobs.Booth, style, img)
+	res, err := p.generate(ctx, a.req.Priority == jobs.Booth, style, img)
 	if err != nil {
 		return fmt.Errorf("worker: generate: %w", err)
 	}
-	images := res.Images
 	genMs := p.now().Sub(genStart).Milliseconds()
 	steps := stepsMs(res.Steps)
-	log.Info("generated", "outputs", len(images), "generateMs", genMs, "stepsMs", steps)
+	logging.FromContext(ctx).Info("generated", "outputs", len(res.Images), "generateMs", genMs, "stepsMs", steps)
 
-	p.deleteEarlierAttempts(ctx, id, attempt)
-	outputs, err := p.store(ctx, id, style.ID, attempt, images)
+	p.deleteEarlierAttempts(ctx, a.id, a.n)
+	outputs, err := p.store(ctx, a.id, style.ID, a.n, res.Images)
 	if err != nil {
 		return err
 	}
 	done := p.now()
-	resp := jobs.Response{
-		Attempt:   attempt,
-		StartedAt: started.UTC(),
+	return p.commit(ctx, a, outputs, jobs.Response{
+		Attempt:   a.n,
+		StartedAt: a.started.UTC(),
 		Outputs:   outputs,
 		Backend:   style.Backend,
 		Model:     style.Model,
 		CostUSD:   costUSD(style),
 		Timings: &jobs.Timings{
-			QueuedMs:   started.Sub(req.CreatedAt).Milliseconds(),
+			QueuedMs:   a.started.Sub(a.req.CreatedAt).Milliseconds(),
 			GenerateMs: genMs,
 			FaceMs:     steps["detect-face"],
 			StepsMs:    steps,
-			TotalMs:    done.Sub(req.CreatedAt).Milliseconds(),
+			TotalMs:    done.Sub(a.req.CreatedAt).Milliseconds(),
 		},
 		CompletedAt: done.UTC(),
-		Event:       req.Event,
-		Priority:    req.Priority,
-		EnqueuedAt:  req.QueuedBy(started),
-		ExpireAt:    req.Expiry(),
+		Event:       a.req.Event,
+		Priority:    a.req.Priority,
+		EnqueuedAt:  a.req.QueuedBy(a.started),
+		ExpireAt:    a.req.Expiry(),
+	})
+}
+
+// input downloads and decodes the job's photo, fitted to MaxSide.
+func (p *Processor) input(ctx context.Context, req jobs.Request) (image.Image, error) {
+	data, err := p.Inputs.Read(ctx, p.InputBucket, req.Input, p.MaxInputBytes)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, fmt.Errorf("%w: input object %s is missing", generate.ErrInvalidInput, req.Input)
 	}
-	if err := p.Results.Succeed(ctx, id, resp); err != nil {
-		if errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded) {
-			log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
-			p.deleteOutputs(ctx, outputs)
-			return nil
-		}
+	if err != nil {
+		return nil, fmt.Errorf("worker: download input: %w", err)
+	}
+	img, err := imaging.DecodeOn(p.pool, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+	}
+	img = imaging.Fit(img, p.MaxSide)
+	logging.FromContext(ctx).Info("input ready", "width", img.Bounds().Dx(), "height", img.Bounds().Dy())
+	return img, nil
+}
+
+// commit writes the succeeded response for the uploaded outputs; the
+// outputs stay only if the response that names them is stored.
+func (p *Processor) commit(ctx context.Context, a attempt, outputs []jobs.Output, resp jobs.Response) error {
+	log := logging.FromContext(ctx)
+	err := p.Results.Succeed(ctx, a.id, resp)
+	switch {
+	case err == nil:
+		log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
+		return nil
+	case errors.Is(err, workerdb.ErrFinished) || errors.Is(err, workerdb.ErrSuperseded):
+		log.Info("another attempt owns this job; discarding this one", "reason", err.Error())
+		p.deleteOutputs(ctx, outputs)
+		return nil
+	case p.committed(ctx, a.id, a.n):
 		// A commit can fail after it was applied (a deadline): look before
 		// deleting what the document may point to.
-		if p.committed(ctx, id, attempt) {
-			log.Info("job succeeded (commit confirmed on re-read)")
-			return nil
-		}
-		// Storage and Firestore never disagree: without the document, the
-		// outputs must go.
-		p.deleteOutputs(ctx, outputs)
-		return fmt.Errorf("worker: write response: %w", err)
+		log.Info("job succeeded (commit confirmed on re-read)")
+		return nil
 	}
-	log.Info("job succeeded", "totalMs", resp.Timings.TotalMs)
-	return nil
+	// Storage and Firestore never disagree: without the document, the
+	// outputs must go.
+	p.deleteOutputs(ctx, outputs)
+	return fmt.Errorf("worker: write response: %w", err)
 }
 
 // UnreadableMessage is the invalid_input error document's message for a

@@ -640,7 +640,7 @@ func TestBoothPreemptsOnlineGeneration(t *testing.T) {
 	if strings.Join(order, ",") != online+","+booth+","+online {
 		t.Errorf("started %v, want online, booth, online", order)
 	}
-	if len(causes) != 1 || !errors.Is(causes[0], queue.ErrPreempted) {
+	if len(causes) != 1 || !errors.Is(causes[0], worker.ErrPreempted) {
 		t.Errorf("online generation ended by %v, want a preemption", causes)
 	}
 	if o.Response.Attempt != 1 {
@@ -717,7 +717,7 @@ func TestBoothPreemptsWithDefaults(t *testing.T) {
 	booth := h.submit(t, staff, "sketch", jobs.Booth)
 
 	first := receive(t, "a job handed back", handled)
-	if first.id != waiting || !errors.Is(first.cause, queue.ErrPreempted) {
+	if first.id != waiting || !errors.Is(first.cause, worker.ErrPreempted) {
 		t.Errorf("first handler to return: %s (cause %v), want the waiting job %s handed back", first.id, first.cause, waiting)
 	}
 	if cause := receive(t, "the first generation to end", firstEnded); !errors.Is(cause, worker.ErrGPUPreempted) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,8 +26,6 @@ var ErrDeadLetter = errors.New("dead-letter the message")
 var (
 	ErrShutdown       = errors.New("worker shutting down")
 	ErrConnectionLost = errors.New("broker connection lost")
-	// ErrPreempted: an online job was handed back so a booth job can start.
-	ErrPreempted = errors.New("preempted by a booth job")
 )
 
 // retriesHeader counts how often a message went through the retry queue; it
@@ -43,12 +40,15 @@ type Message struct {
 	Priority    uint8
 	Redelivered bool
 	Retries     int
+	// retryLater parks a copy in the retry queue for a delay (Retry acks
+	// the original once it is parked).
+	retryLater func(ctx context.Context, delay time.Duration) error
 }
 
 // Handler processes one message. nil acks it; an error wrapping
-// ErrDeadLetter dead-letters it; any other error retries it after a backoff.
-// If ctx ends (shutdown past its grace, lost connection) the message goes back
-// to the head of the queue. A panic counts as an error (see Recoverer).
+// ErrDeadLetter dead-letters it (the broker moves it to the dead-letter
+// queue); any other error sends it back to the head of the queue at once.
+// Middleware (Retry, Recoverer) turns failures into later retries.
 type Handler interface {
 	Handle(ctx context.Context, m Message) error
 }
@@ -68,13 +68,13 @@ type ConsumerConfig struct {
 	Slots int
 	// Grace is how long a shutdown waits for messages in hand.
 	Grace time.Duration
-	// Backoff is the first retry delay; it doubles up to MaxBackoff.
-	Backoff    time.Duration
-	MaxBackoff time.Duration
-	// Preempt makes the consumer listen for booth signals: when all its
-	// slots hold online jobs, it hands the most recently started one back
-	// (to the head of its priority) so the booth job starts now.
-	Preempt bool
+	// Middleware wraps every handler Run is given, the first outermost:
+	// the policies (retry, recover, preemption) its user chose.
+	Middleware []Middleware
+	// Signals, if set, is called with the job id of each booth signal
+	// (Publisher.Signal), on the consumer's own goroutine, so it must not
+	// block: the hook that decides whether a job in hand makes room.
+	Signals func(boothJobID string)
 	Logger  *slog.Logger
 }
 
@@ -90,12 +90,6 @@ func NewConsumer(cfg ConsumerConfig) *Consumer {
 	if cfg.Slots < 1 {
 		cfg.Slots = 1
 	}
-	if cfg.Backoff <= 0 {
-		cfg.Backoff = time.Second
-	}
-	if cfg.MaxBackoff < cfg.Backoff {
-		cfg.MaxBackoff = 30 * cfg.Backoff
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -108,8 +102,7 @@ func (c *Consumer) Connected() bool { return c.connected.Load() }
 // Run consumes until ctx is cancelled, then stops taking messages, lets those
 // in hand finish within the grace period and returns the rest to the queue.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
-	// A panicking handler must not end the worker with messages in hand.
-	h = Recoverer(h)
+	h = Chain(h, c.cfg.Middleware...)
 	delay := 250 * time.Millisecond
 	for {
 		started := time.Now()
@@ -154,7 +147,7 @@ type session struct {
 	closed      <-chan *amqp.Error   // the connection closed
 	retry       *retrier
 	retryClosed <-chan *amqp.Error
-	signals     <-chan amqp.Delivery // booth signals; nil, never ready, without preemption
+	signals     <-chan amqp.Delivery // booth signals; nil, never ready, without a Signals hook
 }
 
 // openSession dials the broker and opens the session's channels; on error
@@ -173,7 +166,7 @@ func (c *Consumer) openSession() (*session, error) {
 }
 
 // openChannels opens the job channel with a prefetch of Slots, the retry
-// channel and, with preemption, the signal consumer. Jobs are consumed last,
+// channel and, with a Signals hook, the signal consumer. Jobs are consumed last,
 // once everything a delivery needs is ready.
 func (c *Consumer) openChannels(conn *amqp.Connection) (*session, error) {
 	s := &session{conn: conn, closed: conn.NotifyClose(make(chan *amqp.Error, 1))}
@@ -187,7 +180,7 @@ func (c *Consumer) openChannels(conn *amqp.Connection) (*session, error) {
 	if s.retry, s.retryClosed, err = openRetrier(conn); err != nil {
 		return nil, err
 	}
-	if c.cfg.Preempt {
+	if c.cfg.Signals != nil {
 		if s.signals, err = consumeSignals(conn, c.cfg.Topology); err != nil {
 			return nil, err
 		}
@@ -230,7 +223,7 @@ func consumeSignals(conn *amqp.Connection, topo Topology) (<-chan amqp.Delivery,
 // session's events until ctx ends (it drains and returns nil) or the session
 // fails (it cancels the handlers and returns why).
 func (c *Consumer) dispatch(ctx context.Context, s *session, h Handler) error {
-	f := newInFlight(ctx, c.cfg.Slots)
+	f := newInFlight(ctx)
 	defer f.cancel(ErrConnectionLost)
 	for {
 		select {
@@ -248,14 +241,12 @@ func (c *Consumer) dispatch(ctx context.Context, s *session, h Handler) error {
 			if !ok {
 				return f.abort(errors.New("queue.Consumer: preempt channel closed"))
 			}
-			if job := f.hand.preempt(sig.MessageId); job != "" {
-				c.cfg.Logger.Info("handing an online job back for a booth job", "jobId", job, "boothJobId", sig.MessageId)
-			}
+			c.cfg.Signals(sig.MessageId)
 		case d, ok := <-s.deliveries:
 			if !ok {
 				return f.abort(errors.New("queue.Consumer: delivery channel closed"))
 			}
-			f.start(d, func(ctx context.Context) { c.handle(ctx, s.retry, d, h) })
+			f.start(func(ctx context.Context) { c.handle(ctx, s.retry, d, h) })
 		}
 	}
 }
@@ -267,25 +258,19 @@ type inFlight struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	wg     sync.WaitGroup
-	hand   *inHand
 }
 
-func newInFlight(ctx context.Context, slots int) *inFlight {
+func newInFlight(ctx context.Context) *inFlight {
 	hctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	return &inFlight{ctx: hctx, cancel: cancel, hand: &inHand{slots: slots, jobs: map[uint64]*heldJob{}}}
+	return &inFlight{ctx: hctx, cancel: cancel}
 }
 
-// start runs handle for d in a goroutine, under a context preemption can
-// cancel on its own.
-func (f *inFlight) start(d amqp.Delivery, handle func(context.Context)) {
-	ctx, cancel := context.WithCancelCause(f.ctx)
-	f.hand.add(d, cancel)
+// start runs handle in a goroutine.
+func (f *inFlight) start(handle func(context.Context)) {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		defer cancel(nil)
-		defer f.hand.remove(d.DeliveryTag)
-		handle(ctx)
+		handle(f.ctx)
 	}()
 }
 
@@ -311,8 +296,16 @@ func (f *inFlight) abort(err error) error {
 	return err
 }
 
+// handle runs h on d and settles d by its outcome: ack, dead-letter, or back
+// to the head of the queue.
 func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, h Handler) {
-	m := Message{ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: retries(d.Headers)}
+	n := retries(d.Headers)
+	m := Message{
+		ID: d.MessageId, Body: d.Body, Priority: d.Priority, Redelivered: d.Redelivered, Retries: n,
+		retryLater: func(ctx context.Context, delay time.Duration) error {
+			return retry.publish(ctx, c.cfg.Topology, d, n+1, delay)
+		},
+	}
 	log := c.cfg.Logger.With("jobId", d.MessageId)
 	err := h.Handle(logging.WithLogger(ctx, c.cfg.Logger), m)
 	switch {
@@ -321,75 +314,10 @@ func (c *Consumer) handle(ctx context.Context, retry *retrier, d amqp.Delivery, 
 	case errors.Is(err, ErrDeadLetter):
 		log.Warn("dead-lettering message", "err", err)
 		ackErr(log, d.Nack(false, false))
-	case ctx.Err() != nil:
+	default:
 		log.Info("returning message to the queue", "err", err, "cause", context.Cause(ctx))
 		ackErr(log, d.Nack(false, true))
-	default:
-		delay := c.backoff(m.Retries)
-		log.Warn("retrying message later", "err", err, "in", delay, "retries", m.Retries+1)
-		if perr := retry.publish(ctx, c.cfg.Topology, d, m.Retries+1, delay); perr != nil {
-			log.Error("could not schedule the retry; requeueing now", "err", perr)
-			ackErr(log, d.Nack(false, true))
-			return
-		}
-		ackErr(log, d.Ack(false))
 	}
-}
-
-// inHand tracks the messages being handled, to choose one to preempt.
-type inHand struct {
-	slots int
-	mu    sync.Mutex
-	jobs  map[uint64]*heldJob
-	seq   uint64
-}
-
-type heldJob struct {
-	id        string
-	priority  uint8
-	seq       uint64
-	cancel    context.CancelCauseFunc
-	preempted bool // handed back already; its slot goes to the booth job that caused it
-}
-
-func (h *inHand) add(d amqp.Delivery, cancel context.CancelCauseFunc) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.seq++
-	h.jobs[d.DeliveryTag] = &heldJob{id: d.MessageId, priority: d.Priority, seq: h.seq, cancel: cancel}
-}
-
-func (h *inHand) remove(tag uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.jobs, tag)
-}
-
-// preempt cancels the most recently started online job if every slot is
-// busy and the booth job is not already here, and returns its id.
-func (h *inHand) preempt(boothID string) string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.jobs) < h.slots {
-		return "" // a free slot takes the booth job
-	}
-	var victim *heldJob
-	for _, j := range h.jobs {
-		if j.id == boothID {
-			return "" // the booth job is already here
-		}
-		// A job handed back already frees its slot for an earlier booth
-		// job; it is no victim for this one.
-		if !j.preempted && j.priority < priorityBooth && (victim == nil || j.seq > victim.seq) {
-			victim = j
-		}
-	}
-	if victim == nil {
-		return "" // only booth jobs in hand: the newcomer waits its turn
-	}
-	victim.preempted = true
-	victim.cancel(ErrPreempted)
-	return victim.id
 }
 
 func ackErr(log *slog.Logger, err error) {
@@ -397,13 +325,6 @@ func ackErr(log *slog.Logger, err error) {
 		// The channel is gone: the broker requeues the message itself.
 		log.Warn("ack/nack failed", "err", err)
 	}
-}
-
-func (c *Consumer) backoff(retries int) time.Duration {
-	d := c.cfg.Backoff << min(retries, 16)
-	d = min(d, c.cfg.MaxBackoff)
-	// Jitter spreads retries of jobs that failed together.
-	return d/2 + rand.N(d/2+1)
 }
 
 // retrier parks messages in the retry queue. Its publishes are serialised:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,8 +61,59 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
+// config is a consumer with the retry and recovery policies (the worker
+// assembles these and its own; its suite runs them all together).
 func config(s testenv.Stack, topo queue.Topology, slots int) queue.ConsumerConfig {
-	return queue.ConsumerConfig{URL: s.AMQPURL, Topology: topo, Slots: slots, Grace: 5 * time.Second, Backoff: 50 * time.Millisecond}
+	return queue.ConsumerConfig{URL: s.AMQPURL, Topology: topo, Slots: slots, Grace: 5 * time.Second,
+		Middleware: []queue.Middleware{queue.Retry(queue.Backoff{First: 50 * time.Millisecond}), queue.Recoverer}}
+}
+
+// TestConsumerSettles: without middleware the consumer only settles each
+// message by its handler's outcome: nil acks it, ErrDeadLetter moves it to
+// the dead-letter queue, any other error puts it back at the head of the
+// queue at once (redelivered, not through the retry queue).
+func TestConsumerSettles(t *testing.T) {
+	t.Parallel()
+	s := testenv.Get(t)
+	topo := s.Topology(t)
+	var mu sync.Mutex
+	calls := map[string][]queue.Message{}
+	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
+		mu.Lock()
+		calls[m.ID] = append(calls[m.ID], m)
+		n := len(calls[m.ID])
+		mu.Unlock()
+		switch {
+		case m.ID == "dead":
+			return fmt.Errorf("%w: hopeless", queue.ErrDeadLetter)
+		case m.ID == "again" && n == 1:
+			return errors.New("not now")
+		}
+		return nil
+	})
+	cfg := config(s, topo, 1)
+	cfg.Middleware = nil
+	startConsumer(t, cfg, h)
+	publish(t, s.AMQPURL, topo, "ok", "dead", "again")
+	count := func(id string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(calls[id])
+	}
+	testenv.Eventually(t, "again handled twice", func() bool { return count("again") == 2 })
+	testenv.Eventually(t, "dead-lettered", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
+	testenv.Eventually(t, "queue empty", func() bool { return s.QueueDepth(t, topo.Queue()) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if n := len(calls["ok"]) + len(calls["dead"]); n != 2 {
+		t.Errorf("ok and dead handled %d times in all, want once each", n)
+	}
+	if m := calls["again"][1]; !m.Redelivered || m.Retries != 0 {
+		t.Errorf("again came back redelivered=%v with %d retries, want requeued at once", m.Redelivered, m.Retries)
+	}
+	if n := s.QueueDepth(t, topo.RetryQueue()); n != 0 {
+		t.Errorf("%d in the retry queue without a Retry middleware", n)
+	}
 }
 
 func TestConsumerOutcomes(t *testing.T) {
@@ -255,89 +305,32 @@ func TestReconnect(t *testing.T) {
 	}
 }
 
-// TestPreemption: a booth signal makes a consumer whose slots all hold
-// online jobs hand the newest back; the booth job runs next and the online
-// job comes back, neither lost nor duplicated. With a free slot, nothing is
-// preempted.
-func TestPreemption(t *testing.T) {
+// TestSignals: with a Signals hook the consumer passes it each booth
+// signal's job id (the worker's preemption decides what to do with it).
+func TestSignals(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
-	tests := []struct {
-		name          string
-		slots         int
-		wantPreempted bool
-	}{
-		{"all slots busy", 1, true},
-		{"a slot free", 2, false},
+	topo := s.Topology(t)
+	got := make(chan string, 2)
+	cfg := config(s, topo, 1)
+	cfg.Signals = func(id string) { got <- id }
+	startConsumer(t, cfg, queue.HandlerFunc(func(context.Context, queue.Message) error { return nil }))
+	pub := queue.NewPublisher(s.AMQPURL, topo)
+	defer pub.Close()
+	for _, id := range []string{"booth-1", "booth-2"} {
+		if err := pub.Signal(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			topo := s.Topology(t)
-			var mu sync.Mutex
-			var order []string
-			var causes []error
-			onlineStarted := make(chan struct{}, 2)
-			h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
-				mu.Lock()
-				order = append(order, m.ID)
-				mu.Unlock()
-				if m.ID != "online" || m.Redelivered {
-					return nil
-				}
-				onlineStarted <- struct{}{}
-				select {
-				case <-ctx.Done():
-					mu.Lock()
-					causes = append(causes, context.Cause(ctx))
-					mu.Unlock()
-					return ctx.Err()
-				case <-time.After(time.Second):
-					return nil
-				}
-			})
-			cfg := config(s, topo, tc.slots)
-			cfg.Preempt = true
-			startConsumer(t, cfg, h)
-			pub := queue.NewPublisher(s.AMQPURL, topo)
-			defer pub.Close()
-			if err := pub.Publish(context.Background(), jobs.Message{JobID: "online", Priority: jobs.Online}); err != nil {
-				t.Fatal(err)
+	for _, want := range []string{"booth-1", "booth-2"} {
+		select {
+		case id := <-got:
+			if id != want {
+				t.Errorf("hook got %q, want %q", id, want)
 			}
-			<-onlineStarted
-			if err := pub.Publish(context.Background(), jobs.Message{JobID: "booth", Priority: jobs.Booth}); err != nil {
-				t.Fatal(err)
-			}
-			if err := pub.Signal(context.Background(), "booth"); err != nil {
-				t.Fatal(err)
-			}
-			want := []string{"online", "booth"}
-			if tc.wantPreempted {
-				want = []string{"online", "booth", "online"}
-			}
-			testenv.Eventually(t, "all handled", func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return len(order) == len(want)
-			})
-			// An unpreempted online job finishes within a second; nothing
-			// more may arrive.
-			testenv.Consistently(t, "no further handling", 1300*time.Millisecond, func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return len(order) == len(want)
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if strings.Join(order, ",") != strings.Join(want, ",") {
-				t.Errorf("handled %v, want %v", order, want)
-			}
-			if tc.wantPreempted != (len(causes) == 1 && errors.Is(causes[0], queue.ErrPreempted)) {
-				t.Errorf("causes %v, want preempted=%v", causes, tc.wantPreempted)
-			}
-			if n := s.QueueDepth(t, topo.Queue()); n != 0 {
-				t.Errorf("%d messages left", n)
-			}
-		})
+		case <-time.After(30 * time.Second):
+			t.Fatalf("hook not called for %s", want)
+		}
 	}
 }
 

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -54,7 +53,7 @@ func NewPublisher(url string, topo Topology) *Publisher {
 // Publish sends a fresh job's msg and waits for the broker's confirm.
 // Retries never come through here: the consumer's retrier republishes them.
 func (p *Publisher) Publish(ctx context.Context, msg jobs.Message) error {
-	body, err := json.Marshal(msg)
+	body, err := encodeJob(msg)
 	if err != nil {
 		return fmt.Errorf("queue.Publish: %w", err)
 	}
