@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,19 +16,15 @@ import (
 )
 
 func runBridge(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
-	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
-	fs.SetOutput(usage)
+	fs := newFlags("bridge", usage)
 	project := fs.String("project", envOr("GCLOUD_PROJECT", "tiger-studio-local"), "project id the events name (env GCLOUD_PROJECT)")
 	emulator := fs.String("firestore", os.Getenv("FIRESTORE_EMULATOR_HOST"), "Firestore emulator host:port to watch (env FIRESTORE_EMULATOR_HOST)")
 	collections := fs.String("collections", "responses,errors", "comma-separated top-level collections to watch")
 	target := fs.String("target", envOr("NOTIFY_URL", "http://127.0.0.1:8091/"), "URL the CloudEvents are POSTed to, the Notify function (env NOTIFY_URL)")
 	contentType := fs.String("content-type", firestoreevent.ContentProtobuf, "event data content type: application/protobuf or application/json")
 	stateFile := fs.String("state", "", "file where the bridge keeps what it saw and has still to deliver, so that after a restart it delivers what it missed; empty: every start takes a new baseline")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bridge: unexpected arguments %q", fs.Args())
 	}
 	// Without an emulator address the client would watch the real
 	// Firestore with whatever credentials lie around: never what we want.

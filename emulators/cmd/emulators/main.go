@@ -23,7 +23,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -89,28 +88,20 @@ func printUsage(w io.Writer) {
 }
 
 func runStorage(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
-	fs := flag.NewFlagSet("storage", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	host := fs.String("host", envOr("STORAGE_HOST", "127.0.0.1"), "address to bind (env STORAGE_HOST)")
-	port := fs.Uint("port", uint(envUint("STORAGE_PORT", 9023)), "port to bind (env STORAGE_PORT)")
+	fs := newFlags("storage", usage)
+	l := listenFlags(fs, "STORAGE", 9023)
 	input := fs.String("input-bucket", envOr("INPUT_BUCKET", "tiger-input"), "bucket for uploaded photos, created at start (env INPUT_BUCKET)")
 	output := fs.String("output-bucket", envOr("OUTPUT_BUCKET", "tiger-output"), "bucket for generated images, created at start (env OUTPUT_BUCKET)")
 	extra := fs.String("buckets", "", "comma-separated further buckets to create")
 	accessLog := fs.Bool("access-log", true, "log every request")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("storage: unexpected arguments %q", fs.Args())
+	host, port, err := l.hostPort()
+	if err != nil {
+		return err
 	}
-	if *port == 0 || *port > 65535 {
-		return fmt.Errorf("storage: port %d out of range", *port)
-	}
-	cfg := gcs.Config{
-		Host:    *host,
-		Port:    uint16(*port),
-		Buckets: []string{*input, *output},
-	}
+	cfg := gcs.Config{Host: host, Port: port, Buckets: []string{*input, *output}}
 	for b := range strings.SplitSeq(*extra, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			cfg.Buckets = append(cfg.Buckets, b)
@@ -120,25 +111,4 @@ func runStorage(ctx context.Context, logger *slog.Logger, args []string, usage i
 		cfg.AccessLog = os.Stderr
 	}
 	return gcs.Run(ctx, logger, cfg)
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// envUint returns def when key is unset; an unparsable value becomes 0, which
-// the caller rejects with a clear message.
-func envUint(key string, def uint64) uint64 {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseUint(v, 10, 16)
-	if err != nil {
-		return 0
-	}
-	return n
 }
