@@ -3,7 +3,7 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job, type Output, type Style } from "../api";
+import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job, type Style } from "../api";
 import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent } from "../hosted";
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
@@ -13,9 +13,10 @@ import { googleSignIn, mountGoogleButton } from "../google";
 import { photoProblem, prepareImage, type Prepared } from "../image";
 import { submitFailure } from "../errors";
 import { channelChoice, pushBlock, rememberPushWanted } from "./channels";
-import { deriveStatus, failureAdvice, isFinal, queueText, type ErrorDoc, type ResponseDoc, type Status } from "../status";
+import { deriveStatus, failureAdvice, isFinal, type ErrorDoc, type ResponseDoc, type Status } from "../status";
 import { watchJob } from "../watch";
 import { catalogue, freshCatalogue, styles } from "../catalogue";
+import { failureBlock, queueBlock, resultBlock, showBadge, statusKey } from "../jobview";
 
 
 // next: where "Take my portrait" leads, given sign-in and consent.
@@ -364,59 +365,6 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
 // after the listeners' first snapshots.
 let submitted: Job | undefined;
 
-// saveImage downloads url as a file named name: fetched as a blob and saved
-// through a download link of the app's own origin (a link's download name
-// counts only on the same origin; across origins the browser opened the
-// image on the storage host instead).
-export async function saveImage(url: string, name: string): Promise<void> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`download: HTTP ${r.status}`);
-  const blob = await r.blob();
-  const href = URL.createObjectURL(blob);
-  const a = h("a", { href, download: name, hidden: true });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  // After the click has handed the blob to the download.
-  setTimeout(() => URL.revokeObjectURL(href), 60_000);
-}
-
-// resultBlock: a finished portrait to view, download and share (Web Share
-// API where the browser has it: shareUrl, the pick-up link where there is
-// one, since download URLs expire), and what else the screen offers.
-export function resultBlock(ctx: Ctx, id: string, out: Output, shareUrl: string, ...more: (Node | null)[]): Node[] {
-  const note = h("p", { role: "status", class: "note" });
-  const share = "share" in navigator
-    ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: shareUrl }).catch(() => {}) }, t("share"))
-    : null;
-  return [
-    h("img", { class: "result", src: out.url, alt: t("result_image"), width: out.width, height: out.height }),
-    h("div", { class: "row" },
-      h("button", {
-        class: "button primary", type: "button",
-        onclick: async (e: Event) => {
-          const b = e.currentTarget as HTMLButtonElement;
-          b.disabled = true;
-          try {
-            await saveImage(out.url, `portrait-${id}.${out.contentType === "image/png" ? "png" : "jpg"}`);
-            note.textContent = "";
-          } catch (err) {
-            console.warn("download", (err as Error).message);
-            note.textContent = t("download_failed");
-          } finally {
-            b.disabled = false;
-          }
-        },
-      }, t("download")),
-      share,
-      ...more,
-    ),
-    note,
-  ];
-}
-
-export const statusKey: Record<Status, Key> = { queued: "queued", running: "running", succeeded: "succeeded", failed: "failed" };
-
 export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   if (!ctx.user) { ctx.go("#/signin"); return; }
   let response: ResponseDoc | null = null;
@@ -435,8 +383,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     ctx.notice = undefined;
   }
 
-  const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
-    q ? h("p", { class: "queue" }, queueText(q)) : "");
+  const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(...queueBlock(q));
   const showQueue = async () => {
     try {
       const j = await ctx.api.job(id);
@@ -471,8 +418,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   const show = (s: Status, q?: Job["queue"]) => {
     if (s === shown) return;
     shown = s;
-    badge.textContent = t(statusKey[s]);
-    badge.dataset.status = s;
+    showBadge(badge, s);
     clearTimeout(poll);
     clearInterval(tick);
     if (s === "queued") { drawQueue(q); void showQueue(); }
@@ -482,7 +428,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
       detail.replaceChildren(h("p", { role: "alert" }, t(submitFailure(e).key)));
     });
     else detail.replaceChildren(
-      h("p", { role: "alert" }, t(failureAdvice(error?.code) as Key)),
+      failureBlock(error?.code),
       h("a", { class: "button primary", href: "#/upload" }, t("new_photo")),
     );
     if (isFinal(s)) stop();

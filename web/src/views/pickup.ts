@@ -1,14 +1,16 @@
 // The pick-up page: what the kiosk's QR code opens on the attendee's phone,
 // without an account. The job is read through the Gateway with its pick-up
 // code (POST /v1/pickup), every few seconds until it is done, since Firestore
-// listeners need an account the rules know.
-import { ApiError } from "../api";
+// listeners need an account the rules know (so no watchJob here: the page
+// draws the Gateway's answer with the same pieces as the status screen,
+// ../jobview).
+import { ApiError, type Job } from "../api";
 import type { Ctx, Teardown } from "../app";
 import { h } from "../dom";
-import { t, type Key } from "../i18n";
-import { failureAdvice, queueText } from "../status";
+import { t } from "../i18n";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
-import { resultBlock, statusKey } from "./attendee";
+import { failureBlock, queueBlock, resultBlock, showBadge } from "../jobview";
+import { isFinal } from "../status";
 
 // The page asks every POLL_MS while the job waits or runs, backing off to
 // MAX_POLL_MS while the network or the Gateway fails, and stops after
@@ -45,20 +47,10 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
       const job = await ctx.api.pickup(id, code);
       if (stopped) return;
       note.textContent = "";
-      badge.textContent = t(statusKey[job.status]);
-      badge.dataset.status = job.status;
+      showBadge(badge, job.status);
       wait = POLL_MS;
-      const out = job.outputs?.[0];
-      if (job.status === "succeeded") {
-        detail.replaceChildren(...(out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url) : []));
-        return;
-      }
-      if (job.status === "failed") {
-        detail.replaceChildren(h("p", { role: "alert" }, t(failureAdvice(job.error?.code) as Key)));
-        return;
-      }
-      detail.replaceChildren(h("div", { class: "spinner", "aria-hidden": "true" }),
-        job.queue ? h("p", { class: "queue" }, queueText(job.queue)) : "");
+      detail.replaceChildren(...drawJob(ctx, id, job, code));
+      if (isFinal(job.status)) return;
     } catch (e) {
       if (stopped) return;
       if (e instanceof ApiError && e.status !== 429 && e.status < 500) {
@@ -78,4 +70,13 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
   };
   void tick();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+// drawJob: the pick-up page's detail for the Gateway's answer; a finished
+// portrait is shared by its pick-up link (download URLs expire).
+function drawJob(ctx: Ctx, id: string, job: Job, code: string): (Node | string)[] {
+  const out = job.outputs?.[0];
+  if (job.status === "succeeded") return out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url) : [];
+  if (job.status === "failed") return [failureBlock(job.error?.code)];
+  return queueBlock(job.queue);
 }
