@@ -211,33 +211,9 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		log.Debug("job of another event; not ours to notify", "event", job.Request.Event)
 		return false, nil
 	}
-	dev, err := s.d.Jobs.Devices(ctx, job.Request.UID)
-	if err != nil {
-		return false, fmt.Errorf("notify: read devices: %w", err)
-	}
-	choice := job.Request.Notify
-	email := choice.Email
-	// A booth job's owner is the kiosk's staff account: its address is never
-	// the attendee's. An owner who chose channels without email chose none.
-	chose := func(c string) bool { return choice.Channels == nil || slices.Contains(choice.Channels, c) }
-	if email == "" && chose("email") && s.d.Owners != nil && job.Request.Priority != jobs.Booth {
-		if email, err = s.d.Owners.VerifiedEmail(ctx, job.Request.UID); err != nil {
-			return false, fmt.Errorf("notify: %w", err)
-		}
-		if email != "" {
-			log.Info("mailing the address the owner verified after submitting")
-		}
-	}
-	// A booth job's devices are the kiosk staff's, never the attendee's.
-	push := len(dev.Tokens) > 0 && chose("push") && job.Request.Priority != jobs.Booth
-	phone := choice.Phone
-	if phone != "" && s.d.Texter == nil {
-		log.Warn("the request asks for a text message but no SMS provider is configured")
-		phone = ""
-	}
-	if email == "" && !push && phone == "" {
-		log.Info("owner chose no channel that can reach them; not notifying")
-		return false, nil
+	r, err := s.route(ctx, job)
+	if err != nil || !r.any() {
+		return false, err
 	}
 	claim, err := s.d.Ledger.Claim(ctx, id, job.Request.Expiry(), s.d.Now(), s.d.Lease)
 	switch {
@@ -248,23 +224,74 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 		return false, fmt.Errorf("notify: %w", err)
 	}
 	msg, err := s.compose(ctx, job, what)
+	if err == nil {
+		err = s.deliver(ctx, id, job, r, claim, msg)
+	}
 	if err != nil {
 		s.release(ctx, id, claim.Token)
 		return false, err
 	}
-	done := map[string]bool{}
-	for _, c := range claim.Sent {
-		done[c] = true
+	if err := s.d.Ledger.Complete(ctx, id, claim.Token, s.d.Now()); err != nil {
+		return false, fmt.Errorf("notify: %w", err)
 	}
-	attempted := map[string]bool{}
-	for _, c := range claim.Attempted {
-		attempted[c] = true
+	return true, nil
+}
+
+// route is where a job's notification goes: the owner's channels that can
+// reach them.
+type route struct {
+	email  string
+	tokens []string // push, to the owner's devices
+	phone  string
+}
+
+func (r route) any() bool { return r.email != "" || len(r.tokens) > 0 || r.phone != "" }
+
+// route resolves the channels the owner chose to addresses.
+func (s *Service) route(ctx context.Context, job store.Job) (route, error) {
+	log := logging.FromContext(ctx)
+	req := job.Request
+	choice := req.Notify
+	r := route{email: choice.Email, phone: choice.Phone}
+	// A booth job's owner is the kiosk's staff account: its address and its
+	// devices are never the attendee's. An owner who chose channels without
+	// email chose none.
+	booth := req.Priority == jobs.Booth
+	chose := func(c string) bool { return choice.Channels == nil || slices.Contains(choice.Channels, c) }
+	if r.email == "" && chose("email") && s.d.Owners != nil && !booth {
+		email, err := s.d.Owners.VerifiedEmail(ctx, req.UID)
+		if err != nil {
+			return route{}, fmt.Errorf("notify: %w", err)
+		}
+		if r.email = email; email != "" {
+			log.Info("mailing the address the owner verified after submitting")
+		}
 	}
-	// Each channel is tried even if the other failed, and recorded once
-	// sent, so a retry sends only what is missing.
+	if chose("push") && !booth {
+		dev, err := s.d.Jobs.Devices(ctx, req.UID)
+		if err != nil {
+			return route{}, fmt.Errorf("notify: read devices: %w", err)
+		}
+		r.tokens = dev.Tokens
+	}
+	if r.phone != "" && s.d.Texter == nil {
+		log.Warn("the request asks for a text message but no SMS provider is configured")
+		r.phone = ""
+	}
+	if !r.any() {
+		log.Info("owner chose no channel that can reach them; not notifying")
+	}
+	return r, nil
+}
+
+// deliver sends msg on each channel of r the claim has not recorded as
+// sent. Each channel is tried even if another failed, and recorded once
+// sent, so a retry sends only what is missing.
+func (s *Service) deliver(ctx context.Context, id string, job store.Job, r route, claim notifydb.Claim, msg message) error {
+	log := logging.FromContext(ctx)
 	var failures []error
 	send := func(channel string, wanted bool, f func() error) {
-		if !wanted || done[channel] {
+		if !wanted || slices.Contains(claim.Sent, channel) {
 			return
 		}
 		switch err := f(); {
@@ -278,36 +305,36 @@ func (s *Service) notify(ctx context.Context, id string, what outcome) (sent boo
 			failures = append(failures, err)
 			return
 		}
-		log.Info(channel+" sent", "devices", len(dev.Tokens))
+		log.Info(channel+" sent", "devices", len(r.tokens))
 	}
-	send(ChannelEmail, email != "", func() error {
-		msg.email.To = email
+	send(ChannelEmail, r.email != "", func() error {
+		msg.email.To = r.email
 		return s.d.Mailer.Send(ctx, msg.email)
 	})
-	send(ChannelPush, push, func() error {
-		rejected, err := s.d.Messenger.Send(ctx, dev.Tokens, msg.push)
-		if len(rejected) > 0 {
-			// A stale token costs a failed send on every job; the owner's
-			// app registers a fresh one when it next runs.
-			if rmErr := s.d.Ledger.RemoveDeviceTokens(ctx, job.Request.UID, rejected); rmErr != nil {
-				log.Warn("could not remove rejected push tokens", "count", len(rejected), "err", rmErr)
-			} else {
-				log.Info("removed push tokens FCM rejected", "count", len(rejected))
-			}
-		}
-		return err
-	})
-	send(ChannelSMS, phone != "", func() error {
-		return s.text(ctx, id, claim.Token, attempted[ChannelSMS], Text{To: phone, Body: msg.text, Key: id})
+	send(ChannelPush, len(r.tokens) > 0, func() error { return s.push(ctx, job.Request.UID, r.tokens, msg) })
+	send(ChannelSMS, r.phone != "", func() error {
+		return s.text(ctx, id, claim.Token, slices.Contains(claim.Attempted, ChannelSMS), Text{To: r.phone, Body: msg.text, Key: id})
 	})
 	if err := errors.Join(failures...); err != nil {
-		s.release(ctx, id, claim.Token)
-		return false, fmt.Errorf("notify: %w", err)
+		return fmt.Errorf("notify: %w", err)
 	}
-	if err := s.d.Ledger.Complete(ctx, id, claim.Token, s.d.Now()); err != nil {
-		return false, fmt.Errorf("notify: %w", err)
+	return nil
+}
+
+// push sends the push notification to the owner's devices and forgets the
+// tokens FCM rejected: a stale token costs a failed send on every job, and
+// the owner's app registers a fresh one when it next runs.
+func (s *Service) push(ctx context.Context, uid string, tokens []string, msg message) error {
+	log := logging.FromContext(ctx)
+	rejected, err := s.d.Messenger.Send(ctx, tokens, msg.push)
+	if len(rejected) > 0 {
+		if rmErr := s.d.Ledger.RemoveDeviceTokens(ctx, uid, rejected); rmErr != nil {
+			log.Warn("could not remove rejected push tokens", "count", len(rejected), "err", rmErr)
+		} else {
+			log.Info("removed push tokens FCM rejected", "count", len(rejected))
+		}
 	}
-	return true, nil
+	return err
 }
 
 // errSkipped ends a channel that can never be sent (the provider refused
