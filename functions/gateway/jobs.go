@@ -95,8 +95,13 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, user auth.Use
 		writeError(w, apiErr)
 		return
 	}
-	ctx := logging.WithJob(r.Context(), nj.id)
-	r = r.WithContext(ctx)
+	s.accept(w, r.WithContext(logging.WithJob(r.Context(), nj.id)), user, nj)
+}
+
+// accept answers a parsed submission: the job a retried request made
+// before, or a new job, limited, paid for and enqueued.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, user auth.User, nj newJob) {
+	ctx := r.Context()
 	if nj.req.IdempotencyKey != "" {
 		job, found, apiErr := s.replay(ctx, nj)
 		switch {
@@ -243,24 +248,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	if !ok {
 		return newJob{}, errInvalid(fmt.Sprintf("style: unknown style %q; GET /v1/styles lists them", sub.style))
 	}
-	priority, err := jobs.ParsePriority(sub.priority)
-	if err != nil {
-		return newJob{}, errInvalid("priority: " + err.Error())
-	}
-	if priority == jobs.Booth && !user.StaffOf(s.d.Event) {
-		return newJob{}, errForbidden("booth priority is for event staff")
-	}
-	email, apiErr := notifyAddress(sub.email, user, user.StaffOf(s.d.Event))
-	if apiErr != nil {
-		return newJob{}, apiErr
-	}
-	if priority == jobs.Booth && sub.email == "" {
-		// A booth job's owner is the kiosk's staff account, never the
-		// attendee: an attendee without an address picks up by QR code,
-		// and the staff account is not mailed for them.
-		email = ""
-	}
-	choice, apiErr := notifyChoice(sub, email, user, priority, user.StaffOf(s.d.Event))
+	priority, choice, apiErr := s.parseOwner(sub, user)
 	if apiErr != nil {
 		return newJob{}, apiErr
 	}
@@ -298,6 +286,34 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 		CreatedAt:       now,
 		ExpireAt:        expireAt,
 	}, pickup: pickup}, nil
+}
+
+// parseOwner checks the job's priority against the user's rights and says
+// how its owner is told.
+func (s *Server) parseOwner(sub submission, user auth.User) (jobs.Priority, jobs.Notify, *apiError) {
+	staff := user.StaffOf(s.d.Event)
+	priority, err := jobs.ParsePriority(sub.priority)
+	if err != nil {
+		return "", jobs.Notify{}, errInvalid("priority: " + err.Error())
+	}
+	if priority == jobs.Booth && !staff {
+		return "", jobs.Notify{}, errForbidden("booth priority is for event staff")
+	}
+	email, apiErr := notifyAddress(sub.email, user, staff)
+	if apiErr != nil {
+		return "", jobs.Notify{}, apiErr
+	}
+	if priority == jobs.Booth && sub.email == "" {
+		// A booth job's owner is the kiosk's staff account, never the
+		// attendee: an attendee without an address picks up by QR code,
+		// and the staff account is not mailed for them.
+		email = ""
+	}
+	choice, apiErr := notifyChoice(sub, email, user, priority, staff)
+	if apiErr != nil {
+		return "", jobs.Notify{}, apiErr
+	}
+	return priority, choice, nil
 }
 
 // notifyAddress is where the owner hears about the job: the token's
@@ -428,38 +444,17 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 		if err != nil {
 			return sub, bodyError(err)
 		}
-		switch part.FormName() {
-		case "photo":
+		if part.FormName() == "photo" {
 			if sawPhoto {
 				return sub, errInvalid("photo: send exactly one photo")
 			}
 			sawPhoto = true
-			sub.photoDeclared = part.Header.Get("Content-Type")
-			// One byte over the limit is enough to know it is too large.
-			// The body's length sizes the buffer once, instead of the
-			// doublings (and zeroing) of io.ReadAll.
-			buf.Grow(int(min(max(r.ContentLength, 0), s.d.Photos.MaxBytes+1)))
-			if _, err = buf.ReadFrom(io.LimitReader(part, s.d.Photos.MaxBytes+1)); err != nil {
-				return sub, bodyError(err)
+			if apiErr := s.readPhoto(&sub, part, buf, r.ContentLength); apiErr != nil {
+				return sub, apiErr
 			}
-			sub.photo = buf.Bytes()
-			if int64(len(sub.photo)) > s.d.Photos.MaxBytes {
-				return sub, errTooLarge(fmt.Sprintf("photo: larger than %d bytes", s.d.Photos.MaxBytes))
-			}
-		case "style":
-			sub.style, err = readField(part)
-		case "priority":
-			sub.priority, err = readField(part)
-		case "email":
-			sub.email, err = readField(part)
-		case "phone":
-			sub.phone, err = readField(part)
-		case "notify":
-			sub.notify, err = readField(part)
-		case "consent":
-			sub.consent, err = readField(part)
+			continue
 		}
-		if err != nil {
+		if err := sub.set(part); err != nil {
 			return sub, bodyError(err)
 		}
 	}
@@ -473,6 +468,44 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 		return sub, errInvalid("consent: not a consent text version (letters, digits, '.', '_' or '-', at most 64)")
 	}
 	return sub, nil
+}
+
+// readPhoto reads the photo part into buf, bounded by the photo limit.
+func (s *Server) readPhoto(sub *submission, part *multipart.Part, buf *bytes.Buffer, contentLength int64) *apiError {
+	sub.photoDeclared = part.Header.Get("Content-Type")
+	// One byte over the limit is enough to know it is too large. The body's
+	// length sizes the buffer once, instead of the doublings (and zeroing)
+	// of io.ReadAll.
+	buf.Grow(int(min(max(contentLength, 0), s.d.Photos.MaxBytes+1)))
+	if _, err := buf.ReadFrom(io.LimitReader(part, s.d.Photos.MaxBytes+1)); err != nil {
+		return bodyError(err)
+	}
+	sub.photo = buf.Bytes()
+	if int64(len(sub.photo)) > s.d.Photos.MaxBytes {
+		return errTooLarge(fmt.Sprintf("photo: larger than %d bytes", s.d.Photos.MaxBytes))
+	}
+	return nil
+}
+
+// set reads one of the form's text fields into sub; a field it does
+// not know is ignored.
+func (sub *submission) set(part *multipart.Part) error {
+	var err error
+	switch part.FormName() {
+	case "style":
+		sub.style, err = readField(part)
+	case "priority":
+		sub.priority, err = readField(part)
+	case "email":
+		sub.email, err = readField(part)
+	case "phone":
+		sub.phone, err = readField(part)
+	case "notify":
+		sub.notify, err = readField(part)
+	case "consent":
+		sub.consent, err = readField(part)
+	}
+	return err
 }
 
 func readField(p *multipart.Part) (string, error) {
