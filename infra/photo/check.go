@@ -32,27 +32,17 @@ func checkJPEG(data []byte) error {
 	if len(data) < 2 || data[0] != 0xFF || data[1] != 0xD8 {
 		return errors.New("jpeg: missing SOI marker")
 	}
-	var sawSOF, sawDHT, sawDQT, sawSOS bool
+	var w jpegWalk
 	pos := 2
 	for {
-		if pos >= len(data) {
-			return errors.New("jpeg: truncated: no EOI marker")
+		marker, start, err := nextMarker(data, pos)
+		if err != nil {
+			return err
 		}
-		if data[pos] != 0xFF {
-			return fmt.Errorf("jpeg: byte %d is %#02x where a marker should start", pos, data[pos])
-		}
-		// Any number of 0xFF fill bytes may precede a marker's code.
-		for pos < len(data) && data[pos] == 0xFF {
-			pos++
-		}
-		if pos >= len(data) {
-			return errors.New("jpeg: truncated: no EOI marker")
-		}
-		marker := data[pos]
-		pos++
+		pos = start + 2
 		switch {
 		case marker == 0xD9: // EOI
-			if !sawSOS {
+			if !w.sawSOS {
 				return errors.New("jpeg: EOI before any scan")
 			}
 			return nil
@@ -62,7 +52,6 @@ func checkJPEG(data []byte) error {
 			// right after a scan, skipScan passes over them.)
 			continue
 		}
-
 		if pos+2 > len(data) {
 			return fmt.Errorf("jpeg: truncated: marker %#02x has no length", marker)
 		}
@@ -70,50 +59,76 @@ func checkJPEG(data []byte) error {
 		if n < 2 || pos+n > len(data) {
 			return fmt.Errorf("jpeg: segment %#02x at byte %d: length %d does not fit in %d bytes", marker, pos-2, n, len(data))
 		}
-		seg := data[pos+2 : pos+n]
-		pos += n
-
-		switch marker {
-		case 0xC0, 0xC1, 0xC2: // SOF: baseline, extended sequential, progressive
-			if sawSOF {
-				return errors.New("jpeg: more than one SOF segment")
-			}
-			// P, Y, X, Nf, then three bytes per component.
-			if len(seg) < 6 || seg[5] == 0 || len(seg) != 6+3*int(seg[5]) {
-				return fmt.Errorf("jpeg: SOF segment of %d bytes is malformed", len(seg))
-			}
-			if binary.BigEndian.Uint16(seg[1:]) == 0 || binary.BigEndian.Uint16(seg[3:]) == 0 {
-				return errors.New("jpeg: SOF gives a zero dimension")
-			}
-			sawSOF = true
-		case 0xC4: // DHT
-			sawDHT = true
-		case 0xDB: // DQT
-			sawDQT = true
-		case 0xDA: // SOS
-			if !sawSOF {
-				return errors.New("jpeg: SOS before SOF")
-			}
-			if !sawDHT || !sawDQT {
-				return errors.New("jpeg: SOS before the Huffman and quantisation tables")
-			}
-			// Ns, two bytes per component, then Ss, Se, Ah/Al.
-			if len(seg) < 1 || seg[0] < 1 || seg[0] > 4 || len(seg) != 4+2*int(seg[0]) {
-				return fmt.Errorf("jpeg: SOS segment of %d bytes is malformed", len(seg))
-			}
-			sawSOS = true
-			next, err := skipScan(data, pos)
-			if err != nil {
-				return err
-			}
-			pos = next
-		case 0xDD, 0xFE: // DRI, COM
-		default:
-			if marker < 0xE0 || marker > 0xEF { // APP0 to APP15
-				return fmt.Errorf("jpeg: unsupported marker %#02x at byte %d", marker, pos-n-2)
-			}
+		if pos, err = w.segment(data, marker, start, pos+n); err != nil {
+			return err
 		}
 	}
+}
+
+// nextMarker finds the marker at pos, after any 0xFF fill bytes, and
+// returns its code and where its code's 0xFF starts (one before the code).
+func nextMarker(data []byte, pos int) (marker byte, start int, _ error) {
+	if pos >= len(data) {
+		return 0, 0, errors.New("jpeg: truncated: no EOI marker")
+	}
+	if data[pos] != 0xFF {
+		return 0, 0, fmt.Errorf("jpeg: byte %d is %#02x where a marker should start", pos, data[pos])
+	}
+	// Any number of 0xFF fill bytes may precede a marker's code.
+	for pos < len(data) && data[pos] == 0xFF {
+		pos++
+	}
+	if pos >= len(data) {
+		return 0, 0, errors.New("jpeg: truncated: no EOI marker")
+	}
+	return data[pos], pos - 1, nil
+}
+
+// jpegWalk is what checkJPEG has seen so far.
+type jpegWalk struct{ sawSOF, sawDHT, sawDQT, sawSOS bool }
+
+// segment checks the header segment with the marker at start, which ends
+// at end, and returns where the next marker is: end, or past the scan an
+// SOS starts.
+func (w *jpegWalk) segment(data []byte, marker byte, start, end int) (int, error) {
+	seg := data[start+4 : end]
+	switch marker {
+	case 0xC0, 0xC1, 0xC2: // SOF: baseline, extended sequential, progressive
+		if w.sawSOF {
+			return 0, errors.New("jpeg: more than one SOF segment")
+		}
+		// P, Y, X, Nf, then three bytes per component.
+		if len(seg) < 6 || seg[5] == 0 || len(seg) != 6+3*int(seg[5]) {
+			return 0, fmt.Errorf("jpeg: SOF segment of %d bytes is malformed", len(seg))
+		}
+		if binary.BigEndian.Uint16(seg[1:]) == 0 || binary.BigEndian.Uint16(seg[3:]) == 0 {
+			return 0, errors.New("jpeg: SOF gives a zero dimension")
+		}
+		w.sawSOF = true
+	case 0xC4: // DHT
+		w.sawDHT = true
+	case 0xDB: // DQT
+		w.sawDQT = true
+	case 0xDA: // SOS
+		if !w.sawSOF {
+			return 0, errors.New("jpeg: SOS before SOF")
+		}
+		if !w.sawDHT || !w.sawDQT {
+			return 0, errors.New("jpeg: SOS before the Huffman and quantisation tables")
+		}
+		// Ns, two bytes per component, then Ss, Se, Ah/Al.
+		if len(seg) < 1 || seg[0] < 1 || seg[0] > 4 || len(seg) != 4+2*int(seg[0]) {
+			return 0, fmt.Errorf("jpeg: SOS segment of %d bytes is malformed", len(seg))
+		}
+		w.sawSOS = true
+		return skipScan(data, end)
+	case 0xDD, 0xFE: // DRI, COM
+	default:
+		if marker < 0xE0 || marker > 0xEF { // APP0 to APP15
+			return 0, fmt.Errorf("jpeg: unsupported marker %#02x at byte %d", marker, start)
+		}
+	}
+	return end, nil
 }
 
 // skipScan returns the offset of the marker that ends the entropy-coded data
@@ -206,14 +221,12 @@ func checkPNG(data []byte) error {
 // or VP8X (extended) followed by one of those with the canvas's size. An
 // animated WebP has no top-level image chunk and is refused: the worker's
 // decoder reads stills only.
-func checkWebP(data []byte) error {
-	if len(data) < 12 || string(data[:4]) != "RIFF" || string(data[8:12]) != "WEBP" {
-		return errors.New("webp: missing RIFF/WEBP header")
-	}
-	// The RIFF size counts everything after the size field. Chunks of odd
-	// size are followed by a padding byte; a writer that wrote the last
-	// one but left it out of the count is tolerated. Any other difference
-	// is a truncated file or one with something appended.
+// checkRIFFSize compares the RIFF size, which counts everything after the
+// size field, with the file. Chunks of odd size are followed by a padding
+// byte; a writer that wrote the last one but left it out of the count is
+// tolerated. Any other difference is a truncated file or one with something
+// appended.
+func checkRIFFSize(data []byte) error {
 	size := int64(binary.LittleEndian.Uint32(data[4:]))
 	if n := int64(len(data)); n != size+8 && (size%2 == 0 || n != size+9) {
 		if n < size+8 {
@@ -221,12 +234,18 @@ func checkWebP(data []byte) error {
 		}
 		return fmt.Errorf("webp: RIFF size says %d bytes, the file has %d", size+8, n)
 	}
+	return nil
+}
 
-	var (
-		extended         bool
-		canvasW, canvasH int
-		sawImage         bool
-	)
+func checkWebP(data []byte) error {
+	if len(data) < 12 || string(data[:4]) != "RIFF" || string(data[8:12]) != "WEBP" {
+		return errors.New("webp: missing RIFF/WEBP header")
+	}
+	if err := checkRIFFSize(data); err != nil {
+		return err
+	}
+	var extended, sawImage bool
+	var canvasW, canvasH int
 	for pos := 12; pos < len(data); {
 		if pos+8 > len(data) {
 			return fmt.Errorf("webp: truncated: chunk header at byte %d", pos)
