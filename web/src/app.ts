@@ -3,7 +3,7 @@
 // camera), which the router runs before the next view.
 import { onAuthStateChanged, signOut, type Auth, type User } from "firebase/auth";
 import type { Firestore } from "firebase/firestore";
-import { Api, ApiError, type Catalogue } from "./api";
+import { Api, ApiError, type Catalogue, type Job } from "./api";
 import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
@@ -34,6 +34,9 @@ export interface Ctx {
   notice?: string;
   // catalogue: the event's styles, once fetched (src/catalogue.ts).
   catalogue?: Catalogue;
+  // boothPanel: the job in the kiosk's result panel and its pick-up link,
+  // kept while the kiosk is left for Print (src/views/kiosk/panel.ts).
+  boothPanel?: { job: Job; url: string };
 }
 
 export type Teardown = () => void;
