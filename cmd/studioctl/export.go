@@ -15,6 +15,7 @@ import (
 
 	"cloud.google.com/go/storage"
 
+	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/store"
 )
@@ -77,16 +78,12 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if err := os.MkdirAll(dir, exportDirMode); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fsc, err := openFirestore(ctx, c.cfg)
+	cl, err := clients.Open(ctx, c.cfg.Project)
 	if err != nil {
 		return err
 	}
-	defer fsc.Close()
-	gcs, err := openStorage(ctx)
-	if err != nil {
-		return err
-	}
-	defer gcs.Close()
+	defer cl.Close()
+	fsc, gcs := cl.Firestore, cl.Storage
 
 	all, err := eventJobs(ctx, fsc, c.cfg.Event)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"cloud.google.com/go/storage"
 
 	"github.com/tigerstudio/studio/cmd/studioctl/internal/admindb"
+	"github.com/tigerstudio/studio/infra/clients"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/store"
 )
@@ -68,16 +69,12 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 	if err := c.cfg.Need("purge", NeedInput, NeedOutput); err != nil {
 		return err
 	}
-	fsc, err := openFirestore(ctx, c.cfg)
+	cl, err := clients.Open(ctx, c.cfg.Project)
 	if err != nil {
 		return err
 	}
-	defer fsc.Close()
-	gcs, err := openStorage(ctx)
-	if err != nil {
-		return err
-	}
-	defer gcs.Close()
+	defer cl.Close()
+	fsc, gcs := cl.Firestore, cl.Storage
 
 	p := &purger{fs: fsc, admin: admindb.NewWriter(fsc), gcs: gcs, input: c.cfg.InputBucket, output: c.cfg.OutputBucket, dryRun: !*yes}
 	if *expired {

@@ -25,16 +25,6 @@ func openFirestore(ctx context.Context, cfg Config) (*firestore.Client, error) {
 	return fs, nil
 }
 
-// openStorage opens a Cloud Storage client (the emulator when
-// STORAGE_EMULATOR_HOST is set).
-func openStorage(ctx context.Context) (*storage.Client, error) {
-	gcs, err := storage.NewClient(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("storage.NewClient: %w", err)
-	}
-	return gcs, nil
-}
-
 // openAuth opens the Firebase Admin SDK's Auth client (the emulator when
 // FIREBASE_AUTH_EMULATOR_HOST is set).
 func openAuth(ctx context.Context, cfg Config) (*fbauth.Client, error) {
