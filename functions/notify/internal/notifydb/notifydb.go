@@ -115,10 +115,7 @@ func (w *Writer) holding(ctx context.Context, id, token string, update func(n st
 
 // MarkSent records that one channel was sent, so a retry skips it.
 func (w *Writer) MarkSent(ctx context.Context, id, token, channel string) error {
-	err := w.holding(ctx, id, token, func(n store.Notification) map[string]any {
-		return map[string]any{"channels": append(slices.DeleteFunc(n.Channels, func(c string) bool { return c == channel }), channel)}
-	})
-	if err != nil {
+	if err := w.record(ctx, id, token, "channels", channel); err != nil {
 		return fmt.Errorf("notifydb.MarkSent %s: %w", id, err)
 	}
 	return nil
@@ -126,13 +123,22 @@ func (w *Writer) MarkSent(ctx context.Context, id, token, channel string) error 
 
 // Attempt records that channel is about to be sent.
 func (w *Writer) Attempt(ctx context.Context, id, token, channel string) error {
-	err := w.holding(ctx, id, token, func(n store.Notification) map[string]any {
-		return map[string]any{"attempted": append(slices.DeleteFunc(n.Attempted, func(c string) bool { return c == channel }), channel)}
-	})
-	if err != nil {
+	if err := w.record(ctx, id, token, "attempted", channel); err != nil {
 		return fmt.Errorf("notifydb.Attempt %s: %w", id, err)
 	}
 	return nil
+}
+
+// record adds channel, once, to the notification's list field (channels
+// or attempted), under the lease token holds.
+func (w *Writer) record(ctx context.Context, id, token, field, channel string) error {
+	return w.holding(ctx, id, token, func(n store.Notification) map[string]any {
+		list := n.Channels
+		if field == "attempted" {
+			list = n.Attempted
+		}
+		return map[string]any{field: append(slices.DeleteFunc(slices.Clone(list), func(c string) bool { return c == channel }), channel)}
+	})
 }
 
 // RemoveDeviceTokens removes the given push tokens from devices/{uid}, in
