@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
@@ -114,32 +115,47 @@ func handleNotify(ctx context.Context, e event.Event) error {
 // errConfig marks a configuration error: no retry can fix it.
 var errConfig = errors.New("invalid configuration")
 
-func buildGateway(ctx context.Context) (*gateway.Server, error) {
-	var cfg gateway.Config
-	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
+// component is a function's Config: validated when loaded, with a log level.
+type component interface {
+	config.Validator
+	Level() (slog.Level, error)
+}
+
+// load reads cfg from the environment and makes the function's logger.
+func load(ctx context.Context, cfg component) (*slog.Logger, error) {
+	if err := config.Load(ctx, config.FromEnv(), cfg); err != nil {
 		return nil, fmt.Errorf("%w: %w", errConfig, err)
 	}
 	level, _ := cfg.Level() // checked by Validate
-	srv, _, err := gateway.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	return logging.New(os.Stdout, level), nil
+}
+
+func buildGateway(ctx context.Context) (*gateway.Server, error) {
+	var cfg gateway.Config
+	log, err := load(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv, _, err := gateway.Build(ctx, &cfg, log)
 	return srv, err
 }
 
 func buildAuthBlocking(ctx context.Context) (*authblock.Handler, error) {
 	var cfg authblock.Config
-	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	log, err := load(ctx, &cfg)
+	if err != nil {
+		return nil, err
 	}
-	level, _ := cfg.Level() // checked by Validate
-	return authblock.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	return authblock.Build(ctx, &cfg, log)
 }
 
 func buildNotify(ctx context.Context) (*notify.Service, error) {
 	var cfg notify.Config
-	if err := config.Load(ctx, config.FromEnv(), &cfg); err != nil {
-		return nil, fmt.Errorf("%w: %w", errConfig, err)
+	log, err := load(ctx, &cfg)
+	if err != nil {
+		return nil, err
 	}
-	level, _ := cfg.Level() // checked by Validate
-	svc, _, err := notify.Build(ctx, &cfg, logging.New(os.Stdout, level))
+	svc, _, err := notify.Build(ctx, &cfg, log)
 	return svc, err
 }
 
