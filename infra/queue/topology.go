@@ -74,7 +74,7 @@ func (t Topology) DeadQueue() string { return t.Prefix + ".dead" }
 // backoff) expires; the broker then dead-letters them back to the exchange.
 // It has no consumer. RabbitMQ expires messages only at the head of a
 // queue, so a short backoff can wait behind a longer one; backoffs are
-// capped (MaxBackoff) to bound that.
+// capped (Backoff.Max) to bound that.
 func (t Topology) RetryQueue() string { return t.Prefix + ".retry" }
 
 // PreemptQueue carries best-effort signals that a booth job was enqueued;
