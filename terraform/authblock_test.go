@@ -17,15 +17,16 @@ import (
 // Identity Platform calls AuthBlocking (project/authblock.tf) before every
 // account creation and sign-in, at the URL auth.tf registers, and names that
 // URL as the blocking token's audience. The registered URL is the
-// function's url; its AUTH_BLOCKING_AUDIENCE is local.authblock_url, and a
+// function's url (declared through modules/go-function: module.authblock's
+// url); its AUTH_BLOCKING_AUDIENCE is local.authblock_url, and a
 // postcondition makes the apply fail, before the registration, unless the
 // two are equal. The environment, evaluated, is one the function's own
 // configuration code accepts, with the audience that URL.
 func TestAuthBlockingRegistered(t *testing.T) {
 	p := loadConfig(t, "project")
 	cfg := p.resource(t, "resource", "google_identity_platform_config", "auth")
-	fn := p.resource(t, "resource", "google_cloudfunctions2_function", "authblock")
-	const fnURL = "google_cloudfunctions2_function.authblock.url"
+	fn := p.resource(t, "resource", "google_cloudfunctions2_function", "module.authblock.this")
+	const fnURL = "module.authblock.url"
 
 	bf := child(cfg.Block, "blocking_functions")
 	if bf == nil {
@@ -60,7 +61,7 @@ func TestAuthBlockingRegistered(t *testing.T) {
 	}
 
 	if ep, _ := literalString(child(fn.Block, "build_config"), "entry_point"); ep != "AuthBlocking" {
-		t.Errorf("google_cloudfunctions2_function.authblock runs entry point %q", ep)
+		t.Errorf("module.authblock runs entry point %q", ep)
 	}
 	sc := child(fn.Block, "service_config")
 	envAttr := sc.Body.Attributes["environment_variables"]
@@ -83,14 +84,30 @@ func TestAuthBlockingRegistered(t *testing.T) {
 	if got := envExprs["GCLOUD_PROJECT"]; got != "var.project" {
 		t.Errorf("GCLOUD_PROJECT = %q, want var.project", got)
 	}
-	post := ""
+	// The postcondition, as the module declares it for this call, holds
+	// exactly when the function's url is local.authblock_url.
+	var post *hclsyntax.Attribute
 	if lc := child(fn.Block, "lifecycle"); lc != nil {
 		if pc := child(lc, "postcondition"); pc != nil {
-			post = exprText(t, p, fn.file, pc.Body.Attributes["condition"])
+			post = pc.Body.Attributes["condition"]
 		}
 	}
-	if post != "self.url == local.authblock_url" {
-		t.Errorf("AuthBlocking's postcondition is %q, want self.url == local.authblock_url: the audience it checks may differ from the URL Identity Platform calls", post)
+	if post == nil {
+		t.Fatal("AuthBlocking has no postcondition: the audience it checks may differ from the URL Identity Platform calls")
+	}
+	vars := projectVars("my-project", []string{"gala"})
+	vars["region"] = cty.StringVal("europe-west4")
+	want := evalLocal(t, p, vars, "authblock_url").AsString()
+	for _, url := range []string{want, want + "x", "https://auth-blocking-abc123-ew.a.run.app"} {
+		ctx := scaleCtx(p, vars)
+		ctx.Variables["self"] = cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal(url)})
+		holds, diags := post.Expr.Value(ctx)
+		if diags.HasErrors() || !holds.IsKnown() || holds.Type() != cty.Bool {
+			t.Fatalf("AuthBlocking's postcondition %s cannot be evaluated: %s", exprText(t, p, fn.file, post), diags.Error())
+		}
+		if holds.True() != (url == want) {
+			t.Errorf("AuthBlocking's postcondition %s is %v for url %s, local.authblock_url %s: the audience it checks may differ from the URL Identity Platform calls", exprText(t, p, fn.file, post), holds.True(), url, want)
+		}
 	}
 
 	// The environment, evaluated with sample variables, as the function
@@ -141,7 +158,7 @@ func TestAuthBlockingRegistered(t *testing.T) {
 // the password provider, revoking sessions) and nothing else, anywhere.
 func TestAuthBlockingRights(t *testing.T) {
 	p := loadConfig(t, "project")
-	fn := p.resource(t, "resource", "google_cloudfunctions2_function", "authblock")
+	fn := p.resource(t, "resource", "google_cloudfunctions2_function", "module.authblock.this")
 	sc := child(fn.Block, "service_config")
 	if got := exprText(t, p, fn.file, sc.Body.Attributes["service_account_email"]); got != "google_service_account.authblock.email" {
 		t.Errorf("AuthBlocking runs as %s, not its own account", got)
@@ -152,7 +169,7 @@ func TestAuthBlockingRights(t *testing.T) {
 
 	invokers := 0
 	for name, b := range p.resources("resource", "google_cloud_run_v2_service_iam_member") {
-		if !strings.Contains(exprText(t, p, b.file, b.Body.Attributes["name"]), "google_cloudfunctions2_function.authblock.") {
+		if !strings.Contains(exprText(t, p, b.file, b.Body.Attributes["name"]), "module.authblock.") {
 			continue
 		}
 		role, _ := literalString(b.Block, "role")
@@ -191,13 +208,13 @@ func TestAuthBlockingRights(t *testing.T) {
 	}
 	// Nothing else runs as it.
 	for _, b := range p.blocks {
-		if b.Type != "resource" || b.Labels[0] == "google_cloudfunctions2_function" && b.Labels[1] == "authblock" || strings.HasSuffix(b.Labels[0], "_iam_member") {
+		if b.Type != "resource" || b.addr() == fn.addr() || strings.HasSuffix(b.Labels[0], "_iam_member") {
 			continue
 		}
 		walkBlocks(b.Block, func(n *hclsyntax.Block) {
 			for _, a := range n.Body.Attributes {
 				if slices.Contains(accountRefs(a.Expr), "authblock") {
-					t.Errorf("%s.%s uses AuthBlocking's account", b.Labels[0], b.Labels[1])
+					t.Errorf("%s uses AuthBlocking's account", b.addr())
 				}
 			}
 		})

@@ -70,7 +70,7 @@ func checkIAMPropagationWaits(t *testing.T, c *config, minConsumers int) {
 	res := map[string]block{}
 	for _, b := range c.blocks {
 		if b.Type == "resource" && len(b.Labels) == 2 {
-			res[b.Labels[0]+"."+b.Labels[1]] = b
+			res[b.addr()] = b
 		}
 	}
 	grants := map[string][]string{} // account -> grants to it
@@ -209,7 +209,8 @@ func dependsOn(t *testing.T, b block) []string {
 
 // The waits add edges between resources; Terraform refuses a configuration
 // whose references and depends_on form a cycle, which only plan would show.
-// Both roots' resource and data blocks, every reference in them, no cycle.
+// Both roots' resource and data blocks, those of their modules as called
+// included, every reference in them, no cycle.
 func TestNoDependencyCycle(t *testing.T) {
 	for _, dir := range schemaRoots {
 		c := loadConfig(t, dir)
@@ -217,19 +218,29 @@ func TestNoDependencyCycle(t *testing.T) {
 		nodes := map[string]bool{}
 		for _, b := range c.blocks {
 			if (b.Type == "resource" || b.Type == "data") && len(b.Labels) == 2 {
-				nodes[nodeAddr(b.Type, b.Labels[0], b.Labels[1])] = true
+				nodes[b.addr()] = true
 			}
 		}
 		for _, b := range c.blocks {
 			if (b.Type != "resource" && b.Type != "data") || len(b.Labels) != 2 {
 				continue
 			}
-			from := nodeAddr(b.Type, b.Labels[0], b.Labels[1])
+			from := b.addr()
 			walkBlocks(b.Block, func(n *hclsyntax.Block) {
 				for _, a := range n.Body.Attributes {
 					for _, tr := range a.Expr.Variables() {
-						if to := refAddr(tr); nodes[to] {
+						to := refAddr(tr)
+						if nodes[to] {
 							edges[from] = append(edges[from], to)
+						}
+						// module.CALL.OUTPUT: the module's resources
+						// (the outputs are theirs, TestFunctionsThroughModule).
+						if strings.HasPrefix(to, "module.") {
+							for _, m := range sortedKeys(nodes) {
+								if strings.HasPrefix(m, to+".") {
+									edges[from] = append(edges[from], m)
+								}
+							}
 						}
 					}
 				}

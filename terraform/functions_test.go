@@ -136,7 +136,8 @@ func TestEntryPointsRegistered(t *testing.T) {
 	for _, dir := range schemaRoots {
 		c := loadConfig(t, dir)
 		fns := c.resources("resource", "google_cloudfunctions2_function")
-		// The functions an Eventarc trigger of this root delivers to.
+		// The functions an Eventarc trigger of this root delivers to: a
+		// function resource by name, a module's function by module.CALL.
 		eventTargets := map[string]bool{}
 		for _, tr := range c.resources("resource", "google_eventarc_trigger") {
 			walkBlocks(tr.Block, func(n *hclsyntax.Block) {
@@ -147,6 +148,8 @@ func TestEntryPointsRegistered(t *testing.T) {
 					for _, v := range a.Expr.Variables() {
 						if ref := refAddr(v); strings.HasPrefix(ref, "google_cloudfunctions2_function.") {
 							eventTargets[strings.TrimPrefix(ref, "google_cloudfunctions2_function.")] = true
+						} else if strings.HasPrefix(ref, "module.") {
+							eventTargets[ref] = true
 						}
 					}
 				}
@@ -166,7 +169,7 @@ func TestEntryPointsRegistered(t *testing.T) {
 				continue
 			}
 			got := "HTTP"
-			if eventTargets[name] || child(b.Block, "event_trigger") != nil {
+			if eventTargets[name] || b.module != "" && eventTargets["module."+b.module] || child(b.Block, "event_trigger") != nil {
 				got = "CloudEvent"
 			}
 			if got != kind {

@@ -79,60 +79,48 @@ locals {
   }
 }
 
-resource "google_cloudfunctions2_function" "gateway" {
+module "gateway" {
+  source = "./modules/go-function"
+
+  project     = var.project
   name        = "${var.event}-gateway"
   location    = var.region
   description = "Tiger Studio ${var.event}: HTTP API"
 
-  build_config {
-    runtime         = var.functions_runtime
-    entry_point     = "Gateway"
-    service_account = google_service_account.build.id
+  runtime               = var.functions_runtime
+  entry_point           = "Gateway"
+  build_service_account = google_service_account.build.id
+  docker_repository     = google_artifact_registry_repository.images.id
+  source_bucket         = google_storage_bucket.source.name
+  source_object         = google_storage_bucket_object.source.name
 
-    # Build images go to the event's own repository (deleted with it).
-    docker_repository = google_artifact_registry_repository.images.id
+  service_account_email = google_service_account.gateway.email
 
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
+  # Public: the Gateway verifies Firebase ID tokens itself (allUsers invoker
+  # below).
+  ingress_settings = "ALLOW_ALL"
 
-  service_config {
-    service_account_email = google_service_account.gateway.email
+  # Uploads are checked by structure, never decoded: a request holds its
+  # photo about twice (the read and the Storage chunk), so 8 at once of up
+  # to max_upload_bytes fit in half of GOMEMLIMIT (the Gateway refuses to
+  # start otherwise); MAX_UPLOADS_IN_FLIGHT equals the concurrency.
+  available_cpu                    = "1"
+  available_memory                 = "512Mi"
+  max_instance_request_concurrency = 8
+  min_instance_count               = 0
+  max_instance_count               = var.gateway_max_instances
+  timeout_seconds                  = 60
 
-    # Public: the Gateway verifies Firebase ID tokens itself (allUsers invoker
-    # below).
-    ingress_settings               = "ALLOW_ALL"
-    all_traffic_on_latest_revision = true
+  # RabbitMQ is on the private network; Google APIs stay on the direct path.
+  vpc_connector                 = google_vpc_access_connector.main.id
+  vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-    # Uploads are checked by structure, never decoded: a request holds its
-    # photo about twice (the read and the Storage chunk), so 8 at once of up
-    # to max_upload_bytes fit in half of GOMEMLIMIT (the Gateway refuses to
-    # start otherwise); MAX_UPLOADS_IN_FLIGHT equals the concurrency.
-    available_cpu                    = "1"
-    available_memory                 = "512Mi"
-    max_instance_request_concurrency = 8
-    min_instance_count               = 0
-    max_instance_count               = var.gateway_max_instances
-    timeout_seconds                  = 60
+  environment_variables = local.gateway_env
 
-    # RabbitMQ is on the private network; Google APIs stay on the direct path.
-    vpc_connector                 = google_vpc_access_connector.main.id
-    vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
-
-    environment_variables = local.gateway_env
-
-    # The broker URL holds its password: it comes from Secret Manager, never
-    # from the function's plain configuration.
-    secret_environment_variables {
-      key        = "AMQP_URL"
-      project_id = var.project
-      secret     = google_secret_manager_secret.amqp_url.secret_id
-      version    = "latest"
-    }
+  # The broker URL holds its password: it comes from Secret Manager, never
+  # from the function's plain configuration.
+  secret_environment_variables = {
+    AMQP_URL = google_secret_manager_secret.amqp_url.secret_id
   }
 
   depends_on = [
@@ -143,18 +131,25 @@ resource "google_cloudfunctions2_function" "gateway" {
   ]
 }
 
+# Declared by hand before the module (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_cloudfunctions2_function.gateway
+  to   = module.gateway.google_cloudfunctions2_function.this
+}
+
 # A gen2 function is a Cloud Run service of the same name; invoking it is
 # Cloud Run's run.invoker. An organization policy restricting allUsers
 # (iam.allowedPolicyMemberDomains) has to allow this one.
 resource "google_cloud_run_v2_service_iam_member" "gateway_public" {
   project  = var.project
-  location = google_cloudfunctions2_function.gateway.location
-  name     = google_cloudfunctions2_function.gateway.name
+  location = module.gateway.location
+  name     = module.gateway.name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }
 
 output "gateway_url" {
   description = "Base URL of the HTTP API (GATEWAY_URL for the apps)."
-  value       = google_cloudfunctions2_function.gateway.url
+  value       = module.gateway.url
 }

@@ -27,12 +27,35 @@ import (
 type block struct {
 	*hclsyntax.Block
 	file string
+	// module is the call ("gateway" for module "gateway") whose local
+	// module this block was resolved from; "" for the root's own blocks.
+	module string
 }
 
-// config is one Terraform root module, parsed.
+// addr is the block's address as Terraform writes it in plans and in
+// depends_on: type.name, data.type.name, module.CALL.type.name.
+func (b block) addr() string {
+	a := nodeAddr(b.Type, b.Labels[0], b.Labels[1])
+	if b.module != "" {
+		a = "module." + b.module + "." + a
+	}
+	return a
+}
+
+// config is one Terraform root module, parsed. blocks holds the root's own
+// blocks and, for each call of a local module, that module's resource and
+// data blocks resolved as the call instantiates them (resolveModules), so
+// that what holds for a hand-written resource is checked the same way for
+// one declared through a module.
 type config struct {
 	dir    string
 	blocks []block
+	// src is the text of each file blocks were parsed from, by the name
+	// block.file holds (the resolved modules' files included).
+	src map[string][]byte
+	// modules are the local modules called, by call name, as written
+	// (var.* unresolved): what the schema check reads.
+	modules map[string]*config
 }
 
 func loadConfig(t *testing.T, dir string) *config {
@@ -41,27 +64,50 @@ func loadConfig(t *testing.T, dir string) *config {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no .tf files in %s: %v", dir, err)
 	}
-	p := hclparse.NewParser()
-	c := &config{dir: dir}
+	srcs := map[string][]byte{}
 	for _, f := range files {
-		hf, diags := p.ParseHCLFile(f)
-		if diags.HasErrors() {
-			t.Fatalf("parse %s: %s", f, diags.Error())
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
 		}
+		srcs[filepath.Base(f)] = b
+	}
+	return parseConfig(t, dir, srcs)
+}
+
+// parseConfig parses the files of the module in dir (name -> text; not
+// necessarily all of them, nor as they are on disk) and resolves the local
+// modules they call, whose sources are relative to dir.
+func parseConfig(t *testing.T, dir string, srcs map[string][]byte) *config {
+	t.Helper()
+	p := hclparse.NewParser()
+	c := &config{dir: dir, src: map[string][]byte{}, modules: map[string]*config{}}
+	for _, name := range sortedKeys(srcs) {
+		hf, diags := p.ParseHCL(srcs[name], name)
+		if diags.HasErrors() {
+			t.Fatalf("parse %s: %s", filepath.Join(dir, name), diags.Error())
+		}
+		c.src[name] = srcs[name]
 		for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
-			c.blocks = append(c.blocks, block{b, filepath.Base(f)})
+			c.blocks = append(c.blocks, block{Block: b, file: name})
 		}
 	}
+	c.resolveModules(t)
 	return c
 }
 
 // resources returns the blocks of kind ("resource", "data", "ephemeral") and
-// type (e.g. "google_storage_bucket"), by name.
+// type (e.g. "google_storage_bucket"), by name; a resource of a local module
+// by module.CALL.name (module.gateway.this).
 func (c *config) resources(kind, typ string) map[string]block {
 	out := map[string]block{}
 	for _, b := range c.blocks {
 		if b.Type == kind && len(b.Labels) == 2 && b.Labels[0] == typ {
-			out[b.Labels[1]] = b
+			name := b.Labels[1]
+			if b.module != "" {
+				name = "module." + b.module + "." + name
+			}
+			out[name] = b
 		}
 	}
 	return out
@@ -238,9 +284,9 @@ func literalString(b *hclsyntax.Block, name string) (string, bool) {
 // exprText is the source text of an attribute's expression.
 func exprText(t *testing.T, c *config, file string, a *hclsyntax.Attribute) string {
 	t.Helper()
-	src, err := os.ReadFile(filepath.Join(c.dir, file))
-	if err != nil {
-		t.Fatal(err)
+	src, ok := c.src[file]
+	if !ok {
+		t.Fatalf("%s: no file %s", c.dir, file)
 	}
 	r := a.Expr.Range()
 	return string(src[r.Start.Byte:r.End.Byte])
@@ -287,4 +333,148 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// The arguments of a module call that are Terraform's, not the module's
+// variables.
+var moduleMetaArgs = []string{"source", "version", "count", "for_each", "providers", "depends_on"}
+
+// resolveModules adds to c.blocks the resource and data blocks of each local
+// module c calls, as that call instantiates them: every var.NAME in them is
+// replaced by the source text of the call's argument NAME (or the
+// variable's default; null when neither is given, which the schema check
+// reports), in parentheses where precedence needs them, and the call's
+// depends_on becomes theirs (Terraform makes everything in the module wait
+// for it). The resolved blocks refer to the root's own resources, locals
+// and variables, so the tests' evaluation, reference and depends_on checks
+// apply to them unchanged. Only what the stack's modules use is resolved:
+// a module that refers to its own locals, resources or path, or declares a
+// depends_on of its own, or a call with count or for_each, stops the test.
+func (c *config) resolveModules(t *testing.T) {
+	t.Helper()
+	own := c.blocks
+	for _, call := range own {
+		if call.Type != "module" {
+			continue
+		}
+		name := call.Labels[0]
+		src, ok := literalString(call.Block, "source")
+		if !ok || !hasPrefixAny(src, "./", "../") {
+			t.Fatalf("%s: module %s: source %q is not a local module, which these offline tests cannot read", call.file, name, src)
+		}
+		for _, meta := range []string{"count", "for_each"} {
+			if _, ok := call.Body.Attributes[meta]; ok {
+				t.Fatalf("%s: module %s: %s is not resolved by these tests", call.file, name, meta)
+			}
+		}
+		m := loadConfig(t, filepath.Join(c.dir, src))
+		if len(m.modules) > 0 {
+			t.Fatalf("module %s (%s) calls modules itself, which these tests do not resolve", name, m.dir)
+		}
+		c.modules[name] = m
+		args := moduleArgs(t, c, call, m)
+		deps := ""
+		if a, ok := call.Body.Attributes["depends_on"]; ok {
+			deps = exprText(t, c, call.file, a)
+		}
+		for _, file := range sortedKeys(m.src) {
+			label := filepath.ToSlash(filepath.Join(m.dir, file)) + " (module." + name + ")"
+			text := resolveFile(t, m, file, args, deps)
+			hf, diags := hclparse.NewParser().ParseHCL(text, label)
+			if diags.HasErrors() {
+				t.Fatalf("module %s resolved: parse %s: %s\n%s", name, label, diags.Error(), text)
+			}
+			c.src[label] = text
+			for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
+				if b.Type == "resource" || b.Type == "data" {
+					c.blocks = append(c.blocks, block{Block: b, file: label, module: name})
+				}
+			}
+		}
+	}
+}
+
+// moduleArgs is the text each variable of m takes in call: the argument's,
+// else the default's, else null; in parentheses unless it is one term.
+func moduleArgs(t *testing.T, c *config, call block, m *config) map[string]string {
+	t.Helper()
+	args := map[string]string{}
+	for _, v := range m.blocks {
+		if v.Type != "variable" {
+			continue
+		}
+		text, expr := "null", hclsyntax.Expression(nil)
+		if a, ok := call.Body.Attributes[v.Labels[0]]; ok {
+			text, expr = exprText(t, c, call.file, a), a.Expr
+		} else if a, ok := v.Body.Attributes["default"]; ok {
+			text, expr = exprText(t, m, v.file, a), a.Expr
+		}
+		switch expr.(type) {
+		case nil, *hclsyntax.ScopeTraversalExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateExpr,
+			*hclsyntax.TemplateWrapExpr, *hclsyntax.FunctionCallExpr, *hclsyntax.ObjectConsExpr,
+			*hclsyntax.TupleConsExpr, *hclsyntax.ParenthesesExpr, *hclsyntax.IndexExpr,
+			*hclsyntax.RelativeTraversalExpr, *hclsyntax.SplatExpr, *hclsyntax.ForExpr:
+		default:
+			text = "(" + text + ")"
+		}
+		args[v.Labels[0]] = text
+	}
+	return args
+}
+
+// resolveFile returns the text of m's file with var.* in its resource and
+// data blocks replaced by args, and deps (if any) as their depends_on.
+func resolveFile(t *testing.T, m *config, file string, args map[string]string, deps string) []byte {
+	t.Helper()
+	type edit struct {
+		start, end int
+		text       string
+	}
+	var edits []edit
+	declared := map[string]bool{}
+	for _, b := range m.blocks {
+		if b.Type == "resource" {
+			declared[b.Labels[0]] = true
+		}
+	}
+	for _, b := range m.blocks {
+		if b.file != file || b.Type != "resource" && b.Type != "data" {
+			continue
+		}
+		if _, ok := b.Body.Attributes["depends_on"]; ok {
+			t.Fatalf("%s: %s has a depends_on of its own; these tests resolve only the call's", file, b.addr())
+		}
+		walkBlocks(b.Block, func(n *hclsyntax.Block) {
+			for _, a := range n.Body.Attributes {
+				for _, tr := range a.Expr.Variables() {
+					root := tr.RootName()
+					switch {
+					case root == "local" || root == "path" || root == "module" || root == "data" || declared[root]:
+						t.Fatalf("%s: %s refers to %s, which these tests do not resolve (only var.*)", file, b.addr(), root)
+					case root != "var" || len(tr) < 2:
+						continue
+					}
+					v, ok := tr[1].(hcl.TraverseAttr)
+					if !ok {
+						t.Fatalf("%s: %s: var is not followed by a name", file, b.addr())
+					}
+					text, ok := args[v.Name]
+					if !ok {
+						t.Fatalf("%s: %s refers to var.%s, which the module does not declare", file, b.addr(), v.Name)
+					}
+					edits = append(edits, edit{tr[0].SourceRange().Start.Byte, tr[1].SourceRange().End.Byte, text})
+				}
+			}
+		})
+		if deps != "" {
+			end := b.Body.SrcRange.End.Byte - 1 // the closing brace
+			edits = append(edits, edit{end, end, "\n  depends_on = " + deps + "\n"})
+		}
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+	text := string(m.src[file])
+	for _, e := range edits {
+		text = text[:e.start] + e.text + text[e.end:]
+	}
+	return []byte(text)
 }

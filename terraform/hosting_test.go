@@ -157,7 +157,7 @@ func TestGatewayAppOrigins(t *testing.T) {
 			t.Errorf("extra %v: APP_ORIGINS = %v, want %v", extra, cfg.AppOrigins, want)
 		}
 	}
-	gw := c.resource(t, "resource", "google_cloudfunctions2_function", "gateway")
+	gw := c.resource(t, "resource", "google_cloudfunctions2_function", "module.gateway.this")
 	if got := exprText(t, c, gw.file, child(gw.Block, "service_config").Body.Attributes["environment_variables"]); !strings.Contains(got, "local.gateway_env") {
 		t.Errorf("the Gateway's environment is %s, not local.gateway_env", got)
 	}
@@ -182,7 +182,7 @@ func TestEventResourcesNamed(t *testing.T) {
 		if b.Type != "resource" {
 			continue
 		}
-		addr := b.Labels[0] + "." + b.Labels[1]
+		addr := b.addr()
 		for _, attr := range nameAttrs {
 			v, ok := attrValue(t, ctx, b.Block, attr)
 			if !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
@@ -195,7 +195,7 @@ func TestEventResourcesNamed(t *testing.T) {
 			break
 		}
 	}
-	for _, addr := range []string{"google_firebase_hosting_site.app", "google_firebase_web_app.app", "google_cloudfunctions2_function.gateway", "google_service_account.gateway"} {
+	for _, addr := range []string{"google_firebase_hosting_site.app", "google_firebase_web_app.app", "module.gateway.google_cloudfunctions2_function.this", "google_service_account.gateway"} {
 		if !checked[addr] {
 			t.Errorf("%s: no name could be evaluated", addr)
 		}

@@ -14,42 +14,32 @@ resource "google_service_account" "scheduler" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_cloudfunctions2_function" "reconcile" {
+module "reconcile" {
+  source = "./modules/go-function"
+
+  project     = var.project
   name        = "${var.event}-reconcile"
   location    = var.region
   description = "Tiger Studio ${var.event}: finishes or removes requests whose Gateway died"
 
-  build_config {
-    runtime           = var.functions_runtime
-    entry_point       = "Reconcile"
-    service_account   = google_service_account.build.id
-    docker_repository = google_artifact_registry_repository.images.id
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
+  runtime               = var.functions_runtime
+  entry_point           = "Reconcile"
+  build_service_account = google_service_account.build.id
+  docker_repository     = google_artifact_registry_repository.images.id
+  source_bucket         = google_storage_bucket.source.name
+  source_object         = google_storage_bucket_object.source.name
 
-  service_config {
-    service_account_email          = google_service_account.gateway.email
-    ingress_settings               = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM keeps others out
-    all_traffic_on_latest_revision = true
-    available_memory               = "256Mi"
-    min_instance_count             = 0
-    max_instance_count             = 1
-    timeout_seconds                = 300
-    vpc_connector                  = google_vpc_access_connector.main.id
-    vpc_connector_egress_settings  = "PRIVATE_RANGES_ONLY"
-    environment_variables          = merge(local.gateway_env, { GOMEMLIMIT = "200MiB", MAX_UPLOADS_IN_FLIGHT = "1" })
-
-    secret_environment_variables {
-      key        = "AMQP_URL"
-      project_id = var.project
-      secret     = google_secret_manager_secret.amqp_url.secret_id
-      version    = "latest"
-    }
+  service_account_email         = google_service_account.gateway.email
+  ingress_settings              = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM keeps others out
+  available_memory              = "256Mi"
+  min_instance_count            = 0
+  max_instance_count            = 1
+  timeout_seconds               = 300
+  vpc_connector                 = google_vpc_access_connector.main.id
+  vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
+  environment_variables         = merge(local.gateway_env, { GOMEMLIMIT = "200MiB", MAX_UPLOADS_IN_FLIGHT = "1" })
+  secret_environment_variables = {
+    AMQP_URL = google_secret_manager_secret.amqp_url.secret_id
   }
 
   depends_on = [
@@ -60,51 +50,29 @@ resource "google_cloudfunctions2_function" "reconcile" {
   ]
 }
 
-resource "google_cloudfunctions2_function" "notify_sweep" {
+module "notify_sweep" {
+  source = "./modules/go-function"
+
+  project     = var.project
   name        = "${var.event}-notify-sweep"
   location    = var.region
   description = "Tiger Studio ${var.event}: notifies owners whose notification event was lost"
 
-  build_config {
-    runtime           = var.functions_runtime
-    entry_point       = "NotifySweep"
-    service_account   = google_service_account.build.id
-    docker_repository = google_artifact_registry_repository.images.id
-    source {
-      storage_source {
-        bucket = google_storage_bucket.source.name
-        object = google_storage_bucket_object.source.name
-      }
-    }
-  }
+  runtime               = var.functions_runtime
+  entry_point           = "NotifySweep"
+  build_service_account = google_service_account.build.id
+  docker_repository     = google_artifact_registry_repository.images.id
+  source_bucket         = google_storage_bucket.source.name
+  source_object         = google_storage_bucket_object.source.name
 
-  service_config {
-    service_account_email          = google_service_account.notify.email
-    ingress_settings               = "ALLOW_ALL" # as above: IAM keeps others out
-    all_traffic_on_latest_revision = true
-    available_memory               = "256Mi"
-    min_instance_count             = 0
-    max_instance_count             = 1
-    timeout_seconds                = 300
-    environment_variables          = local.notify_env
-
-    secret_environment_variables {
-      key        = "SMTP_PASSWORD"
-      project_id = var.project
-      secret     = google_secret_manager_secret.smtp_password.secret_id
-      version    = "latest"
-    }
-
-    dynamic "secret_environment_variables" {
-      for_each = google_secret_manager_secret.twilio_auth_token
-      content {
-        key        = "TWILIO_AUTH_TOKEN"
-        project_id = var.project
-        secret     = secret_environment_variables.value.secret_id
-        version    = "latest"
-      }
-    }
-  }
+  service_account_email        = google_service_account.notify.email
+  ingress_settings             = "ALLOW_ALL" # as above: IAM keeps others out
+  available_memory             = "256Mi"
+  min_instance_count           = 0
+  max_instance_count           = 1
+  timeout_seconds              = 300
+  environment_variables        = local.notify_env
+  secret_environment_variables = local.notify_secrets
 
   depends_on = [
     google_project_service.apis,
@@ -115,10 +83,22 @@ resource "google_cloudfunctions2_function" "notify_sweep" {
   ]
 }
 
+# Declared by hand before the module (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_cloudfunctions2_function.reconcile
+  to   = module.reconcile.google_cloudfunctions2_function.this
+}
+
+moved {
+  from = google_cloudfunctions2_function.notify_sweep
+  to   = module.notify_sweep.google_cloudfunctions2_function.this
+}
+
 locals {
   scheduled = {
-    reconcile    = google_cloudfunctions2_function.reconcile
-    notify-sweep = google_cloudfunctions2_function.notify_sweep
+    reconcile    = module.reconcile
+    notify-sweep = module.notify_sweep
   }
 }
 

@@ -2,8 +2,8 @@ package terraform_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,19 +14,43 @@ import (
 	"github.com/tigerstudio/studio/terraform/schema"
 )
 
-// The roots whose blocks are checked against the providers' schemas.
+// The roots whose blocks are checked against the providers' schemas, with
+// the local modules they call (schemaDirs).
 var schemaRoots = []string{".", "project"}
 
-// Every resource, data, ephemeral and provider block of both roots, nested
-// and dynamic blocks included, is written the way the providers' schemas at
-// the pinned versions allow (schema/schema.json, made from the providers'
-// published schemas by make terraform-schema). Terraform validates every
-// block, count = 0 or not, so one unknown argument stops every plan.
+// schemaDirs returns the roots and the folders of the local modules they
+// call (modules/go-function), each once.
+func schemaDirs(t *testing.T) []string {
+	t.Helper()
+	dirs := append([]string(nil), schemaRoots...)
+	seen := map[string]bool{}
+	for _, dir := range schemaRoots {
+		for _, m := range loadConfig(t, dir).modules {
+			if !seen[m.dir] {
+				seen[m.dir] = true
+				dirs = append(dirs, m.dir)
+			}
+		}
+	}
+	return dirs
+}
+
+// Every resource, data, ephemeral and provider block of both roots and of
+// the local modules they call, nested and dynamic blocks included, is
+// written the way the providers' schemas at the pinned versions allow
+// (schema/schema.json, made from the providers' published schemas by make
+// terraform-schema), and every module call passes the module's variables
+// and nothing else. Terraform validates every block, count = 0 or not, so
+// one unknown argument stops every plan.
 func TestProviderSchemas(t *testing.T) {
 	snap := loadSnapshot(t)
-	for _, dir := range schemaRoots {
+	dirs := schemaDirs(t)
+	if len(dirs) <= len(schemaRoots) {
+		t.Errorf("checked %v: the roots call no local module (modules/go-function)", dirs)
+	}
+	for _, dir := range dirs {
 		for _, err := range checkSchemas(snap, loadConfig(t, dir)) {
-			t.Error(err)
+			t.Errorf("%s/%v", dir, err)
 		}
 	}
 }
@@ -41,9 +65,9 @@ func TestProviderSchemasCatch(t *testing.T) {
 
 	t.Run("planted in every block", func(t *testing.T) {
 		n := 0
-		for _, dir := range schemaRoots {
+		for _, dir := range schemaDirs(t) {
 			for _, b := range loadConfig(t, dir).blocks {
-				if !schemaChecked(b.Type) {
+				if b.module != "" || !schemaChecked(b.Type) && b.Type != "module" {
 					continue
 				}
 				walkBlocks(b.Block, func(nb *hclsyntax.Block) {
@@ -161,8 +185,11 @@ func TestProviderVersionsMatchSnapshot(t *testing.T) {
 				s.Source, s.Version, s.Package, p.Source, p.Version, p.Package, p.PackageVersion)
 		}
 	}
-	for _, dir := range schemaRoots {
+	// A module names its providers' sources; the root calling it pins the
+	// versions (a pin in the module, if any, must be the same).
+	for _, dir := range schemaDirs(t) {
 		c := loadConfig(t, dir)
+		root := slices.Contains(schemaRoots, dir)
 		pins := requiredProviders(t, c)
 		if len(pins) == 0 {
 			t.Errorf("%s: no required_providers", dir)
@@ -178,7 +205,7 @@ func TestProviderVersionsMatchSnapshot(t *testing.T) {
 			}
 			// An exact version: "6.50.0" or "= 6.50.0", nothing a newer
 			// release could satisfy.
-			if v := strings.TrimSpace(strings.TrimPrefix(pin.version, "=")); v != s.Version {
+			if v := strings.TrimSpace(strings.TrimPrefix(pin.version, "=")); v != s.Version && (root || pin.version != "") {
 				t.Errorf("%s: provider %s is pinned to %q, the snapshot is of %s: pin it exactly", dir, name, pin.version, s.Version)
 			}
 		}
@@ -242,17 +269,13 @@ func plantAndCheck(t *testing.T, snap *schema.Snapshot, dir, file string, at int
 	return checkEdited(t, snap, dir, file, src[:at]+text+src[at:])
 }
 
-// checkEdited checks file of root dir as if it read src. Each block is
-// checked on its own, so the file alone is enough (and keeps the hundreds
-// of planted runs quick).
+// checkEdited checks file of dir as if it read src. Each block is checked
+// on its own, so the file alone is enough (and keeps the hundreds of
+// planted runs quick); the modules it calls are read from dir.
 func checkEdited(t *testing.T, snap *schema.Snapshot, dir, file, src string) []string {
 	t.Helper()
-	tmp := t.TempDir()
-	if err := os.WriteFile(filepath.Join(tmp, file), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, err := range checkSchemas(snap, loadConfig(t, tmp)) {
+	for _, err := range checkSchemas(snap, parseConfig(t, dir, map[string][]byte{file: []byte(src)})) {
 		out = append(out, err.Error())
 	}
 	return out
@@ -300,16 +323,22 @@ var (
 )
 
 // checkSchemas checks every resource, data, ephemeral and provider block of
-// c against snap; each error starts with file:line.
+// c against snap, and each module call against the module's variables;
+// each error starts with file:line. The blocks resolved from c's modules
+// are not checked again here: their module's own folder is (schemaDirs).
 func checkSchemas(snap *schema.Snapshot, c *config) []error {
 	var errs []error
 	for _, b := range c.blocks {
-		if !schemaChecked(b.Type) {
-			continue
-		}
 		where := b.Type + " " + strings.Join(b.Labels, ".")
 		fail := func(r hcl.Range, format string, args ...any) {
 			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", b.file, r.Start.Line, where, fmt.Sprintf(format, args...)))
+		}
+		if b.Type == "module" && b.module == "" {
+			checkModuleCall(b, c.modules[b.Labels[0]], fail)
+			continue
+		}
+		if b.module != "" || !schemaChecked(b.Type) {
+			continue
 		}
 		var typ string
 		if len(b.Labels) > 0 {
@@ -370,6 +399,32 @@ func checkSchemas(snap *schema.Snapshot, c *config) []error {
 		checkBody(b.Body, top, "", opaque, fail)
 	}
 	return errs
+}
+
+// checkModuleCall checks a module block's arguments: each a variable of the
+// module or one of Terraform's, every variable without a default given, no
+// nested block.
+func checkModuleCall(b block, m *config, fail func(hcl.Range, string, ...any)) {
+	vars := map[string]bool{} // name -> required
+	for _, v := range m.blocks {
+		if v.Type == "variable" {
+			_, hasDefault := v.Body.Attributes["default"]
+			vars[v.Labels[0]] = !hasDefault
+		}
+	}
+	for _, name := range sortedAttrNames(b.Body) {
+		if _, ok := vars[name]; !ok && !slices.Contains(moduleMetaArgs, name) {
+			fail(b.Body.Attributes[name].SrcRange, "unsupported argument %q: not a variable of %s", name, m.dir)
+		}
+	}
+	for _, nb := range b.Body.Blocks {
+		fail(nb.TypeRange, "unsupported block %q", nb.Type)
+	}
+	for _, name := range sortedKeys(vars) {
+		if _, ok := b.Body.Attributes[name]; vars[name] && !ok {
+			fail(b.Body.SrcRange, "required argument %q (a variable of %s without default) is missing", name, m.dir)
+		}
+	}
 }
 
 // checkBody checks one block body against its schema; path names the block

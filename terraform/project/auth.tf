@@ -72,11 +72,11 @@ resource "google_identity_platform_config" "auth" {
   blocking_functions {
     triggers {
       event_type   = "beforeCreate"
-      function_uri = google_cloudfunctions2_function.authblock.url
+      function_uri = module.authblock.url
     }
     triggers {
       event_type   = "beforeSignIn"
-      function_uri = google_cloudfunctions2_function.authblock.url
+      function_uri = module.authblock.url
     }
   }
 
