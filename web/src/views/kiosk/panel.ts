@@ -105,7 +105,7 @@ export function panel(ctx: Ctx, status: HTMLElement, onDone: () => void): Panel 
     if (stopped) return;
     unwatch?.();
     const mine = ++showing;
-    const drawn = follow({ ctx, status, result, onDone, current: () => mine === showing && !stopped }, job, keptUrl);
+    const drawn = follow({ ctx, status, result, onDone, current: () => mine === showing }, job, keptUrl);
     const stopWatching = watchJob(ctx.db, job.id, drawn);
     unwatch = () => {
       stopWatching();
