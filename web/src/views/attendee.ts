@@ -365,14 +365,9 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
 // after the listeners' first snapshots.
 let submitted: Job | undefined;
 
-export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
-  if (!ctx.user) { ctx.go("#/signin"); return; }
-  let response: ResponseDoc | null = null;
-  let error: ErrorDoc | null = null;
-  let shown: Status | "" = "";
-  let poll: ReturnType<typeof setTimeout> | undefined;
-  let tick: ReturnType<typeof setInterval> | undefined;
-  let done = false;
+// statusFrame: the status screen's badge and detail, the push offer, and
+// the notice sign-in left.
+function statusFrame(ctx: Ctx, main: HTMLElement, id: string) {
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
   main.append(h("h1", {}, t("status_title")), badge, detail);
@@ -382,7 +377,38 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     main.append(h("p", { role: "status", class: "notice" }, ctx.notice));
     ctx.notice = undefined;
   }
+  return { badge, detail };
+}
 
+// runningBlock: while it generates, an indeterminate bar (the worker
+// reports no steps) and the time since it started, every second (the
+// caller clears tick).
+function runningBlock(started: number): { nodes: Node[]; tick: ReturnType<typeof setInterval> } {
+  const bar = h("progress", { class: "generating", "aria-label": t("progress") });
+  const since = h("p", { class: "elapsed" });
+  const draw = () => { since.textContent = t("running_for", { time: clock((Date.now() - started) / 1000) }); };
+  draw();
+  return { nodes: [bar, since], tick: setInterval(draw, 1000) };
+}
+
+// finishedBlock: the portrait, shared by its pick-up link where this device
+// keeps one; undefined while the Gateway lists no output.
+async function finishedBlock(ctx: Ctx, id: string): Promise<Node[] | undefined> {
+  const out = (await ctx.api.job(id)).outputs?.[0];
+  const code = rememberedPickup(id);
+  return out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url,
+    h("a", { class: "button", href: "#/upload" }, t("new_photo"))) : undefined;
+}
+
+export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
+  if (!ctx.user) { ctx.go("#/signin"); return; }
+  let response: ResponseDoc | null = null;
+  let error: ErrorDoc | null = null;
+  let shown: Status | "" = "";
+  let poll: ReturnType<typeof setTimeout> | undefined;
+  let tick: ReturnType<typeof setInterval> | undefined;
+  let done = false;
+  const { badge, detail } = statusFrame(ctx, main, id);
   const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(...queueBlock(q));
   const showQueue = async () => {
     try {
@@ -392,28 +418,15 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     } catch { /* the listener still tells the status */ }
     if (!done && shown === "queued") poll = setTimeout(showQueue, 5000);
   };
-
-  // While it generates: an indeterminate bar (the worker reports no steps)
-  // and the time since it started, every second.
   const showRunning = () => {
-    const bar = h("progress", { class: "generating", "aria-label": t("progress") });
-    const since = h("p", { class: "elapsed" });
-    const started = response?.startedAt?.toDate?.()?.getTime() ?? Date.now();
-    const draw = () => { since.textContent = t("running_for", { time: clock((Date.now() - started) / 1000) }); };
-    draw();
-    tick = setInterval(draw, 1000);
-    detail.replaceChildren(bar, since);
+    const running = runningBlock(response?.startedAt?.toDate?.()?.getTime() ?? Date.now());
+    tick = running.tick;
+    detail.replaceChildren(...running.nodes);
   };
-
   const showResult = async () => {
-    const j = await ctx.api.job(id);
-    if (done) return;
-    const out = j.outputs?.[0];
-    const code = rememberedPickup(id);
-    if (out) detail.replaceChildren(...resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url,
-      h("a", { class: "button", href: "#/upload" }, t("new_photo"))));
+    const nodes = await finishedBlock(ctx, id);
+    if (!done && nodes) detail.replaceChildren(...nodes);
   };
-
   const update = () => show(deriveStatus(response, error));
   const show = (s: Status, q?: Job["queue"]) => {
     if (s === shown) return;
@@ -427,10 +440,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
       console.warn("result", (e as Error).message);
       detail.replaceChildren(h("p", { role: "alert" }, t(submitFailure(e).key)));
     });
-    else detail.replaceChildren(
-      failureBlock(error?.code),
-      h("a", { class: "button primary", href: "#/upload" }, t("new_photo")),
-    );
+    else detail.replaceChildren(failureBlock(error?.code), h("a", { class: "button primary", href: "#/upload" }, t("new_photo")));
     if (isFinal(s)) stop();
   };
 
