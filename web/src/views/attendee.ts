@@ -3,7 +3,7 @@
 import { signInAnonymously } from "firebase/auth";
 import { finish as finishLink, isLink, rememberedEmail, sendLink } from "../emaillink";
 import { doc, onSnapshot } from "firebase/firestore";
-import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job, type Style } from "../api";
+import { ApiError, BUDGET_SPENT, newIdempotencyKey, type Job, type PhotoLimits, type Style } from "../api";
 import { consentField, hasHostedConsent, isGenerated, offered, setHostedConsent } from "../hosted";
 import { consentVersion, hasConsented, setConsented, type Ctx, type Teardown } from "../app";
 import { h } from "../dom";
@@ -203,160 +203,223 @@ export async function consent(ctx: Ctx, main: HTMLElement, style: string) {
   );
 }
 
-export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
-  if (!ctx.user || !hasConsented(ctx.cfg)) { ctx.go(nextStep(ctx, styleId)); return; }
-  const { photo: limits } = await catalogue(ctx);
-  const all = await styles(ctx);
-  let prepared: Prepared | undefined;
-  let key = ""; // one per photo; reused by every retry and by "Try again"
-  let cancelled = false;
-  const status = h("p", { role: "status", class: "status-line" });
-  const preview = h("img", { class: "preview", alt: "", hidden: true });
-  const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
-  let list = offered(all);
-  const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name);
-  const select = h("select", { id: "style", name: "style" }, list.map(option));
-  // A generated style's processor, named before the photo goes to it; the
-  // box remembers the answer per processor (hosted.ts).
-  const hostedNote = h("p", { class: "note", id: "hosted-note" });
-  const hostedBox = h("input", { id: "hosted-consent", type: "checkbox" });
-  const hostedLabel = h("span");
-  const hostedBlock = h("div", { class: "hosted-consent", hidden: true }, hostedNote, h("label", { for: "hosted-consent" }, hostedBox, " ", hostedLabel));
-  const chosen = () => list.find((s) => s.id === select.value);
-  const syncHosted = () => {
+// hostedChoice: a generated style's processor, named before the photo goes
+// to it; the box remembers the answer per processor (hosted.ts). sync shows
+// the chosen style's; false: the attendee has not agreed to it yet.
+function hostedChoice(ctx: Ctx, chosen: () => Style | undefined, changed: () => void) {
+  const note = h("p", { class: "note", id: "hosted-note" });
+  const box = h("input", { id: "hosted-consent", type: "checkbox" });
+  const label = h("span");
+  const block = h("div", { class: "hosted-consent", hidden: true }, note, h("label", { for: "hosted-consent" }, box, " ", label));
+  box.addEventListener("change", () => {
     const processor = chosen()?.generated?.processor;
-    hostedBlock.hidden = !processor;
-    if (processor) {
-      hostedNote.textContent = t("consent_hosted", { processor });
-      hostedLabel.textContent = t("consent_hosted_accept", { processor });
-      hostedBox.checked = hasHostedConsent(consentVersion(ctx.cfg), processor);
-    }
-    submit.disabled = !prepared || (!!processor && !hostedBox.checked);
-  };
-  select.addEventListener("change", syncHosted);
-  hostedBox.addEventListener("change", () => {
-    const processor = chosen()?.generated?.processor;
-    if (processor) setHostedConsent(consentVersion(ctx.cfg), processor, hostedBox.checked);
-    syncHosted();
+    if (processor) setHostedConsent(consentVersion(ctx.cfg), processor, box.checked);
+    changed();
   });
-  syncHosted();
+  const sync = (): boolean => {
+    const processor = chosen()?.generated?.processor;
+    block.hidden = !processor;
+    if (processor) {
+      note.textContent = t("consent_hosted", { processor });
+      label.textContent = t("consent_hosted_accept", { processor });
+      box.checked = hasHostedConsent(consentVersion(ctx.cfg), processor);
+    }
+    return !processor || box.checked;
+  };
+  return { block, sync };
+}
+
+// showAlert: the status line says what went wrong, as an alert.
+const showAlert = (status: HTMLElement, text: string) => {
+  status.setAttribute("role", "alert");
+  status.textContent = text;
+};
+
+// checkedPhoto: the photo resized, or undefined with why in words on status
+// (refused here, with the Gateway's own limits, rather than after the upload
+// with its message).
+async function checkedPhoto(f: File, limits: PhotoLimits | undefined, status: HTMLElement): Promise<Prepared | undefined> {
+  try {
+    const p = await prepareImage(f);
+    const problem = photoProblem(p.width, p.height, p.blob.size, limits);
+    if (!problem) return p;
+    showAlert(status, t(problem.key, problem.vars));
+  } catch (e) {
+    showAlert(status, t("advice_invalid_input"));
+    console.warn("prepare", (e as Error).message);
+  }
+  return undefined;
+}
+
+// photoPicker: the file input and the photo's preview. picked(undefined):
+// a new photo starts over (the last one's failure and "Try again" go);
+// picked(p): it is ready to send.
+function photoPicker(limits: PhotoLimits | undefined, status: HTMLElement, picked: (p: Prepared | undefined) => void) {
   const file = h("input", { id: "photo", type: "file", accept: "image/*", capture: "user", class: "file" });
+  const preview = h("img", { class: "preview", alt: "", hidden: true });
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
     if (!f) return;
     // Emptied, so picking the same file again (after a failure) is a
     // change too.
     file.value = "";
-    // A new photo starts over: the last one's failure and "Try again" go.
-    prepared = undefined;
-    submit.disabled = true;
-    submit.textContent = t("submit");
+    picked(undefined);
     status.setAttribute("role", "status");
     status.textContent = t("preparing");
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.removeAttribute("src");
     preview.hidden = true;
-    try {
-      const p = await prepareImage(f);
-      // Refused here in words, with the Gateway's own limits, rather than
-      // after the upload with its message.
-      const problem = photoProblem(p.width, p.height, p.blob.size, limits);
-      if (problem) {
-        status.setAttribute("role", "alert");
-        status.textContent = t(problem.key, problem.vars);
-        return;
-      }
-      prepared = p;
-      key = newIdempotencyKey();
-      preview.src = URL.createObjectURL(p.blob);
-      preview.hidden = false;
-      status.textContent = `${p.width}×${p.height}, ${Math.round(p.blob.size / 1024)} KB`;
-      syncHosted();
-    } catch (e) {
-      status.setAttribute("role", "alert");
-      status.textContent = t("advice_invalid_input");
-      console.warn("prepare", (e as Error).message);
-    }
+    const p = await checkedPhoto(f, limits, status);
+    if (!p) return;
+    preview.src = URL.createObjectURL(p.blob);
+    preview.hidden = false;
+    status.textContent = `${p.width}×${p.height}, ${Math.round(p.blob.size / 1024)} KB`;
+    picked(p);
   });
-  const onOnline = () => new Promise<void>((res) => {
-    if (navigator.onLine) return res();
-    window.addEventListener("online", () => res(), { once: true });
+  return { file, preview, teardown: () => { if (preview.src) URL.revokeObjectURL(preview.src); } };
+}
+
+// styleChoice: the style picker with its generated styles' consent.
+// agreed: whether the chosen style may take the photo; localOnly: only the
+// styles made here (the event's budget for generated ones is spent).
+function styleChoice(ctx: Ctx, all: Style[], styleId: string, changed: () => void) {
+  let list = offered(all);
+  const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name);
+  const select = h("select", { id: "style", name: "style" }, list.map(option));
+  const chosen = () => list.find((s) => s.id === select.value);
+  const hosted = hostedChoice(ctx, chosen, changed);
+  select.addEventListener("change", changed);
+  return {
+    select, block: hosted.block, chosen,
+    agreed: () => hosted.sync(),
+    localOnly(styles: Style[]) {
+      list = styles.filter((s) => !s.generated);
+      select.replaceChildren(...list.map(option));
+      select.value = list[0]?.id ?? "";
+    },
+  };
+}
+
+const onOnline = () => new Promise<void>((res) => {
+  if (navigator.onLine) return res();
+  window.addEventListener("online", () => res(), { once: true });
+});
+
+// submittedJob: what a new job leaves on this device: its pick-up code, the
+// wish for a push, and for a guest who gave an address the sign-in link
+// sent there (the notice says which).
+async function submittedJob(ctx: Ctx, job: Job, wantsPush: boolean, address: string | undefined) {
+  if (job.pickup) rememberPickup(job.id, job.pickup);
+  if (wantsPush) rememberPushWanted(job.id);
+  if (!address) return;
+  try {
+    await sendLink(ctx.auth, address);
+    ctx.notice = t("confirm_email_sent", { email: address });
+  } catch (err) {
+    console.warn("send link", (err as { code?: string }).code ?? (err as Error).message);
+    ctx.notice = t("confirm_email_failed");
+  }
+}
+
+// Upload: the upload screen's parts and state, which its helpers share.
+interface Upload {
+  ctx: Ctx;
+  all: Style[];
+  status: HTMLElement;
+  submit: HTMLButtonElement;
+  style: ReturnType<typeof styleChoice>;
+  channels: ReturnType<typeof channelChoice>;
+  email: HTMLInputElement | null;
+  key: string; // one per photo; reused by every retry and by "Try again"
+  cancelled: boolean;
+  sync: () => void; // Send works with a photo and the chosen style's consent
+}
+
+// offerLocal: refused for a generated style, the event's budget may be
+// spent. Then the app offers what still works, the photo kept (every
+// generated style costs about the same: none fits now).
+async function offerLocal(u: Upload) {
+  u.style.localOnly((await freshCatalogue(u.ctx).catch(() => ({ styles: u.all }))).styles);
+  u.key = newIdempotencyKey();
+  showAlert(u.status, t("budget_spent"));
+  u.submit.textContent = t("submit");
+  u.sync();
+}
+
+async function send(u: Upload, photo: Prepared) {
+  const { ctx, status, submit } = u;
+  submit.disabled = true;
+  submit.textContent = t("submitting");
+  status.textContent = t("submitting");
+  try {
+    const job = await ctx.api.submit(
+      { photo: photo.blob, style: u.style.select.value, consent: consentField(consentVersion(ctx.cfg), u.style.chosen()), key: u.key, ...u.channels.read() },
+      { onWaiting: (w) => { if (!u.cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
+    );
+    await submittedJob(ctx, job, u.channels.wantsPush(), u.email?.value.trim());
+    submitted = job;
+    if (!u.cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
+  } catch (err) {
+    if (u.cancelled) return;
+    if (err instanceof ApiError && err.reason === BUDGET_SPENT && isGenerated(u.style.chosen())) return offerLocal(u);
+    // Words for the Gateway's code; "Try again" only where sending the
+    // same photo again can help, else a new photo is needed.
+    const f = submitFailure(err);
+    console.warn("submit", err instanceof Error ? err.message : err);
+    showAlert(status, t(f.key));
+    submit.textContent = f.retry ? t("retry") : t("submit");
+    submit.disabled = !f.retry;
+  }
+}
+
+export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
+  if (!ctx.user || !hasConsented(ctx.cfg)) { ctx.go(nextStep(ctx, styleId)); return; }
+  const { photo: limits } = await catalogue(ctx);
+  const all = await styles(ctx);
+  let prepared: Prepared | undefined;
+  const submit = h("button", { class: "button primary", type: "submit", disabled: true }, t("submit"));
+  const sync = () => {
+    const agreed = u.style.agreed();
+    submit.disabled = !prepared || !agreed;
+  };
+  const u: Upload = {
+    ctx, all, submit, sync, key: "", cancelled: false,
+    status: h("p", { role: "status", class: "status-line" }),
+    style: styleChoice(ctx, all, styleId, () => sync()),
+    channels: channelChoice(ctx),
+    // A guest may give an address for the result: it gets a sign-in link,
+    // and once the guest opens it the address is verified (the account
+    // keeps the guest's jobs) and Notify mails the result there.
+    email: ctx.user.isAnonymous ? h("input", { id: "result-email", type: "email", autocomplete: "email", inputMode: "email" }) : null,
+  };
+  sync();
+  const picker = photoPicker(limits, u.status, (p) => {
+    prepared = p;
+    if (p) { u.key = newIdempotencyKey(); sync(); return; }
+    submit.disabled = true;
+    submit.textContent = t("submit");
   });
-  // A guest may give an address for the result: it gets a sign-in link,
-  // and once the guest opens it the address is verified (the account keeps
-  // the guest's jobs) and Notify mails the result there.
-  const guest = ctx.user.isAnonymous;
-  const email = guest ? h("input", { id: "result-email", type: "email", autocomplete: "email", inputMode: "email" }) : null;
-  const channels = channelChoice(ctx);
-  const form = h("form", {
+  const { email } = u;
+  main.append(h("h1", {}, t("upload_title")), h("form", {
     class: "card",
-    onsubmit: async (e: Event) => {
+    onsubmit: (e: Event) => {
       e.preventDefault();
-      if (!prepared) return;
-      submit.disabled = true;
-      submit.textContent = t("submitting");
-      status.textContent = t("submitting");
-      try {
-        const job = await ctx.api.submit(
-          { photo: prepared.blob, style: select.value, consent: consentField(consentVersion(ctx.cfg), chosen()), key, ...channels.read() },
-          { onWaiting: (w) => { if (!cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
-        );
-        if (job.pickup) rememberPickup(job.id, job.pickup);
-        if (channels.wantsPush()) rememberPushWanted(job.id);
-        const address = email?.value.trim();
-        if (address) {
-          try {
-            await sendLink(ctx.auth, address);
-            ctx.notice = t("confirm_email_sent", { email: address });
-          } catch (err) {
-            console.warn("send link", (err as { code?: string }).code ?? (err as Error).message);
-            ctx.notice = t("confirm_email_failed");
-          }
-        }
-        submitted = job;
-        if (!cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
-      } catch (err) {
-        if (cancelled) return;
-        // Words for the Gateway's code; "Try again" only where sending the
-        // same photo again can help, else a new photo is needed.
-        // Refused for a generated style: the event's budget may be spent.
-        // Then the app offers what still works, the photo kept.
-        if (err instanceof ApiError && err.reason === BUDGET_SPENT && isGenerated(chosen())) {
-          // Every generated style costs about the same: none fits now.
-          const fresh = (await freshCatalogue(ctx).catch(() => ({ styles: all }))).styles;
-          list = fresh.filter((s) => !s.generated);
-          select.replaceChildren(...list.map(option));
-          select.value = list[0]?.id ?? "";
-          key = newIdempotencyKey();
-          status.setAttribute("role", "alert");
-          status.textContent = t("budget_spent");
-          submit.textContent = t("submit");
-          syncHosted();
-          return;
-        }
-        const f = submitFailure(err);
-        console.warn("submit", err instanceof Error ? err.message : err);
-        status.setAttribute("role", "alert");
-        status.textContent = t(f.key);
-        submit.textContent = f.retry ? t("retry") : t("submit");
-        submit.disabled = !f.retry;
-      }
+      if (prepared) void send(u, prepared);
     },
   },
-    h("label", { for: "style" }, t("choose_style")), select, hostedBlock,
+    h("label", { for: "style" }, t("choose_style")), u.style.select, u.style.block,
     // The input (visually hidden, still focusable) before its label, which
     // looks like a button: keyboard focus on the input shows on the label.
-    file, h("label", { for: "photo", class: "button" }, t("take_photo")),
-    preview,
+    picker.file, h("label", { for: "photo", class: "button" }, t("take_photo")),
+    picker.preview,
     email ? h("label", { for: "result-email" }, t("result_email")) : null, email,
     email ? h("p", { class: "note" }, t("result_email_note")) : null,
-    channels.el,
-    status, submit,
-  );
-  main.append(h("h1", {}, t("upload_title")), form);
+    u.channels.el,
+    u.status, submit,
+  ));
   return () => {
-    cancelled = true;
-    if (preview.src) URL.revokeObjectURL(preview.src);
+    u.cancelled = true;
+    picker.teardown();
   };
 }
 
