@@ -3,7 +3,7 @@
 // number the attendee proves with Firebase Auth's phone linking, push on
 // this device; after the submission the job's screen asks for the push
 // permission (pushBlock).
-import { linkWithPhoneNumber, RecaptchaVerifier, type ConfirmationResult } from "firebase/auth";
+import { linkWithPhoneNumber, RecaptchaVerifier, type ConfirmationResult, type User } from "firebase/auth";
 import type { Ctx } from "../app";
 import { h } from "../dom";
 import { t } from "../i18n";
@@ -19,21 +19,10 @@ export interface ChannelChoice {
 
 const box = (id: string, checked: boolean) => h("input", { id, type: "checkbox", checked });
 
-// channelChoice: the upload screen's choice. Email is offered to everyone
-// (a guest's address comes through the email link); text when the event
-// sends texts; push when the browser can take it.
-export function channelChoice(ctx: Ctx): ChannelChoice {
-  const ch = ctx.cfg.channels ?? { email: true };
-  const user = ctx.user!;
-  const email = ch.email !== false ? box("notify-email", true) : null;
-  const text = ch.phone ? box("notify-phone", false) : null;
-  const offer = pushOffer(ctx.cfg);
-  const push = offer !== "off" && offer !== "home-screen" ? box("notify-push", offer === "granted") : null;
-  dropRevoked();
-
-  // The number: the account's verified one, or one proved here.
-  let verified = user.phoneNumber ?? "";
-  const phoneLabel = h("span", {}, verified ? t("notify_text_to", { phone: verified }) : t("notify_text"));
+// phoneVerify: a number proved with Firebase Auth's phone linking: the
+// number, the code texted to it, and what happened, in words; verified gets
+// the number once proved.
+function phoneVerify(ctx: Ctx, user: User, verified: (phone: string) => void): HTMLElement {
   const verify = h("div", { class: "phone-verify", hidden: true });
   const number = h("input", { id: "phone-number", type: "tel", autocomplete: "tel", inputMode: "tel", placeholder: "+82 10 1234 5678" });
   const code = h("input", { id: "phone-code", inputMode: "numeric", autocomplete: "one-time-code", maxLength: 6 });
@@ -78,8 +67,7 @@ export function channelChoice(ctx: Ctx): ChannelChoice {
       const cred = await pending.confirm(code.value.trim());
       // A fresh ID token carries phone_number, which the Gateway checks.
       await cred.user.getIdToken(true);
-      verified = cred.user.phoneNumber ?? "";
-      phoneLabel.textContent = t("notify_text_to", { phone: verified });
+      verified(cred.user.phoneNumber ?? "");
       verify.hidden = true;
       note.textContent = "";
     } catch (e) {
@@ -87,6 +75,28 @@ export function channelChoice(ctx: Ctx): ChannelChoice {
       note.textContent = t("phone_wrong_code");
     }
   }
+  return verify;
+}
+
+// channelChoice: the upload screen's choice. Email is offered to everyone
+// (a guest's address comes through the email link); text when the event
+// sends texts; push when the browser can take it.
+export function channelChoice(ctx: Ctx): ChannelChoice {
+  const ch = ctx.cfg.channels ?? { email: true };
+  const user = ctx.user!;
+  const email = ch.email !== false ? box("notify-email", true) : null;
+  const text = ch.phone ? box("notify-phone", false) : null;
+  const offer = pushOffer(ctx.cfg);
+  const push = offer !== "off" && offer !== "home-screen" ? box("notify-push", offer === "granted") : null;
+  dropRevoked();
+
+  // The number: the account's verified one, or one proved here.
+  let verified = user.phoneNumber ?? "";
+  const phoneLabel = h("span", {}, verified ? t("notify_text_to", { phone: verified }) : t("notify_text"));
+  const verify = phoneVerify(ctx, user, (phone) => {
+    verified = phone;
+    phoneLabel.textContent = t("notify_text_to", { phone: verified });
+  });
 
   text?.addEventListener("change", () => { verify.hidden = !text.checked || !!verified; });
 
