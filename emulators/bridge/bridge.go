@@ -270,82 +270,97 @@ func (b *Bridge) listen(ctx context.Context, log *slog.Logger, coll string, it *
 		if err != nil {
 			return !baseline, err
 		}
-		if baseline {
-			docs, err := snap.Documents.GetAll()
-			if err != nil {
-				return false, fmt.Errorf("bridge: baseline of %s: %w", coll, err)
-			}
-			current := make(map[string]*firestorepb.Document, len(docs))
-			for _, d := range docs {
-				path, pd, err := b.document(d)
-				if err != nil {
-					log.ErrorContext(ctx, "bridge: cannot convert document", slog.String("doc", path), slog.Any("error", err))
-					continue
-				}
-				current[path] = pd
-			}
-			if *cache == nil {
-				log.InfoContext(ctx, "bridge baseline", slog.Int("documents", len(current)))
-				if b.state != nil {
-					if err := b.state.baseline(coll, current); err != nil {
-						// A later start will take a new baseline: it misses
-						// what changes while this one is down, no more.
-						log.ErrorContext(ctx, "bridge: baseline not saved", slog.Any("error", err))
-					}
-				}
-			} else {
-				changes := diff(*cache, current, snap.ReadTime)
-				msg := "bridge listener re-established"
-				if *first {
-					msg = "bridge caught up with the state file"
-				}
-				log.InfoContext(ctx, msg,
-					slog.Int("documents", len(current)), slog.Int("missedChanges", len(changes)))
-				for _, c := range changes {
-					b.emit(ctx, log, c)
-				}
-			}
-			*cache = current
-			baseline = false
-			if *first {
-				*first = false
-				b.baselineDone()
-			}
+		if !baseline {
+			b.emitChanges(ctx, log, snap, *cache)
 			continue
 		}
-		for _, ch := range snap.Changes {
-			path, pd, err := b.document(ch.Doc)
-			if err != nil {
-				log.ErrorContext(ctx, "bridge: cannot convert document", slog.String("doc", path), slog.Any("error", err))
-				continue
+		if err := b.baseline(ctx, log, coll, snap, cache, *first); err != nil {
+			return false, err
+		}
+		baseline = false
+		if *first {
+			*first = false
+			b.baselineDone()
+		}
+	}
+}
+
+// baseline takes a listener's first snapshot as the collection's state:
+// saved as the first baseline ever, or compared with the cache to emit what
+// changed while no listener ran.
+func (b *Bridge) baseline(ctx context.Context, log *slog.Logger, coll string, snap *firestore.QuerySnapshot, cache *map[string]*firestorepb.Document, first bool) error {
+	docs, err := snap.Documents.GetAll()
+	if err != nil {
+		return fmt.Errorf("bridge: baseline of %s: %w", coll, err)
+	}
+	current := make(map[string]*firestorepb.Document, len(docs))
+	for _, d := range docs {
+		path, pd, err := b.document(d)
+		if err != nil {
+			log.ErrorContext(ctx, "bridge: cannot convert document", slog.String("doc", path), slog.Any("error", err))
+			continue
+		}
+		current[path] = pd
+	}
+	if *cache == nil {
+		log.InfoContext(ctx, "bridge baseline", slog.Int("documents", len(current)))
+		if b.state != nil {
+			if err := b.state.baseline(coll, current); err != nil {
+				// A later start will take a new baseline: it misses what
+				// changes while this one is down, no more.
+				log.ErrorContext(ctx, "bridge: baseline not saved", slog.Any("error", err))
 			}
-			old := (*cache)[path]
-			var c change
-			switch ch.Kind {
-			case firestore.DocumentAdded, firestore.DocumentModified:
-				if old != nil && old.GetUpdateTime().AsTime().Equal(pd.GetUpdateTime().AsTime()) {
-					continue // already seen (a listener resumed over it)
-				}
-				if ch.Kind == firestore.DocumentAdded {
-					old = nil // a create has no oldValue, whatever the cache says
-				} else if old == nil && ch.OldDoc != nil {
-					if _, od, err := b.document(ch.OldDoc); err == nil {
-						old = od
-					}
-				}
-				(*cache)[path] = pd
-				c = change{path: path, old: old, new: pd, at: pd.GetUpdateTime().AsTime()}
-			case firestore.DocumentRemoved:
-				if old == nil {
-					old = pd // the client's last version of the document
-				}
-				delete(*cache, path)
-				c = change{path: path, old: old, at: snap.ReadTime}
-			default:
-				continue
-			}
+		}
+	} else {
+		changes := diff(*cache, current, snap.ReadTime)
+		msg := "bridge listener re-established"
+		if first {
+			msg = "bridge caught up with the state file"
+		}
+		log.InfoContext(ctx, msg, slog.Int("documents", len(current)), slog.Int("missedChanges", len(changes)))
+		for _, c := range changes {
 			b.emit(ctx, log, c)
 		}
+	}
+	*cache = current
+	return nil
+}
+
+// emitChanges emits a snapshot's changes against the cache, which it keeps
+// up to date.
+func (b *Bridge) emitChanges(ctx context.Context, log *slog.Logger, snap *firestore.QuerySnapshot, cache map[string]*firestorepb.Document) {
+	for _, ch := range snap.Changes {
+		path, pd, err := b.document(ch.Doc)
+		if err != nil {
+			log.ErrorContext(ctx, "bridge: cannot convert document", slog.String("doc", path), slog.Any("error", err))
+			continue
+		}
+		old := cache[path]
+		var c change
+		switch ch.Kind {
+		case firestore.DocumentAdded, firestore.DocumentModified:
+			if old != nil && old.GetUpdateTime().AsTime().Equal(pd.GetUpdateTime().AsTime()) {
+				continue // already seen (a listener resumed over it)
+			}
+			if ch.Kind == firestore.DocumentAdded {
+				old = nil // a create has no oldValue, whatever the cache says
+			} else if old == nil && ch.OldDoc != nil {
+				if _, od, err := b.document(ch.OldDoc); err == nil {
+					old = od
+				}
+			}
+			cache[path] = pd
+			c = change{path: path, old: old, new: pd, at: pd.GetUpdateTime().AsTime()}
+		case firestore.DocumentRemoved:
+			if old == nil {
+				old = pd // the client's last version of the document
+			}
+			delete(cache, path)
+			c = change{path: path, old: old, at: snap.ReadTime}
+		default:
+			continue
+		}
+		b.emit(ctx, log, c)
 	}
 }
 
