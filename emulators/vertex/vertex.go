@@ -262,33 +262,13 @@ type (
 )
 
 func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
-	model, ok := modelOf(r.URL.Path)
+	c, ok := readCall(w, r)
 	if !ok {
-		apiError(w, http.StatusNotFound, "NOT_FOUND", "stand-in: only POST .../publishers/google/models/MODEL:generateContent is served, not "+r.URL.Path)
 		return
 	}
-	body, err := readAll(w, r)
-	if err != nil {
-		apiError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "stand-in: "+err.Error())
-		return
-	}
-	var req request
-	if err := json.Unmarshal(body, &req); err != nil {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: request is not JSON: "+err.Error())
-		return
-	}
-	prompt, img, err := promptAndImage(req)
-	if err != nil {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: "+err.Error())
-		return
-	}
-	key := ""
-	if m := keyMarker.FindStringSubmatch(prompt); m != nil {
-		key = m[1]
-	}
-	fail, delay := s.take(key)
-	s.record(key, Recorded{Path: r.URL.Path, Body: body, Answer: answerName(fail)})
-	log := s.log.With("model", model, "key", key, "answer", answerName(fail))
+	fail, delay := s.take(c.key)
+	s.record(c.key, Recorded{Path: r.URL.Path, Body: c.body, Answer: answerName(fail)})
+	log := s.log.With("model", c.model, "key", c.key, "answer", answerName(fail))
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
@@ -298,8 +278,50 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	log.Info("stand-in answered generateContent (no model drew this)")
-	resp := response{ModelVersion: model + " (stand-in)", ResponseID: fmt.Sprintf("standin-%d", s.callNumber()),
-		UsageMetadata: usage{PromptTokenCount: 258 + len(prompt)/4, CandidatesTokenCount: 1290, TotalTokenCount: 1548 + len(prompt)/4}}
+	s.answer(w, fail, c)
+}
+
+// genCall is a generateContent request as the stand-in reads it.
+type genCall struct {
+	model, prompt, key string
+	body               []byte
+	img                image.Image
+}
+
+// readCall reads and checks a generateContent request; it answers the
+// errors itself.
+func readCall(w http.ResponseWriter, r *http.Request) (genCall, bool) {
+	model, ok := modelOf(r.URL.Path)
+	if !ok {
+		apiError(w, http.StatusNotFound, "NOT_FOUND", "stand-in: only POST .../publishers/google/models/MODEL:generateContent is served, not "+r.URL.Path)
+		return genCall{}, false
+	}
+	body, err := readAll(w, r)
+	if err != nil {
+		apiError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "stand-in: "+err.Error())
+		return genCall{}, false
+	}
+	var req request
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: request is not JSON: "+err.Error())
+		return genCall{}, false
+	}
+	prompt, img, err := promptAndImage(req)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: "+err.Error())
+		return genCall{}, false
+	}
+	c := genCall{model: model, prompt: prompt, body: body, img: img}
+	if m := keyMarker.FindStringSubmatch(prompt); m != nil {
+		c.key = m[1]
+	}
+	return c, true
+}
+
+// answer writes the answer the test asked for (fail), in Vertex AI's shape.
+func (s *Server) answer(w http.ResponseWriter, fail string, c genCall) {
+	resp := response{ModelVersion: c.model + " (stand-in)", ResponseID: fmt.Sprintf("standin-%d", s.callNumber()),
+		UsageMetadata: usage{PromptTokenCount: 258 + len(c.prompt)/4, CandidatesTokenCount: 1290, TotalTokenCount: 1548 + len(c.prompt)/4}}
 	switch fail {
 	case Fail429:
 		apiError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "stand-in: Resource exhausted. Please try again later.")
@@ -318,7 +340,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request) {
 	case FailBadImage:
 		resp.Candidates = []candidate{{Content: &content{Role: "model", Parts: []part{{InlineData: &blob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString([]byte("not a png (stand-in)"))}}}}, FinishReason: "STOP"}}
 	default: // ok, slow
-		out, err := Draw(img, prompt)
+		out, err := Draw(c.img, c.prompt)
 		if err != nil {
 			apiError(w, http.StatusInternalServerError, "INTERNAL", "stand-in: "+err.Error())
 			return
