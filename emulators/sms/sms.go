@@ -178,28 +178,38 @@ func (s *Server) authorised(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	if !s.authorised(w, r) {
-		return
-	}
+// readMessage reads and checks a Messages API form, answering Twilio's
+// error for a bad one.
+func readMessage(w http.ResponseWriter, r *http.Request) (to, from, body string, ok bool) {
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, 21601, "malformed form: "+err.Error())
-		return
+		return "", "", "", false
 	}
-	to, body := r.PostForm.Get("To"), r.PostForm.Get("Body")
-	from := r.PostForm.Get("From")
+	to, body = r.PostForm.Get("To"), r.PostForm.Get("Body")
+	from = r.PostForm.Get("From")
 	if from == "" {
 		from = r.PostForm.Get("MessagingServiceSid")
 	}
 	switch {
 	case !e164.MatchString(to):
 		writeError(w, http.StatusBadRequest, 21211, fmt.Sprintf("The 'To' number %s is not a valid phone number.", to))
-		return
+		return "", "", "", false
 	case body == "":
 		writeError(w, http.StatusBadRequest, 21602, "Message body is required.")
-		return
+		return "", "", "", false
 	case from == "":
 		writeError(w, http.StatusBadRequest, 21603, "The 'From' number is required.")
+		return "", "", "", false
+	}
+	return to, from, body, true
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	if !s.authorised(w, r) {
+		return
+	}
+	to, from, body, ok := readMessage(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
