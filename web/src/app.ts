@@ -37,6 +37,10 @@ export interface Ctx {
   // boothPanel: the job in the kiosk's result panel and its pick-up link,
   // kept while the kiosk is left for Print (src/views/kiosk/panel.ts).
   boothPanel?: { job: Job; url: string };
+  // submitted: the job the upload screen just made (the Gateway's 202
+  // answer), handed to the status screen so it shows the job at once, not
+  // after the listeners' first snapshots.
+  submitted?: Job;
 }
 
 export type Teardown = () => void;

@@ -357,7 +357,7 @@ async function send(u: Upload, photo: Prepared) {
       { onWaiting: (w) => { if (!u.cancelled) status.textContent = w ? t("waiting_network") : t("submitting"); }, online: onOnline },
     );
     await submittedJob(ctx, job, u.channels.wantsPush(), u.email?.value.trim());
-    submitted = job;
+    ctx.submitted = job;
     if (!u.cancelled) ctx.go("#/job/" + encodeURIComponent(job.id));
   } catch (err) {
     if (u.cancelled) return;
@@ -423,10 +423,6 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
   };
 }
 
-// submitted: the job the upload screen just made (the Gateway's 202
-// answer), handed to the status screen so it shows the job at once, not
-// after the listeners' first snapshots.
-let submitted: Job | undefined;
 
 // statusFrame: the status screen's badge and detail, the push offer, and
 // the notice sign-in left.
@@ -508,8 +504,8 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   };
 
   // The job just submitted shows at once, from the Gateway's answer.
-  if (submitted?.id === id && submitted.status === "queued") show("queued", submitted.queue);
-  submitted = undefined;
+  if (ctx.submitted?.id === id && ctx.submitted.status === "queued") show("queued", ctx.submitted.queue);
+  ctx.submitted = undefined;
   const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
   const unsubs = [
     onSnapshot(doc(ctx.db, "requests", id), () => {}, fail),
