@@ -194,7 +194,7 @@ func TestAuthBlockingRights(t *testing.T) {
 		if !ok {
 			a, ok = b.Body.Attributes["members"]
 		}
-		if !ok || !slices.Contains(accountRefs(a.Expr), "authblock") {
+		if !ok || !slices.Contains(accountRefs(p, a.Expr), "authblock") {
 			continue
 		}
 		role, _ := literalString(b.Block, "role")
@@ -213,7 +213,7 @@ func TestAuthBlockingRights(t *testing.T) {
 		}
 		walkBlocks(b.Block, func(n *hclsyntax.Block) {
 			for _, a := range n.Body.Attributes {
-				if slices.Contains(accountRefs(a.Expr), "authblock") {
+				if slices.Contains(accountRefs(p, a.Expr), "authblock") {
 					t.Errorf("%s uses AuthBlocking's account", b.addr())
 				}
 			}

@@ -246,7 +246,7 @@ func TestWorkerImageBuildAccount(t *testing.T) {
 			out[b.Labels[0]] = exprText(t, c, b.file, b.Body.Attributes["value"])
 		}
 	}
-	if out["build_service_account"] != "google_service_account.build.email" || out["source_bucket"] != "google_storage_bucket.source.name" {
+	if c.outputRef(out["build_service_account"]) != "module.build.google_service_account.this.email" || out["source_bucket"] != "google_storage_bucket.source.name" {
 		t.Errorf("outputs build_service_account = %q, source_bucket = %q", out["build_service_account"], out["source_bucket"])
 	}
 }

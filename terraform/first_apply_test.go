@@ -79,7 +79,7 @@ func checkIAMPropagationWaits(t *testing.T, c *config, minConsumers int) {
 			continue
 		}
 		if m, ok := b.Body.Attributes["member"]; ok {
-			for _, acct := range accountRefs(m.Expr) {
+			for _, acct := range accountRefs(c, m.Expr) {
 				grants[acct] = append(grants[acct], addr)
 			}
 		}
@@ -93,7 +93,7 @@ func checkIAMPropagationWaits(t *testing.T, c *config, minConsumers int) {
 		walkBlocks(b.Block, func(n *hclsyntax.Block) {
 			for name, a := range n.Body.Attributes {
 				if name == "service_account" || name == "service_account_email" || name == "email" {
-					for _, acct := range accountRefs(a.Expr) {
+					for _, acct := range accountRefs(c, a.Expr) {
 						accts[acct] = true
 					}
 				}
@@ -151,7 +151,10 @@ func waitFor(t *testing.T, res map[string]block, waits map[string]bool, grant st
 			long = true
 		}
 		for _, dep := range dependsOn(t, b) {
-			if dep == grant && long {
+			// depends_on = [module.CALL] waits for all the module's
+			// resources.
+			inModule := strings.HasPrefix(dep, "module.") && strings.HasPrefix(grant, dep+".")
+			if (dep == grant || inModule) && long {
 				return true
 			}
 			if strings.HasPrefix(dep, "time_sleep.") && visit(dep) {
@@ -168,19 +171,47 @@ func waitFor(t *testing.T, res map[string]block, waits map[string]bool, grant st
 	return ""
 }
 
-// accountRefs returns the X of each google_service_account.X an expression
-// refers to.
-func accountRefs(e hclsyntax.Expression) []string {
+// accountRefs names each service account an expression refers to: X for
+// google_service_account.X, module.CALL.X for a module's account, whether
+// named directly (module.CALL.google_service_account.X, as the module's own
+// blocks are resolved) or through one of the module's outputs
+// (module.CALL.id, whose value is google_service_account.X.id).
+func accountRefs(c *config, e hclsyntax.Expression) []string {
 	var out []string
 	for _, tr := range e.Variables() {
-		if tr.RootName() != "google_service_account" || len(tr) < 2 {
-			continue
-		}
-		if a, ok := tr[1].(hcl.TraverseAttr); ok {
-			out = append(out, a.Name)
-		}
+		out = append(out, accountRef(c, tr)...)
 	}
 	return out
+}
+
+func accountRef(c *config, tr hcl.Traversal) []string {
+	var parts []string
+	for _, s := range tr {
+		switch s := s.(type) {
+		case hcl.TraverseRoot:
+			parts = append(parts, s.Name)
+		case hcl.TraverseAttr:
+			parts = append(parts, s.Name)
+		}
+	}
+	switch {
+	case len(parts) >= 2 && parts[0] == "google_service_account":
+		return []string{parts[1]}
+	case len(parts) >= 5 && parts[0] == "module" && parts[2] == "google_service_account":
+		return []string{"module." + parts[1] + "." + parts[3]}
+	case len(parts) >= 3 && parts[0] == "module":
+		ref := strings.Join(parts[:3], ".")
+		out := c.outputRef(ref)
+		if out == ref {
+			return nil
+		}
+		otr, diags := hclsyntax.ParseTraversalAbs([]byte(out), "", hcl.InitialPos)
+		if diags.HasErrors() {
+			return nil // an output that is not one reference
+		}
+		return accountRef(c, otr)
+	}
+	return nil
 }
 
 // dependsOn returns the addresses (type.name) in b's depends_on.
@@ -233,11 +264,11 @@ func TestNoDependencyCycle(t *testing.T) {
 						if nodes[to] {
 							edges[from] = append(edges[from], to)
 						}
-						// module.CALL.OUTPUT: the module's resources
-						// (the outputs are theirs, TestFunctionsThroughModule).
-						if strings.HasPrefix(to, "module.") {
+						// module.CALL.OUTPUT, module.CALL (depends_on):
+						// the module's resources, all of them.
+						if call := strings.Split(to, "."); !nodes[to] && call[0] == "module" && len(call) > 1 {
 							for _, m := range sortedKeys(nodes) {
-								if strings.HasPrefix(m, to+".") {
+								if strings.HasPrefix(m, "module."+call[1]+".") {
 									edges[from] = append(edges[from], m)
 								}
 							}
@@ -281,10 +312,11 @@ func nodeAddr(kind, typ, name string) string {
 	return typ + "." + name
 }
 
-// refAddr is the resource or data address a traversal starts with.
+// refAddr is the resource or data address a traversal starts with:
+// type.name, data.type.name, and for a module's resource the same after
+// module.CALL (module.CALL.OUTPUT when it names an output).
 func refAddr(tr hcl.Traversal) string {
 	var parts []string
-loop:
 	for _, s := range tr {
 		switch s := s.(type) {
 		case hcl.TraverseRoot:
@@ -292,9 +324,14 @@ loop:
 		case hcl.TraverseAttr:
 			parts = append(parts, s.Name)
 		}
-		if len(parts) == 3 || (len(parts) == 2 && parts[0] != "data") {
-			break loop
-		}
 	}
-	return strings.Join(parts, ".")
+	n, at := 0, 0
+	if len(parts) > 0 && parts[0] == "module" {
+		n, at = 2, 2
+	}
+	n += 2
+	if len(parts) > at && parts[at] == "data" {
+		n++
+	}
+	return strings.Join(parts[:min(n, len(parts))], ".")
 }

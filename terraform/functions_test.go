@@ -148,8 +148,8 @@ func TestEntryPointsRegistered(t *testing.T) {
 					for _, v := range a.Expr.Variables() {
 						if ref := refAddr(v); strings.HasPrefix(ref, "google_cloudfunctions2_function.") {
 							eventTargets[strings.TrimPrefix(ref, "google_cloudfunctions2_function.")] = true
-						} else if strings.HasPrefix(ref, "module.") {
-							eventTargets[ref] = true
+						} else if call := strings.Split(ref, "."); call[0] == "module" {
+							eventTargets["module."+call[1]] = true
 						}
 					}
 				}

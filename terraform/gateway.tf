@@ -89,7 +89,7 @@ module "gateway" {
 
   runtime               = var.functions_runtime
   entry_point           = "Gateway"
-  build_service_account = google_service_account.build.id
+  build_service_account = module.build.id
   docker_repository     = google_artifact_registry_repository.images.id
   source_bucket         = google_storage_bucket.source.name
   source_object         = google_storage_bucket_object.source.name

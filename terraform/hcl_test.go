@@ -56,6 +56,9 @@ type config struct {
 	// modules are the local modules called, by call name, as written
 	// (var.* unresolved): what the schema check reads.
 	modules map[string]*config
+	// outputs are the resolved text of each called module's outputs, by
+	// module.CALL.NAME (outputRef).
+	outputs map[string]string
 }
 
 func loadConfig(t *testing.T, dir string) *config {
@@ -81,7 +84,7 @@ func loadConfig(t *testing.T, dir string) *config {
 func parseConfig(t *testing.T, dir string, srcs map[string][]byte) *config {
 	t.Helper()
 	p := hclparse.NewParser()
-	c := &config{dir: dir, src: map[string][]byte{}, modules: map[string]*config{}}
+	c := &config{dir: dir, src: map[string][]byte{}, modules: map[string]*config{}, outputs: map[string]string{}}
 	for _, name := range sortedKeys(srcs) {
 		hf, diags := p.ParseHCL(srcs[name], name)
 		if diags.HasErrors() {
@@ -343,13 +346,20 @@ var moduleMetaArgs = []string{"source", "version", "count", "for_each", "provide
 // module c calls, as that call instantiates them: every var.NAME in them is
 // replaced by the source text of the call's argument NAME (or the
 // variable's default; null when neither is given, which the schema check
-// reports), in parentheses where precedence needs them, and the call's
-// depends_on becomes theirs (Terraform makes everything in the module wait
-// for it). The resolved blocks refer to the root's own resources, locals
-// and variables, so the tests' evaluation, reference and depends_on checks
-// apply to them unchanged. Only what the stack's modules use is resolved:
-// a module that refers to its own locals, resources or path, or declares a
-// depends_on of its own, or a call with count or for_each, stops the test.
+// reports), every local.NAME by the local's expression (resolved the same
+// way), both in parentheses where precedence needs them, a reference to
+// the module's own resources and data gets the call's address
+// (google_service_account.this.email becomes
+// module.CALL.google_service_account.this.email), and the call's depends_on
+// becomes theirs (Terraform makes everything in the module wait for it).
+// The resolved blocks refer to the root's own resources, locals and
+// variables, and to the module's resources by their addresses in the root,
+// so the tests' evaluation, reference and depends_on checks apply to them
+// unchanged. The module's outputs are kept (by call) as the text they
+// resolve to, so that module.CALL.OUTPUT can be followed to the resource
+// (outputRef). Only what the stack's modules use is resolved: a module
+// that refers to path or to other modules, or declares a depends_on of its
+// own, or a call with count or for_each, stops the test.
 func (c *config) resolveModules(t *testing.T) {
 	t.Helper()
 	own := c.blocks
@@ -372,14 +382,14 @@ func (c *config) resolveModules(t *testing.T) {
 			t.Fatalf("module %s (%s) calls modules itself, which these tests do not resolve", name, m.dir)
 		}
 		c.modules[name] = m
-		args := moduleArgs(t, c, call, m)
+		r := newModResolver(t, m, name, moduleArgs(t, c, call, m))
 		deps := ""
 		if a, ok := call.Body.Attributes["depends_on"]; ok {
 			deps = exprText(t, c, call.file, a)
 		}
 		for _, file := range sortedKeys(m.src) {
 			label := filepath.ToSlash(filepath.Join(m.dir, file)) + " (module." + name + ")"
-			text := resolveFile(t, m, file, args, deps)
+			text := r.file(file, deps)
 			hf, diags := hclparse.NewParser().ParseHCL(text, label)
 			if diags.HasErrors() {
 				t.Fatalf("module %s resolved: parse %s: %s\n%s", name, label, diags.Error(), text)
@@ -391,7 +401,37 @@ func (c *config) resolveModules(t *testing.T) {
 				}
 			}
 		}
+		for _, b := range m.blocks {
+			if b.Type == "output" {
+				if a, ok := b.Body.Attributes["value"]; ok {
+					c.outputs["module."+name+"."+b.Labels[0]] = r.expr(b.file, a.Expr, "output "+b.Labels[0])
+				}
+			}
+		}
 	}
+}
+
+// outputRef is the address a module output stands for when the output is
+// one resource's attribute (module.build.id is
+// module.build.google_service_account.this.id); ref itself otherwise.
+func (c *config) outputRef(ref string) string {
+	if out, ok := c.outputs[ref]; ok {
+		return out
+	}
+	return ref
+}
+
+// needsParens says whether an expression's text must be put in parentheses
+// where it replaces a name: all but single terms.
+func needsParens(e hclsyntax.Expression) bool {
+	switch e.(type) {
+	case nil, *hclsyntax.ScopeTraversalExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateExpr,
+		*hclsyntax.TemplateWrapExpr, *hclsyntax.FunctionCallExpr, *hclsyntax.ObjectConsExpr,
+		*hclsyntax.TupleConsExpr, *hclsyntax.ParenthesesExpr, *hclsyntax.IndexExpr,
+		*hclsyntax.RelativeTraversalExpr, *hclsyntax.SplatExpr, *hclsyntax.ForExpr:
+		return false
+	}
+	return true
 }
 
 // moduleArgs is the text each variable of m takes in call: the argument's,
@@ -409,12 +449,7 @@ func moduleArgs(t *testing.T, c *config, call block, m *config) map[string]strin
 		} else if a, ok := v.Body.Attributes["default"]; ok {
 			text, expr = exprText(t, m, v.file, a), a.Expr
 		}
-		switch expr.(type) {
-		case nil, *hclsyntax.ScopeTraversalExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateExpr,
-			*hclsyntax.TemplateWrapExpr, *hclsyntax.FunctionCallExpr, *hclsyntax.ObjectConsExpr,
-			*hclsyntax.TupleConsExpr, *hclsyntax.ParenthesesExpr, *hclsyntax.IndexExpr,
-			*hclsyntax.RelativeTraversalExpr, *hclsyntax.SplatExpr, *hclsyntax.ForExpr:
-		default:
+		if needsParens(expr) {
 			text = "(" + text + ")"
 		}
 		args[v.Labels[0]] = text
@@ -422,22 +457,116 @@ func moduleArgs(t *testing.T, c *config, call block, m *config) map[string]strin
 	return args
 }
 
-// resolveFile returns the text of m's file with var.* in its resource and
-// data blocks replaced by args, and deps (if any) as their depends_on.
-func resolveFile(t *testing.T, m *config, file string, args map[string]string, deps string) []byte {
-	t.Helper()
-	type edit struct {
-		start, end int
-		text       string
-	}
-	var edits []edit
-	declared := map[string]bool{}
+// modResolver rewrites the text of one module m as the call named call
+// instantiates it (resolveModules).
+type modResolver struct {
+	t        *testing.T
+	m        *config
+	call     string
+	args     map[string]string // var name -> text
+	declared map[string]bool   // the module's resource types
+	locals   map[string]block  // local name -> its locals block
+	inLocal  map[string]bool   // the locals being resolved (a cycle stops)
+}
+
+func newModResolver(t *testing.T, m *config, call string, args map[string]string) *modResolver {
+	r := &modResolver{t: t, m: m, call: call, args: args, declared: map[string]bool{}, locals: map[string]block{}, inLocal: map[string]bool{}}
 	for _, b := range m.blocks {
-		if b.Type == "resource" {
-			declared[b.Labels[0]] = true
+		switch b.Type {
+		case "resource":
+			r.declared[b.Labels[0]] = true
+		case "locals":
+			for name := range b.Body.Attributes {
+				r.locals[name] = b
+			}
 		}
 	}
-	for _, b := range m.blocks {
+	return r
+}
+
+type textEdit struct {
+	start, end int
+	text       string
+}
+
+// apply applies edits (byte offsets in src, none overlapping) to
+// src[from:to].
+func apply(src []byte, from, to int, edits []textEdit) string {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
+	text := string(src[from:to])
+	for _, e := range edits {
+		text = text[:e.start-from] + e.text + text[e.end-from:]
+	}
+	return text
+}
+
+// edits are the rewrites of the references in e (in file, part of what).
+func (r *modResolver) edits(file string, e hclsyntax.Expression, what string) []textEdit {
+	t := r.t
+	t.Helper()
+	var out []textEdit
+	for _, tr := range e.Variables() {
+		root := tr.RootName()
+		start := tr[0].SourceRange().Start.Byte
+		switch {
+		case root == "path" || root == "module":
+			t.Fatalf("%s: %s refers to %s, which these tests do not resolve", file, what, root)
+		case root == "data" || r.declared[root]:
+			out = append(out, textEdit{start, start, "module." + r.call + "."})
+		case root == "var" || root == "local":
+			v, ok := tr[1].(hcl.TraverseAttr)
+			if len(tr) < 2 || !ok {
+				t.Fatalf("%s: %s: %s is not followed by a name", file, what, root)
+			}
+			var text string
+			if root == "var" {
+				if text, ok = r.args[v.Name]; !ok {
+					t.Fatalf("%s: %s refers to var.%s, which the module does not declare", file, what, v.Name)
+				}
+			} else {
+				text = r.local(v.Name, what)
+			}
+			out = append(out, textEdit{start, tr[1].SourceRange().End.Byte, text})
+		}
+	}
+	return out
+}
+
+// expr is the text of e (in file) with its references rewritten.
+func (r *modResolver) expr(file string, e hclsyntax.Expression, what string) string {
+	rng := e.Range()
+	return apply(r.m.src[file], rng.Start.Byte, rng.End.Byte, r.edits(file, e, what))
+}
+
+// local is the text local.name stands for, resolved, in parentheses where
+// precedence needs them.
+func (r *modResolver) local(name, what string) string {
+	t := r.t
+	t.Helper()
+	b, ok := r.locals[name]
+	if !ok {
+		t.Fatalf("%s refers to local.%s, which the module does not declare", what, name)
+	}
+	if r.inLocal[name] {
+		t.Fatalf("local.%s refers to itself", name)
+	}
+	r.inLocal[name] = true
+	defer delete(r.inLocal, name)
+	a := b.Body.Attributes[name]
+	text := r.expr(b.file, a.Expr, "local."+name)
+	if needsParens(a.Expr) {
+		text = "(" + text + ")"
+	}
+	return text
+}
+
+// file returns the text of m's file with the references in its resource
+// and data blocks rewritten, and deps (if any) as their depends_on.
+func (r *modResolver) file(file, deps string) []byte {
+	t := r.t
+	t.Helper()
+	var edits []textEdit
+	for _, b := range r.m.blocks {
 		if b.file != file || b.Type != "resource" && b.Type != "data" {
 			continue
 		}
@@ -446,35 +575,14 @@ func resolveFile(t *testing.T, m *config, file string, args map[string]string, d
 		}
 		walkBlocks(b.Block, func(n *hclsyntax.Block) {
 			for _, a := range n.Body.Attributes {
-				for _, tr := range a.Expr.Variables() {
-					root := tr.RootName()
-					switch {
-					case root == "local" || root == "path" || root == "module" || root == "data" || declared[root]:
-						t.Fatalf("%s: %s refers to %s, which these tests do not resolve (only var.*)", file, b.addr(), root)
-					case root != "var" || len(tr) < 2:
-						continue
-					}
-					v, ok := tr[1].(hcl.TraverseAttr)
-					if !ok {
-						t.Fatalf("%s: %s: var is not followed by a name", file, b.addr())
-					}
-					text, ok := args[v.Name]
-					if !ok {
-						t.Fatalf("%s: %s refers to var.%s, which the module does not declare", file, b.addr(), v.Name)
-					}
-					edits = append(edits, edit{tr[0].SourceRange().Start.Byte, tr[1].SourceRange().End.Byte, text})
-				}
+				edits = append(edits, r.edits(file, a.Expr, b.addr())...)
 			}
 		})
 		if deps != "" {
 			end := b.Body.SrcRange.End.Byte - 1 // the closing brace
-			edits = append(edits, edit{end, end, "\n  depends_on = " + deps + "\n"})
+			edits = append(edits, textEdit{end, end, "\n  depends_on = " + deps + "\n"})
 		}
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].start > edits[j].start })
-	text := string(m.src[file])
-	for _, e := range edits {
-		text = text[:e.start] + e.text + text[e.end:]
-	}
-	return []byte(text)
+	src := r.m.src[file]
+	return []byte(apply(src, 0, len(src), edits))
 }

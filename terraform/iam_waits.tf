@@ -17,12 +17,8 @@
 resource "time_sleep" "build_iam" {
   create_duration = "60s"
 
-  depends_on = [
-    google_project_iam_member.build_logs,
-    google_project_iam_member.build_function_sources,
-    google_artifact_registry_repository_iam_member.build_images,
-    google_storage_bucket_iam_member.build_source_reader,
-  ]
+  # The module's grants (Terraform waits for all its resources).
+  depends_on = [module.build]
 }
 
 # The runtime accounts' rights that exist before what runs as them: the

@@ -71,12 +71,22 @@ func TestFunctionsThroughModule(t *testing.T) {
 	}
 }
 
-// A stack applied before the module has its functions at the old,
-// hand-written addresses: a moved block carries each one's state to its
-// module (no function is destroyed and created again). Each moved block
+// A stack applied before the modules has its functions, its build account
+// and the account's grants at the old, hand-written addresses: a moved
+// block carries each one's state to its module (no function, account or
+// grant is destroyed and created again). Each moved block
 // goes from an address no longer declared to a resource that is, of the
 // same type.
 func TestFunctionMoves(t *testing.T) {
+	// The build account and its grants, in both roots, went into
+	// modules/function-builder the same way.
+	build := map[string]string{
+		"google_service_account.build":                                "module.build.google_service_account.this",
+		"google_project_iam_member.build_logs":                        "module.build.google_project_iam_member.logs",
+		"google_project_iam_member.build_function_sources":            "module.build.google_project_iam_member.function_sources",
+		"google_artifact_registry_repository_iam_member.build_images": "module.build.google_artifact_registry_repository_iam_member.images",
+		"google_storage_bucket_iam_member.build_source_reader":        "module.build.google_storage_bucket_iam_member.source",
+	}
 	want := map[string]map[string]string{
 		".": {
 			"google_cloudfunctions2_function.gateway":      "module.gateway.google_cloudfunctions2_function.this",
@@ -87,6 +97,9 @@ func TestFunctionMoves(t *testing.T) {
 		"project": {
 			"google_cloudfunctions2_function.authblock": "module.authblock.google_cloudfunctions2_function.this",
 		},
+	}
+	for _, dir := range schemaRoots {
+		maps.Copy(want[dir], build)
 	}
 	for _, dir := range schemaRoots {
 		c := loadConfig(t, dir)
@@ -162,8 +175,10 @@ func typeOf(addr string) string {
 
 // The tests see a module's resources as the call makes them: each var.NAME
 // becomes the call's argument (in parentheses where precedence needs them),
-// or the variable's default, or null; the call's depends_on becomes the
-// resource's. A module the resolver cannot read faithfully is refused.
+// or the variable's default, or null; each local.NAME its expression,
+// resolved; a reference to the module's own resource its address in the
+// root; the call's depends_on becomes the resource's. A module the resolver
+// cannot read faithfully is refused.
 func TestModuleResolution(t *testing.T) {
 	dir := t.TempDir()
 	mod := filepath.Join(dir, "mod")
@@ -184,6 +199,10 @@ variable "b" {
 variable "c" {
   default = null
 }
+locals {
+  sum    = var.a + 1
+  quoted = "q-${var.b}"
+}
 resource "x_thing" "this" {
   doubled = var.a * 2
   label   = "${var.b}-suffix"
@@ -191,6 +210,14 @@ resource "x_thing" "this" {
   nested {
     same = var.a
   }
+}
+resource "x_user" "this" {
+  thing  = x_thing.this.doubled
+  summed = local.sum * 2
+  tmpl   = "${local.quoted}/x"
+}
+data "x_source" "this" {
+  thing = x_thing.this.label
 }
 output "doubled" {
   value = x_thing.this.doubled
@@ -226,6 +253,31 @@ module "m" {
 	}
 	if deps := dependsOn(t, b); !slices.Equal(deps, []string{"x_other.first"}) {
 		t.Errorf("depends_on %v, want the call's [x_other.first]", deps)
+	}
+	// The module's own resources by their address in the root, its locals
+	// by their expressions (resolved too, in parentheses where needed).
+	u := c.resource(t, "resource", "x_user", "module.m.this")
+	for attr, want := range map[string]string{
+		"thing":  "module.m.x_thing.this.doubled",
+		"summed": "((1 + 2) + 1) * 2",
+		"tmpl":   `"${"q-${"dflt"}"}/x"`,
+	} {
+		if got := exprText(t, c, u.file, u.Body.Attributes[attr]); got != want {
+			t.Errorf("%s is %s, want %s", attr, got, want)
+		}
+	}
+	if v, _ := attrValue(t, ctx, u.Block, "tmpl"); !v.RawEquals(cty.StringVal("q-dflt/x")) {
+		t.Errorf("tmpl = %#v, want q-dflt/x", v)
+	}
+	d := c.resource(t, "data", "x_source", "module.m.this")
+	if d.addr() != "module.m.data.x_source.this" {
+		t.Errorf("data address %s", d.addr())
+	}
+	if got := exprText(t, c, d.file, d.Body.Attributes["thing"]); got != "module.m.x_thing.this.label" {
+		t.Errorf("data thing is %s", got)
+	}
+	if got := c.outputRef("module.m.doubled"); got != "module.m.x_thing.this.doubled" {
+		t.Errorf("module.m.doubled stands for %s", got)
 	}
 	if _, ok := c.resources("output", "doubled")["doubled"]; ok {
 		t.Error("the module's output is taken for the root's")
@@ -310,6 +362,30 @@ func TestFunctionSecrets(t *testing.T) {
 					t.Errorf("module.%s: secret_environment_variables.%s is not %s", call, attr, want)
 				}
 			}
+		}
+	}
+}
+
+// The moved blocks keep an applied stack's build account only if the
+// module names it as before: a new account_id (or condition title, part of
+// the conditioned grant's identity) would replace the account or the grant.
+func TestBuildAccountNamesKept(t *testing.T) {
+	want := map[string][2]string{
+		".":       {`"${var.event}-build"`, `"${var.event}-function-sources"`},
+		"project": {`"auth-blocking-builder"`, `"auth-blocking-function-sources"`},
+	}
+	for _, dir := range schemaRoots {
+		c := loadConfig(t, dir)
+		if md := c.modules["build"]; md == nil || filepath.ToSlash(md.dir) != "modules/function-builder" {
+			t.Fatalf("%s: module build is not modules/function-builder", dir)
+		}
+		sa := c.resource(t, "resource", "google_service_account", "module.build.this")
+		if got := exprText(t, c, sa.file, sa.Body.Attributes["account_id"]); got != want[dir][0] {
+			t.Errorf("%s: the build account's id is %s, want %s", dir, got, want[dir][0])
+		}
+		g := c.resource(t, "resource", "google_project_iam_member", "module.build.function_sources")
+		if got := exprText(t, c, g.file, child(g.Block, "condition").Body.Attributes["title"]); got != want[dir][1] {
+			t.Errorf("%s: the sources grant's condition title is %s, want %s", dir, got, want[dir][1])
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 var schemaRoots = []string{".", "project"}
 
 // schemaDirs returns the roots and the folders of the local modules they
-// call (modules/go-function), each once.
+// call (modules/go-function, modules/function-builder), each once.
 func schemaDirs(t *testing.T) []string {
 	t.Helper()
 	dirs := append([]string(nil), schemaRoots...)
@@ -45,8 +45,10 @@ func schemaDirs(t *testing.T) []string {
 func TestProviderSchemas(t *testing.T) {
 	snap := loadSnapshot(t)
 	dirs := schemaDirs(t)
-	if len(dirs) <= len(schemaRoots) {
-		t.Errorf("checked %v: the roots call no local module (modules/go-function)", dirs)
+	for _, m := range []string{goFunctionModule, "modules/function-builder"} {
+		if !slices.Contains(dirs, m) {
+			t.Errorf("checked %v: the roots do not call %s", dirs, m)
+		}
 	}
 	for _, dir := range dirs {
 		for _, err := range checkSchemas(snap, loadConfig(t, dir)) {

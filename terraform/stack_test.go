@@ -3,6 +3,7 @@ package terraform_test
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,7 +160,7 @@ func TestEventOwnsOnlyItsGrants(t *testing.T) {
 	}
 	for name, b := range c.resources("resource", "google_project_iam_member") {
 		member := exprText(t, c, b.file, b.Body.Attributes["member"])
-		if !regexp.MustCompile(`^"serviceAccount:\$\{google_service_account\.[a-z_]+\.email\}"$`).MatchString(member) {
+		if !regexp.MustCompile(`^"serviceAccount:\$\{(module\.[a-z_]+\.)?google_service_account\.[a-z_]+\.email\}"$`).MatchString(member) {
 			t.Errorf("google_project_iam_member.%s grants to %s, not to one of this event's service accounts", name, member)
 		}
 	}
@@ -293,26 +294,33 @@ func TestBuildAccountNarrow(t *testing.T) {
 }
 
 func checkBuildAccountNarrow(t *testing.T, c *config) {
+	// The build account is module "build"'s (modules/function-builder).
+	isBuild := func(a *hclsyntax.Attribute) bool {
+		return a != nil && slices.Contains(accountRefs(c, a.Expr), "module.build.this")
+	}
+	// The bucket's name as Cloud Functions makes it: the project number
+	// and the region, no event (the module's local, resolved).
+	const sources = `${"gcf-v2-sources-${data.google_project.this.number}-${var.region}"}`
 	sourcesRead := false
 	for name, b := range c.resources("resource", "google_project_iam_member") {
 		role, _ := literalString(b.Block, "role")
-		member := exprText(t, c, b.file, b.Body.Attributes["member"])
-		if strings.Contains(member, "google_service_account.build.") && role == "roles/storage.objectViewer" {
+		member := b.Body.Attributes["member"]
+		if isBuild(member) && role == "roles/storage.objectViewer" {
 			cond := child(b.Block, "condition")
 			if cond == nil {
 				t.Errorf("google_project_iam_member.%s grants the build account objectViewer on every bucket", name)
 				continue
 			}
 			expr := exprText(t, c, b.file, cond.Body.Attributes["expression"])
-			if !strings.Contains(expr, `resource.name == \"projects/_/buckets/${local.function_sources_bucket}\"`) ||
-				!strings.Contains(expr, `resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")`) ||
+			if !strings.Contains(expr, `resource.name == \"projects/_/buckets/`+sources+`\"`) ||
+				!strings.Contains(expr, `resource.name.startsWith(\"projects/_/buckets/`+sources+`/\")`) ||
 				strings.Count(expr, "||") != 1 || strings.Contains(expr, "&&") {
 				t.Errorf("google_project_iam_member.%s: condition %s is not exactly the function sources bucket and its objects", name, expr)
 			}
 			sourcesRead = true
 			continue
 		}
-		if strings.Contains(member, "google_service_account.build.") && role != "roles/logging.logWriter" {
+		if isBuild(member) && role != "roles/logging.logWriter" {
 			t.Errorf("google_project_iam_member.%s grants the build account %s project-wide", name, role)
 		}
 		if hasPrefixAny(role, "roles/cloudbuild.builds.builder", "roles/editor", "roles/owner") {
@@ -322,7 +330,7 @@ func checkBuildAccountNarrow(t *testing.T, c *config) {
 	repoGrant := false
 	for _, b := range c.resources("resource", "google_artifact_registry_repository_iam_member") {
 		role, _ := literalString(b.Block, "role")
-		if role == "roles/artifactregistry.writer" && strings.Contains(exprText(t, c, b.file, b.Body.Attributes["member"]), "google_service_account.build.") {
+		if role == "roles/artifactregistry.writer" && isBuild(b.Body.Attributes["member"]) {
 			repoGrant = true
 		}
 	}
@@ -332,23 +340,17 @@ func checkBuildAccountNarrow(t *testing.T, c *config) {
 	if !sourcesRead {
 		t.Error("the build account cannot read gcf-v2-sources-NUMBER-REGION, where gen2 functions build from")
 	}
-	// The bucket's name as Cloud Functions makes it: the project number
-	// and the region, no event.
-	for _, b := range c.blocks {
-		if a, ok := b.Body.Attributes["function_sources_bucket"]; ok && b.Type == "locals" {
-			if got := exprText(t, c, b.file, a); got != `"gcf-v2-sources-${data.google_project.this.number}-${var.region}"` {
-				t.Errorf("local.function_sources_bucket = %s", got)
-			}
-		}
-	}
 	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
 		bc := child(b.Block, "build_config")
 		a, ok := bc.Body.Attributes["docker_repository"]
 		if !ok || !strings.Contains(exprText(t, c, b.file, a), "google_artifact_registry_repository.images") {
 			t.Errorf("function %s does not build into the event's repository (docker_repository)", name)
 		}
-		if a, ok := bc.Body.Attributes["service_account"]; !ok || !strings.Contains(exprText(t, c, b.file, a), "google_service_account.build.") {
+		sa := bc.Body.Attributes["service_account"]
+		if !isBuild(sa) {
 			t.Errorf("function %s is not built by the build account", name)
+		} else if ref := c.outputRef(exprText(t, c, b.file, sa)); !strings.HasSuffix(ref, ".id") {
+			t.Errorf("function %s: build_config.service_account is %s, not the account's id", name, ref)
 		}
 	}
 }

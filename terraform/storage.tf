@@ -168,13 +168,6 @@ resource "google_storage_bucket_object" "source" {
   source = data.archive_file.source.output_path
 }
 
-# Builds of the functions run as this account rather than the project's
-# default compute account, which new projects no longer grant the rights to
-# build. It gets what Google's "custom build service account" page lists for
-# function builds, each as narrow as the resource allows, instead of the
-# project-wide roles/cloudbuild.builds.builder: write build logs (project-wide
-# only), read the source archive (its bucket only), push the built images (the
-# event's own repository, which every function names as docker_repository).
 output "source_bucket" {
   description = "Bucket of the function sources; make deploy stages the worker image's Cloud Build source here too."
   value       = google_storage_bucket.source.name
@@ -182,58 +175,55 @@ output "source_bucket" {
 
 output "build_service_account" {
   description = "The build account (email): the function builds and the worker image's Cloud Build run as it."
-  value       = google_service_account.build.email
+  value       = module.build.email
 }
 
-resource "google_service_account" "build" {
-  account_id   = "${var.event}-build"
-  display_name = "Tiger Studio ${var.event}: function builds"
+# The account the functions and the worker image are built as, with only
+# the rights a build needs (../modules/function-builder says which and why).
+module "build" {
+  source = "./modules/function-builder"
+
+  project         = var.project
+  project_number  = data.google_project.this.number
+  region          = var.region
+  account_id      = "${var.event}-build"
+  display_name    = "Tiger Studio ${var.event}: function builds"
+  condition_title = "${var.event}-function-sources"
+  repository      = google_artifact_registry_repository.images
+  source_bucket   = google_storage_bucket.source.name
 
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "build_logs" {
-  project = var.project
-  role    = "roles/logging.logWriter"
-  member  = "serviceAccount:${google_service_account.build.email}"
+# Declared here before the module (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_service_account.build
+  to   = module.build.google_service_account.this
 }
 
-resource "google_artifact_registry_repository_iam_member" "build_images" {
-  location   = google_artifact_registry_repository.images.location
-  repository = google_artifact_registry_repository.images.name
-  role       = "roles/artifactregistry.writer"
-  member     = "serviceAccount:${google_service_account.build.email}"
+moved {
+  from = google_project_iam_member.build_logs
+  to   = module.build.google_project_iam_member.logs
 }
 
-# Gen2 functions copy the source from storage_source into Google's own
-# bucket gcf-v2-sources-PROJECT_NUMBER-REGION and build from there, so the
-# build account must read that bucket too. It is created by Cloud Functions
-# on the first deploy in the region, so there is nothing to grant on before
-# it exists: a project-level objectViewer, narrowed by an IAM condition to
-# that bucket and its objects. (The provider's example grants project-wide
-# objectAdmin; reading is all a build does with the source.)
+moved {
+  from = google_artifact_registry_repository_iam_member.build_images
+  to   = module.build.google_artifact_registry_repository_iam_member.images
+}
+
+moved {
+  from = google_project_iam_member.build_function_sources
+  to   = module.build.google_project_iam_member.function_sources
+}
+
+moved {
+  from = google_storage_bucket_iam_member.build_source_reader
+  to   = module.build.google_storage_bucket_iam_member.source
+}
+
+# The project's number names Cloud Functions' source bucket (above), the
+# App Check project (gateway.tf) and the autoscaler's parameter.
 data "google_project" "this" {
   project_id = var.project
-}
-
-locals {
-  function_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
-}
-
-resource "google_project_iam_member" "build_function_sources" {
-  project = var.project
-  role    = "roles/storage.objectViewer"
-  member  = "serviceAccount:${google_service_account.build.email}"
-
-  condition {
-    title       = "${var.event}-function-sources"
-    description = "Only the bucket Cloud Functions copies function sources to"
-    expression  = "resource.name == \"projects/_/buckets/${local.function_sources_bucket}\" || resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")"
-  }
-}
-
-resource "google_storage_bucket_iam_member" "build_source_reader" {
-  bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
 }

@@ -9,11 +9,12 @@
 #
 # Built as the event stacks build their functions (../storage.tf,
 # ../gateway.tf): the repository zipped (the same exclusions,
-# ../function-source-excludes.json), a build account with narrow rights, the
-# build's images in a repository of its own, the function itself declared by
-# the same module (../modules/go-function). The two roots cannot share
-# resources, so the few blocks that make a build are repeated here, under
-# the same addresses as there, so that ../*_test.go check both roots alike.
+# ../function-source-excludes.json), the build account declared by the same
+# module (../modules/function-builder), the build's images in a repository
+# of its own, the function itself declared by the same module
+# (../modules/go-function). The two roots cannot share resources, so the
+# few blocks that hold a build's source are repeated here, under the same
+# addresses as there, so that ../*_test.go check both roots alike.
 
 locals {
   authblock_name = "auth-blocking"
@@ -74,56 +75,53 @@ resource "google_artifact_registry_repository" "images" {
   depends_on = [google_project_service.apis]
 }
 
-#
-# The build account: what Google lists for a function build, each as narrow
-# as the resource allows (../storage.tf says why each).
-#
+# The build account, with only the rights a build needs
+# (../modules/function-builder, as the event stacks' ../storage.tf).
+module "build" {
+  source = "../modules/function-builder"
 
-resource "google_service_account" "build" {
+  project        = var.project
+  project_number = data.google_project.this.number
+  region         = var.region
   # Not "-build": that is the build account of an event named auth-blocking.
-  account_id   = "auth-blocking-builder"
-  display_name = "Tiger Studio: AuthBlocking function builds"
+  account_id      = "auth-blocking-builder"
+  display_name    = "Tiger Studio: AuthBlocking function builds"
+  condition_title = "auth-blocking-function-sources"
+  repository      = google_artifact_registry_repository.images
+  source_bucket   = google_storage_bucket.source.name
 
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "build_logs" {
-  project = var.project
-  role    = "roles/logging.logWriter"
-  member  = "serviceAccount:${google_service_account.build.email}"
+# Declared here before the module (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_service_account.build
+  to   = module.build.google_service_account.this
 }
 
-resource "google_artifact_registry_repository_iam_member" "build_images" {
-  location   = google_artifact_registry_repository.images.location
-  repository = google_artifact_registry_repository.images.name
-  role       = "roles/artifactregistry.writer"
-  member     = "serviceAccount:${google_service_account.build.email}"
+moved {
+  from = google_project_iam_member.build_logs
+  to   = module.build.google_project_iam_member.logs
+}
+
+moved {
+  from = google_artifact_registry_repository_iam_member.build_images
+  to   = module.build.google_artifact_registry_repository_iam_member.images
+}
+
+moved {
+  from = google_project_iam_member.build_function_sources
+  to   = module.build.google_project_iam_member.function_sources
+}
+
+moved {
+  from = google_storage_bucket_iam_member.build_source_reader
+  to   = module.build.google_storage_bucket_iam_member.source
 }
 
 data "google_project" "this" {
   project_id = var.project
-}
-
-locals {
-  function_sources_bucket = "gcf-v2-sources-${data.google_project.this.number}-${var.region}"
-}
-
-resource "google_project_iam_member" "build_function_sources" {
-  project = var.project
-  role    = "roles/storage.objectViewer"
-  member  = "serviceAccount:${google_service_account.build.email}"
-
-  condition {
-    title       = "auth-blocking-function-sources"
-    description = "Only the bucket Cloud Functions copies function sources to"
-    expression  = "resource.name == \"projects/_/buckets/${local.function_sources_bucket}\" || resource.name.startsWith(\"projects/_/buckets/${local.function_sources_bucket}/\")"
-  }
-}
-
-resource "google_storage_bucket_iam_member" "build_source_reader" {
-  bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.build.email}"
 }
 
 #
@@ -151,12 +149,8 @@ resource "google_project_iam_member" "authblock_accounts" {
 resource "time_sleep" "build_iam" {
   create_duration = "60s"
 
-  depends_on = [
-    google_project_iam_member.build_logs,
-    google_project_iam_member.build_function_sources,
-    google_artifact_registry_repository_iam_member.build_images,
-    google_storage_bucket_iam_member.build_source_reader,
-  ]
+  # The module's grants (Terraform waits for all its resources).
+  depends_on = [module.build]
 }
 
 resource "time_sleep" "runtime_iam" {
@@ -175,7 +169,7 @@ module "authblock" {
 
   runtime               = var.functions_runtime
   entry_point           = "AuthBlocking"
-  build_service_account = google_service_account.build.id
+  build_service_account = module.build.id
   docker_repository     = google_artifact_registry_repository.images.id
   source_bucket         = google_storage_bucket.source.name
   source_object         = google_storage_bucket_object.source.name

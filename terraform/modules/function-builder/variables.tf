@@ -1,0 +1,45 @@
+# What differs between the two roots' build accounts: the names (two roots
+# in one project must not collide) and what the builds read and write.
+
+variable "project" {
+  description = "The project the functions are built in."
+  type        = string
+}
+
+variable "project_number" {
+  description = "The project's number, which names Cloud Functions' own source bucket."
+  type        = string
+}
+
+variable "region" {
+  description = "The functions' region, which names Cloud Functions' own source bucket."
+  type        = string
+}
+
+variable "condition_title" {
+  description = "The title of the IAM condition on the read of Cloud Functions' source bucket (a grant's identity: changing it replaces the grant)."
+  type        = string
+}
+
+variable "account_id" {
+  description = "The build account's id, unique in the project."
+  type        = string
+}
+
+variable "display_name" {
+  description = "The build account's name, as the console shows it."
+  type        = string
+}
+
+variable "repository" {
+  description = "The Artifact Registry repository the builds push the images to (its location and name)."
+  type = object({
+    location = string
+    name     = string
+  })
+}
+
+variable "source_bucket" {
+  description = "The bucket of the zipped sources the builds read."
+  type        = string
+}
