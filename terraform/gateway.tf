@@ -87,12 +87,8 @@ module "gateway" {
   location    = var.region
   description = "Tiger Studio ${var.event}: HTTP API"
 
-  runtime               = var.functions_runtime
-  entry_point           = "Gateway"
-  build_service_account = module.build.id
-  docker_repository     = google_artifact_registry_repository.images.id
-  source_bucket         = google_storage_bucket.source.name
-  source_object         = google_storage_bucket_object.source.name
+  entry_point = "Gateway"
+  build       = local.function_build
 
   service_account_email = google_service_account.gateway.email
 

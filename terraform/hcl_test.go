@@ -382,7 +382,7 @@ func (c *config) resolveModules(t *testing.T) {
 			t.Fatalf("module %s (%s) calls modules itself, which these tests do not resolve", name, m.dir)
 		}
 		c.modules[name] = m
-		r := newModResolver(t, m, name, moduleArgs(t, c, call, m))
+		r := newModResolver(t, m, name, moduleArgs(t, c, call, m), objectArgs(t, c, call))
 		deps := ""
 		if a, ok := call.Body.Attributes["depends_on"]; ok {
 			deps = exprText(t, c, call.file, a)
@@ -457,20 +457,67 @@ func moduleArgs(t *testing.T, c *config, call block, m *config) map[string]strin
 	return args
 }
 
+// objectArgs are, for each argument of call that is an object written out
+// (an object constructor, or local.NAME whose expression is one), the text
+// of each attribute's expression: var.NAME.KEY then stands for that text,
+// as Terraform would read it.
+func objectArgs(t *testing.T, c *config, call block) map[string]map[string]string {
+	t.Helper()
+	locals := map[string]block{}
+	for _, b := range c.blocks {
+		if b.Type == "locals" && b.module == "" {
+			for name := range b.Body.Attributes {
+				locals[name] = b
+			}
+		}
+	}
+	out := map[string]map[string]string{}
+	for name, a := range call.Body.Attributes {
+		file, expr := call.file, a.Expr
+		if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "local" && len(tr.Traversal) == 2 {
+			if l, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
+				if b, ok := locals[l.Name]; ok {
+					file, expr = b.file, b.Body.Attributes[l.Name].Expr
+				}
+			}
+		}
+		obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+		if !ok {
+			continue
+		}
+		items := map[string]string{}
+		for _, it := range obj.Items {
+			key := hcl.ExprAsKeyword(it.KeyExpr)
+			if key == "" {
+				continue // a computed key: only var.NAME itself resolves
+			}
+			r := it.ValueExpr.Range()
+			text := string(c.src[file][r.Start.Byte:r.End.Byte])
+			if needsParens(it.ValueExpr) {
+				text = "(" + text + ")"
+			}
+			items[key] = text
+		}
+		out[name] = items
+	}
+	return out
+}
+
 // modResolver rewrites the text of one module m as the call named call
 // instantiates it (resolveModules).
 type modResolver struct {
 	t        *testing.T
 	m        *config
 	call     string
-	args     map[string]string // var name -> text
-	declared map[string]bool   // the module's resource types
-	locals   map[string]block  // local name -> its locals block
-	inLocal  map[string]bool   // the locals being resolved (a cycle stops)
+	args     map[string]string            // var name -> text
+	objects  map[string]map[string]string // var name -> key -> text (objectArgs)
+	declared map[string]bool              // the module's resource types
+	locals   map[string]block             // local name -> its locals block
+	inLocal  map[string]bool              // the locals being resolved (a cycle stops)
 }
 
-func newModResolver(t *testing.T, m *config, call string, args map[string]string) *modResolver {
-	r := &modResolver{t: t, m: m, call: call, args: args, declared: map[string]bool{}, locals: map[string]block{}, inLocal: map[string]bool{}}
+func newModResolver(t *testing.T, m *config, call string, args map[string]string, objects map[string]map[string]string) *modResolver {
+	r := &modResolver{t: t, m: m, call: call, args: args, objects: objects, declared: map[string]bool{}, locals: map[string]block{}, inLocal: map[string]bool{}}
 	for _, b := range m.blocks {
 		switch b.Type {
 		case "resource":
@@ -514,22 +561,38 @@ func (r *modResolver) edits(file string, e hclsyntax.Expression, what string) []
 		case root == "data" || r.declared[root]:
 			out = append(out, textEdit{start, start, "module." + r.call + "."})
 		case root == "var" || root == "local":
-			v, ok := tr[1].(hcl.TraverseAttr)
-			if len(tr) < 2 || !ok {
+			name, ok := traversalAttr(tr, 1)
+			if !ok {
 				t.Fatalf("%s: %s: %s is not followed by a name", file, what, root)
 			}
 			var text string
+			end := tr[1].SourceRange().End.Byte
 			if root == "var" {
-				if text, ok = r.args[v.Name]; !ok {
-					t.Fatalf("%s: %s refers to var.%s, which the module does not declare", file, what, v.Name)
+				if text, ok = r.args[name]; !ok {
+					t.Fatalf("%s: %s refers to var.%s, which the module does not declare", file, what, name)
+				}
+				// var.NAME.KEY of an object written out: KEY's text.
+				if k, isAttr := traversalAttr(tr, 2); isAttr {
+					if item, ok := r.objects[name][k]; ok {
+						text, end = item, tr[2].SourceRange().End.Byte
+					}
 				}
 			} else {
-				text = r.local(v.Name, what)
+				text = r.local(name, what)
 			}
-			out = append(out, textEdit{start, tr[1].SourceRange().End.Byte, text})
+			out = append(out, textEdit{start, end, text})
 		}
 	}
 	return out
+}
+
+// traversalAttr is the name of tr's step i when it is an attribute.
+func traversalAttr(tr hcl.Traversal, i int) (string, bool) {
+	if len(tr) <= i {
+		return "", false
+	}
+	a, ok := tr[i].(hcl.TraverseAttr)
+	return a.Name, ok
 }
 
 // expr is the text of e (in file) with its references rewritten.

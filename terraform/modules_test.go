@@ -199,6 +199,8 @@ variable "b" {
 variable "c" {
   default = null
 }
+variable "o" {}
+variable "p" {}
 locals {
   sum    = var.a + 1
   quoted = "q-${var.b}"
@@ -212,6 +214,9 @@ resource "x_thing" "this" {
   }
 }
 resource "x_user" "this" {
+  from_o = var.o.k
+  from_p = var.p.k
+  whole  = var.o
   thing  = x_thing.this.doubled
   summed = local.sum * 2
   tmpl   = "${local.quoted}/x"
@@ -225,9 +230,16 @@ output "doubled" {
 `)
 	write(filepath.Join(dir, "root.tf"), `
 resource "x_other" "first" {}
+locals {
+  obj = {
+    k = x_other.first.id
+  }
+}
 module "m" {
   source = "./mod"
   a      = 1 + 2
+  o      = { k = 1 + 1 }
+  p      = local.obj
   depends_on = [x_other.first]
 }
 `)
@@ -255,10 +267,15 @@ module "m" {
 		t.Errorf("depends_on %v, want the call's [x_other.first]", deps)
 	}
 	// The module's own resources by their address in the root, its locals
-	// by their expressions (resolved too, in parentheses where needed).
+	// by their expressions (resolved too, in parentheses where needed), an
+	// attribute of an object argument written out (directly or as a root
+	// local) by the attribute's expression.
 	u := c.resource(t, "resource", "x_user", "module.m.this")
 	for attr, want := range map[string]string{
 		"thing":  "module.m.x_thing.this.doubled",
+		"from_o": "(1 + 1)",
+		"from_p": "x_other.first.id",
+		"whole":  "{ k = 1 + 1 }",
 		"summed": "((1 + 2) + 1) * 2",
 		"tmpl":   `"${"q-${"dflt"}"}/x"`,
 	} {

@@ -22,12 +22,8 @@ module "reconcile" {
   location    = var.region
   description = "Tiger Studio ${var.event}: finishes or removes requests whose Gateway died"
 
-  runtime               = var.functions_runtime
-  entry_point           = "Reconcile"
-  build_service_account = module.build.id
-  docker_repository     = google_artifact_registry_repository.images.id
-  source_bucket         = google_storage_bucket.source.name
-  source_object         = google_storage_bucket_object.source.name
+  entry_point = "Reconcile"
+  build       = local.function_build
 
   service_account_email         = google_service_account.gateway.email
   ingress_settings              = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM keeps others out
@@ -58,12 +54,8 @@ module "notify_sweep" {
   location    = var.region
   description = "Tiger Studio ${var.event}: notifies owners whose notification event was lost"
 
-  runtime               = var.functions_runtime
-  entry_point           = "NotifySweep"
-  build_service_account = module.build.id
-  docker_repository     = google_artifact_registry_repository.images.id
-  source_bucket         = google_storage_bucket.source.name
-  source_object         = google_storage_bucket_object.source.name
+  entry_point = "NotifySweep"
+  build       = local.function_build
 
   service_account_email        = google_service_account.notify.email
   ingress_settings             = "ALLOW_ALL" # as above: IAM keeps others out

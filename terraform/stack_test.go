@@ -285,8 +285,8 @@ func checkBucketsNoSoftDelete(t *testing.T, c *config, buckets map[string]block)
 // read of Google's gcf-v2-sources bucket (gen2 builds copy the source there
 // and read it from there) through a project grant narrowed by a condition
 // to that bucket, the rest on the source bucket and the event's repository,
-// which every function builds into. project/ builds AuthBlocking the same
-// way, under the same addresses.
+// which every function builds into, from the root's zipped repository.
+// project/ builds AuthBlocking the same way, under the same addresses.
 func TestBuildAccountNarrow(t *testing.T) {
 	for _, dir := range schemaRoots {
 		t.Run(dir, func(t *testing.T) { checkBuildAccountNarrow(t, loadConfig(t, dir)) })
@@ -351,6 +351,17 @@ func checkBuildAccountNarrow(t *testing.T, c *config) {
 			t.Errorf("function %s is not built by the build account", name)
 		} else if ref := c.outputRef(exprText(t, c, b.file, sa)); !strings.HasSuffix(ref, ".id") {
 			t.Errorf("function %s: build_config.service_account is %s, not the account's id", name, ref)
+		}
+		// From the root's zipped repository, whose object name carries the
+		// archive's hash (a code change rebuilds).
+		if src := child(child(bc, "source"), "storage_source"); src == nil {
+			t.Errorf("function %s: no build_config.source.storage_source", name)
+		} else {
+			for attr, want := range map[string]string{"bucket": "google_storage_bucket.source.name", "object": "google_storage_bucket_object.source.name"} {
+				if a, ok := src.Body.Attributes[attr]; !ok || exprText(t, c, b.file, a) != want {
+					t.Errorf("function %s: storage_source.%s is not %s", name, attr, want)
+				}
+			}
 		}
 	}
 }

@@ -93,6 +93,18 @@ module "build" {
   depends_on = [google_project_service.apis]
 }
 
+# What every function of this root is built from, by and into
+# (../modules/go-function's build): the same for all of them.
+locals {
+  function_build = {
+    runtime           = var.functions_runtime
+    service_account   = module.build.id
+    docker_repository = google_artifact_registry_repository.images.id
+    source_bucket     = google_storage_bucket.source.name
+    source_object     = google_storage_bucket_object.source.name
+  }
+}
+
 # Declared here before the module (issue 21): state moves, nothing is
 # replaced.
 moved {
@@ -167,12 +179,8 @@ module "authblock" {
   location    = var.region
   description = "Tiger Studio: Identity Platform's beforeCreate and beforeSignIn checks"
 
-  runtime               = var.functions_runtime
-  entry_point           = "AuthBlocking"
-  build_service_account = module.build.id
-  docker_repository     = google_artifact_registry_repository.images.id
-  source_bucket         = google_storage_bucket.source.name
-  source_object         = google_storage_bucket_object.source.name
+  entry_point = "AuthBlocking"
+  build       = local.function_build
 
   service_account_email = google_service_account.authblock.email
 

@@ -1,9 +1,11 @@
 # One gen2 Cloud Function in Go, built from the zipped repository (the one
 # go.mod at its root; ../../gateway.tf says how the buildpack finds the
 # entry points). The event stack deploys four of these and project/ one
-# (AuthBlocking); what they share (the runtime, the build account, the image
-# repository, the source object, the latest revision taking all traffic) is
-# written once here, and what each one varies comes in as variables.
+# (AuthBlocking); how they are built and run (a gen2 Go build, the latest
+# revision taking all traffic) is written once here, what each one varies
+# comes in as variables, and what a root's functions all share (the
+# runtime, the build account, the image repository, the source object)
+# comes in as one object, var.build, the root's local.function_build.
 #
 # The IAM on each function (who may invoke it) stays with its caller: it
 # differs for every one (public, Eventarc's account, the scheduler's).
@@ -17,17 +19,17 @@ resource "google_cloudfunctions2_function" "this" {
   description = var.description
 
   build_config {
-    runtime         = var.runtime
+    runtime         = var.build.runtime
     entry_point     = var.entry_point
-    service_account = var.build_service_account
+    service_account = var.build.service_account
 
     # Build images go to the caller's own repository (deleted with it).
-    docker_repository = var.docker_repository
+    docker_repository = var.build.docker_repository
 
     source {
       storage_source {
-        bucket = var.source_bucket
-        object = var.source_object
+        bucket = var.build.source_bucket
+        object = var.build.source_object
       }
     }
   }

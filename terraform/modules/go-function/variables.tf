@@ -25,33 +25,19 @@ variable "description" {
 # The build.
 #
 
-variable "runtime" {
-  description = "The Go runtime (e.g. go125)."
-  type        = string
+variable "build" {
+  description = "What the function is built from, by and into, the same for every function of a root: the Go runtime (e.g. go125), the id of the account Cloud Build runs as, the id of the Artifact Registry repository the image goes to, the bucket and object of the zipped repository."
+  type = object({
+    runtime           = string
+    service_account   = string
+    docker_repository = string
+    source_bucket     = string
+    source_object     = string
+  })
 }
 
 variable "entry_point" {
   description = "The name the function is registered under (functions/register.go)."
-  type        = string
-}
-
-variable "build_service_account" {
-  description = "The id of the account Cloud Build runs the build as."
-  type        = string
-}
-
-variable "docker_repository" {
-  description = "The id of the Artifact Registry repository the build's image goes to."
-  type        = string
-}
-
-variable "source_bucket" {
-  description = "The bucket holding the zipped repository."
-  type        = string
-}
-
-variable "source_object" {
-  description = "The zipped repository's object in source_bucket."
   type        = string
 }
 
