@@ -88,7 +88,7 @@ module "gateway" {
   description = "Tiger Studio ${var.event}: HTTP API"
 
   entry_point = "Gateway"
-  build       = local.function_build
+  build       = module.build.function_build
 
   service_account_email = google_service_account.gateway.email
 

@@ -362,8 +362,14 @@ var moduleMetaArgs = []string{"source", "version", "count", "for_each", "provide
 // own, or a call with count or for_each, stops the test.
 func (c *config) resolveModules(t *testing.T) {
 	t.Helper()
-	own := c.blocks
-	for _, call := range own {
+	// First each call's module and outputs (which another call may take
+	// as an argument), then the blocks.
+	type resolved struct {
+		call block
+		r    *modResolver
+	}
+	var calls []resolved
+	for _, call := range c.blocks {
 		if call.Type != "module" {
 			continue
 		}
@@ -382,13 +388,25 @@ func (c *config) resolveModules(t *testing.T) {
 			t.Fatalf("module %s (%s) calls modules itself, which these tests do not resolve", name, m.dir)
 		}
 		c.modules[name] = m
-		r := newModResolver(t, m, name, moduleArgs(t, c, call, m), objectArgs(t, c, call))
+		r := newModResolver(t, m, name, moduleArgs(t, c, call, m))
+		for _, b := range m.blocks {
+			if b.Type == "output" {
+				if a, ok := b.Body.Attributes["value"]; ok {
+					c.outputs["module."+name+"."+b.Labels[0]] = r.expr(b.file, a.Expr, "output "+b.Labels[0])
+				}
+			}
+		}
+		calls = append(calls, resolved{call, r})
+	}
+	for _, rc := range calls {
+		call, r, name := rc.call, rc.r, rc.call.Labels[0]
+		r.objects = objectArgs(t, c, call)
 		deps := ""
 		if a, ok := call.Body.Attributes["depends_on"]; ok {
 			deps = exprText(t, c, call.file, a)
 		}
-		for _, file := range sortedKeys(m.src) {
-			label := filepath.ToSlash(filepath.Join(m.dir, file)) + " (module." + name + ")"
+		for _, file := range sortedKeys(r.m.src) {
+			label := filepath.ToSlash(filepath.Join(r.m.dir, file)) + " (module." + name + ")"
 			text := r.file(file, deps)
 			hf, diags := hclparse.NewParser().ParseHCL(text, label)
 			if diags.HasErrors() {
@@ -398,13 +416,6 @@ func (c *config) resolveModules(t *testing.T) {
 			for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
 				if b.Type == "resource" || b.Type == "data" {
 					c.blocks = append(c.blocks, block{Block: b, file: label, module: name})
-				}
-			}
-		}
-		for _, b := range m.blocks {
-			if b.Type == "output" {
-				if a, ok := b.Body.Attributes["value"]; ok {
-					c.outputs["module."+name+"."+b.Labels[0]] = r.expr(b.file, a.Expr, "output "+b.Labels[0])
 				}
 			}
 		}
@@ -458,9 +469,10 @@ func moduleArgs(t *testing.T, c *config, call block, m *config) map[string]strin
 }
 
 // objectArgs are, for each argument of call that is an object written out
-// (an object constructor, or local.NAME whose expression is one), the text
-// of each attribute's expression: var.NAME.KEY then stands for that text,
-// as Terraform would read it.
+// (an object constructor, local.NAME or another module's output
+// module.CALL.NAME whose expression is one), the text of each attribute's
+// expression: var.NAME.KEY then stands for that text, as Terraform would
+// read it.
 func objectArgs(t *testing.T, c *config, call block) map[string]map[string]string {
 	t.Helper()
 	locals := map[string]block{}
@@ -473,12 +485,20 @@ func objectArgs(t *testing.T, c *config, call block) map[string]map[string]strin
 	}
 	out := map[string]map[string]string{}
 	for name, a := range call.Body.Attributes {
-		file, expr := call.file, a.Expr
-		if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok && tr.Traversal.RootName() == "local" && len(tr.Traversal) == 2 {
-			if l, ok := tr.Traversal[1].(hcl.TraverseAttr); ok {
-				if b, ok := locals[l.Name]; ok {
-					file, expr = b.file, b.Body.Attributes[l.Name].Expr
+		src, expr := c.src[call.file], a.Expr
+		if tr, ok := expr.(*hclsyntax.ScopeTraversalExpr); ok {
+			l, isAttr := traversalAttr(tr.Traversal, 1)
+			out, isOutput := c.outputs[exprText(t, c, call.file, a)]
+			switch {
+			case tr.Traversal.RootName() == "local" && len(tr.Traversal) == 2 && isAttr && locals[l].Block != nil:
+				b := locals[l]
+				src, expr = c.src[b.file], b.Body.Attributes[l].Expr
+			case isOutput:
+				e, diags := hclsyntax.ParseExpression([]byte(out), "module output", hcl.InitialPos)
+				if diags.HasErrors() {
+					t.Fatalf("%s: module %s: output %s resolved: %s", call.file, call.Labels[0], out, diags.Error())
 				}
+				src, expr = []byte(out), e
 			}
 		}
 		obj, ok := expr.(*hclsyntax.ObjectConsExpr)
@@ -492,7 +512,7 @@ func objectArgs(t *testing.T, c *config, call block) map[string]map[string]strin
 				continue // a computed key: only var.NAME itself resolves
 			}
 			r := it.ValueExpr.Range()
-			text := string(c.src[file][r.Start.Byte:r.End.Byte])
+			text := string(src[r.Start.Byte:r.End.Byte])
 			if needsParens(it.ValueExpr) {
 				text = "(" + text + ")"
 			}
@@ -516,8 +536,8 @@ type modResolver struct {
 	inLocal  map[string]bool              // the locals being resolved (a cycle stops)
 }
 
-func newModResolver(t *testing.T, m *config, call string, args map[string]string, objects map[string]map[string]string) *modResolver {
-	r := &modResolver{t: t, m: m, call: call, args: args, objects: objects, declared: map[string]bool{}, locals: map[string]block{}, inLocal: map[string]bool{}}
+func newModResolver(t *testing.T, m *config, call string, args map[string]string) *modResolver {
+	r := &modResolver{t: t, m: m, call: call, args: args, declared: map[string]bool{}, locals: map[string]block{}, inLocal: map[string]bool{}}
 	for _, b := range m.blocks {
 		switch b.Type {
 		case "resource":

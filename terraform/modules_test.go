@@ -227,6 +227,11 @@ data "x_source" "this" {
 output "doubled" {
   value = x_thing.this.doubled
 }
+output "obj" {
+  value = {
+    k = "${var.b}-${x_thing.this.label}"
+  }
+}
 `)
 	write(filepath.Join(dir, "root.tf"), `
 resource "x_other" "first" {}
@@ -241,6 +246,12 @@ module "m" {
   o      = { k = 1 + 1 }
   p      = local.obj
   depends_on = [x_other.first]
+}
+module "m2" {
+  source = "./mod"
+  a      = 5
+  o      = module.m.obj
+  p      = module.m.obj
 }
 `)
 	c := loadConfig(t, dir)
@@ -295,6 +306,12 @@ module "m" {
 	}
 	if got := c.outputRef("module.m.doubled"); got != "module.m.x_thing.this.doubled" {
 		t.Errorf("module.m.doubled stands for %s", got)
+	}
+	// Another module's output as an object argument: its attribute as
+	// that module's call resolves it.
+	u2 := c.resource(t, "resource", "x_user", "module.m2.this")
+	if got := exprText(t, c, u2.file, u2.Body.Attributes["from_o"]); got != `"${"dflt"}-${module.m.x_thing.this.label}"` {
+		t.Errorf("module.m2's from_o is %s", got)
 	}
 	if _, ok := c.resources("output", "doubled")["doubled"]; ok {
 		t.Error("the module's output is taken for the root's")

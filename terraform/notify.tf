@@ -146,7 +146,7 @@ module "notify" {
   description = "Tiger Studio ${var.event}: notifies owners of finished jobs"
 
   entry_point = "Notify"
-  build       = local.function_build
+  build       = module.build.function_build
 
   service_account_email = google_service_account.notify.email
 

@@ -23,7 +23,7 @@ module "reconcile" {
   description = "Tiger Studio ${var.event}: finishes or removes requests whose Gateway died"
 
   entry_point = "Reconcile"
-  build       = local.function_build
+  build       = module.build.function_build
 
   service_account_email         = google_service_account.gateway.email
   ingress_settings              = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM keeps others out
@@ -55,7 +55,7 @@ module "notify_sweep" {
   description = "Tiger Studio ${var.event}: notifies owners whose notification event was lost"
 
   entry_point = "NotifySweep"
-  build       = local.function_build
+  build       = module.build.function_build
 
   service_account_email        = google_service_account.notify.email
   ingress_settings             = "ALLOW_ALL" # as above: IAM keeps others out

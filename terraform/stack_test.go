@@ -342,8 +342,11 @@ func checkBuildAccountNarrow(t *testing.T, c *config) {
 	}
 	for name, b := range c.resources("resource", "google_cloudfunctions2_function") {
 		bc := child(b.Block, "build_config")
+		if a, ok := bc.Body.Attributes["runtime"]; !ok || exprText(t, c, b.file, a) != "var.functions_runtime" {
+			t.Errorf("function %s is not built with var.functions_runtime", name)
+		}
 		a, ok := bc.Body.Attributes["docker_repository"]
-		if !ok || !strings.Contains(exprText(t, c, b.file, a), "google_artifact_registry_repository.images") {
+		if !ok || exprText(t, c, b.file, a) != "google_artifact_registry_repository.images.id" {
 			t.Errorf("function %s does not build into the event's repository (docker_repository)", name)
 		}
 		sa := bc.Body.Attributes["service_account"]

@@ -191,20 +191,10 @@ module "build" {
   condition_title = "${var.event}-function-sources"
   repository      = google_artifact_registry_repository.images
   source_bucket   = google_storage_bucket.source.name
+  source_object   = google_storage_bucket_object.source.name
+  runtime         = var.functions_runtime
 
   depends_on = [google_project_service.apis]
-}
-
-# What every function of this root is built from, by and into
-# (modules/go-function's build): the same for all of them.
-locals {
-  function_build = {
-    runtime           = var.functions_runtime
-    service_account   = module.build.id
-    docker_repository = google_artifact_registry_repository.images.id
-    source_bucket     = google_storage_bucket.source.name
-    source_object     = google_storage_bucket_object.source.name
-  }
 }
 
 # Declared here before the module (issue 21): state moves, nothing is

@@ -89,20 +89,10 @@ module "build" {
   condition_title = "auth-blocking-function-sources"
   repository      = google_artifact_registry_repository.images
   source_bucket   = google_storage_bucket.source.name
+  source_object   = google_storage_bucket_object.source.name
+  runtime         = var.functions_runtime
 
   depends_on = [google_project_service.apis]
-}
-
-# What every function of this root is built from, by and into
-# (../modules/go-function's build): the same for all of them.
-locals {
-  function_build = {
-    runtime           = var.functions_runtime
-    service_account   = module.build.id
-    docker_repository = google_artifact_registry_repository.images.id
-    source_bucket     = google_storage_bucket.source.name
-    source_object     = google_storage_bucket_object.source.name
-  }
 }
 
 # Declared here before the module (issue 21): state moves, nothing is
@@ -180,7 +170,7 @@ module "authblock" {
   description = "Tiger Studio: Identity Platform's beforeCreate and beforeSignIn checks"
 
   entry_point = "AuthBlocking"
-  build       = local.function_build
+  build       = module.build.function_build
 
   service_account_email = google_service_account.authblock.email
 

@@ -1,5 +1,6 @@
-# What differs between the two roots' build accounts: the names (two roots
-# in one project must not collide) and what the builds read and write.
+# What differs between the two roots' builds: the account's names (two
+# roots in one project must not collide) and what the builds read and
+# write.
 
 variable "project" {
   description = "The project the functions are built in."
@@ -32,8 +33,9 @@ variable "display_name" {
 }
 
 variable "repository" {
-  description = "The Artifact Registry repository the builds push the images to (its location and name)."
+  description = "The Artifact Registry repository the builds push the images to (its id, location and name)."
   type = object({
+    id       = string
     location = string
     name     = string
   })
@@ -41,5 +43,15 @@ variable "repository" {
 
 variable "source_bucket" {
   description = "The bucket of the zipped sources the builds read."
+  type        = string
+}
+
+variable "source_object" {
+  description = "The zipped repository's object in source_bucket, which every function is built from."
+  type        = string
+}
+
+variable "runtime" {
+  description = "The Go runtime every function is built with (e.g. go125)."
   type        = string
 }

@@ -5,7 +5,8 @@
 # revision taking all traffic) is written once here, what each one varies
 # comes in as variables, and what a root's functions all share (the
 # runtime, the build account, the image repository, the source object)
-# comes in as one object, var.build, the root's local.function_build.
+# comes in as one object, var.build, the root's
+# module.build.function_build (../function-builder).
 #
 # The IAM on each function (who may invoke it) stays with its caller: it
 # differs for every one (public, Eventarc's account, the scheduler's).
