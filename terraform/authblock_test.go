@@ -240,16 +240,18 @@ func TestProjectNamesNotAnEvents(t *testing.T) {
 		if b.Type != "resource" {
 			continue
 		}
-		for _, attr := range []string{"name", "account_id", "repository_id", "secret_id", "parameter_id", "site_id"} {
-			v, ok := attrValue(t, ctx, b.Block, attr)
-			if !ok || !v.IsKnown() || v.IsNull() || !strings.Contains(v.AsString(), marker) {
-				continue
+		for _, ctx := range instanceCtxs(ctx, b) {
+			for _, attr := range []string{"name", "account_id", "repository_id", "secret_id", "parameter_id", "site_id"} {
+				v, ok := attrValue(t, ctx, b.Block, attr)
+				if !ok || !v.IsKnown() || v.IsNull() || !strings.Contains(v.AsString(), marker) {
+					continue
+				}
+				parts := strings.Split(v.AsString(), marker)
+				for i := range parts {
+					parts[i] = regexp.QuoteMeta(parts[i])
+				}
+				patterns = append(patterns, regexp.MustCompile("^"+strings.Join(parts, eventName)+"$"))
 			}
-			parts := strings.Split(v.AsString(), marker)
-			for i := range parts {
-				parts[i] = regexp.QuoteMeta(parts[i])
-			}
-			patterns = append(patterns, regexp.MustCompile("^"+strings.Join(parts, eventName)+"$"))
 		}
 	}
 	if len(patterns) < 20 {

@@ -23,7 +23,7 @@ resource "google_project_iam_member" "gateway_firestore" {
 # objectUser: create the upload, read it back, delete it again when the
 # broker refuses the job (nothing is left half-written).
 resource "google_storage_bucket_iam_member" "gateway_input" {
-  bucket = google_storage_bucket.input.name
+  bucket = google_storage_bucket.jobs["input"].name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.gateway.email}"
 }
@@ -31,7 +31,7 @@ resource "google_storage_bucket_iam_member" "gateway_input" {
 # Signed URLs carry the signer's rights, so the signer must be able to read
 # what it links to.
 resource "google_storage_bucket_iam_member" "gateway_output" {
-  bucket = google_storage_bucket.output.name
+  bucket = google_storage_bucket.jobs["output"].name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.gateway.email}"
 }
@@ -56,8 +56,8 @@ locals {
   gateway_env = {
     GCLOUD_PROJECT    = var.project
     EVENT             = var.event
-    INPUT_BUCKET      = google_storage_bucket.input.name
-    OUTPUT_BUCKET     = google_storage_bucket.output.name
+    INPUT_BUCKET      = google_storage_bucket.jobs["input"].name
+    OUTPUT_BUCKET     = google_storage_bucket.jobs["output"].name
     QUEUE_PREFIX      = local.queue_prefix
     SIGNED_URL_EXPIRY = var.signed_url_expiry
     MAX_UPLOAD_BYTES  = tostring(var.max_upload_bytes)

@@ -125,6 +125,50 @@ func (c *config) resource(t *testing.T, kind, typ, name string) block {
 	return b
 }
 
+// instances are the keys a resource's for_each makes, evaluated (locals
+// and literals only), sorted; nil without for_each.
+func (c *config) instances(t *testing.T, b block) []string {
+	t.Helper()
+	if _, ok := b.Body.Attributes["for_each"]; !ok {
+		return nil
+	}
+	var keys []string
+	for _, ctx := range instanceCtxs(c.evalCtx(), b) {
+		each, ok := ctx.Variables["each"]
+		if !ok {
+			t.Fatalf("%s: for_each of %s cannot be evaluated", b.file, b.addr())
+		}
+		keys = append(keys, each.GetAttr("key").AsString())
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// instanceCtxs are the contexts b's attributes evaluate in: one per
+// instance its for_each makes (each.key, each.value set), where ctx can
+// evaluate the for_each; ctx itself otherwise.
+func instanceCtxs(ctx *hcl.EvalContext, b block) []*hcl.EvalContext {
+	a, ok := b.Body.Attributes["for_each"]
+	if !ok {
+		return []*hcl.EvalContext{ctx}
+	}
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() {
+		return []*hcl.EvalContext{ctx}
+	}
+	var out []*hcl.EvalContext
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if v.Type().IsSetType() {
+			k = e
+		}
+		child := ctx.NewChild()
+		child.Variables = map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": k, "value": e})}
+		out = append(out, child)
+	}
+	return out
+}
+
 // child returns the first nested block of that type, or nil.
 func child(b *hclsyntax.Block, typ string) *hclsyntax.Block {
 	for _, c := range b.Body.Blocks {

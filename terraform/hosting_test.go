@@ -183,19 +183,21 @@ func TestEventResourcesNamed(t *testing.T) {
 			continue
 		}
 		addr := b.addr()
-		for _, attr := range nameAttrs {
-			v, ok := attrValue(t, ctx, b.Block, attr)
-			if !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
-				continue
+		for _, ctx := range instanceCtxs(ctx, b) {
+			for _, attr := range nameAttrs {
+				v, ok := attrValue(t, ctx, b.Block, attr)
+				if !ok || !v.IsKnown() || v.IsNull() || v.Type() != cty.String {
+					continue
+				}
+				checked[addr] = true
+				if !strings.Contains(v.AsString(), event) && !projectWide[addr] {
+					t.Errorf("%s: %s %q does not carry the event's name", addr, attr, v.AsString())
+				}
+				break
 			}
-			checked[addr] = true
-			if !strings.Contains(v.AsString(), event) && !projectWide[addr] {
-				t.Errorf("%s: %s %q does not carry the event's name", addr, attr, v.AsString())
-			}
-			break
 		}
 	}
-	for _, addr := range []string{"google_firebase_hosting_site.app", "google_firebase_web_app.app", "module.gateway.google_cloudfunctions2_function.this", "google_service_account.gateway"} {
+	for _, addr := range []string{"google_firebase_hosting_site.app", "google_firebase_web_app.app", "module.gateway.google_cloudfunctions2_function.this", "google_service_account.gateway", "google_storage_bucket.jobs"} {
 		if !checked[addr] {
 			t.Errorf("%s: no name could be evaluated", addr)
 		}

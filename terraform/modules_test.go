@@ -101,12 +101,27 @@ func TestFunctionMoves(t *testing.T) {
 	for _, dir := range schemaRoots {
 		maps.Copy(want[dir], build)
 	}
+	// The input and output buckets, one for_each since (storage.tf).
+	want["."]["google_storage_bucket.input"] = `google_storage_bucket.jobs[cty.StringVal("input")]`
+	want["."]["google_storage_bucket.output"] = `google_storage_bucket.jobs[cty.StringVal("output")]`
 	for _, dir := range schemaRoots {
 		c := loadConfig(t, dir)
 		declared := map[string]bool{}
+		keys := map[string]map[string]bool{} // resource -> its for_each keys, where known
+		ctx := c.evalCtx()
 		for _, b := range c.blocks {
 			if b.Type == "resource" {
 				declared[b.addr()] = true
+				if _, ok := b.Body.Attributes["for_each"]; ok {
+					for _, ictx := range instanceCtxs(ctx, b) {
+						if each, ok := ictx.Variables["each"]; ok && each.GetAttr("key").Type() == cty.String {
+							if keys[b.addr()] == nil {
+								keys[b.addr()] = map[string]bool{}
+							}
+							keys[b.addr()][each.GetAttr("key").AsString()] = true
+						}
+					}
+				}
 			}
 		}
 		got := map[string]string{}
@@ -125,6 +140,9 @@ func TestFunctionMoves(t *testing.T) {
 			}
 			if !declared[toRes] {
 				t.Errorf("%s/%s: moved from %s to %s, which is not declared", dir, b.file, from, to)
+			}
+			if key, ok := movedKey(t, b, "to"); ok && keys[toRes] != nil && !keys[toRes][key] {
+				t.Errorf("%s/%s: moved from %s to %s, an instance its for_each does not make", dir, b.file, from, to)
 			}
 			if typeOf(fromRes) != typeOf(toRes) {
 				t.Errorf("%s/%s: moved from %s to %s, a resource of another type", dir, b.file, from, to)
@@ -162,6 +180,22 @@ func movedAddr(t *testing.T, b block, name string) (addr, resource string) {
 		}
 	}
 	return strings.Join(full, "."), strings.Join(base, ".")
+}
+
+// movedKey is the string instance key a moved block's from or to names
+// (jobs["input"]: input), if any.
+func movedKey(t *testing.T, b block, name string) (string, bool) {
+	t.Helper()
+	tr, diags := hcl.AbsTraversalForExpr(b.Body.Attributes[name].Expr)
+	if diags.HasErrors() {
+		t.Fatalf("%s: moved %s is not an address", b.file, name)
+	}
+	for _, s := range tr {
+		if i, ok := s.(hcl.TraverseIndex); ok && i.Key.Type() == cty.String {
+			return i.Key.AsString(), true
+		}
+	}
+	return "", false
 }
 
 // typeOf is the resource type of an address (module.M.TYPE.name, TYPE.name).

@@ -42,7 +42,7 @@ resource "google_project_iam_member" "notify_auth" {
 }
 
 resource "google_storage_bucket_iam_member" "notify_output" {
-  bucket = google_storage_bucket.output.name
+  bucket = google_storage_bucket.jobs["output"].name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.notify.email}"
 }
@@ -114,7 +114,7 @@ resource "google_secret_manager_secret_iam_member" "notify_smtp" {
 locals {
   notify_env = {
     GCLOUD_PROJECT    = var.project
-    OUTPUT_BUCKET     = google_storage_bucket.output.name
+    OUTPUT_BUCKET     = google_storage_bucket.jobs["output"].name
     SIGNED_URL_EXPIRY = var.signed_url_expiry
     SMTP_HOST         = var.smtp_host
     SMTP_PORT         = tostring(var.smtp_port)

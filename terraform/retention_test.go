@@ -45,14 +45,14 @@ func TestRetentionOneSetting(t *testing.T) {
 		t.Errorf("emulators/stack.sh's default RETENTION_DAYS is not %s", def)
 	}
 
-	// The buckets.
-	buckets := c.resources("resource", "google_storage_bucket")
-	for _, name := range []string{"input", "output"} {
-		rule := child(buckets[name].Block, "lifecycle_rule")
-		var cond = child(rule, "condition")
-		if cond == nil || exprText(t, c, buckets[name].file, cond.Body.Attributes["age"]) != "var.retention_days" {
-			t.Errorf("bucket %s is not emptied after var.retention_days", name)
-		}
+	// The buckets: input and output, one declaration (for_each).
+	jb := c.resource(t, "resource", "google_storage_bucket", "jobs")
+	if got := c.instances(t, jb); !slices.Equal(got, []string{"input", "output"}) {
+		t.Errorf("the job buckets are %v, want [input output]", got)
+	}
+	rule := child(jb.Block, "lifecycle_rule")
+	if cond := child(rule, "condition"); cond == nil || exprText(t, c, jb.file, cond.Body.Attributes["age"]) != "var.retention_days" {
+		t.Error("the input and output buckets are not emptied after var.retention_days")
 	}
 
 	// The Gateway's expireAt, and the consent's days.

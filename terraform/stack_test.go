@@ -2,6 +2,7 @@ package terraform_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -255,8 +256,15 @@ func TestSecretsWriteOnly(t *testing.T) {
 func TestBucketsNoSoftDelete(t *testing.T) {
 	c := loadConfig(t, ".")
 	buckets := c.resources("resource", "google_storage_bucket")
+	names := map[string]bool{}
+	for name, b := range buckets {
+		names[name] = true
+		for _, k := range c.instances(t, b) {
+			names[k] = true
+		}
+	}
 	for _, want := range []string{"input", "output", "models", "source"} {
-		if _, ok := buckets[want]; !ok {
+		if !names[want] {
 			t.Errorf("bucket %s is missing", want)
 		}
 	}
@@ -458,5 +466,34 @@ func TestAutoscalerReadsOnlyItsParameter(t *testing.T) {
 	}
 	if !found {
 		t.Error("local.autoscaler_parameter is gone")
+	}
+}
+
+// Only the output bucket answers the apps' cross-origin reads (the results
+// they fetch with signed URLs); nothing reads the input bucket from a
+// browser. The two buckets are one for_each: evaluated per bucket.
+func TestJobBucketsCORS(t *testing.T) {
+	c := loadConfig(t, ".")
+	jb := c.resource(t, "resource", "google_storage_bucket", "jobs")
+	var dyn *hclsyntax.Block
+	for _, n := range jb.Body.Blocks {
+		if n.Type == "dynamic" && n.Labels[0] == "cors" {
+			dyn = n
+		}
+	}
+	if dyn == nil || child(jb.Block, "cors") != nil {
+		t.Fatal("the job buckets' cors is not one dynamic block")
+	}
+	got := map[string]int{}
+	for _, ctx := range instanceCtxs(c.evalCtx(), jb) {
+		each, ok := ctx.Variables["each"]
+		if !ok {
+			t.Fatal("the job buckets' for_each cannot be evaluated")
+		}
+		v, _ := attrValue(t, ctx, dyn, "for_each")
+		got[each.GetAttr("key").AsString()] = v.LengthInt()
+	}
+	if want := map[string]int{"input": 0, "output": 1}; !maps.Equal(got, want) {
+		t.Errorf("cors blocks per bucket %v, want %v", got, want)
 	}
 }

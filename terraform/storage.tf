@@ -4,38 +4,27 @@
 # gateway.tf, worker.tf and notify.tf enforce. Nothing here is public: photos
 # leave through signed URLs.
 
-resource "google_storage_bucket" "input" {
-  name     = "${var.project}-${var.event}-input"
-  location = var.region
-
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-
-  # Attendees' photos must not outlive the event's retention, neither as
-  # objects nor as soft-deleted copies, and destroy removes them all.
-  force_destroy = true
-  soft_delete_policy {
-    retention_duration_seconds = 0
+# Attendees' photos (input) and the results (output) get the same access
+# and retention; only the output bucket is read by the apps' JavaScript.
+locals {
+  job_buckets = {
+    input  = { cors = false }
+    output = { cors = true }
   }
-  lifecycle_rule {
-    condition {
-      age = var.retention_days
-    }
-    action {
-      type = "Delete"
-    }
-  }
-
-  depends_on = [google_project_service.apis]
 }
 
-resource "google_storage_bucket" "output" {
-  name     = "${var.project}-${var.event}-output"
+resource "google_storage_bucket" "jobs" {
+  for_each = local.job_buckets
+
+  name     = "${var.project}-${var.event}-${each.key}"
   location = var.region
 
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
 
+  # Attendees' photos and their results must not outlive the event's
+  # retention, neither as objects nor as soft-deleted copies, and destroy
+  # removes them all.
   force_destroy = true
   soft_delete_policy {
     retention_duration_seconds = 0
@@ -51,24 +40,38 @@ resource "google_storage_bucket" "output" {
 
   # The apps may fetch results with JavaScript; the signed URL is the
   # authorization, CORS only lets the browser read the answer.
-  cors {
-    origin          = ["*"]
-    method          = ["GET", "HEAD"]
-    response_header = ["Content-Type", "Content-Length"]
-    max_age_seconds = 3600
+  dynamic "cors" {
+    for_each = each.value.cors ? [1] : []
+    content {
+      origin          = ["*"]
+      method          = ["GET", "HEAD"]
+      response_header = ["Content-Type", "Content-Length"]
+      max_age_seconds = 3600
+    }
   }
 
   depends_on = [google_project_service.apis]
 }
 
+# Declared one by one before (issue 21): state moves, nothing is replaced.
+moved {
+  from = google_storage_bucket.input
+  to   = google_storage_bucket.jobs["input"]
+}
+
+moved {
+  from = google_storage_bucket.output
+  to   = google_storage_bucket.jobs["output"]
+}
+
 output "input_bucket" {
   description = "Bucket of the uploaded photos (INPUT_BUCKET)."
-  value       = google_storage_bucket.input.name
+  value       = google_storage_bucket.jobs["input"].name
 }
 
 output "output_bucket" {
   description = "Bucket of the generated images (OUTPUT_BUCKET)."
-  value       = google_storage_bucket.output.name
+  value       = google_storage_bucket.jobs["output"].name
 }
 
 #

@@ -23,13 +23,13 @@ resource "google_project_iam_member" "worker_firestore" {
 # objectUser: upload the outputs, and delete them again when the response
 # document cannot be written (Storage and Firestore never disagree).
 resource "google_storage_bucket_iam_member" "worker_output" {
-  bucket = google_storage_bucket.output.name
+  bucket = google_storage_bucket.jobs["output"].name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.worker.email}"
 }
 
 resource "google_storage_bucket_iam_member" "worker_input" {
-  bucket = google_storage_bucket.input.name
+  bucket = google_storage_bucket.jobs["input"].name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.worker.email}"
 }
@@ -154,11 +154,11 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
       }
       env {
         name  = "INPUT_BUCKET"
-        value = google_storage_bucket.input.name
+        value = google_storage_bucket.jobs["input"].name
       }
       env {
         name  = "OUTPUT_BUCKET"
-        value = google_storage_bucket.output.name
+        value = google_storage_bucket.jobs["output"].name
       }
       env {
         name  = "QUEUE_PREFIX"
