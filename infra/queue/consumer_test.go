@@ -68,6 +68,32 @@ func config(s testenv.Stack, topo queue.Topology, slots int) queue.ConsumerConfi
 		Middleware: []queue.Middleware{queue.Retry(queue.Backoff{First: 50 * time.Millisecond}), queue.Recoverer}}
 }
 
+// recorder is a handler that keeps every delivery and answers with do(m,
+// n), n counting the deliveries of m's id so far.
+type recorder struct {
+	mu    sync.Mutex
+	calls map[string][]queue.Message
+	do    func(m queue.Message, n int) error
+}
+
+func (r *recorder) Handle(_ context.Context, m queue.Message) error {
+	r.mu.Lock()
+	if r.calls == nil {
+		r.calls = map[string][]queue.Message{}
+	}
+	r.calls[m.ID] = append(r.calls[m.ID], m)
+	n := len(r.calls[m.ID])
+	r.mu.Unlock()
+	return r.do(m, n)
+}
+
+// seen returns the deliveries of id so far.
+func (r *recorder) seen(id string) []queue.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls[id])
+}
+
 // TestConsumerSettles: without middleware the consumer only settles each
 // message by its handler's outcome: nil acks it, ErrDeadLetter moves it to
 // the dead-letter queue, any other error puts it back at the head of the
@@ -76,13 +102,7 @@ func TestConsumerSettles(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	topo := s.Topology(t)
-	var mu sync.Mutex
-	calls := map[string][]queue.Message{}
-	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
-		mu.Lock()
-		calls[m.ID] = append(calls[m.ID], m)
-		n := len(calls[m.ID])
-		mu.Unlock()
+	h := &recorder{do: func(m queue.Message, n int) error {
 		switch {
 		case m.ID == "dead":
 			return fmt.Errorf("%w: hopeless", queue.ErrDeadLetter)
@@ -90,25 +110,18 @@ func TestConsumerSettles(t *testing.T) {
 			return errors.New("not now")
 		}
 		return nil
-	})
+	}}
 	cfg := config(s, topo, 1)
 	cfg.Middleware = nil
 	startConsumer(t, cfg, h)
 	publish(t, s.AMQPURL, topo, "ok", "dead", "again")
-	count := func(id string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(calls[id])
-	}
-	testenv.Eventually(t, "again handled twice", func() bool { return count("again") == 2 })
+	testenv.Eventually(t, "again handled twice", func() bool { return len(h.seen("again")) == 2 })
 	testenv.Eventually(t, "dead-lettered", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
 	testenv.Eventually(t, "queue empty", func() bool { return s.QueueDepth(t, topo.Queue()) == 0 })
-	mu.Lock()
-	defer mu.Unlock()
-	if n := len(calls["ok"]) + len(calls["dead"]); n != 2 {
+	if n := len(h.seen("ok")) + len(h.seen("dead")); n != 2 {
 		t.Errorf("ok and dead handled %d times in all, want once each", n)
 	}
-	if m := calls["again"][1]; !m.Redelivered || m.Retries != 0 {
+	if m := h.seen("again")[1]; !m.Redelivered || m.Retries != 0 {
 		t.Errorf("again came back redelivered=%v with %d retries, want requeued at once", m.Redelivered, m.Retries)
 	}
 	if n := s.QueueDepth(t, topo.RetryQueue()); n != 0 {
@@ -116,58 +129,44 @@ func TestConsumerSettles(t *testing.T) {
 	}
 }
 
+// TestConsumerOutcomes: with the Retry and Recoverer middleware, transient
+// failures and panics come back through the retry queue, one retry more
+// each time, an online job at the retry priority.
 func TestConsumerOutcomes(t *testing.T) {
 	t.Parallel()
 	s := testenv.Get(t)
 	topo := s.Topology(t)
-	var mu sync.Mutex
-	calls := map[string][]queue.Message{}
-	h := queue.HandlerFunc(func(ctx context.Context, m queue.Message) error {
-		mu.Lock()
-		calls[m.ID] = append(calls[m.ID], m)
-		n := len(calls[m.ID])
-		mu.Unlock()
-		switch m.ID {
-		case "dead":
+	h := &recorder{do: func(m queue.Message, n int) error {
+		switch {
+		case m.ID == "dead":
 			return fmt.Errorf("%w: hopeless", queue.ErrDeadLetter)
-		case "flaky":
-			if n < 3 {
-				return errors.New("transient")
-			}
-		case "panics":
-			if n == 1 {
-				panic("boom")
-			}
+		case m.ID == "flaky" && n < 3:
+			return errors.New("transient")
+		case m.ID == "panics" && n == 1:
+			panic("boom")
 		}
 		return nil
-	})
+	}}
 	startConsumer(t, config(s, topo, 2), h)
 	publish(t, s.AMQPURL, topo, "ok", "dead", "flaky", "panics")
-	count := func(id string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(calls[id])
-	}
-	testenv.Eventually(t, "flaky retried to success", func() bool { return count("flaky") == 3 && count("panics") == 2 })
+	testenv.Eventually(t, "flaky retried to success", func() bool {
+		return len(h.seen("flaky")) == 3 && len(h.seen("panics")) == 2
+	})
 	testenv.Eventually(t, "dead-lettered message", func() bool { return s.QueueDepth(t, topo.DeadQueue()) == 1 })
 	if d, ok := s.GetMessage(t, topo.DeadQueue()); !ok || d.MessageId != "dead" {
 		t.Errorf("dead queue holds %q, want the dead message", d.MessageId)
 	}
-	if n := count("ok"); n != 1 {
+	if n := len(h.seen("ok")); n != 1 {
 		t.Errorf("ok handled %d times", n)
 	}
-	mu.Lock()
-	retries := [3]int{calls["flaky"][0].Retries, calls["flaky"][1].Retries, calls["flaky"][2].Retries}
-	mu.Unlock()
-	if retries != [3]int{0, 1, 2} {
+	flaky := h.seen("flaky")
+	if retries := [3]int{flaky[0].Retries, flaky[1].Retries, flaky[2].Retries}; retries != [3]int{0, 1, 2} {
 		t.Errorf("retries seen %v, want 0,1,2", retries)
 	}
-	mu.Lock()
 	online := queue.PriorityOf(jobs.Online)
-	if p0, p1 := calls["flaky"][0].Priority, calls["flaky"][1].Priority; p0 != online || p1 != queue.RetryPriority(online) {
+	if p0, p1 := flaky[0].Priority, flaky[1].Priority; p0 != online || p1 != queue.RetryPriority(online) {
 		t.Errorf("online job priority %d, then %d when retried; want %d then %d", p0, p1, online, queue.RetryPriority(online))
 	}
-	mu.Unlock()
 	testenv.Eventually(t, "queues empty", func() bool {
 		return s.QueueDepth(t, topo.Queue()) == 0 && s.QueueDepth(t, topo.RetryQueue()) == 0
 	})
