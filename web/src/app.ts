@@ -54,6 +54,8 @@ export function setConsented(cfg: StudioConfig) {
 }
 
 export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes: Record<string, View>, appCheck: AppCheckFn = async () => null) {
+  const header = document.getElementById("header")!;
+  const main = document.getElementById("main")!;
   const ctx: Ctx = {
     cfg,
     auth,
@@ -67,57 +69,76 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
     },
     refreshHeader: () => renderHeader(),
   };
-  const header = document.getElementById("header")!;
-  const main = document.getElementById("main")!;
-  let teardown: Teardown | void;
-  let seq = 0;
-
-  function renderHeader() {
-    const nav = h("nav", { "aria-label": "Main" },
-      h("a", { href: "#/photos" }, t("my_photos")),
-      !ctx.user || ctx.user.isAnonymous ? h("a", { href: "#/signin" }, t("sign_in_title")) : null,
-      ctx.staff ? h("a", { href: "#/kiosk" }, t("kiosk")) : null,
-      ctx.user ? h("button", { class: "link", type: "button", onclick: () => void leave() }, t("sign_out")) : null,
-      h("button", {
-        class: "link", type: "button", "aria-label": t("language"),
-        onclick: () => { chooseLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); renderHeader(); void render(); },
-      }, currentLang() === "ko" ? "EN" : "한국어"),
-    );
-    header.replaceChildren(h("a", { href: "#/", class: "brand" }, cfg.eventName), nav);
-  }
-
+  const render = router(ctx, main, routes);
   // leave signs out. A guest's photos belong to an account nobody can sign
   // in to again, so a guest is warned first and offered to keep them: a
   // sign-in (email link) links the guest, photos and all, to an address.
-  async function leave() {
-    if (ctx.user?.isAnonymous && !(await guestLeaves())) return;
+  const leave = async () => {
+    if (ctx.user?.isAnonymous && !(await guestLeaves(ctx))) return;
     await signOut(auth);
     ctx.go("#/");
-  }
+  };
+  const renderHeader = () => headerNav(ctx, header, leave, () => { renderHeader(); void render(); });
 
-  // guestLeaves asks a guest; true: sign out anyway.
-  function guestLeaves(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const dialog = h("dialog", { class: "card confirm", "aria-labelledby": "leave-title" },
-        h("h2", { id: "leave-title" }, t("guest_leave_title")),
-        h("p", {}, t("guest_leave_body")),
-        h("div", { class: "row" },
-          h("button", { class: "button primary", type: "button", value: "keep", onclick: () => dialog.close("keep") }, t("guest_leave_keep")),
-          h("button", { class: "button danger", type: "button", value: "leave", onclick: () => dialog.close("leave") }, t("guest_leave_anyway")),
-          h("button", { class: "button", type: "button", value: "stay", onclick: () => dialog.close("stay") }, t("guest_leave_cancel")),
-        ),
-      );
-      dialog.addEventListener("close", () => {
-        dialog.remove();
-        if (dialog.returnValue === "keep") ctx.go("#/signin");
-        resolve(dialog.returnValue === "leave");
-      });
-      document.body.append(dialog);
-      dialog.showModal();
+  document.documentElement.lang = currentLang();
+  let first = true;
+  onAuthStateChanged(auth, async (u) => {
+    ctx.user = u;
+    ctx.staff = u ? isStaffOf((await u.getIdTokenResult()).claims, cfg.event) : false;
+    renderHeader();
+    if (first) {
+      first = false;
+      window.addEventListener("hashchange", () => void render());
+    }
+    void render();
+  });
+}
+
+// headerNav draws the header: the event's name and the navigation, with
+// sign-out (leave) and the language switch (then relang redraws).
+function headerNav(ctx: Ctx, header: HTMLElement, leave: () => Promise<void>, relang: () => void) {
+  const nav = h("nav", { "aria-label": "Main" },
+    h("a", { href: "#/photos" }, t("my_photos")),
+    !ctx.user || ctx.user.isAnonymous ? h("a", { href: "#/signin" }, t("sign_in_title")) : null,
+    ctx.staff ? h("a", { href: "#/kiosk" }, t("kiosk")) : null,
+    ctx.user ? h("button", { class: "link", type: "button", onclick: () => void leave() }, t("sign_out")) : null,
+    h("button", {
+      class: "link", type: "button", "aria-label": t("language"),
+      onclick: () => { chooseLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); relang(); },
+    }, currentLang() === "ko" ? "EN" : "한국어"),
+  );
+  header.replaceChildren(h("a", { href: "#/", class: "brand" }, ctx.cfg.eventName), nav);
+}
+
+// guestLeaves asks a guest who signs out; true: sign out anyway.
+function guestLeaves(ctx: Ctx): Promise<boolean> {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { class: "card confirm", "aria-labelledby": "leave-title" },
+      h("h2", { id: "leave-title" }, t("guest_leave_title")),
+      h("p", {}, t("guest_leave_body")),
+      h("div", { class: "row" },
+        h("button", { class: "button primary", type: "button", value: "keep", onclick: () => dialog.close("keep") }, t("guest_leave_keep")),
+        h("button", { class: "button danger", type: "button", value: "leave", onclick: () => dialog.close("leave") }, t("guest_leave_anyway")),
+        h("button", { class: "button", type: "button", value: "stay", onclick: () => dialog.close("stay") }, t("guest_leave_cancel")),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (dialog.returnValue === "keep") ctx.go("#/signin");
+      resolve(dialog.returnValue === "leave");
     });
-  }
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
 
-  async function render() {
+// router returns render, which shows the view the hash names, after the
+// previous view's teardown; a view finished after the user moved on is
+// torn down at once.
+function router(ctx: Ctx, main: HTMLElement, routes: Record<string, View>): () => Promise<void> {
+  let teardown: Teardown | void;
+  let seq = 0;
+  return async function render() {
     const my = ++seq;
     if (teardown) {
       try { teardown(); } catch (e) { console.warn("teardown", e); }
@@ -136,18 +157,5 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       console.warn("view", (e as Error).message ?? e);
       main.replaceChildren(h("h1", {}, t("error")), h("p", { role: "alert" }, e instanceof ApiError ? t(submitFailure(e).key) : String((e as Error).message ?? e)));
     }
-  }
-
-  document.documentElement.lang = currentLang();
-  let first = true;
-  onAuthStateChanged(auth, async (u) => {
-    ctx.user = u;
-    ctx.staff = u ? isStaffOf((await u.getIdTokenResult()).claims, cfg.event) : false;
-    renderHeader();
-    if (first) {
-      first = false;
-      window.addEventListener("hashchange", () => void render());
-    }
-    void render();
-  });
+  };
 }
