@@ -88,6 +88,16 @@ test("the picker marks generated styles and the consent names the processor", as
     await expectVisible(page.getByRole("heading", { name: "Your photo" }));
     const style = page.getByLabel("Style");
     assert.equal(await style.inputValue(), "anime");
+    // A closed select cannot wrap: at 360 px every style's label must fit
+    // beside the arrow, the generated ones' mark included.
+    const cut = await style.evaluate((sel) => {
+      const cs = getComputedStyle(sel);
+      const pen = document.createElement("canvas").getContext("2d");
+      pen.font = cs.font;
+      const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 24; // the arrow
+      return [...sel.options].filter((o) => pen.measureText(o.text).width > room).map((o) => o.text);
+    });
+    assert.deepEqual(cut, [], `labels cut off at 360 px: ${cut}`);
     const box = page.getByLabel(`I agree that my photo is sent to ${PROCESSOR} to draw it`);
     await expectVisible(box);
     assert.ok(await box.isChecked(), "the consent screen's agreement does not carry to the upload");
@@ -126,7 +136,7 @@ test("the kiosk's consent names the processor of the styles it marks as generate
     const consentBox = page.locator(".kiosk-consent");
     const options = await page.locator("#kiosk-style option").allTextContents();
     assert.ok(options.includes("Pencil sketch"), `options ${options}`);
-    for (const name of GENERATED) assert.ok(options.includes(`${name} (Drawn by a hosted model)`), `${name} not marked: ${options}`);
+    for (const name of GENERATED) assert.ok(options.includes(`${name} · AI model`), `${name} not marked: ${options}`);
     // A local style: nothing leaves the project, no processor to name.
     await page.locator("#kiosk-style").selectOption("sketch");
     assert.doesNotMatch(await consentBox.innerText(), /Vertex AI/);

@@ -37,6 +37,9 @@ const en = {
   upload_title: "Your photo",
   choose_style: "Style",
   hosted_tag: "Drawn by a hosted model",
+  // hosted_short marks a generated style in a closed select, which cannot
+  // wrap: short enough for a 360 px phone.
+  hosted_short: "AI model",
   consent_hosted: "This style is drawn by a hosted model: your photo, cropped to your face and shoulders, is sent to the model on {processor} to draw it, and is not used to train its models.",
   consent_hosted_accept: "I agree that my photo is sent to {processor} to draw it",
   kiosk_agree_hosted: "This style sends the photo to a hosted model: the attendee reads the consent above and ticks it again first.",
@@ -183,6 +186,7 @@ const ko: Record<Key, string> = {
   upload_title: "사진",
   choose_style: "스타일",
   hosted_tag: "외부 AI 모델이 그림",
+  hosted_short: "AI 모델",
   consent_hosted: "이 스타일은 외부 AI 모델이 그립니다. 얼굴과 어깨 부분으로 자른 사진이 {processor}의 모델로 전송되어 그림을 그리며, 모델 학습에는 사용되지 않습니다.",
   consent_hosted_accept: "그림을 그리기 위해 사진을 {processor}(으)로 보내는 데 동의합니다",
   kiosk_agree_hosted: "이 스타일은 사진을 외부 AI 모델로 보냅니다. 참가자가 위의 동의 내용을 읽고 다시 체크해야 합니다.",

@@ -284,7 +284,7 @@ function photoPicker(limits: PhotoLimits | undefined, status: HTMLElement, picke
 // styles made here (the event's budget for generated ones is spent).
 function styleChoice(ctx: Ctx, all: Style[], styleId: string, changed: () => void) {
   let list = offered(all);
-  const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name);
+  const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} · ${t("hosted_short")}` : s.name);
   const select = h("select", { id: "style", name: "style" }, list.map(option));
   const chosen = () => list.find((s) => s.id === select.value);
   const hosted = hostedChoice(ctx, chosen, changed);

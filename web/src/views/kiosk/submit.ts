@@ -40,7 +40,7 @@ export function kioskChannels(email: string, phone: string): { notify?: string; 
 function fields(p: SubmitParts) {
   const { ctx, catalogue } = p;
   const f = {
-    style: h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.generated ? `${s.name} (${t("hosted_tag")})` : s.name))),
+    style: h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.generated ? `${s.name} · ${t("hosted_short")}` : s.name))),
     // Optional: an attendee without an address picks up by QR code.
     email: h("input", { id: "attendee-email", type: "email", autocomplete: "off", inputMode: "email" }),
     // Optional too, where the event sends texts: staff type the attendee's
