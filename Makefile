@@ -24,7 +24,7 @@
 #                elsewhere it packs the bundle for one and refuses
 #   WORKER_DEVICE=cuda make setup  also installs ONNX Runtime 1.29.0's GPU build (npm)
 #   make faults  fault-injection table (issue 11): a stack of its own (ports from
-#                FAULTS_PORT_BASE, default 42000; STACK_DIR FAULTS_DIR, default a
+#                FAULTS_PORT_BASE, default 29000; STACK_DIR FAULTS_DIR, default a
 #                new temporary directory, kept), one row per fault: jobs
 #                submitted/succeeded/failed/stuck/duplicated, emails not exactly
 #                one; fails when a row misses the goal (about 10 minutes)

@@ -52,7 +52,9 @@ var leaked = map[string]bool{
 
 // newStack prepares the stack in FAULTS_DIR (default: a new temporary
 // directory, kept afterwards for its logs) with ports from FAULTS_PORT_BASE
-// (default 42000) on, and starts it. Down runs when the test ends.
+// (default 29000, below Linux's ephemeral range 32768-60999, whose ports
+// outgoing connections take at random) on, and starts it. Down runs when
+// the test ends.
 func newStack(t *testing.T) *stack {
 	t.Helper()
 	for _, tool := range []string{"gcloud", "java", "node", "setsid", "flock", "curl"} {
@@ -60,7 +62,7 @@ func newStack(t *testing.T) *stack {
 			t.Fatalf("the stack needs %s (make setup)", tool)
 		}
 	}
-	base := 42000
+	base := 29000
 	if v := os.Getenv("FAULTS_PORT_BASE"); v != "" {
 		var err error
 		if base, err = strconv.Atoi(v); err != nil {
