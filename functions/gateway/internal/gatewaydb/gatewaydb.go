@@ -45,14 +45,7 @@ func (w *Writer) CreateRequest(ctx context.Context, id string, req jobs.Request)
 // document. Deleting a missing document is not an error.
 func (w *Writer) DeleteRequest(ctx context.Context, id, input string) error {
 	ref := w.fs.Collection(store.Requests).Doc(id)
-	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	err := w.ifExists(ctx, ref, func(tx *firestore.Transaction, snap *firestore.DocumentSnapshot) error {
 		// Never a concurrent request's document, nor an enqueued job's.
 		if got, _ := snap.DataAt("input"); got != input {
 			return nil
@@ -263,14 +256,7 @@ var ErrContended = errors.New("document contended")
 // enqueued.
 func (w *Writer) ReturnQuota(ctx context.Context, uid, job string) error {
 	ref := w.fs.Collection(store.Quotas).Doc(uid)
-	err := w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	err := w.ifExists(ctx, ref, func(tx *firestore.Transaction, snap *firestore.DocumentSnapshot) error {
 		var q quota
 		if err := snap.DataTo(&q); err != nil {
 			return err
@@ -282,6 +268,22 @@ func (w *Writer) ReturnQuota(ctx context.Context, uid, job string) error {
 		return fmt.Errorf("gatewaydb.ReturnQuota: %w", err)
 	}
 	return nil
+}
+
+// ifExists runs change in a transaction on ref's document as read in it;
+// a missing document is left missing (undoing what never happened is no
+// error).
+func (w *Writer) ifExists(ctx context.Context, ref *firestore.DocumentRef, change func(*firestore.Transaction, *firestore.DocumentSnapshot) error) error {
+	return w.fs.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return change(tx, snap)
+	})
 }
 
 // movePage bounds one transaction of MoveRequests (Firestore allows 500

@@ -67,6 +67,9 @@ func TestWriteScopeOnEmulator(t *testing.T) {
 		// Undo removes only the request whose input it names.
 		{"DeleteRequest of another input", func() error { return w.DeleteRequest(ctx, job, "another input") }, nil},
 		{"DeleteRequest", func() error { return w.DeleteRequest(ctx, job, "in") }, []string{"requests/job"}},
+		// Undoing what is not there is no error and writes nothing.
+		{"DeleteRequest again", func() error { return w.DeleteRequest(ctx, job, "in") }, nil},
+		{"ReturnQuota of a user without one", func() error { return w.ReturnQuota(ctx, guest, job) }, nil},
 		{"CreateRequest to enqueue", func() error {
 			return w.CreateRequest(ctx, enqueued, jobs.Request{UID: account, Input: "in", CreatedAt: now})
 		}, []string{"requests/enqueued"}},
