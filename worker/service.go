@@ -73,12 +73,7 @@ type Deps struct {
 // defaults included.
 func New(cfg *Config, d Deps) (*Processor, *queue.Consumer) {
 	proc := &Processor{
-		Requests:      d.Requests,
-		Results:       d.Results,
-		Inputs:        d.Inputs,
-		Outputs:       d.Outputs,
-		Generator:     d.Generator,
-		Styles:        d.Styles,
+		Deps:          d,
 		InputBucket:   cfg.InputBucket,
 		MaxAttempts:   cfg.MaxAttempts,
 		MaxSide:       cfg.MaxSide,

@@ -52,12 +52,9 @@ type Outputs interface {
 
 // Processor handles one job message; it is the consumer's Handler.
 type Processor struct {
-	Requests    Requests
-	Results     Results
-	Inputs      Inputs
-	Outputs     Outputs
-	Generator   generate.Generator
-	Styles      *styles.Catalogue
+	// Deps' logger is only the consumer's: a job logs through the logger
+	// its context carries (job id and attempt).
+	Deps
 	InputBucket string
 	// MaxAttempts bounds how often a job is started, crashes included.
 	MaxAttempts int
