@@ -110,24 +110,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	var (
-		mu     sync.Mutex
-		conns  = map[net.Conn]struct{}{}
-		closed bool
-		wg     sync.WaitGroup
-	)
+	conns := &connSet{conns: map[net.Conn]struct{}{}}
+	var wg sync.WaitGroup
 	// One goroutine does the shutdown, so Accept and every handler unblock.
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
 		<-ctx.Done()
 		ln.Close()
-		mu.Lock()
-		closed = true
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
+		conns.closeAll()
 	}()
 
 	s.logger.InfoContext(ctx, "smtp sink ready", slog.String("addr", ln.Addr().String()), slog.String("dir", s.dir))
@@ -140,21 +131,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			break
 		}
-		mu.Lock()
-		if closed {
-			mu.Unlock()
+		if !conns.add(c) {
 			c.Close()
 			continue
 		}
-		conns[c] = struct{}{}
-		mu.Unlock()
 		wg.Go(func() {
-			defer func() {
-				mu.Lock()
-				delete(conns, c)
-				mu.Unlock()
-				c.Close()
-			}()
+			defer conns.remove(c)
 			s.handle(ctx, c)
 		})
 	}
@@ -163,6 +145,43 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Wait()
 	s.logger.Info("smtp sink stopped")
 	return acceptErr
+}
+
+// connSet is the open connections, so that shutdown can close them.
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// add records c; after closeAll it refuses (false) and c is the caller's
+// to close.
+func (cs *connSet) add(c net.Conn) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return false
+	}
+	cs.conns[c] = struct{}{}
+	return true
+}
+
+// remove forgets c and closes it.
+func (cs *connSet) remove(c net.Conn) {
+	cs.mu.Lock()
+	delete(cs.conns, c)
+	cs.mu.Unlock()
+	c.Close()
+}
+
+// closeAll closes every open connection and refuses new ones.
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.closed = true
+	for c := range cs.conns {
+		c.Close()
+	}
 }
 
 // session is one connection's state.

@@ -30,17 +30,10 @@ func WithClock(now func() time.Time) Option { return func(d *Deps) { d.Now = now
 // Build connects the Gateway's real collaborators from cfg. The returned
 // close function releases them.
 func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (*Server, func() error, error) {
-	memLimit := debug.SetMemoryLimit(-1)
-	if err := cfg.CheckMemory(memLimit); err != nil {
+	if err := checkMemory(cfg, log); err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
-	if memLimit == math.MaxInt64 {
-		log.Warn("GOMEMLIMIT is not set; the garbage collector does not know the instance's memory size")
-	}
-	cat, err := styles.Load(cfg.StylesFile)
-	if err == nil && !cfg.GeneratedStyles {
-		cat, err = cat.WithoutGenerated()
-	}
+	cat, err := catalogue(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
@@ -97,6 +90,26 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		return errors.Join(pub.Close(), c.Close())
 	}
 	return srv, closeAll, nil
+}
+
+// checkMemory holds the upload limits against the instance's memory
+// (GOMEMLIMIT), warning when there is none to hold them against.
+func checkMemory(cfg *Config, log *slog.Logger) error {
+	memLimit := debug.SetMemoryLimit(-1)
+	if memLimit == math.MaxInt64 {
+		log.Warn("GOMEMLIMIT is not set; the garbage collector does not know the instance's memory size")
+	}
+	return cfg.CheckMemory(memLimit)
+}
+
+// catalogue is the event's styles, without the generated ones when the
+// event has them off.
+func catalogue(cfg *Config) (*styles.Catalogue, error) {
+	cat, err := styles.Load(cfg.StylesFile)
+	if err == nil && !cfg.GeneratedStyles {
+		cat, err = cat.WithoutGenerated()
+	}
+	return cat, err
 }
 
 // trimSlashes drops a trailing slash, which a browser's Origin never has.
