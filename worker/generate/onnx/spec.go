@@ -72,6 +72,16 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	if err := generate.DecodeParams(params, &s); err != nil {
 		return Spec{}, err
 	}
+	s.defaults(params)
+	errs := s.checkFile()
+	errs = append(errs, s.checkKind()...)
+	errs = append(errs, s.checkTensors()...)
+	return s, errors.Join(errs...)
+}
+
+// defaults fills in what the spec left out; pad is defaulted only when
+// absent, as 0 is a valid pad.
+func (s *Spec) defaults(params map[string]any) {
 	if s.Kind == "" {
 		s.Kind = KindImage
 	}
@@ -108,6 +118,11 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	if s.Keypoints == 0 {
 		s.Keypoints = 6
 	}
+}
+
+// checkFile checks the model file's name and checksum, and keeps the
+// decoded checksum.
+func (s *Spec) checkFile() []error {
 	var errs []error
 	switch {
 	case s.File == "":
@@ -121,6 +136,12 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	} else {
 		s.sum = b
 	}
+	return errs
+}
+
+// checkKind checks what the spec's kind needs.
+func (s *Spec) checkKind() []error {
+	var errs []error
 	switch s.Kind {
 	case KindImage, KindMatte:
 	case KindUpscale:
@@ -145,6 +166,13 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	default:
 		errs = append(errs, fmt.Errorf("kind %q: want %s, %s, %s or %s", s.Kind, KindImage, KindMatte, KindUpscale, KindFaceDetector))
 	}
+	return errs
+}
+
+// checkTensors checks the image tensors' layout, size and value mapping,
+// and the tiling.
+func (s *Spec) checkTensors() []error {
+	var errs []error
 	if s.Layout != NCHW && s.Layout != NHWC {
 		errs = append(errs, fmt.Errorf("layout %q: want NCHW or NHWC", s.Layout))
 	}
@@ -179,7 +207,7 @@ func ParseSpec(params map[string]any) (Spec, error) {
 	if s.Channel < 0 || s.Channel >= s.Channels {
 		errs = append(errs, fmt.Errorf("channel %d must be within 0..channels-1 (%d)", s.Channel, s.Channels-1))
 	}
-	return s, errors.Join(errs...)
+	return errs
 }
 
 // key identifies the file a spec loads: specs naming the same file,
