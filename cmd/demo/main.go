@@ -48,45 +48,19 @@ func realMain(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 
-	email := fmt.Sprintf("demo-%d@example.test", time.Now().UnixNano())
-	token, err := client.EmulatorSignUp(ctx, authHost, os.Getenv("GCLOUD_PROJECT"), email, "demo-password")
+	c, err := signIn(ctx, gatewayURL, authHost)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("signed in on the Auth emulator as %s\n", email)
-	c := &client.Client{BaseURL: gatewayURL, Token: token}
-	// The stack's Gateway wants an App Check token with each submission,
-	// as the web app sends it; the stack's stand-in of App Check issues it.
-	if standin := os.Getenv("APPCHECK_STANDIN_URL"); standin != "" {
-		c.AppCheck, err = appcheck.ExchangeDebugToken(ctx, http.DefaultClient, standin, os.Getenv("GCLOUD_PROJECT"),
-			os.Getenv("APP_CHECK_APP_ID"), os.Getenv("APP_CHECK_DEBUG_TOKEN"))
-		if err != nil {
-			return err
-		}
-		fmt.Println("App Check token from the stack's App Check stand-in (in the cloud: reCAPTCHA Enterprise attests the app)")
-	}
-	styles, err := c.Styles(ctx)
+	all, err := c.Styles(ctx)
 	if err != nil {
 		return err
 	}
-	if only := os.Getenv("DEMO_STYLE"); only != "" {
-		styles = filter(styles, only)
-	} else {
-		styles = oneGenerated(styles)
-	}
-	generated := make(map[string]*api.Generated)
-	for _, s := range styles {
-		generated[s.ID] = s.Generated
-	}
+	styles, generated := demoStyles(all)
 	start := time.Now()
-	submitted := make([]api.Job, 0, len(styles))
-	for _, s := range styles {
-		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID})
-		if err != nil {
-			return err
-		}
-		fmt.Printf("submitted %-12s job %s (%s)\n", s.ID, job.ID, job.Status)
-		submitted = append(submitted, job)
+	submitted, err := submitAll(ctx, c, styles)
+	if err != nil {
+		return err
 	}
 	failed := 0
 	for _, job := range submitted {
@@ -101,27 +75,8 @@ func realMain(ctx context.Context) error {
 			fmt.Printf("job %s failed: %s: %s\n", done.ID, done.Error.Code, done.Error.Message)
 			continue
 		}
-		for i, o := range done.Outputs {
-			data, err := c.Download(ctx, o.URL)
-			if err != nil {
-				return err
-			}
-			path := filepath.Join(outDir, fmt.Sprintf("%s-%s-%d.jpg", done.Style, done.ID[:8], i))
-			if err := os.WriteFile(path, data, 0o644); err != nil {
-				return err
-			}
-			abs, _ := filepath.Abs(path)
-			fmt.Printf("%-12s %dx%d  %s\n", done.Style, o.Width, o.Height, abs)
-			fmt.Printf("             url %s\n", o.URL)
-		}
-		if t := done.Timings; t != nil {
-			fmt.Printf("             queued %d ms, generated in %d ms, total %d ms\n", t.QueuedMs, t.GenerateMs, t.TotalMs)
-		}
-		if g := generated[done.Style]; g != nil {
-			if standin := os.Getenv("VERTEX_STANDIN_URL"); standin != "" {
-				fmt.Printf("             drawn by the local Vertex AI STAND-IN at %s: a posterised, marked copy, no model ran\n", standin)
-			}
-			fmt.Printf("             in the cloud %s draws it on %s, list price $%.3f an image (%s)\n", g.Model, g.Processor, g.PriceUSD, g.PriceAsOf)
+		if err := report(ctx, c, done, outDir, generated[done.Style]); err != nil {
+			return err
 		}
 	}
 	if failed > 0 {
@@ -134,6 +89,84 @@ func realMain(ctx context.Context) error {
 	// (absent when the stack runs without its web part).
 	if web := os.Getenv("WEB_URL"); web != "" {
 		return printApp(ctx, web, authHost, os.Getenv("GCLOUD_PROJECT"))
+	}
+	return nil
+}
+
+// signIn signs up a new account on the Auth emulator and, when the stack
+// has its App Check stand-in, gets the App Check token the Gateway wants
+// with each submission, as the web app does.
+func signIn(ctx context.Context, gatewayURL, authHost string) (*client.Client, error) {
+	email := fmt.Sprintf("demo-%d@example.test", time.Now().UnixNano())
+	token, err := client.EmulatorSignUp(ctx, authHost, os.Getenv("GCLOUD_PROJECT"), email, "demo-password")
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("signed in on the Auth emulator as %s\n", email)
+	c := &client.Client{BaseURL: gatewayURL, Token: token}
+	if standin := os.Getenv("APPCHECK_STANDIN_URL"); standin != "" {
+		c.AppCheck, err = appcheck.ExchangeDebugToken(ctx, http.DefaultClient, standin, os.Getenv("GCLOUD_PROJECT"),
+			os.Getenv("APP_CHECK_APP_ID"), os.Getenv("APP_CHECK_DEBUG_TOKEN"))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Println("App Check token from the stack's App Check stand-in (in the cloud: reCAPTCHA Enterprise attests the app)")
+	}
+	return c, nil
+}
+
+// demoStyles are the styles the demo runs (DEMO_STYLE's, or the local ones
+// and one generated), and who draws each generated one.
+func demoStyles(all []api.StyleInfo) ([]api.StyleInfo, map[string]*api.Generated) {
+	styles := oneGenerated(all)
+	if only := os.Getenv("DEMO_STYLE"); only != "" {
+		styles = filter(all, only)
+	}
+	generated := make(map[string]*api.Generated)
+	for _, s := range styles {
+		generated[s.ID] = s.Generated
+	}
+	return styles, generated
+}
+
+// submitAll submits the sample portrait once in each style.
+func submitAll(ctx context.Context, c *client.Client, styles []api.StyleInfo) ([]api.Job, error) {
+	submitted := make([]api.Job, 0, len(styles))
+	for _, s := range styles {
+		job, err := c.Submit(ctx, client.Submission{Photo: samples.Astronaut(), ContentType: "image/png", Style: s.ID})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Printf("submitted %-12s job %s (%s)\n", s.ID, job.ID, job.Status)
+		submitted = append(submitted, job)
+	}
+	return submitted, nil
+}
+
+// report downloads a finished job's outputs into outDir and prints where
+// they are, the job's timings and, for a generated style (g), who drew it.
+func report(ctx context.Context, c *client.Client, done api.Job, outDir string, g *api.Generated) error {
+	for i, o := range done.Outputs {
+		data, err := c.Download(ctx, o.URL)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(outDir, fmt.Sprintf("%s-%s-%d.jpg", done.Style, done.ID[:8], i))
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return err
+		}
+		abs, _ := filepath.Abs(path)
+		fmt.Printf("%-12s %dx%d  %s\n", done.Style, o.Width, o.Height, abs)
+		fmt.Printf("             url %s\n", o.URL)
+	}
+	if t := done.Timings; t != nil {
+		fmt.Printf("             queued %d ms, generated in %d ms, total %d ms\n", t.QueuedMs, t.GenerateMs, t.TotalMs)
+	}
+	if g != nil {
+		if standin := os.Getenv("VERTEX_STANDIN_URL"); standin != "" {
+			fmt.Printf("             drawn by the local Vertex AI STAND-IN at %s: a posterised, marked copy, no model ran\n", standin)
+		}
+		fmt.Printf("             in the cloud %s draws it on %s, list price $%.3f an image (%s)\n", g.Model, g.Processor, g.PriceUSD, g.PriceAsOf)
 	}
 	return nil
 }
