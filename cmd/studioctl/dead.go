@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -97,6 +97,27 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 	if err != nil {
 		return fmt.Errorf("dead list: %w", err)
 	}
+	entries, err := deadEntries(ctx, fsc, c.cfg.Event, letters)
+	if err != nil {
+		return fmt.Errorf("dead list: %w", err)
+	}
+	if asJSON {
+		if entries == nil {
+			entries = []DeadEntry{}
+		}
+		return c.printJSON(entries)
+	}
+	if err := printDead(c.stdout, entries); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stderr, "%d dead letters in %s; %d failed jobs of event %s without one\n",
+		len(letters), c.cfg.Topology().DeadQueue(), len(entries)-len(letters), c.cfg.Event)
+	return nil
+}
+
+// deadEntries joins the dead letters with their jobs, and adds the
+// event's failed jobs whose letter is gone.
+func deadEntries(ctx context.Context, fsc *firestore.Client, event string, letters []deadLetter) ([]DeadEntry, error) {
 	var entries []DeadEntry
 	lettered := map[string]bool{}
 	for i := range letters {
@@ -108,7 +129,7 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 			switch {
 			case errors.Is(err, store.ErrNotFound):
 			case err != nil:
-				return fmt.Errorf("dead list: %w", err)
+				return nil, err
 			default:
 				e.Status, e.Error = j.Status(), j.Failure
 			}
@@ -116,7 +137,7 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 		entries = append(entries, e)
 	}
 	// Failed jobs of the event whose letter is gone.
-	err = eachJobs(ctx, fsc, c.cfg.Event, func(page []store.Job) error {
+	err := eachJobs(ctx, fsc, event, func(page []store.Job) error {
 		for _, j := range page {
 			if j.Failure != nil && !lettered[j.ID] {
 				entries = append(entries, DeadEntry{JobID: j.ID, Status: j.Status(), Error: j.Failure})
@@ -124,18 +145,12 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("dead list: %w", err)
-	}
-	if asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if entries == nil {
-			entries = []DeadEntry{}
-		}
-		return enc.Encode(entries)
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	return entries, err
+}
+
+// printDead writes the entries as a table.
+func printDead(w io.Writer, entries []DeadEntry) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tSTATUS\tLETTER\tDIED\tCODE\tMESSAGE")
 	for _, e := range entries {
 		letter, died, code, msg, status := "(gone)", "", "", "", string(e.Status)
@@ -156,12 +171,7 @@ func deadList(ctx context.Context, c *cli, fsc *firestore.Client, asJSON bool) e
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.JobID, status, letter, died, code, msg)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stderr, "%d dead letters in %s; %d failed jobs of event %s without one\n",
-		len(letters), c.cfg.Topology().DeadQueue(), len(entries)-len(letters), c.cfg.Event)
-	return nil
+	return tw.Flush()
 }
 
 func deadRequeue(ctx context.Context, c *cli, fsc *firestore.Client, ids []string, all bool) error {

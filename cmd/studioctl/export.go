@@ -99,26 +99,9 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	fmt.Fprintf(c.stderr, "exporting %d files of event %s to %s\n", len(todo), c.cfg.Event, dir)
-	manifest := make([]ManifestEntry, 0, len(todo))
-	var missing, fetched int
-	bucket := gcs.Bucket(c.cfg.OutputBucket)
-	for i, e := range todo {
-		got, err := download(ctx, bucket, e.Object, filepath.Join(dir, filepath.FromSlash(e.File)))
-		switch {
-		case errors.Is(err, storage.ErrObjectNotExist):
-			missing++
-			fmt.Fprintf(c.stderr, "missing gs://%s/%s (job %s)\n", c.cfg.OutputBucket, e.Object, e.JobID)
-		case err != nil:
-			return fmt.Errorf("export: %w", err)
-		default:
-			if got {
-				fetched++
-			}
-			manifest = append(manifest, e)
-		}
-		if n := i + 1; n%*every == 0 || n == len(todo) {
-			fmt.Fprintf(c.stderr, "%d/%d files\n", n, len(todo))
-		}
+	manifest, fetched, missing, err := fetchOutputs(ctx, c, gcs.Bucket(c.cfg.OutputBucket), dir, todo, *every)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
 	if err := writeManifest(dir, manifest); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -130,6 +113,32 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("export: %d outputs missing from gs://%s", missing, c.cfg.OutputBucket)
 	}
 	return nil
+}
+
+// fetchOutputs downloads todo's objects into dir (a file already there is
+// kept), printing progress every so many files, and returns the entries
+// it has, how many it downloaded and how many objects were missing.
+func fetchOutputs(ctx context.Context, c *cli, bucket *storage.BucketHandle, dir string, todo []ManifestEntry, every int) (manifest []ManifestEntry, fetched, missing int, err error) {
+	manifest = make([]ManifestEntry, 0, len(todo))
+	for i, e := range todo {
+		got, err := download(ctx, bucket, e.Object, filepath.Join(dir, filepath.FromSlash(e.File)))
+		switch {
+		case errors.Is(err, storage.ErrObjectNotExist):
+			missing++
+			fmt.Fprintf(c.stderr, "missing gs://%s/%s (job %s)\n", c.cfg.OutputBucket, e.Object, e.JobID)
+		case err != nil:
+			return nil, 0, 0, err
+		default:
+			if got {
+				fetched++
+			}
+			manifest = append(manifest, e)
+		}
+		if n := i + 1; n%every == 0 || n == len(todo) {
+			fmt.Fprintf(c.stderr, "%d/%d files\n", n, len(todo))
+		}
+	}
+	return manifest, fetched, missing, nil
 }
 
 func entryOf(j store.Job, o jobs.Output) ManifestEntry {

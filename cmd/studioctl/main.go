@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +53,13 @@ type cli struct {
 	cfg    Config
 	stdout io.Writer
 	stderr io.Writer
+}
+
+// printJSON writes v to stdout as indented JSON, for the commands' --json.
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // command is one subcommand: its name, a line of help and its body.

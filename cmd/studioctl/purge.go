@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -87,9 +86,7 @@ func runPurge(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("purge %s: %w", *event, err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(counts)
+		return c.printJSON(counts)
 	}
 	verb := "deleted"
 	if counts.DryRun {

@@ -56,15 +56,7 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 	}
 	switch verb {
 	case "list":
-		users, err := staffUsers(ctx, auth, c.cfg.Event)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			fmt.Fprintf(c.stdout, "%s\t%s\n", u.Email, u.UID)
-		}
-		fmt.Fprintf(c.stderr, "%d staff of %s\n", len(users), c.cfg.Event)
-		return nil
+		return listStaff(ctx, c, auth)
 	default: // grant, revoke
 		changed, uid, err := setStaff(ctx, auth, rest[0], c.cfg.Event, verb == "grant")
 		if err != nil {
@@ -86,6 +78,19 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
+}
+
+// listStaff prints the event's staff, a line each.
+func listStaff(ctx context.Context, c *cli, auth *fbauth.Client) error {
+	users, err := staffUsers(ctx, auth, c.cfg.Event)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		fmt.Fprintf(c.stdout, "%s\t%s\n", u.Email, u.UID)
+	}
+	fmt.Fprintf(c.stderr, "%d staff of %s\n", len(users), c.cfg.Event)
+	return nil
 }
 
 // setStaff grants or revokes the user's staff rights for event, keeping

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -115,9 +114,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(st)
+			return c.printJSON(st)
 		}
 		if *watch {
 			fmt.Fprint(c.stdout, "\033[H\033[2J") // clear the terminal
@@ -131,12 +128,18 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	if !*watch {
 		return nil
 	}
-	t := time.NewTicker(*interval)
+	return every(ctx, *interval, show)
+}
+
+// every runs show at each interval until ctx ends (Ctrl-C ends a watch
+// normally) or show fails.
+func every(ctx context.Context, interval time.Duration, show func() error) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil // Ctrl-C ends a watch normally
+			return nil
 		case <-t.C:
 			if err := show(); err != nil {
 				if ctx.Err() != nil {
