@@ -2,7 +2,13 @@ import { start } from "./app";
 import { loadConfig } from "./config";
 import { initFirebase } from "./firebase";
 import { isLink } from "./emaillink";
-import { consent, finish, job, landing, photos, signin, upload } from "./views/attendee";
+import { consent } from "./views/attendee/consent";
+import { finish } from "./views/attendee/finish";
+import { job } from "./views/attendee/job";
+import { landing } from "./views/attendee/landing";
+import { photos } from "./views/attendee/photos";
+import { signin } from "./views/attendee/signin";
+import { upload } from "./views/attendee/upload";
 import { kiosk, posterView, printView } from "./views/kiosk";
 import { pickup } from "./views/pickup";
 

@@ -1,0 +1,34 @@
+// The "My photos" screen: the user's jobs, newest first.
+import type { Job, Style } from "../../api";
+import type { Ctx } from "../../app";
+import { styles } from "../../catalogue";
+import { h } from "../../dom";
+import { t, type Key } from "../../i18n";
+import { statusKey } from "../../jobview";
+import { failureAdvice } from "../../status";
+import { showNotice } from "./shared";
+
+export async function photos(ctx: Ctx, main: HTMLElement) {
+  main.append(h("h1", {}, t("my_photos")));
+  if (!ctx.user) { main.append(h("p", {}, h("a", { href: "#/signin" }, t("sign_in_title")))); return; }
+  main.append(ctx.user.isAnonymous
+    ? h("p", { class: "note" }, t("signed_in_guest"), " · ", h("a", { href: "#/signin" }, t("sign_in_email")))
+    : h("p", { class: "note" }, t("signed_in_as", { email: ctx.user.email ?? "" })));
+  showNotice(ctx, main);
+  const [{ jobs }, all] = await Promise.all([ctx.api.jobs(30), styles(ctx).catch(() => [] as Style[])]);
+  if (jobs.length === 0) { main.append(h("p", {}, t("no_photos"))); return; }
+  const styleName = (id: string) => all.find((s) => s.id === id)?.name ?? id;
+  main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {
+    const out = j.outputs?.[0];
+    // A failed job's tile says why, in words, where its image would be.
+    const thumb = out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" })
+      : j.status === "failed" ? h("div", { class: "thumb-failed" }, h("p", {}, t(failureAdvice(j.error?.code) as Key)))
+        : h("div", { class: "thumb-empty", "aria-hidden": "true" });
+    return h("li", {}, h("a", { href: "#/job/" + encodeURIComponent(j.id), class: "photo-card" },
+      thumb,
+      h("span", { class: "style-name" }, styleName(j.style)),
+      h("span", { class: "badge", "data-status": j.status }, t(statusKey[j.status] ?? "queued")),
+      h("time", { datetime: j.createdAt }, new Date(j.createdAt).toLocaleString()),
+    ));
+  })));
+}
