@@ -41,6 +41,10 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
+	appCheck, err := appCheckVerifier(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
+	}
 	c, err := clients.Open(ctx, cfg.Project)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
@@ -73,23 +77,25 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 		Retention:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		PendingGrace:    cfg.PendingGrace,
 		AppOrigins:      trimSlashes(cfg.AppOrigins),
-	}
-	if cfg.AppCheck == "enforce" {
-		d.AppCheck, err = appcheck.NewVerifier(appcheck.Config{
-			JWKSURL: cfg.AppCheckJWKS, ProjectNumber: cfg.AppCheckProjectNumber, AppIDs: cfg.AppCheckAppIDs,
-		}, nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("gateway.Build: %w", err)
-		}
+		AppCheck:        appCheck,
 	}
 	for _, o := range opts {
 		o(&d)
 	}
-	srv := New(d)
-	closeAll := func() error {
-		return errors.Join(pub.Close(), c.Close())
+	closeAll := func() error { return errors.Join(pub.Close(), c.Close()) }
+	return New(d), closeAll, nil
+}
+
+// appCheckVerifier checks App Check tokens when the event enforces them;
+// otherwise there is none (nil). It is made before the clients are opened,
+// so that a bad setting leaves nothing open.
+func appCheckVerifier(cfg *Config) (AppChecker, error) {
+	if cfg.AppCheck != "enforce" {
+		return nil, nil
 	}
-	return srv, closeAll, nil
+	return appcheck.NewVerifier(appcheck.Config{
+		JWKSURL: cfg.AppCheckJWKS, ProjectNumber: cfg.AppCheckProjectNumber, AppIDs: cfg.AppCheckAppIDs,
+	}, nil)
 }
 
 // checkMemory holds the upload limits against the instance's memory
