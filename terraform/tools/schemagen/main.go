@@ -41,6 +41,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/tigerstudio/studio/terraform/schema"
 )
@@ -103,13 +104,21 @@ type needs struct {
 	resources, data map[string]bool
 }
 
-// usedTypes lists the resource and data source types of the roots, by the
-// provider that serves them: the provider meta-argument's local name, or
-// the type's prefix (google_... is google), as Terraform resolves it.
+// usedTypes lists the resource and data source types of the roots and of
+// the local modules they call (./modules/...), by the provider that serves
+// them: the provider meta-argument's local name, or the type's prefix
+// (google_... is google), as Terraform resolves it.
 func usedTypes(dirs []string) (map[string]*needs, error) {
 	out := map[string]*needs{}
 	p := hclparse.NewParser()
-	for _, dir := range dirs {
+	seen := map[string]bool{}
+	for len(dirs) > 0 {
+		dir := filepath.Clean(dirs[0])
+		dirs = dirs[1:]
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
 		files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
 		if err != nil {
 			return nil, err
@@ -118,36 +127,71 @@ func usedTypes(dirs []string) (map[string]*needs, error) {
 			return nil, fmt.Errorf("no .tf files in %s", dir)
 		}
 		for _, f := range files {
-			hf, diags := p.ParseHCLFile(f)
-			if diags.HasErrors() {
-				return nil, fmt.Errorf("parse %s: %w", f, diags)
+			modules, err := fileTypes(p, f, out)
+			if err != nil {
+				return nil, err
 			}
-			for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
-				if (b.Type != "resource" && b.Type != "data") || len(b.Labels) != 2 {
-					continue
-				}
-				prov := strings.SplitN(b.Labels[0], "_", 2)[0]
-				if a, ok := b.Body.Attributes["provider"]; ok {
-					tr, diags := hcl.AbsTraversalForExpr(a.Expr)
-					if diags.HasErrors() {
-						return nil, fmt.Errorf("%s: provider of %s.%s: %w", f, b.Labels[0], b.Labels[1], diags)
-					}
-					prov = tr.RootName()
-				}
-				n := out[prov]
-				if n == nil {
-					n = &needs{resources: map[string]bool{}, data: map[string]bool{}}
-					out[prov] = n
-				}
-				if b.Type == "resource" {
-					n.resources[b.Labels[0]] = true
-				} else {
-					n.data[b.Labels[0]] = true
-				}
+			for _, m := range modules {
+				dirs = append(dirs, filepath.Join(dir, m))
 			}
 		}
 	}
 	return out, nil
+}
+
+// fileTypes adds the types one file declares to out and returns the local
+// module sources it calls.
+func fileTypes(p *hclparse.Parser, f string, out map[string]*needs) ([]string, error) {
+	hf, diags := p.ParseHCLFile(f)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("parse %s: %w", f, diags)
+	}
+	var modules []string
+	for _, b := range hf.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "module" {
+			if src, ok := localSource(b); ok {
+				modules = append(modules, src)
+			}
+			continue
+		}
+		if (b.Type != "resource" && b.Type != "data") || len(b.Labels) != 2 {
+			continue
+		}
+		prov := strings.SplitN(b.Labels[0], "_", 2)[0]
+		if a, ok := b.Body.Attributes["provider"]; ok {
+			tr, diags := hcl.AbsTraversalForExpr(a.Expr)
+			if diags.HasErrors() {
+				return nil, fmt.Errorf("%s: provider of %s.%s: %w", f, b.Labels[0], b.Labels[1], diags)
+			}
+			prov = tr.RootName()
+		}
+		n := out[prov]
+		if n == nil {
+			n = &needs{resources: map[string]bool{}, data: map[string]bool{}}
+			out[prov] = n
+		}
+		if b.Type == "resource" {
+			n.resources[b.Labels[0]] = true
+		} else {
+			n.data[b.Labels[0]] = true
+		}
+	}
+	return modules, nil
+}
+
+// localSource is a module call's source when it is a local path, which
+// Terraform reads from the tree (a registry module is not ours to check).
+func localSource(b *hclsyntax.Block) (string, bool) {
+	a, ok := b.Body.Attributes["source"]
+	if !ok {
+		return "", false
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() || v.Type() != cty.String || v.IsNull() {
+		return "", false
+	}
+	src := v.AsString()
+	return src, strings.HasPrefix(src, "./") || strings.HasPrefix(src, "../")
 }
 
 // fetch returns the package tarball in dir, npm-packing it when absent, and
@@ -265,6 +309,49 @@ var (
 // reduce reads one package and returns the provider's configuration block
 // and the blocks of the types in n.
 func reduce(p schema.Package, tgz string, n *needs) (*schema.Provider, error) {
+	asm, err := readAssembly(p, tgz)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := classesOf(p, asm)
+	if err != nil {
+		return nil, err
+	}
+	out := &schema.Provider{
+		Source:      p.Source,
+		Version:     p.Version,
+		Package:     p.Package + "@" + p.PackageVersion,
+		Resources:   map[string]*schema.Block{},
+		DataSources: map[string]*schema.Block{},
+	}
+	configs := map[string]*schema.Block{}
+	jobs := []reduction{{cl.provider, configs, "provider"}}
+	if n != nil {
+		for _, name := range sortedKeys(n.resources) {
+			c, ok := cl.resources[name]
+			if !ok {
+				return nil, fmt.Errorf("resource type %s is not in %s %s", name, p.Source, p.Version)
+			}
+			jobs = append(jobs, reduction{c, out.Resources, name})
+		}
+		for _, name := range sortedKeys(n.data) {
+			c, ok := cl.data[name]
+			if !ok {
+				return nil, fmt.Errorf("data source %s is not in %s %s", name, p.Source, p.Version)
+			}
+			jobs = append(jobs, reduction{c, out.DataSources, name})
+		}
+	}
+	if err := reduceAll(asm, tgz, jobs); err != nil {
+		return nil, err
+	}
+	out.Config = configs["provider"]
+	return out, nil
+}
+
+// readAssembly reads the package's jsii assembly and checks that it is the
+// package packages.json names.
+func readAssembly(p schema.Package, tgz string) (*assembly, error) {
 	files, err := readTar(tgz, func(name string) bool { return name == "package/.jsii" })
 	if err != nil {
 		return nil, err
@@ -276,14 +363,26 @@ func reduce(p schema.Package, tgz string, n *needs) (*schema.Provider, error) {
 	if asm.Name != p.Package || asm.Version != p.PackageVersion {
 		return nil, fmt.Errorf(".jsii is %s@%s", asm.Name, asm.Version)
 	}
+	return &asm, nil
+}
 
-	// The Terraform types the package's classes stand for.
-	type class struct {
-		t      *jsiiType
-		config string // fqn of the config struct
-	}
-	var provider *class
-	resources, data := map[string]*class{}, map[string]*class{}
+// class is a class of the package that stands for a Terraform type.
+type class struct {
+	t      *jsiiType
+	config string // fqn of the config struct
+}
+
+// classes are a package's provider, resource and data source classes,
+// by Terraform type name.
+type classes struct {
+	provider        *class
+	resources, data map[string]*class
+}
+
+// classesOf finds the classes that stand for Terraform types, checking
+// that they were generated from the provider version packages.json says.
+func classesOf(p schema.Package, asm *assembly) (classes, error) {
+	cl := classes{resources: map[string]*class{}, data: map[string]*class{}}
 	for _, t := range asm.Types {
 		if t.Kind != "class" || t.Initializer == nil {
 			continue
@@ -293,7 +392,7 @@ func reduce(p schema.Package, tgz string, n *needs) (*schema.Provider, error) {
 			continue
 		}
 		if m[1] != p.Source || m[2] != p.Version {
-			return nil, fmt.Errorf("%s is generated from %s %s, packages.json says %s %s", t.Name, m[1], m[2], p.Source, p.Version)
+			return cl, fmt.Errorf("%s is generated from %s %s, packages.json says %s %s", t.Name, m[1], m[2], p.Source, p.Version)
 		}
 		c := &class{t: t}
 		for _, par := range t.Initializer.Parameters {
@@ -302,76 +401,55 @@ func reduce(p schema.Package, tgz string, n *needs) (*schema.Provider, error) {
 			}
 		}
 		if c.config == "" {
-			return nil, fmt.Errorf("%s has no config parameter", t.Name)
+			return cl, fmt.Errorf("%s has no config parameter", t.Name)
 		}
 		switch m[3] {
 		case "":
-			provider = c
+			cl.provider = c
 		case "resources":
-			resources[m[5]] = c
+			cl.resources[m[5]] = c
 		case "data-sources":
-			data[m[5]] = c
+			cl.data[m[5]] = c
 		}
 	}
-	if provider == nil {
-		return nil, errors.New("no provider class")
+	if cl.provider == nil {
+		return cl, errors.New("no provider class")
 	}
+	return cl, nil
+}
 
-	type job struct {
-		c    *class
-		dest map[string]*schema.Block
-		name string
-	}
-	out := &schema.Provider{
-		Source:      p.Source,
-		Version:     p.Version,
-		Package:     p.Package + "@" + p.PackageVersion,
-		Resources:   map[string]*schema.Block{},
-		DataSources: map[string]*schema.Block{},
-	}
-	configs := map[string]*schema.Block{}
-	jobs := []job{{provider, configs, "provider"}}
-	if n != nil {
-		for _, name := range sortedKeys(n.resources) {
-			c, ok := resources[name]
-			if !ok {
-				return nil, fmt.Errorf("resource type %s is not in %s %s", name, p.Source, p.Version)
-			}
-			jobs = append(jobs, job{c, out.Resources, name})
-		}
-		for _, name := range sortedKeys(n.data) {
-			c, ok := data[name]
-			if !ok {
-				return nil, fmt.Errorf("data source %s is not in %s %s", name, p.Source, p.Version)
-			}
-			jobs = append(jobs, job{c, out.DataSources, name})
-		}
-	}
+// reduction is one type to reduce: its class, and where its block goes.
+type reduction struct {
+	c    *class
+	dest map[string]*schema.Block
+	name string
+}
 
-	// The generated JavaScript of those classes, for isBlock.
+// reduceAll reduces each job's config struct to a block, reading the
+// generated JavaScript of those classes (for isBlock) from the package.
+func reduceAll(asm *assembly, tgz string, jobs []reduction) error {
 	js := map[string]bool{}
 	for _, j := range jobs {
 		js[jsPath(j.c.t)] = true
 	}
 	jsFiles, err := readTar(tgz, func(name string) bool { return js[name] })
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, j := range jobs {
 		path := jsPath(j.c.t)
 		src, ok := jsFiles[path]
 		if !ok {
-			return nil, fmt.Errorf("%s: %s is not in the package", j.name, path)
+			return fmt.Errorf("%s: %s is not in the package", j.name, path)
 		}
-		r := reducer{asm: &asm, js: parseJS(string(src))}
+		r := reducer{asm: asm, js: parseJS(string(src))}
 		b, err := r.block(j.c.config, "")
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", j.name, err)
+			return fmt.Errorf("%s: %w", j.name, err)
 		}
 		j.dest[j.name] = b
 	}
-	out.Config = configs["provider"]
-	return out, nil
+	return nil
 }
 
 // jsPath is the generated JavaScript of a class: src/X/index.ts -> lib/X/index.js.
