@@ -8,6 +8,7 @@ import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
 import { chooseLang, currentLang, t } from "./i18n";
+import { GisLoader } from "./google";
 import { isStaffOf } from "./staff";
 import { submitFailure } from "./errors";
 
@@ -41,6 +42,12 @@ export interface Ctx {
   // answer), handed to the status screen so it shows the job at once, not
   // after the listeners' first snapshots.
   submitted?: Job;
+  // finishing: a sign-in link is being completed (src/views/attendee/finish.ts).
+  // Signing in re-renders the view (onAuthStateChanged) while the first
+  // render still works on the link, whose one-time code must be used once.
+  finishing?: boolean;
+  // gis: Google's sign-in script, loaded once per page (src/google.ts).
+  gis: GisLoader;
 }
 
 export type Teardown = () => void;
@@ -68,6 +75,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
       else location.hash = hash;
     },
     refreshHeader: () => renderHeader(),
+    gis: new GisLoader(),
   };
   const render = router(ctx, main, routes);
   // leave signs out. A guest's photos belong to an account nobody can sign

@@ -20,10 +20,9 @@ declare global {
   interface Window { google?: { accounts?: { id?: Gis } } }
 }
 
-// loadGis loads Google's script once per page.
-let loading: Promise<Gis> | undefined;
-export function loadGis(): Promise<Gis> {
-  loading ??= new Promise<Gis>((resolve, reject) => {
+// injectGis adds Google's script to the page and resolves to its API.
+function injectGis(): Promise<Gis> {
+  return new Promise<Gis>((resolve, reject) => {
     const have = window.google?.accounts?.id;
     if (have) return resolve(have);
     const s = document.createElement("script");
@@ -36,14 +35,26 @@ export function loadGis(): Promise<Gis> {
     };
     s.onerror = () => reject(new Error("Google Identity Services could not be reached"));
     document.head.append(s);
-  }).catch((e) => { loading = undefined; throw e; });
-  return loading;
+  });
+}
+
+// GisLoader loads Google's script once per page: start() makes the one the
+// app's context keeps (ctx.gis). Every caller shares the load in flight; a
+// load that failed (offline) is tried again by the next caller.
+export class GisLoader {
+  private loading: Promise<Gis> | undefined;
+  constructor(private readonly inject: () => Promise<Gis> = injectGis) {}
+
+  load(): Promise<Gis> {
+    this.loading ??= this.inject().catch((e) => { this.loading = undefined; throw e; });
+    return this.loading;
+  }
 }
 
 // mountGoogleButton renders Google's button into el; credential is called
 // with the Google ID token after the user chose an account.
-export async function mountGoogleButton(el: HTMLElement, clientId: string, lang: string, credential: (idToken: string) => void): Promise<void> {
-  const gis = await loadGis();
+export async function mountGoogleButton(loader: GisLoader, el: HTMLElement, clientId: string, lang: string, credential: (idToken: string) => void): Promise<void> {
+  const gis = await loader.load();
   gis.initialize({ client_id: clientId, callback: (r) => credential(r.credential), ux_mode: "popup", auto_select: false });
   gis.renderButton(el, { type: "standard", theme: "outline", size: "large", text: "continue_with", shape: "pill", locale: lang, width: 280 });
 }

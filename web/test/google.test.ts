@@ -60,3 +60,37 @@ describe("Google sign-in", () => {
     expect(r).toMatchObject({ outcome: "signed_in", moved: 0 });
   });
 });
+
+const { GisLoader } = await import("../src/google");
+
+describe("GisLoader", () => {
+  const gis = { initialize() {}, renderButton() {} };
+  it("loads Google's script once: callers share the load in flight and its result", async () => {
+    let injected = 0;
+    let done!: (g: typeof gis) => void;
+    const loader = new GisLoader(() => { injected++; return new Promise((r) => { done = r; }); });
+    const first = loader.load();
+    const second = loader.load();
+    expect(injected).toBe(1);
+    done(gis);
+    expect(await first).toBe(gis);
+    expect(await second).toBe(gis);
+    expect(await loader.load()).toBe(gis);
+    expect(injected).toBe(1);
+  });
+  it("tries again after a failed load (offline, then online)", async () => {
+    const answers = [Promise.reject(new Error("unreachable")), Promise.resolve(gis)];
+    let injected = 0;
+    const loader = new GisLoader(() => answers[injected++]);
+    await expect(loader.load()).rejects.toThrow("unreachable");
+    expect(await loader.load()).toBe(gis);
+    expect(injected).toBe(2);
+  });
+  it("keeps its load to itself: another loader (another start of the app) loads anew", async () => {
+    let injected = 0;
+    const inject = async () => { injected++; return gis; };
+    await new GisLoader(inject).load();
+    await new GisLoader(inject).load();
+    expect(injected).toBe(2);
+  });
+});

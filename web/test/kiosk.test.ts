@@ -13,6 +13,7 @@ import type { Firestore } from "firebase/firestore";
 import { Api, type Job } from "../src/api";
 import type { Ctx } from "../src/app";
 import type { StudioConfig } from "../src/config";
+import { GisLoader } from "../src/google";
 import { kiosk } from "../src/views/kiosk";
 import { board, BOARD_POLL_MS } from "../src/views/kiosk/board";
 import { camera } from "../src/views/kiosk/camera";
@@ -74,7 +75,7 @@ function gateway(held: Record<string, Promise<unknown>> = {}) {
 
 function context(api: Api, extra: Partial<Ctx> = {}): Ctx {
   const cfg: StudioConfig = { gatewayUrl: "https://gw.test", event: "ev", eventName: "Event", retentionDays: 7, firebase: {} };
-  return { cfg, api, auth: {} as Auth, db: {} as Firestore, user: null, staff: true, go: () => {}, refreshHeader: () => {}, ...extra };
+  return { cfg, api, auth: {} as Auth, db: {} as Firestore, user: null, staff: true, go: () => {}, refreshHeader: () => {}, gis: new GisLoader(), ...extra };
 }
 
 const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };

@@ -6,21 +6,18 @@ import { finish as finishLink, isLink, rememberedEmail } from "../../emaillink";
 import { t } from "../../i18n";
 import { signedIn } from "./shared";
 
-// finishing: a sign-in link is being completed. Signing in re-renders the
-// view (onAuthStateChanged) while the first render still works on the
-// link, whose one-time code must be used once.
-let finishing = false;
-
 // finish: a guest is linked, keeping the uid and its jobs; a guest signed
-// in to an existing account brings its jobs along.
+// in to an existing account brings its jobs along. While one render
+// completes the link, the others (onAuthStateChanged re-renders) leave it
+// alone (ctx.finishing).
 export async function finish(ctx: Ctx, main: HTMLElement) {
   const status = h("p", { role: "status" });
   main.append(h("h1", {}, t("finish_title")), status);
-  if (finishing) return;
+  if (ctx.finishing) return;
   const href = location.href;
   if (!isLink(ctx.auth, href)) { ctx.go("#/signin"); return; }
   const complete = async (address: string) => {
-    finishing = true;
+    ctx.finishing = true;
     try {
       const r = await finishLink(ctx.auth, address, href, (token) => ctx.api.adopt(token));
       // The one-time code leaves the address bar (and the history).
@@ -34,7 +31,7 @@ export async function finish(ctx: Ctx, main: HTMLElement) {
     } catch (err) {
       status.textContent = t("error") + ": " + (err as Error).message;
     } finally {
-      finishing = false;
+      ctx.finishing = false;
     }
   };
   const remembered = rememberedEmail();

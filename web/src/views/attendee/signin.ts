@@ -71,7 +71,7 @@ function googleBlock(ctx: Ctx, status: HTMLElement): HTMLElement | null {
   if (!clientId) return null;
   const slot = h("div", { class: "google-button" });
   const block = h("div", { class: "card google" }, h("h2", {}, t("sign_in_google")), slot);
-  mountGoogleButton(slot, clientId, currentLang(), async (idToken) => {
+  mountGoogleButton(ctx.gis, slot, clientId, currentLang(), async (idToken) => {
     status.textContent = t("finish_title");
     const wasGuest = ctx.user?.isAnonymous === true;
     try {
