@@ -159,66 +159,85 @@ func (c *converter) layer(l Layer) error {
 	case l.Class == "Conv2D":
 		return c.conv2D(l)
 	case l.Class == "Activation":
-		var cfg struct {
-			Activation string `json:"activation"`
-		}
-		if err := config(l, &cfg); err != nil {
-			return err
-		}
-		ins, err := c.inputs(l, 1)
-		if err != nil {
-			return err
-		}
-		return c.activation(l.Name, cfg.Activation, ins[0])
+		return c.activationLayer(l)
 	case l.Class == "Concatenate":
 		return c.concatenate(l)
 	case l.Class == "Add":
-		ins, err := c.inputs(l, 0)
-		if err != nil {
-			return err
-		}
-		if len(ins) < 2 {
-			return errors.New("needs at least two inputs")
-		}
-		op := "Sum"
-		if len(ins) == 2 {
-			op = "Add"
-		}
-		var vals []string
-		for _, t := range ins {
-			vals = append(vals, t.value)
-		}
-		c.g.Node(l.Name, op, vals, l.Name)
-		c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
-		return nil
+		return c.add(l)
 	case l.Class == "UpSampling2D":
 		return c.upSampling(l)
 	case l.Class == "MultiplyBeta":
-		ins, err := c.inputs(l, 1)
-		if err != nil {
-			return err
-		}
-		k := l.Name + "/beta"
-		c.g.Initializer(k, nil, []float32{MultiplyBetaFactor})
-		c.g.Node(l.Name, "Mul", []string{ins[0].value, k}, l.Name)
-		c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
-		return nil
+		return c.multiplyBeta(l)
 	case pixelShuffle.MatchString(l.Class):
 		n, _ := strconv.Atoi(pixelShuffle.FindStringSubmatch(l.Class)[1])
-		ins, err := c.inputs(l, 1)
-		if err != nil {
-			return err
-		}
-		ch := ins[0].channels
-		if ch > 0 && ch%(n*n) != 0 {
-			return fmt.Errorf("%d channels cannot be shuffled into %dx%d blocks", ch, n, n)
-		}
-		c.g.Node(l.Name, "DepthToSpace", []string{ins[0].value}, l.Name, onnxpb.IntAttr("blocksize", int64(n)), onnxpb.StringAttr("mode", "DCR"))
-		c.out[l.Name] = tensorInfo{l.Name, ch / (n * n)}
-		return nil
+		return c.depthToSpace(l, n)
 	default:
 		return fmt.Errorf("layer class %s is not supported (the converter knows %s)", l.Class, Supported)
 	}
+}
+
+func (c *converter) activationLayer(l Layer) error {
+	var cfg struct {
+		Activation string `json:"activation"`
+	}
+	if err := config(l, &cfg); err != nil {
+		return err
+	}
+	ins, err := c.inputs(l, 1)
+	if err != nil {
+		return err
+	}
+	return c.activation(l.Name, cfg.Activation, ins[0])
+}
+
+// add sums two or more inputs (Add for two, Sum for more).
+func (c *converter) add(l Layer) error {
+	ins, err := c.inputs(l, 0)
+	if err != nil {
+		return err
+	}
+	if len(ins) < 2 {
+		return errors.New("needs at least two inputs")
+	}
+	op := "Sum"
+	if len(ins) == 2 {
+		op = "Add"
+	}
+	var vals []string
+	for _, t := range ins {
+		vals = append(vals, t.value)
+	}
+	c.g.Node(l.Name, op, vals, l.Name)
+	c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
+	return nil
+}
+
+func (c *converter) multiplyBeta(l Layer) error {
+	ins, err := c.inputs(l, 1)
+	if err != nil {
+		return err
+	}
+	k := l.Name + "/beta"
+	c.g.Initializer(k, nil, []float32{MultiplyBetaFactor})
+	c.g.Node(l.Name, "Mul", []string{ins[0].value, k}, l.Name)
+	c.out[l.Name] = tensorInfo{l.Name, ins[0].channels}
+	return nil
+}
+
+// depthToSpace is a PixelShuffle layer: n x n channel groups become n x n
+// pixel blocks.
+func (c *converter) depthToSpace(l Layer, n int) error {
+	ins, err := c.inputs(l, 1)
+	if err != nil {
+		return err
+	}
+	ch := ins[0].channels
+	if ch > 0 && ch%(n*n) != 0 {
+		return fmt.Errorf("%d channels cannot be shuffled into %dx%d blocks", ch, n, n)
+	}
+	c.g.Node(l.Name, "DepthToSpace", []string{ins[0].value}, l.Name, onnxpb.IntAttr("blocksize", int64(n)), onnxpb.StringAttr("mode", "DCR"))
+	c.out[l.Name] = tensorInfo{l.Name, ch / (n * n)}
+	return nil
 }
 
 func (c *converter) inputLayer(l Layer) error {
@@ -248,16 +267,7 @@ func (c *converter) inputLayer(l Layer) error {
 }
 
 func (c *converter) conv2D(l Layer) error {
-	var cfg struct {
-		Filters    int    `json:"filters"`
-		Kernel     []int  `json:"kernel_size"`
-		Strides    []int  `json:"strides"`
-		Padding    string `json:"padding"`
-		Dilation   []int  `json:"dilation_rate"`
-		Groups     *int   `json:"groups"`
-		Activation string `json:"activation"`
-		UseBias    *bool  `json:"use_bias"`
-	}
+	var cfg conv2DConfig
 	if err := config(l, &cfg); err != nil {
 		return err
 	}
@@ -265,17 +275,8 @@ func (c *converter) conv2D(l Layer) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Groups != nil && *cfg.Groups != 1 {
-		return fmt.Errorf("groups %d: only ungrouped convolutions are supported", *cfg.Groups)
-	}
-	if cfg.Strides == nil {
-		cfg.Strides = []int{1, 1}
-	}
-	if cfg.Dilation == nil {
-		cfg.Dilation = []int{1, 1}
-	}
-	if len(cfg.Kernel) != 2 || len(cfg.Strides) != 2 || len(cfg.Dilation) != 2 {
-		return fmt.Errorf("kernel_size %v, strides %v, dilation_rate %v: want two numbers each", cfg.Kernel, cfg.Strides, cfg.Dilation)
+	if err := cfg.check(); err != nil {
+		return err
 	}
 	k, err := c.weight(l.Name + "/kernel")
 	if err != nil {
@@ -289,19 +290,8 @@ func (c *converter) conv2D(l Layer) error {
 	if ins[0].channels > 0 && ins[0].channels != in {
 		return fmt.Errorf("kernel takes %d channels, its input has %d", in, ins[0].channels)
 	}
-	// [kh][kw][in][out] -> [out][in][kh][kw]
-	w := make([]float32, len(k.Data))
-	for y := range kh {
-		for x := range kw {
-			for i := range in {
-				for o := range out {
-					w[((o*in+i)*kh+y)*kw+x] = k.Data[((y*kw+x)*in+i)*out+o]
-				}
-			}
-		}
-	}
 	wName := l.Name + "/kernel"
-	c.g.Initializer(wName, []int64{int64(out), int64(in), int64(kh), int64(kw)}, w)
+	c.g.Initializer(wName, []int64{int64(out), int64(in), int64(kh), int64(kw)}, kernelOIHW(k.Data, kh, kw, in, out))
 	inputs := []string{ins[0].value, wName}
 	if cfg.UseBias == nil || *cfg.UseBias {
 		b, err := c.weight(l.Name + "/bias")
@@ -314,19 +304,9 @@ func (c *converter) conv2D(l Layer) error {
 		c.g.Initializer(l.Name+"/bias", []int64{int64(out)}, b.Data)
 		inputs = append(inputs, l.Name+"/bias")
 	}
-	attrs := []onnxpb.Attr{
-		onnxpb.IntsAttr("kernel_shape", int64(kh), int64(kw)),
-		onnxpb.IntsAttr("strides", int64(cfg.Strides[0]), int64(cfg.Strides[1])),
-		onnxpb.IntsAttr("dilations", int64(cfg.Dilation[0]), int64(cfg.Dilation[1])),
-	}
-	switch cfg.Padding {
-	case "same":
-		// TensorFlow pads (total)/2 before and the rest after: SAME_UPPER.
-		attrs = append(attrs, onnxpb.StringAttr("auto_pad", "SAME_UPPER"))
-	case "valid":
-		attrs = append(attrs, onnxpb.IntsAttr("pads", 0, 0, 0, 0))
-	default:
-		return fmt.Errorf("padding %q: want same or valid", cfg.Padding)
+	attrs, err := cfg.attrs()
+	if err != nil {
+		return err
 	}
 	conv := l.Name
 	if act := cfg.Activation; act != "" && act != "linear" {
@@ -339,6 +319,70 @@ func (c *converter) conv2D(l Layer) error {
 		return nil
 	}
 	return c.activation(l.Name, cfg.Activation, t)
+}
+
+// conv2DConfig is what a Keras Conv2D layer's config says.
+type conv2DConfig struct {
+	Filters    int    `json:"filters"`
+	Kernel     []int  `json:"kernel_size"`
+	Strides    []int  `json:"strides"`
+	Padding    string `json:"padding"`
+	Dilation   []int  `json:"dilation_rate"`
+	Groups     *int   `json:"groups"`
+	Activation string `json:"activation"`
+	UseBias    *bool  `json:"use_bias"`
+}
+
+// check fills in the defaults and refuses what the converter cannot
+// express.
+func (cfg *conv2DConfig) check() error {
+	if cfg.Groups != nil && *cfg.Groups != 1 {
+		return fmt.Errorf("groups %d: only ungrouped convolutions are supported", *cfg.Groups)
+	}
+	if cfg.Strides == nil {
+		cfg.Strides = []int{1, 1}
+	}
+	if cfg.Dilation == nil {
+		cfg.Dilation = []int{1, 1}
+	}
+	if len(cfg.Kernel) != 2 || len(cfg.Strides) != 2 || len(cfg.Dilation) != 2 {
+		return fmt.Errorf("kernel_size %v, strides %v, dilation_rate %v: want two numbers each", cfg.Kernel, cfg.Strides, cfg.Dilation)
+	}
+	return nil
+}
+
+// attrs are the ONNX Conv node's attributes for the layer.
+func (cfg conv2DConfig) attrs() ([]onnxpb.Attr, error) {
+	attrs := []onnxpb.Attr{
+		onnxpb.IntsAttr("kernel_shape", int64(cfg.Kernel[0]), int64(cfg.Kernel[1])),
+		onnxpb.IntsAttr("strides", int64(cfg.Strides[0]), int64(cfg.Strides[1])),
+		onnxpb.IntsAttr("dilations", int64(cfg.Dilation[0]), int64(cfg.Dilation[1])),
+	}
+	switch cfg.Padding {
+	case "same":
+		// TensorFlow pads (total)/2 before and the rest after: SAME_UPPER.
+		return append(attrs, onnxpb.StringAttr("auto_pad", "SAME_UPPER")), nil
+	case "valid":
+		return append(attrs, onnxpb.IntsAttr("pads", 0, 0, 0, 0)), nil
+	default:
+		return nil, fmt.Errorf("padding %q: want same or valid", cfg.Padding)
+	}
+}
+
+// kernelOIHW reorders a TF.js kernel, [kh][kw][in][out], into ONNX's
+// [out][in][kh][kw].
+func kernelOIHW(k []float32, kh, kw, in, out int) []float32 {
+	w := make([]float32, len(k))
+	for y := range kh {
+		for x := range kw {
+			for i := range in {
+				for o := range out {
+					w[((o*in+i)*kh+y)*kw+x] = k[((y*kw+x)*in+i)*out+o]
+				}
+			}
+		}
+	}
+	return w
 }
 
 // activation adds the node of a Keras activation, named name.
