@@ -7,7 +7,7 @@ import { Api, ApiError, type Catalogue, type Job } from "./api";
 import type { AppCheckFn } from "./appcheck";
 import type { StudioConfig } from "./config";
 import { h } from "./dom";
-import { chooseLang, currentLang, t } from "./i18n";
+import { deviceLang, I18n } from "./i18n";
 import { GisLoader } from "./google";
 import { isStaffOf } from "./staff";
 import { submitFailure } from "./errors";
@@ -46,6 +46,9 @@ export interface Ctx {
   // Signing in re-renders the view (onAuthStateChanged) while the first
   // render still works on the link, whose one-time code must be used once.
   finishing?: boolean;
+  // i18n: the language the app speaks (the header switches it); views
+  // take its bound t.
+  i18n: I18n;
   // gis: Google's sign-in script, loaded once per page (src/google.ts).
   gis: GisLoader;
 }
@@ -76,6 +79,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
     },
     refreshHeader: () => renderHeader(),
     gis: new GisLoader(),
+    i18n: new I18n(deviceLang()),
   };
   const render = router(ctx, main, routes);
   // leave signs out. A guest's photos belong to an account nobody can sign
@@ -88,7 +92,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
   };
   const renderHeader = () => headerNav(ctx, header, leave, () => { renderHeader(); void render(); });
 
-  document.documentElement.lang = currentLang();
+  document.documentElement.lang = ctx.i18n.lang;
   let first = true;
   onAuthStateChanged(auth, async (u) => {
     ctx.user = u;
@@ -105,6 +109,7 @@ export async function start(cfg: StudioConfig, auth: Auth, db: Firestore, routes
 // headerNav draws the header: the event's name and the navigation, with
 // sign-out (leave) and the language switch (then relang redraws).
 function headerNav(ctx: Ctx, header: HTMLElement, leave: () => Promise<void>, relang: () => void) {
+  const { t } = ctx.i18n;
   const nav = h("nav", { "aria-label": "Main" },
     h("a", { href: "#/photos" }, t("my_photos")),
     !ctx.user || ctx.user.isAnonymous ? h("a", { href: "#/signin" }, t("sign_in_title")) : null,
@@ -112,14 +117,15 @@ function headerNav(ctx: Ctx, header: HTMLElement, leave: () => Promise<void>, re
     ctx.user ? h("button", { class: "link", type: "button", onclick: () => void leave() }, t("sign_out")) : null,
     h("button", {
       class: "link", type: "button", "aria-label": t("language"),
-      onclick: () => { chooseLang(currentLang() === "ko" ? "en" : "ko"); document.documentElement.lang = currentLang(); relang(); },
-    }, currentLang() === "ko" ? "EN" : "한국어"),
+      onclick: () => { ctx.i18n.choose(ctx.i18n.lang === "ko" ? "en" : "ko"); document.documentElement.lang = ctx.i18n.lang; relang(); },
+    }, ctx.i18n.lang === "ko" ? "EN" : "한국어"),
   );
   header.replaceChildren(h("a", { href: "#/", class: "brand" }, ctx.cfg.eventName), nav);
 }
 
 // guestLeaves asks a guest who signs out; true: sign out anyway.
 function guestLeaves(ctx: Ctx): Promise<boolean> {
+  const { t } = ctx.i18n;
   return new Promise((resolve) => {
     const dialog = h("dialog", { class: "card confirm", "aria-labelledby": "leave-title" },
       h("h2", { id: "leave-title" }, t("guest_leave_title")),
@@ -163,6 +169,7 @@ function router(ctx: Ctx, main: HTMLElement, routes: Record<string, View>): () =
     } catch (e) {
       // The Gateway's answers in words, never its message.
       console.warn("view", (e as Error).message ?? e);
+      const { t } = ctx.i18n;
       main.replaceChildren(h("h1", {}, t("error")), h("p", { role: "alert" }, e instanceof ApiError ? t(submitFailure(e).key) : String((e as Error).message ?? e)));
     }
   };

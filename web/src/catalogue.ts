@@ -3,7 +3,6 @@
 // every view (attendee, kiosk, photos) shares one copy.
 import type { Catalogue, Style } from "./api";
 import type { Ctx } from "./app";
-import { currentLang } from "./i18n";
 import { localize } from "./styletext";
 
 export async function catalogue(ctx: Ctx): Promise<Catalogue> {
@@ -14,7 +13,7 @@ export async function catalogue(ctx: Ctx): Promise<Catalogue> {
 // styles: the catalogue's styles in the current language (asked each time:
 // the language can change in the header).
 export async function styles(ctx: Ctx): Promise<Style[]> {
-  const lang = currentLang();
+  const lang = ctx.i18n.lang;
   return (await catalogue(ctx)).styles.map((s) => localize(s, lang));
 }
 

@@ -322,28 +322,43 @@ function storedLang(): string | null {
   }
 }
 
-let lang: Lang = initialLang(storedLang(), typeof navigator !== "undefined" ? navigator.languages ?? [navigator.language] : []);
-
-export function setLang(l: Lang) {
-  lang = l;
+// deviceLang: the language this device asks for (initialLang of the stored
+// choice and the browser's languages).
+export function deviceLang(): Lang {
+  return initialLang(storedLang(), typeof navigator !== "undefined" ? navigator.languages ?? [navigator.language] : []);
 }
 
-// chooseLang: the user's own choice, remembered on the device.
-export function chooseLang(l: Lang) {
-  lang = l;
-  try {
-    localStorage.setItem(LANG_KEY, l);
-  } catch {
-    // Storage off: the choice lasts until the page is left.
-  }
-}
-export function currentLang(): Lang {
-  return lang;
-}
+export type Vars = Record<string, string | number>;
+// Translate: a key's text in the app's language, with vars filled in.
+export type Translate = (key: Key, vars?: Vars) => string;
 
-export function t(key: Key, vars: Record<string, string | number> = {}): string {
+export function translate(lang: Lang, key: Key, vars: Vars = {}): string {
   const s: string = (lang === "ko" ? ko : en)[key];
   return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? ""));
+}
+
+// I18n: the language the app speaks, one per start of the app (start()
+// keeps it on the context, ctx.i18n), which the header's switch changes.
+// t is bound to it, so a view takes it as `const { t } = ctx.i18n` and
+// hands it to the helpers that draw words.
+export class I18n {
+  constructor(private current: Lang) {}
+
+  get lang(): Lang {
+    return this.current;
+  }
+
+  // choose: the user's own choice, remembered on the device.
+  choose(l: Lang) {
+    this.current = l;
+    try {
+      localStorage.setItem(LANG_KEY, l);
+    } catch {
+      // Storage off: the choice lasts until the page is left.
+    }
+  }
+
+  readonly t: Translate = (key, vars) => translate(this.current, key, vars);
 }
 
 // clock: an elapsed time as m:ss.
@@ -352,6 +367,7 @@ export function clock(seconds: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-export function duration(seconds: number): string {
+// duration: a wait in words, seconds or minutes.
+export function duration(t: Translate, seconds: number): string {
   return seconds < 90 ? t("seconds", { n: Math.max(1, Math.round(seconds)) }) : t("minutes", { n: Math.round(seconds / 60) });
 }

@@ -6,25 +6,25 @@
 import type { Ctx } from "./app";
 import type { Job, Output } from "./api";
 import { h } from "./dom";
-import { t, type Key } from "./i18n";
+import type { Key, Translate } from "./i18n";
 import { failureAdvice, queueText, type Status } from "./status";
 
 export const statusKey: Record<Status, Key> = { queued: "queued", running: "running", succeeded: "succeeded", failed: "failed" };
 
 // showBadge: the status in words, and as data-status for the badge's colour.
-export function showBadge(badge: HTMLElement, s: Status) {
+export function showBadge(t: Translate, badge: HTMLElement, s: Status) {
   badge.textContent = t(statusKey[s]);
   badge.dataset.status = s;
 }
 
 // queueBlock: a spinner while the job waits, with how many are ahead when
 // the Gateway said.
-export function queueBlock(q?: Job["queue"]): (Node | string)[] {
-  return [h("div", { class: "spinner", "aria-hidden": "true" }), q ? h("p", { class: "queue" }, queueText(q)) : ""];
+export function queueBlock(t: Translate, q?: Job["queue"]): (Node | string)[] {
+  return [h("div", { class: "spinner", "aria-hidden": "true" }), q ? h("p", { class: "queue" }, queueText(t, q)) : ""];
 }
 
 // failureBlock: what the user can do about a failed job, in words.
-export function failureBlock(code?: string): HTMLElement {
+export function failureBlock(t: Translate, code?: string): HTMLElement {
   return h("p", { role: "alert" }, t(failureAdvice(code) as Key));
 }
 
@@ -49,6 +49,7 @@ export async function saveImage(url: string, name: string): Promise<void> {
 // API where the browser has it: shareUrl, the pick-up link where there is
 // one, since download URLs expire), and what else the screen offers.
 export function resultBlock(ctx: Ctx, id: string, out: Output, shareUrl: string, ...more: (Node | null)[]): Node[] {
+  const { t } = ctx.i18n;
   const note = h("p", { role: "status", class: "note" });
   const share = "share" in navigator
     ? h("button", { class: "button", type: "button", onclick: () => navigator.share({ title: ctx.cfg.eventName, url: shareUrl }).catch(() => {}) }, t("share"))

@@ -1,7 +1,7 @@
 // A job's status, derived from its documents as DESIGN.md says: an error
 // document -> failed; a response succeeded -> succeeded; a response
 // running -> running; otherwise queued.
-import { duration, t } from "./i18n";
+import { duration, type Translate } from "./i18n";
 
 export type Status = "queued" | "running" | "succeeded" | "failed";
 
@@ -41,8 +41,8 @@ export function failureAdvice(code?: string): string {
 // queueText: how many jobs are ahead (the Gateway's queue.position counts
 // them), with the ETA once the Gateway has one (it needs two recent
 // completions to measure the pace).
-export function queueText(q: { position: number; etaSeconds?: number }): string {
-  const eta = typeof q.etaSeconds === "number" ? duration(q.etaSeconds) : "";
+export function queueText(t: Translate, q: { position: number; etaSeconds?: number }): string {
+  const eta = typeof q.etaSeconds === "number" ? duration(t, q.etaSeconds) : "";
   if (q.position <= 0) return eta ? t("queue_next", { eta }) : t("queue_next_only");
   return eta ? t("queue_ahead", { n: q.position, eta }) : t("queue_ahead_only", { n: q.position });
 }

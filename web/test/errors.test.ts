@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../src/api";
 import { signInFailure, submitFailure } from "../src/errors";
-import { setLang, t } from "../src/i18n";
+import { I18n } from "../src/i18n";
+
+const { t } = new I18n("en");
 
 describe("submitFailure", () => {
   it.each([
@@ -20,7 +22,6 @@ describe("submitFailure", () => {
     expect(submitFailure(err)).toEqual({ key, retry });
   });
   it("never shows the Gateway's message", () => {
-    setLang("en");
     const raw = "photo: image is too small or too elongated: 1x1 has a side shorter than 256 pixels";
     const said = t(submitFailure(new ApiError(400, "invalid_argument", raw)).key);
     expect(said).not.toContain("too elongated");
@@ -41,7 +42,6 @@ describe("signInFailure", () => {
     expect(signInFailure({ code })).toBe(key);
   });
   it("says no code", () => {
-    setLang("en");
     expect(t(signInFailure({ code: "auth/wrong-password" }))).not.toMatch(/auth\//);
   });
 });

@@ -14,7 +14,7 @@ import { Api } from "../src/api";
 import type { Ctx } from "../src/app";
 import type { StudioConfig } from "../src/config";
 import { GisLoader } from "../src/google";
-import { setLang } from "../src/i18n";
+import { I18n } from "../src/i18n";
 import { finish } from "../src/views/attendee/finish";
 
 const link = vi.hoisted(() => ({
@@ -38,7 +38,7 @@ function context(went: string[]): Ctx {
   const cfg: StudioConfig = { gatewayUrl: "https://gw.test", event: "ev", eventName: "Event", retentionDays: 7, firebase: {} };
   return {
     cfg, api: new Api("https://gw.test", async () => null), auth: {} as Auth, db: {} as Firestore, user: null, staff: false,
-    go: (hash) => { went.push(hash); }, refreshHeader: () => {}, gis: new GisLoader(),
+    go: (hash) => { went.push(hash); }, refreshHeader: () => {}, gis: new GisLoader(), i18n: new I18n("en"),
   };
 }
 
@@ -48,7 +48,6 @@ const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve()
 beforeEach(() => {
   link.calls.length = 0;
   link.answers.length = 0;
-  setLang("en");
   vi.spyOn(console, "warn").mockImplementation(() => {});
 });
 

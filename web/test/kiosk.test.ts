@@ -14,6 +14,7 @@ import { Api, type Job } from "../src/api";
 import type { Ctx } from "../src/app";
 import type { StudioConfig } from "../src/config";
 import { GisLoader } from "../src/google";
+import { I18n } from "../src/i18n";
 import { kiosk } from "../src/views/kiosk";
 import { board, BOARD_POLL_MS } from "../src/views/kiosk/board";
 import { camera } from "../src/views/kiosk/camera";
@@ -75,9 +76,10 @@ function gateway(held: Record<string, Promise<unknown>> = {}) {
 
 function context(api: Api, extra: Partial<Ctx> = {}): Ctx {
   const cfg: StudioConfig = { gatewayUrl: "https://gw.test", event: "ev", eventName: "Event", retentionDays: 7, firebase: {} };
-  return { cfg, api, auth: {} as Auth, db: {} as Firestore, user: null, staff: true, go: () => {}, refreshHeader: () => {}, gis: new GisLoader(), ...extra };
+  return { cfg, api, auth: {} as Auth, db: {} as Firestore, user: null, staff: true, go: () => {}, refreshHeader: () => {}, gis: new GisLoader(), i18n: new I18n("en"), ...extra };
 }
 
+const { t: en } = new I18n("en");
 const flush = async () => { for (let i = 0; i < 20; i++) await Promise.resolve(); };
 
 beforeEach(() => {
@@ -133,7 +135,7 @@ describe("kiosk camera", () => {
   it("leaving during the countdown takes no photo, leaves no timer and ends the buttons' listeners", async () => {
     const cam = fakeStream();
     const ev = events();
-    const c = camera(ev);
+    const c = camera(en, ev);
     expect(await c.open({ getUserMedia: async () => cam.stream })).toBe(true);
     c.allow(true);
     expect(c.capture.disabled).toBe(false);
@@ -158,7 +160,7 @@ describe("kiosk camera", () => {
   it("a camera that answers after the kiosk was left is turned off at once", async () => {
     const cam = fakeStream();
     const asked = deferred<MediaStream>();
-    const c = camera(events());
+    const c = camera(en, events());
     const opened = c.open({ getUserMedia: () => asked.promise });
     c.teardown();
     asked.resolve(cam.stream);
@@ -167,7 +169,7 @@ describe("kiosk camera", () => {
   });
 
   it("no camera: Take photo stays off even when the attendee agrees", async () => {
-    const c = camera(events());
+    const c = camera(en, events());
     expect(await c.open({ getUserMedia: async () => { throw new DOMException("denied", "NotAllowedError"); } })).toBe(false);
     c.allow(true);
     expect(c.capture.disabled).toBe(true);
@@ -207,7 +209,7 @@ describe("kiosk board", () => {
   it("teardown stops the polling, and an answer that comes after draws nothing", async () => {
     const answer = deferred<unknown>();
     const { calls, api } = gateway({ "GET /v1/jobs": answer.promise });
-    const b = board(api, () => {});
+    const b = board(en, api, () => {});
     b.start();
     await flush();
     expect(calls).toEqual(["GET /v1/jobs"]);
@@ -221,7 +223,7 @@ describe("kiosk board", () => {
   it("polls while shown, and a tap shows the job", async () => {
     const { calls, api } = gateway();
     const picked: string[] = [];
-    const b = board(api, (j) => picked.push(j.id));
+    const b = board(en, api, (j) => picked.push(j.id));
     b.start();
     await vi.advanceTimersByTimeAsync(2 * BOARD_POLL_MS);
     expect(calls.filter((c) => c === "GET /v1/jobs")).toHaveLength(3);
@@ -239,7 +241,7 @@ describe("kiosk form", () => {
     const { calls, api } = gateway({ "POST /v1/jobs": answer.promise });
     const status = document.createElement("p");
     const onSubmitted = vi.fn();
-    const agreement = consent(7, () => {});
+    const agreement = consent(en, 7, () => {});
     const f = submitForm({
       ctx: context(api), catalogue: [{ id: "studio", name: "Studio", description: "" }], consent: agreement, status,
       result: document.createElement("div"), photo: () => ({ blob: new Blob(["jpeg"], { type: "image/jpeg" }), width: 640, height: 480 }), onSubmitted,

@@ -4,16 +4,13 @@
 import { describe, expect, it } from "vitest";
 import { consentVersion } from "../src/app";
 import { retentionDays } from "../src/config";
-import { setLang, t } from "../src/i18n";
+import { translate } from "../src/i18n";
 
 describe("retention in the consent", () => {
   it("states the configured days", () => {
-    setLang("en");
-    expect(t("consent_2", { days: 30 })).toContain("for 30 days");
-    expect(t("consent_2", { days: 7 })).toContain("for 7 days");
-    setLang("ko");
-    expect(t("consent_2", { days: 30 })).toContain("30일간");
-    setLang("en");
+    expect(translate("en", "consent_2", { days: 30 })).toContain("for 30 days");
+    expect(translate("en", "consent_2", { days: 7 })).toContain("for 7 days");
+    expect(translate("ko", "consent_2", { days: 30 })).toContain("30일간");
   });
 
   it("versions the consent by its days, so a change asks again", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { setLang } from "../src/i18n";
+import { I18n } from "../src/i18n";
 import { deriveStatus, failureAdvice, isFinal, queueText } from "../src/status";
 
 describe("deriveStatus", () => {
@@ -28,14 +28,13 @@ describe("deriveStatus", () => {
 });
 
 describe("queueText", () => {
+  const { t: en } = new I18n("en");
+  const { t: ko } = new I18n("ko");
   it("says how many are ahead, and the ETA only when the Gateway measured one", () => {
-    setLang("en");
-    expect(queueText({ position: 4, etaSeconds: 30 })).toBe("4 ahead of yours, ready in about 30 s");
-    expect(queueText({ position: 4 })).toBe("4 ahead of yours");
-    expect(queueText({ position: 0, etaSeconds: 0 })).toBe("Yours is next, ready in about 1 s");
-    expect(queueText({ position: 0 })).toBe("Yours is next");
-    setLang("ko");
-    expect(queueText({ position: 2, etaSeconds: 180 })).toBe("앞에 2장 대기 중, 약 3분 후 완성");
-    setLang("en");
+    expect(queueText(en, { position: 4, etaSeconds: 30 })).toBe("4 ahead of yours, ready in about 30 s");
+    expect(queueText(en, { position: 4 })).toBe("4 ahead of yours");
+    expect(queueText(en, { position: 0, etaSeconds: 0 })).toBe("Yours is next, ready in about 1 s");
+    expect(queueText(en, { position: 0 })).toBe("Yours is next");
+    expect(queueText(ko, { position: 2, etaSeconds: 180 })).toBe("앞에 2장 대기 중, 약 3분 후 완성");
   });
 });

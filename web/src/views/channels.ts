@@ -6,7 +6,6 @@
 import { linkWithPhoneNumber, RecaptchaVerifier, type ConfirmationResult, type User } from "firebase/auth";
 import type { Ctx } from "../app";
 import { h } from "../dom";
-import { t } from "../i18n";
 import { dropRevoked, enablePush, pushOffer, tokenSource } from "../push";
 
 export interface ChannelChoice {
@@ -23,6 +22,7 @@ const box = (id: string, checked: boolean) => h("input", { id, type: "checkbox",
 // number, the code texted to it, and what happened, in words; verified gets
 // the number once proved.
 function phoneVerify(ctx: Ctx, user: User, verified: (phone: string) => void): HTMLElement {
+  const { t } = ctx.i18n;
   const verify = h("div", { class: "phone-verify", hidden: true });
   const number = h("input", { id: "phone-number", type: "tel", autocomplete: "tel", inputMode: "tel", placeholder: "+82 10 1234 5678" });
   const code = h("input", { id: "phone-code", inputMode: "numeric", autocomplete: "one-time-code", maxLength: 6 });
@@ -82,6 +82,7 @@ function phoneVerify(ctx: Ctx, user: User, verified: (phone: string) => void): H
 // (a guest's address comes through the email link); text when the event
 // sends texts; push when the browser can take it.
 export function channelChoice(ctx: Ctx): ChannelChoice {
+  const { t } = ctx.i18n;
   const ch = ctx.cfg.channels ?? { email: true };
   const user = ctx.user!;
   const email = ch.email !== false ? box("notify-email", true) : null;
@@ -135,6 +136,7 @@ function pushWanted(jobId: string): boolean {
 // chosen, "Tell me when it's ready" (the permission is asked on that tap,
 // never on load); or what this browser allows instead.
 export function pushBlock(ctx: Ctx, jobId: string): HTMLElement | null {
+  const { t } = ctx.i18n;
   if (!pushWanted(jobId)) return null;
   const offer = pushOffer(ctx.cfg);
   const line = h("p", { class: "note", role: "status", id: "push-status" });

@@ -8,7 +8,6 @@ import { signInWithEmailAndPassword } from "firebase/auth";
 import { offered } from "../hosted";
 import type { Ctx, Teardown } from "../app";
 import { h } from "../dom";
-import { t } from "../i18n";
 import { signInFailure } from "../errors";
 import { styles } from "../catalogue";
 import { board } from "./kiosk/board";
@@ -21,6 +20,7 @@ export { qrSvg } from "./kiosk/panel";
 export { kioskChannels } from "./kiosk/submit";
 
 function staffSignIn(ctx: Ctx, main: HTMLElement) {
+  const { t } = ctx.i18n;
   const email = h("input", { id: "staff-email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "staff-password", type: "password", autocomplete: "current-password", required: true });
   const status = h("p", { role: "status" });
@@ -46,6 +46,7 @@ function staffSignIn(ctx: Ctx, main: HTMLElement) {
 }
 
 export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | void> {
+  const { t } = ctx.i18n;
   main.append(h("h1", {}, t("kiosk_title")));
   if (!ctx.staff) {
     ctx.boothPanel = undefined;
@@ -58,17 +59,17 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
   const catalogue = offered(await styles(ctx));
   const status = h("p", { role: "status", class: "status-line" });
   const shown = panel(ctx, status, () => void jobs.refresh());
-  const agreement = consent(ctx.cfg.retentionDays, (agreed) => cam.allow(agreed));
+  const agreement = consent(t, ctx.cfg.retentionDays, (agreed) => cam.allow(agreed));
   const form = submitForm({
     ctx, catalogue, consent: agreement, status, result: shown.result, photo: () => cam.photo(),
     onSubmitted: (job) => { shown.show(job); void jobs.refresh(); },
   });
-  const cam = camera({
+  const cam = camera(t, {
     onCapture: () => shown.clear(),
     onTaken: () => form.taken(),
     onRetake: () => { form.retake(); agreement.reset(); shown.clear(); },
   });
-  const jobs = board(ctx.api, (job) => shown.show(job));
+  const jobs = board(t, ctx.api, (job) => shown.show(job));
   const teardown = () => {
     for (const part of [cam, form, agreement, shown, jobs]) part.teardown();
     main.classList.remove("kiosk");
@@ -94,6 +95,7 @@ export async function kiosk(ctx: Ctx, main: HTMLElement): Promise<Teardown | voi
 
 // printView: a 10x15 cm print of a result with the event's name.
 export async function printView(ctx: Ctx, main: HTMLElement, id: string) {
+  const { t } = ctx.i18n;
   if (!ctx.user) { ctx.go("#/"); return; }
   const job = await ctx.api.job(id);
   const out = job.outputs?.[0];
@@ -112,6 +114,7 @@ export async function printView(ctx: Ctx, main: HTMLElement, id: string) {
 // posterView: an A4 poster for the venue with the event's name and the QR
 // code of the app's address, which attendees scan to start.
 export async function posterView(ctx: Ctx, main: HTMLElement) {
+  const { t } = ctx.i18n;
   const url = location.origin + "/";
   const qr = h("div", { class: "qr", role: "img", "aria-label": t("poster_qr") });
   qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL

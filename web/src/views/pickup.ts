@@ -7,7 +7,6 @@
 import { ApiError, type Job } from "../api";
 import type { Ctx, Teardown } from "../app";
 import { h } from "../dom";
-import { t } from "../i18n";
 import { pickupUrl, rememberedPickup, rememberPickup } from "../links";
 import { failureBlock, queueBlock, resultBlock, showBadge } from "../jobview";
 import { isFinal } from "../status";
@@ -23,6 +22,7 @@ const GIVE_UP_MS = 30 * 60 * 1000;
 // address bar, so the page survives a reload and the code stays out of the
 // history.
 export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
+  const { t } = ctx.i18n;
   const [id = "", fromLink = ""] = arg.split("/");
   let code = fromLink;
   if (fromLink) {
@@ -47,7 +47,7 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
       const job = await ctx.api.pickup(id, code);
       if (stopped) return;
       note.textContent = "";
-      showBadge(badge, job.status);
+      showBadge(t, badge, job.status);
       wait = POLL_MS;
       detail.replaceChildren(...drawJob(ctx, id, job, code));
       if (isFinal(job.status)) return;
@@ -77,6 +77,6 @@ export function pickup(ctx: Ctx, main: HTMLElement, arg: string): Teardown {
 function drawJob(ctx: Ctx, id: string, job: Job, code: string): (Node | string)[] {
   const out = job.outputs?.[0];
   if (job.status === "succeeded") return out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url) : [];
-  if (job.status === "failed") return [failureBlock(job.error?.code)];
-  return queueBlock(job.queue);
+  if (job.status === "failed") return [failureBlock(ctx.i18n.t, job.error?.code)];
+  return queueBlock(ctx.i18n.t, job.queue);
 }

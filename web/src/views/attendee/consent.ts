@@ -5,9 +5,9 @@ import { consentVersion, setConsented, type Ctx } from "../../app";
 import { styles } from "../../catalogue";
 import { h } from "../../dom";
 import { setHostedConsent } from "../../hosted";
-import { t } from "../../i18n";
 
 export async function consent(ctx: Ctx, main: HTMLElement, style: string) {
+  const { t } = ctx.i18n;
   // A style a hosted model draws sends the photo to its processor: the
   // consent names it, and accepting here covers it for that style.
   const chosen = style ? (await styles(ctx).catch(() => [] as Style[])).find((s) => s.id === style) : undefined;

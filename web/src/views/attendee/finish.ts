@@ -3,7 +3,6 @@
 import type { Ctx } from "../../app";
 import { h } from "../../dom";
 import { finish as finishLink, isLink, rememberedEmail } from "../../emaillink";
-import { t } from "../../i18n";
 import { signedIn } from "./shared";
 
 // finish: a guest is linked, keeping the uid and its jobs; a guest signed
@@ -11,6 +10,7 @@ import { signedIn } from "./shared";
 // completes the link, the others (onAuthStateChanged re-renders) leave it
 // alone (ctx.finishing).
 export async function finish(ctx: Ctx, main: HTMLElement) {
+  const { t } = ctx.i18n;
   const status = h("p", { role: "status" });
   main.append(h("h1", {}, t("finish_title")), status);
   if (ctx.finishing) return;

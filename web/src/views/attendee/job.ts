@@ -6,7 +6,7 @@ import type { Job } from "../../api";
 import type { Ctx, Teardown } from "../../app";
 import { h } from "../../dom";
 import { submitFailure } from "../../errors";
-import { clock, t } from "../../i18n";
+import { clock, type Translate } from "../../i18n";
 import { failureBlock, queueBlock, resultBlock, showBadge } from "../../jobview";
 import { pickupUrl, rememberedPickup } from "../../links";
 import { deriveStatus, isFinal, type ErrorDoc, type ResponseDoc, type Status } from "../../status";
@@ -17,6 +17,7 @@ import { showNotice } from "./shared";
 // statusFrame: the status screen's badge and detail, the push offer, and
 // the notice sign-in left.
 function statusFrame(ctx: Ctx, main: HTMLElement, id: string) {
+  const { t } = ctx.i18n;
   const badge = h("p", { class: "badge", role: "status", "aria-live": "polite" });
   const detail = h("div", { class: "detail" });
   main.append(h("h1", {}, t("status_title")), badge, detail);
@@ -29,7 +30,7 @@ function statusFrame(ctx: Ctx, main: HTMLElement, id: string) {
 // runningBlock: while it generates, an indeterminate bar (the worker
 // reports no steps) and the time since it started, every second (the
 // caller clears tick).
-function runningBlock(started: number): { nodes: Node[]; tick: ReturnType<typeof setInterval> } {
+function runningBlock(t: Translate, started: number): { nodes: Node[]; tick: ReturnType<typeof setInterval> } {
   const bar = h("progress", { class: "generating", "aria-label": t("progress") });
   const since = h("p", { class: "elapsed" });
   const draw = () => { since.textContent = t("running_for", { time: clock((Date.now() - started) / 1000) }); };
@@ -40,13 +41,18 @@ function runningBlock(started: number): { nodes: Node[]; tick: ReturnType<typeof
 // finishedBlock: the portrait, shared by its pick-up link where this device
 // keeps one; undefined while the Gateway lists no output.
 async function finishedBlock(ctx: Ctx, id: string): Promise<Node[] | undefined> {
+  const { t } = ctx.i18n;
   const out = (await ctx.api.job(id)).outputs?.[0];
   const code = rememberedPickup(id);
   return out ? resultBlock(ctx, id, out, code ? pickupUrl(id, code) : out.url,
     h("a", { class: "button", href: "#/upload" }, t("new_photo"))) : undefined;
 }
 
+// fail: a listener's error, for the console; the screen keeps what it shows.
+const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
+
 export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
+  const { t } = ctx.i18n;
   if (!ctx.user) { ctx.go("#/signin"); return; }
   let response: ResponseDoc | null = null;
   let error: ErrorDoc | null = null;
@@ -55,7 +61,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   let tick: ReturnType<typeof setInterval> | undefined;
   let done = false;
   const { badge, detail } = statusFrame(ctx, main, id);
-  const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(...queueBlock(q));
+  const drawQueue = (q?: Job["queue"]) => detail.replaceChildren(...queueBlock(t, q));
   const showQueue = async () => {
     try {
       const j = await ctx.api.job(id);
@@ -65,7 +71,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
     if (!done && shown === "queued") poll = setTimeout(showQueue, 5000);
   };
   const showRunning = () => {
-    const running = runningBlock(response?.startedAt?.toDate?.()?.getTime() ?? Date.now());
+    const running = runningBlock(t, response?.startedAt?.toDate?.()?.getTime() ?? Date.now());
     tick = running.tick;
     detail.replaceChildren(...running.nodes);
   };
@@ -77,7 +83,7 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
   const show = (s: Status, q?: Job["queue"]) => {
     if (s === shown) return;
     shown = s;
-    showBadge(badge, s);
+    showBadge(t, badge, s);
     clearTimeout(poll);
     clearInterval(tick);
     if (s === "queued") { drawQueue(q); void showQueue(); }
@@ -86,14 +92,13 @@ export function job(ctx: Ctx, main: HTMLElement, id: string): Teardown | void {
       console.warn("result", (e as Error).message);
       detail.replaceChildren(h("p", { role: "alert" }, t(submitFailure(e).key)));
     });
-    else detail.replaceChildren(failureBlock(error?.code), h("a", { class: "button primary", href: "#/upload" }, t("new_photo")));
+    else detail.replaceChildren(failureBlock(t, error?.code), h("a", { class: "button primary", href: "#/upload" }, t("new_photo")));
     if (isFinal(s)) stop();
   };
 
   // The job just submitted shows at once, from the Gateway's answer.
   if (ctx.submitted?.id === id && ctx.submitted.status === "queued") show("queued", ctx.submitted.queue);
   ctx.submitted = undefined;
-  const fail = (e: Error) => { console.warn("listener", (e as { code?: string }).code ?? e.message); };
   const unsubs = [
     onSnapshot(doc(ctx.db, "requests", id), () => {}, fail),
     watchJob(ctx.db, id, (d) => { response = d.response; error = d.error; update(); }, fail),

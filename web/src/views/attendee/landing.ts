@@ -3,10 +3,10 @@ import type { Ctx } from "../../app";
 import { styles } from "../../catalogue";
 import { h } from "../../dom";
 import { offered } from "../../hosted";
-import { t } from "../../i18n";
 import { nextStep } from "./shared";
 
 export async function landing(ctx: Ctx, main: HTMLElement) {
+  const { t } = ctx.i18n;
   main.append(
     h("section", { class: "hero" },
       h("h1", {}, ctx.cfg.eventName),

@@ -2,14 +2,14 @@
 // here and checked against the Gateway's limits before it is sent.
 import type { PhotoLimits } from "../../api";
 import { h } from "../../dom";
-import { t } from "../../i18n";
+import type { Translate } from "../../i18n";
 import { photoProblem, prepareImage, type Prepared } from "../../image";
 import { showAlert } from "./shared";
 
 // checkedPhoto: the photo resized, or undefined with why in words on status
 // (refused here, with the Gateway's own limits, rather than after the upload
 // with its message).
-async function checkedPhoto(f: File, limits: PhotoLimits | undefined, status: HTMLElement): Promise<Prepared | undefined> {
+async function checkedPhoto(t: Translate, f: File, limits: PhotoLimits | undefined, status: HTMLElement): Promise<Prepared | undefined> {
   try {
     const p = await prepareImage(f);
     const problem = photoProblem(p.width, p.height, p.blob.size, limits);
@@ -25,7 +25,7 @@ async function checkedPhoto(f: File, limits: PhotoLimits | undefined, status: HT
 // photoPicker: the file input and the photo's preview. picked(undefined):
 // a new photo starts over (the last one's failure and "Try again" go);
 // picked(p): it is ready to send.
-export function photoPicker(limits: PhotoLimits | undefined, status: HTMLElement, picked: (p: Prepared | undefined) => void) {
+export function photoPicker(t: Translate, limits: PhotoLimits | undefined, status: HTMLElement, picked: (p: Prepared | undefined) => void) {
   const file = h("input", { id: "photo", type: "file", accept: "image/*", capture: "user", class: "file" });
   const preview = h("img", { class: "preview", alt: "", hidden: true });
   file.addEventListener("change", async () => {
@@ -40,7 +40,7 @@ export function photoPicker(limits: PhotoLimits | undefined, status: HTMLElement
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.removeAttribute("src");
     preview.hidden = true;
-    const p = await checkedPhoto(f, limits, status);
+    const p = await checkedPhoto(t, f, limits, status);
     if (!p) return;
     preview.src = URL.createObjectURL(p.blob);
     preview.hidden = false;

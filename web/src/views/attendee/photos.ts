@@ -3,12 +3,13 @@ import type { Job, Style } from "../../api";
 import type { Ctx } from "../../app";
 import { styles } from "../../catalogue";
 import { h } from "../../dom";
-import { t, type Key } from "../../i18n";
+import type { Key } from "../../i18n";
 import { statusKey } from "../../jobview";
 import { failureAdvice } from "../../status";
 import { showNotice } from "./shared";
 
 export async function photos(ctx: Ctx, main: HTMLElement) {
+  const { t } = ctx.i18n;
   main.append(h("h1", {}, t("my_photos")));
   if (!ctx.user) { main.append(h("p", {}, h("a", { href: "#/signin" }, t("sign_in_title")))); return; }
   main.append(ctx.user.isAnonymous

@@ -4,7 +4,6 @@
 import type { Finished } from "../../account";
 import { hasConsented, type Ctx } from "../../app";
 import { h } from "../../dom";
-import { t } from "../../i18n";
 
 // nextStep: where "Take my portrait" leads, given sign-in and consent.
 export function nextStep(ctx: Ctx, style = ""): string {
@@ -17,6 +16,7 @@ export function nextStep(ctx: Ctx, style = ""): string {
 // signedIn: the user a sign-in (Google or an email link) left, with the
 // notice of what it did with a guest's jobs, else otherwise's.
 export function signedIn(ctx: Ctx, r: Finished, otherwise?: string) {
+  const { t } = ctx.i18n;
   ctx.user = r.user;
   if (r.moved > 0) ctx.notice = t("guest_moved", { count: r.moved });
   else if (r.adoptFailed) ctx.notice = t("guest_move_failed");

@@ -6,10 +6,10 @@ import { hasConsented, type Ctx } from "../../app";
 import { h } from "../../dom";
 import { sendLink } from "../../emaillink";
 import { googleSignIn, mountGoogleButton } from "../../google";
-import { currentLang, t } from "../../i18n";
 import { signedIn } from "./shared";
 
 export function signin(ctx: Ctx, main: HTMLElement, style: string) {
+  const { t } = ctx.i18n;
   const status = h("p", { role: "status" });
   const after = () => ctx.go(hasConsented(ctx.cfg) ? "#/upload/" + encodeURIComponent(style) : "#/consent/" + encodeURIComponent(style));
   const guest = ctx.user?.isAnonymous === true;
@@ -67,11 +67,12 @@ export function signin(ctx: Ctx, main: HTMLElement, style: string) {
 // googleBlock: "Continue with Google" (Google's own button), when the event
 // has an OAuth client; a guest who uses it keeps (or brings) their jobs.
 function googleBlock(ctx: Ctx, status: HTMLElement): HTMLElement | null {
+  const { t } = ctx.i18n;
   const clientId = ctx.cfg.googleClientId;
   if (!clientId) return null;
   const slot = h("div", { class: "google-button" });
   const block = h("div", { class: "card google" }, h("h2", {}, t("sign_in_google")), slot);
-  mountGoogleButton(ctx.gis, slot, clientId, currentLang(), async (idToken) => {
+  mountGoogleButton(ctx.gis, slot, clientId, ctx.i18n.lang, async (idToken) => {
     status.textContent = t("finish_title");
     const wasGuest = ctx.user?.isAnonymous === true;
     try {

@@ -4,12 +4,12 @@ import type { Style } from "../../api";
 import { consentVersion, type Ctx } from "../../app";
 import { h } from "../../dom";
 import { hasHostedConsent, offered, setHostedConsent } from "../../hosted";
-import { t } from "../../i18n";
 
 // hostedChoice: a generated style's processor, named before the photo goes
 // to it; the box remembers the answer per processor (hosted.ts). sync shows
 // the chosen style's; false: the attendee has not agreed to it yet.
 function hostedChoice(ctx: Ctx, chosen: () => Style | undefined, changed: () => void) {
+  const { t } = ctx.i18n;
   const note = h("p", { class: "note", id: "hosted-note" });
   const box = h("input", { id: "hosted-consent", type: "checkbox" });
   const label = h("span");
@@ -36,6 +36,7 @@ function hostedChoice(ctx: Ctx, chosen: () => Style | undefined, changed: () => 
 // agreed: whether the chosen style may take the photo; localOnly: only the
 // styles made here (the event's budget for generated ones is spent).
 export function styleChoice(ctx: Ctx, all: Style[], styleId: string, changed: () => void) {
+  const { t } = ctx.i18n;
   let list = offered(all);
   const option = (s: Style) => h("option", { value: s.id, selected: s.id === styleId }, s.generated ? `${s.name} · ${t("hosted_short")}` : s.name);
   const select = h("select", { id: "style", name: "style" }, list.map(option));

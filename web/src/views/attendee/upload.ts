@@ -7,7 +7,6 @@ import { h } from "../../dom";
 import { sendLink } from "../../emaillink";
 import { submitFailure } from "../../errors";
 import { consentField, isGenerated } from "../../hosted";
-import { t } from "../../i18n";
 import type { Prepared } from "../../image";
 import { rememberPickup } from "../../links";
 import { channelChoice, rememberPushWanted } from "../channels";
@@ -24,6 +23,7 @@ const onOnline = () => new Promise<void>((res) => {
 // wish for a push, and for a guest who gave an address the sign-in link
 // sent there (the notice says which).
 async function submittedJob(ctx: Ctx, job: Job, wantsPush: boolean, address: string | undefined) {
+  const { t } = ctx.i18n;
   if (job.pickup) rememberPickup(job.id, job.pickup);
   if (wantsPush) rememberPushWanted(job.id);
   if (!address) return;
@@ -54,6 +54,7 @@ interface Upload {
 // spent. Then the app offers what still works, the photo kept (every
 // generated style costs about the same: none fits now).
 async function offerLocal(u: Upload) {
+  const { t } = u.ctx.i18n;
   u.style.localOnly((await freshCatalogue(u.ctx).catch(() => ({ styles: u.all }))).styles);
   u.key = newIdempotencyKey();
   showAlert(u.status, t("budget_spent"));
@@ -63,6 +64,7 @@ async function offerLocal(u: Upload) {
 
 async function send(u: Upload, photo: Prepared) {
   const { ctx, status, submit } = u;
+  const { t } = ctx.i18n;
   submit.disabled = true;
   submit.textContent = t("submitting");
   status.textContent = t("submitting");
@@ -88,6 +90,7 @@ async function send(u: Upload, photo: Prepared) {
 }
 
 export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Promise<Teardown | void> {
+  const { t } = ctx.i18n;
   if (!ctx.user || !hasConsented(ctx.cfg)) { ctx.go(nextStep(ctx, styleId)); return; }
   const { photo: limits } = await catalogue(ctx);
   const all = await styles(ctx);
@@ -108,7 +111,7 @@ export async function upload(ctx: Ctx, main: HTMLElement, styleId: string): Prom
     email: ctx.user.isAnonymous ? h("input", { id: "result-email", type: "email", autocomplete: "email", inputMode: "email" }) : null,
   };
   sync();
-  const picker = photoPicker(limits, u.status, (p) => {
+  const picker = photoPicker(t, limits, u.status, (p) => {
     prepared = p;
     if (p) { u.key = newIdempotencyKey(); sync(); return; }
     submit.disabled = true;

@@ -6,7 +6,7 @@
 // after draws nothing.
 import type { Api, Job } from "../../api";
 import { h } from "../../dom";
-import { t } from "../../i18n";
+import type { Translate } from "../../i18n";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
 // signs its images' download URLs).
@@ -19,7 +19,7 @@ export interface Board {
   teardown(): void;
 }
 
-export function board(api: Pick<Api, "boothJobs">, onPick: (job: Job) => void): Board {
+export function board(t: Translate, api: Pick<Api, "boothJobs">, onPick: (job: Job) => void): Board {
   const list = h("ul", { class: "board", "aria-label": t("recent_jobs") });
   const items = new Map<string, { status: string; li: HTMLElement }>();
   const listening = new AbortController();

@@ -2,7 +2,7 @@
 // Retake. Its teardown stops the stream's tracks (the camera's light goes
 // off), the countdown's timers and its listeners, and frees the still.
 import { h } from "../../dom";
-import { t } from "../../i18n";
+import type { Translate } from "../../i18n";
 import { encodeJPEG, type Prepared } from "../../image";
 
 export interface CameraEvents {
@@ -25,7 +25,7 @@ export interface Camera {
   teardown(): void;
 }
 
-function elements() {
+function elements(t: Translate) {
   return {
     video: h("video", { autoplay: true, playsInline: true, muted: true, "aria-label": t("camera_preview") }),
     still: h("img", { alt: t("captured_photo"), hidden: true }),
@@ -48,8 +48,8 @@ async function requestStream(media: Pick<MediaDevices, "getUserMedia"> | undefin
 
 const stopTracks = (s: MediaStream | undefined) => s?.getTracks().forEach((tr) => tr.stop());
 
-export function camera(events: CameraEvents): Camera {
-  const el = elements();
+export function camera(t: Translate, events: CameraEvents): Camera {
+  const el = elements(t);
   const { video, still, count, capture, retake } = el;
   const listening = new AbortController();
   const timers = new Set<ReturnType<typeof setTimeout>>();

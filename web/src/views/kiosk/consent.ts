@@ -3,7 +3,7 @@
 // named in it while one is selected, and the attendee agrees again with it
 // named.
 import { h } from "../../dom";
-import { t } from "../../i18n";
+import type { Translate } from "../../i18n";
 
 export interface Consent {
   box: HTMLElement;
@@ -18,7 +18,7 @@ export interface Consent {
   teardown(): void;
 }
 
-export function consent(retentionDays: number, onChange: (agreed: boolean) => void): Consent {
+export function consent(t: Translate, retentionDays: number, onChange: (agreed: boolean) => void): Consent {
   const agreed = h("input", { id: "kiosk-consent", type: "checkbox" });
   const hostedItem = h("li", { class: "hosted-consent-item", hidden: true });
   const box = h("div", { class: "card kiosk-consent" },

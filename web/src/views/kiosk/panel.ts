@@ -7,7 +7,7 @@ import qrcode from "qrcode-generator";
 import type { Job, Output } from "../../api";
 import type { Ctx } from "../../app";
 import { h } from "../../dom";
-import { t } from "../../i18n";
+import type { Translate } from "../../i18n";
 import { pickupUrl } from "../../links";
 import { failureAdvice, type Status } from "../../status";
 import { watchJob, type JobDocs } from "../../watch";
@@ -30,7 +30,7 @@ export interface Panel {
 // The QR code keeps its place in the panel's first column when the portrait
 // arrives beside it: on a 1280x800 kiosk nothing pushes it down while the
 // attendee scans.
-function pickupBlock(url: string): Node[] {
+function pickupBlock(t: Translate, url: string): Node[] {
   if (!url) return [];
   const qr = h("div", { class: "qr", role: "img", "aria-label": t("scan_to_get") });
   qr.innerHTML = qrSvg(url); // SVG made by the QR library from the URL
@@ -38,7 +38,7 @@ function pickupBlock(url: string): Node[] {
     h("p", {}, t("scan_to_get")), qr, h("a", { class: "pickup-link", href: url, target: "_blank", rel: "noopener" }, t("open_pickup")))];
 }
 
-function portraitBlock(id: string, out: Output): Node {
+function portraitBlock(t: Translate, id: string, out: Output): Node {
   return h("div", { class: "kiosk-portrait" },
     h("img", { class: "result", src: out.url, alt: t("result_image") }),
     h("a", { class: "button", href: "#/print/" + encodeURIComponent(id) }, t("print")));
@@ -56,13 +56,14 @@ interface Drawing {
 // it returns takes watchJob's changes).
 function follow(d: Drawing, job: Job, keptUrl: string): (docs: JobDocs) => void {
   const { ctx, status, result, current } = d;
+  const { t } = ctx.i18n;
   const id = job.id;
   // The code comes once, with the submission; a job shown again from the
   // board gets a new one (the old stops working), so the board never holds
   // attendees' codes.
   let url = keptUrl || (job.pickup ? pickupUrl(id, job.pickup) : "");
   if (url) ctx.boothPanel = { job, url };
-  result.replaceChildren(...pickupBlock(url));
+  result.replaceChildren(...pickupBlock(t, url));
   let last: JobDocs | undefined;
   let shown: Status | "" = "";
   const update = async (docs: JobDocs) => {
@@ -74,7 +75,7 @@ function follow(d: Drawing, job: Job, keptUrl: string): (docs: JobDocs) => void 
     d.onDone();
     const out = (await ctx.api.job(id)).outputs?.[0];
     if (!out || !current() || shown !== s) return;
-    result.replaceChildren(...pickupBlock(url), portraitBlock(id, out));
+    result.replaceChildren(...pickupBlock(t, url), portraitBlock(t, id, out));
   };
   if (!url) {
     void ctx.api.newPickup(id).then((code) => {
@@ -85,7 +86,7 @@ function follow(d: Drawing, job: Job, keptUrl: string): (docs: JobDocs) => void 
         shown = ""; // draw the result again, with the QR code
         void update(last);
       } else if (shown !== "failed") {
-        result.replaceChildren(...pickupBlock(url));
+        result.replaceChildren(...pickupBlock(t, url));
       }
     }).catch((err) => console.warn("pick-up code", (err as Error).message));
   }

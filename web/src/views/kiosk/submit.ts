@@ -7,7 +7,6 @@ import { consentVersion, type Ctx } from "../../app";
 import { h } from "../../dom";
 import { submitFailure } from "../../errors";
 import { consentField } from "../../hosted";
-import { t } from "../../i18n";
 import type { Prepared } from "../../image";
 import type { Consent } from "./consent";
 
@@ -39,6 +38,7 @@ export function kioskChannels(email: string, phone: string): { notify?: string; 
 
 function fields(p: SubmitParts) {
   const { ctx, catalogue } = p;
+  const { t } = ctx.i18n;
   const f = {
     style: h("select", { id: "kiosk-style" }, catalogue.map((s) => h("option", { value: s.id }, s.generated ? `${s.name} · ${t("hosted_short")}` : s.name))),
     // Optional: an attendee without an address picks up by QR code.
@@ -61,6 +61,7 @@ function fields(p: SubmitParts) {
 
 export function submitForm(p: SubmitParts): Submit {
   const { ctx, catalogue, status } = p;
+  const { t } = ctx.i18n;
   const { form, style, email, phone, submit } = fields(p);
   const listening = new AbortController();
   const chosen = () => catalogue.find((s) => s.id === style.value);
