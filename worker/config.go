@@ -15,7 +15,7 @@ import (
 
 // Config is the worker's environment, documented in README.md.
 type Config struct {
-	Project string `env:"GCLOUD_PROJECT"`
+	config.GCP
 	blob.Buckets
 	queue.Broker
 	StylesFile string `env:"STYLES_FILE"`
@@ -74,7 +74,7 @@ func (c *Config) Vertex() vertex.Config {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project)
+	errs := c.GCP.Problems()
 	errs = append(errs, c.Buckets.Problems()...)
 	errs = append(errs, c.Broker.Problems()...)
 	if c.Slots < 1 || c.Slots > 64 {

@@ -13,8 +13,8 @@ import (
 // read. Only the project is needed by every command; each command checks
 // the rest it needs with Need.
 type Config struct {
-	Project string `env:"GCLOUD_PROJECT"`
-	Event   string `env:"EVENT, default=local"`
+	config.GCP
+	Event string `env:"EVENT, default=local"`
 	// Each command checks the buckets and the broker it needs (Need).
 	blob.Buckets
 	queue.Broker
@@ -22,7 +22,7 @@ type Config struct {
 
 // Validate reports every problem common to all commands at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project)
+	errs := c.GCP.Problems()
 	if err := config.DistinctBuckets(c.InputBucket, c.OutputBucket); err != nil {
 		errs = append(errs, err)
 	}

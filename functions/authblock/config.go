@@ -17,7 +17,7 @@ import (
 
 // Config is the AuthBlocking function's environment, documented in README.md.
 type Config struct {
-	Project string `env:"GCLOUD_PROJECT"`
+	config.GCP
 	// Audience is the function's own URL, which Identity Platform names as
 	// the token's audience; required outside the emulator.
 	Audience string `env:"AUTH_BLOCKING_AUDIENCE"`
@@ -29,7 +29,7 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project)
+	errs := c.GCP.Problems()
 	if c.AuthEmulatorHost == "" && c.Audience == "" {
 		errs = append(errs, errors.New("AUTH_BLOCKING_AUDIENCE (the function's URL) is required outside the Auth emulator"))
 	}

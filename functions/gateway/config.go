@@ -17,8 +17,8 @@ import (
 
 // Config is the Gateway's environment, documented in README.md.
 type Config struct {
-	Project string `env:"GCLOUD_PROJECT"`
-	Event   string `env:"EVENT, default=local"`
+	config.GCP
+	Event string `env:"EVENT, default=local"`
 	blob.Buckets
 	queue.Broker
 	StylesFile string `env:"STYLES_FILE"`
@@ -94,7 +94,7 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project, "EVENT", c.Event)
+	errs := append(c.GCP.Problems(), config.Required("EVENT", c.Event)...)
 	errs = append(errs, c.Buckets.Problems()...)
 	errs = append(errs, c.Broker.Problems()...)
 	if c.MaxBytes < 1024 {

@@ -15,7 +15,7 @@ import (
 
 // Config is Notify's environment, documented in README.md.
 type Config struct {
-	Project      string `env:"GCLOUD_PROJECT"`
+	config.GCP
 	OutputBucket string `env:"OUTPUT_BUCKET"`
 	// Event, when set, limits Notify to that event's jobs: several events'
 	// triggers can share one project's database.
@@ -53,8 +53,8 @@ type Config struct {
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
-	errs := config.Required("GCLOUD_PROJECT", c.Project, "OUTPUT_BUCKET", c.OutputBucket,
-		"SMTP_HOST", c.SMTPHost, "SMTP_FROM", c.SMTPFrom)
+	errs := append(c.GCP.Problems(), config.Required("OUTPUT_BUCKET", c.OutputBucket,
+		"SMTP_HOST", c.SMTPHost, "SMTP_FROM", c.SMTPFrom)...)
 	if _, err := mail.ParseAddress(c.SMTPFrom); c.SMTPFrom != "" && err != nil {
 		errs = append(errs, fmt.Errorf("SMTP_FROM=%q: %w", c.SMTPFrom, err))
 	}

@@ -48,6 +48,16 @@ func Required(nameValues ...string) []error {
 	return errs
 }
 
+// GCP is the part every component's configuration shares, embedded in
+// each Config beside the adapters' parts (blob.Buckets, queue.Broker): the
+// Google Cloud project the component runs in and whose services it calls.
+type GCP struct {
+	Project string `env:"GCLOUD_PROJECT"`
+}
+
+// Problems reports a missing project.
+func (g GCP) Problems() []error { return Required("GCLOUD_PROJECT", g.Project) }
+
 // DistinctBuckets reports input and output buckets that are the same: each
 // has its own writer, so they must differ.
 func DistinctBuckets(input, output string) error {
