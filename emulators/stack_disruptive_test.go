@@ -79,7 +79,7 @@ func newStack(t *testing.T) *stack {
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), time.Second)
 		if err == nil {
 			conn.Close()
-			t.Fatalf("port %d (%s) is in use; set STACKTEST_PORT_BASE to the first of 13 free ports", p, k)
+			t.Fatalf("port %d (%s) is in use; set STACKTEST_PORT_BASE to the first of 17 free ports (with 300-320 above them)", p, k)
 		}
 		env = append(env, fmt.Sprintf("%s=%d", k, p))
 	}

@@ -128,12 +128,12 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	if !*watch {
 		return nil
 	}
-	return every(ctx, *interval, show)
+	return repeatEvery(ctx, *interval, show)
 }
 
-// every runs show at each interval until ctx ends (Ctrl-C ends a watch
+// repeatEvery runs show at each interval until ctx ends (Ctrl-C ends a watch
 // normally) or show fails.
-func every(ctx context.Context, interval time.Duration, show func() error) error {
+func repeatEvery(ctx context.Context, interval time.Duration, show func() error) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

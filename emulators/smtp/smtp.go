@@ -110,7 +110,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	conns := &connSet{conns: map[net.Conn]struct{}{}}
+	conns := newConnSet()
 	var wg sync.WaitGroup
 	// One goroutine does the shutdown, so Accept and every handler unblock.
 	stopped := make(chan struct{})
@@ -153,6 +153,8 @@ type connSet struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 }
+
+func newConnSet() *connSet { return &connSet{conns: map[net.Conn]struct{}{}} }
 
 // add records c; after closeAll it refuses (false) and c is the caller's
 // to close.

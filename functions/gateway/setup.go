@@ -33,7 +33,7 @@ func Build(ctx context.Context, cfg *Config, log *slog.Logger, opts ...Option) (
 	if err := checkMemory(cfg, log); err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
-	cat, err := catalogue(cfg)
+	cat, err := loadCatalogue(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway.Build: %w", err)
 	}
@@ -93,9 +93,14 @@ func appCheckVerifier(cfg *Config) (AppChecker, error) {
 	if cfg.AppCheck != "enforce" {
 		return nil, nil
 	}
-	return appcheck.NewVerifier(appcheck.Config{
+	v, err := appcheck.NewVerifier(appcheck.Config{
 		JWKSURL: cfg.AppCheckJWKS, ProjectNumber: cfg.AppCheckProjectNumber, AppIDs: cfg.AppCheckAppIDs,
 	}, nil)
+	if err != nil {
+		// Not v: a nil *Verifier in the interface would not be nil.
+		return nil, err
+	}
+	return v, nil
 }
 
 // checkMemory holds the upload limits against the instance's memory
@@ -108,9 +113,9 @@ func checkMemory(cfg *Config, log *slog.Logger) error {
 	return cfg.CheckMemory(memLimit)
 }
 
-// catalogue is the event's styles, without the generated ones when the
+// loadCatalogue is the event's styles, without the generated ones when the
 // event has them off.
-func catalogue(cfg *Config) (*styles.Catalogue, error) {
+func loadCatalogue(cfg *Config) (*styles.Catalogue, error) {
 	cat, err := styles.Load(cfg.StylesFile)
 	if err == nil && !cfg.GeneratedStyles {
 		cat, err = cat.WithoutGenerated()

@@ -176,6 +176,7 @@ func (c *converter) layer(l Layer) error {
 	}
 }
 
+// activationLayer is a Keras Activation layer: its activation alone.
 func (c *converter) activationLayer(l Layer) error {
 	var cfg struct {
 		Activation string `json:"activation"`
@@ -212,6 +213,8 @@ func (c *converter) add(l Layer) error {
 	return nil
 }
 
+// multiplyBeta scales its input by the ESRGAN residual factor
+// (MultiplyBetaFactor).
 func (c *converter) multiplyBeta(l Layer) error {
 	ins, err := c.inputs(l, 1)
 	if err != nil {

@@ -49,7 +49,7 @@ export interface Ctx {
   // i18n: the language the app speaks (the header switches it); views
   // take its bound t.
   i18n: I18n;
-  // gis: Google's sign-in script, loaded once per page (src/google.ts).
+  // gis: Google's sign-in script's loader, the page's one (src/google.ts).
   gis: GisLoader;
 }
 

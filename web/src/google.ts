@@ -38,8 +38,8 @@ function injectGis(): Promise<Gis> {
   });
 }
 
-// GisLoader loads Google's script once per page: start() makes the one the
-// app's context keeps (ctx.gis). Every caller shares the load in flight; a
+// GisLoader loads Google's script once per loader, so once per page:
+// start() makes the one the app's context keeps (ctx.gis). Every caller shares the load in flight; a
 // load that failed (offline) is tried again by the next caller.
 export class GisLoader {
   private loading: Promise<Gis> | undefined;

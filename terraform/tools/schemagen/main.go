@@ -15,7 +15,8 @@
 // object type is never taken for a block or the reverse.
 //
 // Only the types the stack uses (the resource and data blocks of terraform/
-// and terraform/project/) and every provider's own configuration are kept.
+// and terraform/project/, and of the local modules they call) and every
+// provider's own configuration are kept.
 package main
 
 import (
@@ -47,7 +48,7 @@ import (
 )
 
 func main() {
-	dirs := flag.String("dirs", "terraform,terraform/project", "comma-separated Terraform roots whose types are kept")
+	dirs := flag.String("dirs", "terraform,terraform/project", "comma-separated Terraform roots whose types (theirs and their local modules') are kept")
 	out := flag.String("out", "terraform/schema/schema.json", "where the snapshot goes")
 	packs := flag.String("packs", "", "directory with the package tarballs (npm pack output); empty: npm pack into a temporary directory")
 	flag.Parse()
@@ -392,7 +393,7 @@ func classesOf(p schema.Package, asm *assembly) (classes, error) {
 			continue
 		}
 		if m[1] != p.Source || m[2] != p.Version {
-			return cl, fmt.Errorf("%s is generated from %s %s, packages.json says %s %s", t.Name, m[1], m[2], p.Source, p.Version)
+			return classes{}, fmt.Errorf("%s is generated from %s %s, packages.json says %s %s", t.Name, m[1], m[2], p.Source, p.Version)
 		}
 		c := &class{t: t}
 		for _, par := range t.Initializer.Parameters {
@@ -401,7 +402,7 @@ func classesOf(p schema.Package, asm *assembly) (classes, error) {
 			}
 		}
 		if c.config == "" {
-			return cl, fmt.Errorf("%s has no config parameter", t.Name)
+			return classes{}, fmt.Errorf("%s has no config parameter", t.Name)
 		}
 		switch m[3] {
 		case "":
@@ -413,7 +414,7 @@ func classesOf(p schema.Package, asm *assembly) (classes, error) {
 		}
 	}
 	if cl.provider == nil {
-		return cl, errors.New("no provider class")
+		return classes{}, errors.New("no provider class")
 	}
 	return cl, nil
 }

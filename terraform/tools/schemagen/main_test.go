@@ -46,7 +46,7 @@ func TestUsedTypesMatchSnapshot(t *testing.T) {
 }
 
 // TestUsedTypesFollowsLocalModules: a resource declared only in a module
-// counts, and a module is read once however many calls name it.
+// counts.
 func TestUsedTypesFollowsLocalModules(t *testing.T) {
 	used, err := usedTypes([]string{"../.."})
 	if err != nil {

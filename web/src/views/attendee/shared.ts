@@ -14,7 +14,8 @@ export function nextStep(ctx: Ctx, style = ""): string {
 }
 
 // signedIn: the user a sign-in (Google or an email link) left, with the
-// notice of what it did with a guest's jobs, else otherwise's.
+// notice of what it did with a guest's jobs, else the notice otherwise
+// names.
 export function signedIn(ctx: Ctx, r: Finished, otherwise?: string) {
   const { t } = ctx.i18n;
   ctx.user = r.user;
