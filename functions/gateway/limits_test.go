@@ -129,8 +129,11 @@ func TestStalledUploadLosesItsTurn(t *testing.T) {
 		name          string
 		timeout, idle time.Duration
 	}{
-		{"whole upload's deadline", 300 * time.Millisecond, 5 * time.Second},
-		{"no byte for the idle bound", time.Minute, 300 * time.Millisecond},
+		// Not shorter: the bounds apply to the next, normal submission too,
+		// which a loaded CI machine (-race, other packages beside) can
+		// take a good part of a second to send.
+		{"whole upload's deadline", 2 * time.Second, 10 * time.Second},
+		{"no byte for the idle bound", time.Minute, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
