@@ -6,20 +6,17 @@ import type { Translate } from "../../i18n";
 import { photoProblem, prepareImage, type Prepared } from "../../image";
 import { showAlert } from "./shared";
 
-// checkedPhoto: the photo resized, or undefined with why in words on status
-// (refused here, with the Gateway's own limits, rather than after the upload
-// with its message).
-async function checkedPhoto(t: Translate, f: File, limits: PhotoLimits | undefined, status: HTMLElement): Promise<Prepared | undefined> {
+// checkedPhoto: the photo resized, or why not in words (refused here, with
+// the Gateway's own limits, rather than after the upload with its message).
+async function checkedPhoto(t: Translate, f: File, limits: PhotoLimits | undefined): Promise<{ photo: Prepared } | { problem: string }> {
   try {
     const p = await prepareImage(f);
     const problem = photoProblem(p.width, p.height, p.blob.size, limits);
-    if (!problem) return p;
-    showAlert(status, t(problem.key, problem.vars));
+    return problem ? { problem: t(problem.key, problem.vars) } : { photo: p };
   } catch (e) {
-    showAlert(status, t("advice_invalid_input"));
     console.warn("prepare", (e as Error).message);
+    return { problem: t("advice_invalid_input") };
   }
-  return undefined;
 }
 
 // photoPicker: the file input and the photo's preview. picked(undefined):
@@ -28,6 +25,10 @@ async function checkedPhoto(t: Translate, f: File, limits: PhotoLimits | undefin
 export function photoPicker(t: Translate, limits: PhotoLimits | undefined, status: HTMLElement, picked: (p: Prepared | undefined) => void) {
   const file = h("input", { id: "photo", type: "file", accept: "image/*", capture: "user", class: "file" });
   const preview = h("img", { class: "preview", alt: "", hidden: true });
+  // Photos picked in quick succession are checked at once; only the last
+  // one's result may show (an earlier photo's refusal arriving late would
+  // otherwise stay as the alert over the photo that is ready).
+  let latest = 0;
   file.addEventListener("change", async () => {
     const f = file.files?.[0];
     if (!f) return;
@@ -40,8 +41,14 @@ export function photoPicker(t: Translate, limits: PhotoLimits | undefined, statu
     if (preview.src) URL.revokeObjectURL(preview.src);
     preview.removeAttribute("src");
     preview.hidden = true;
-    const p = await checkedPhoto(t, f, limits, status);
-    if (!p) return;
+    const mine = ++latest;
+    const r = await checkedPhoto(t, f, limits);
+    if (mine !== latest) return;
+    if ("problem" in r) {
+      showAlert(status, r.problem);
+      return;
+    }
+    const p = r.photo;
     preview.src = URL.createObjectURL(p.blob);
     preview.hidden = false;
     status.textContent = `${p.width}×${p.height}, ${Math.round(p.blob.size / 1024)} KB`;
