@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/logging"
 )
@@ -26,25 +27,25 @@ func (s *Server) adoptJobs(w http.ResponseWriter, r *http.Request, user auth.Use
 		return
 	}
 	if body.GuestToken == "" {
-		writeError(w, errInvalid("guestToken: the guest's Firebase ID token is required"))
+		writeError(w, answerErr(api.CodeInvalidArgument, "guestToken: the guest's Firebase ID token is required"))
 		return
 	}
 	if user.Anonymous {
-		writeError(w, errForbidden("sign in with an email or Google account to take over a guest's photos"))
+		writeError(w, answerErr(api.CodePermissionDenied, "sign in with an email or Google account to take over a guest's photos"))
 		return
 	}
 	guest, err := s.d.Verifier.Verify(r.Context(), body.GuestToken)
 	switch {
 	case errors.Is(err, auth.ErrInvalidToken):
 		logging.FromContext(r.Context()).Info("rejected guest token", "reason", err.Error())
-		writeError(w, errInvalid("guestToken: invalid, expired or revoked ID token"))
+		writeError(w, answerErr(api.CodeInvalidArgument, "guestToken: invalid, expired or revoked ID token"))
 		return
 	case err != nil:
 		logging.FromContext(r.Context()).Error("guest token verification failed", "err", err)
-		writeError(w, errUnavailable("could not verify the guest's token; retry later"))
+		writeError(w, answerErr(api.CodeUnavailable, "could not verify the guest's token; retry later"))
 		return
 	case !guest.Anonymous:
-		writeError(w, errForbidden("guestToken: only a guest's photos can be taken over"))
+		writeError(w, answerErr(api.CodePermissionDenied, "guestToken: only a guest's photos can be taken over"))
 		return
 	case guest.UID == user.UID:
 		writeJSON(w, http.StatusOK, map[string]any{"moved": 0})
@@ -56,11 +57,11 @@ func (s *Server) adoptJobs(w http.ResponseWriter, r *http.Request, user auth.Use
 	still, err := s.d.Verifier.StillGuest(r.Context(), guest.UID)
 	if err != nil {
 		logging.FromContext(r.Context()).Error("guest account lookup failed", "err", err)
-		writeError(w, errUnavailable("could not verify the guest's account; retry later"))
+		writeError(w, answerErr(api.CodeUnavailable, "could not verify the guest's account; retry later"))
 		return
 	}
 	if !still {
-		writeError(w, errForbidden("guestToken: that account is no longer a guest's"))
+		writeError(w, answerErr(api.CodePermissionDenied, "guestToken: that account is no longer a guest's"))
 		return
 	}
 	moved, err := s.d.Writer.MoveRequests(r.Context(), guest.UID, user.UID)
@@ -68,7 +69,7 @@ func (s *Server) adoptJobs(w http.ResponseWriter, r *http.Request, user auth.Use
 	if err != nil {
 		// What moved stays moved; the retry moves the rest.
 		log.Error("adopt guest jobs", "err", err)
-		writeError(w, errUnavailable("could not move every photo; retry to move the rest"))
+		writeError(w, answerErr(api.CodeUnavailable, "could not move every photo; retry to move the rest"))
 		return
 	}
 	log.Info("adopted guest jobs")

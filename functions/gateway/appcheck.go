@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/appcheck"
 	"github.com/tigerstudio/studio/infra/logging"
 )
@@ -27,11 +28,11 @@ func (s *Server) appChecked(w http.ResponseWriter, r *http.Request) bool {
 	switch {
 	case errors.Is(err, appcheck.ErrInvalid):
 		logging.FromContext(r.Context()).Info("submission refused by App Check", "reason", err.Error())
-		writeError(w, errUnauthenticated("this request did not come from the event's app (App Check): open the event's link and try again"))
+		writeError(w, answerErr(api.CodeUnauthenticated, "this request did not come from the event's app (App Check): open the event's link and try again"))
 		return false
 	case err != nil:
 		logging.FromContext(r.Context()).Error("App Check verification failed", "err", err)
-		writeError(w, errUnavailable("could not verify the app; retry later"))
+		writeError(w, answerErr(api.CodeUnavailable, "could not verify the app; retry later"))
 		return false
 	}
 	logging.FromContext(r.Context()).Debug("App Check passed", "app", claims.Subject)

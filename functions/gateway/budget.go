@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/styles"
 )
@@ -46,7 +47,7 @@ func (s *Server) spend(ctx context.Context, nj *newJob) *apiError {
 	}
 	if !ok {
 		logging.FromContext(ctx).Info("generated style refused: the event's budget is spent", "style", st.ID)
-		e := errExhausted(msgBudgetSpent)
+		e := answerErr(api.CodeResourceExhausted, msgBudgetSpent)
 		e.body.Reason = ReasonBudgetSpent
 		return e
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/jobs"
 )
@@ -44,7 +45,7 @@ func notifyChoice(sub submission, email string, user auth.User, priority jobs.Pr
 			continue
 		}
 		if !slices.Contains(channelNames, c) {
-			return jobs.Notify{}, errInvalid(fmt.Sprintf("notify: unknown channel %q; choose from email, phone, push", c))
+			return jobs.Notify{}, answerErr(api.CodeInvalidArgument, fmt.Sprintf("notify: unknown channel %q; choose from email, phone, push", c))
 		}
 		chosen = append(chosen, c)
 	}
@@ -63,13 +64,13 @@ func notifyChoice(sub submission, email string, user auth.User, priority jobs.Pr
 			phone = user.Phone
 		}
 		if phone == "" {
-			return jobs.Notify{}, errInvalid("notify: text message chosen, but no verified phone number; verify your number first")
+			return jobs.Notify{}, answerErr(api.CodeInvalidArgument, "notify: text message chosen, but no verified phone number; verify your number first")
 		}
 		n.Phone = phone
 	}
 	if slices.Contains(chosen, "push") {
 		if priority == jobs.Booth {
-			return jobs.Notify{}, errInvalid("notify: push goes to the owner's devices, and a booth job's owner is the kiosk; choose email or phone for the attendee")
+			return jobs.Notify{}, answerErr(api.CodeInvalidArgument, "notify: push goes to the owner's devices, and a booth job's owner is the kiosk; choose email or phone for the attendee")
 		}
 		n.Push = true
 	}
@@ -84,10 +85,10 @@ func notifyPhone(field string, user auth.User, staff bool) (string, *apiError) {
 		return "", nil
 	}
 	if !e164.MatchString(field) {
-		return "", errInvalid("phone: not a phone number in international form (+ country code and number, digits only, e.g. +821012345678)")
+		return "", answerErr(api.CodeInvalidArgument, "phone: not a phone number in international form (+ country code and number, digits only, e.g. +821012345678)")
 	}
 	if !staff && field != user.Phone {
-		return "", errForbidden("phone: texts go to the number you verified; only booth staff may enter another")
+		return "", answerErr(api.CodePermissionDenied, "phone: texts go to the number you verified; only booth staff may enter another")
 	}
 	return field, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/appcheck"
 )
 
@@ -42,7 +43,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) (handled bool) {
 		return false
 	}
 	if !allowed {
-		writeError(w, errForbidden("origin "+strconv.Quote(origin)+" may not call this API"))
+		writeError(w, answerErr(api.CodePermissionDenied, "origin "+strconv.Quote(origin)+" may not call this API"))
 		return true
 	}
 	w.Header().Add("Vary", "Access-Control-Request-Method")

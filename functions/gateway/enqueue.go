@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/infra/jobs"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/store"
@@ -136,7 +137,7 @@ func (s *Server) returnQuota(ctx context.Context, nj newJob) {
 // enqueueError answers a failed enqueue.
 func (s *Server) enqueueError(ctx context.Context, err error) *apiError {
 	if errors.Is(err, errInProgress) {
-		return errConflict(inProgress)
+		return answerErr(api.CodeAlreadyExists, inProgress)
 	}
 	return s.unavailable(ctx, "enqueue", err)
 }

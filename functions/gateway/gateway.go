@@ -174,7 +174,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("POST /v1/pickup", s.pickup)
 	s.mux.HandleFunc("POST /v1/jobs/{id}/pickup", s.authed(s.reissuePickup))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errNotFound("no such endpoint: "+r.Method+" "+r.URL.Path))
+		writeError(w, answerErr(api.CodeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path))
 	})
 	return s
 }
@@ -232,12 +232,12 @@ func previewURL(r *http.Request, st styles.Style) string {
 func (s *Server) stylePreview(w http.ResponseWriter, r *http.Request) {
 	st, ok := s.d.Styles.Lookup(r.PathValue("id"))
 	if !ok || st.Preview == "" || strings.Contains(st.Preview, "://") {
-		writeError(w, errNotFound("no preview for style "+strconv.Quote(r.PathValue("id"))))
+		writeError(w, answerErr(api.CodeNotFound, "no preview for style "+strconv.Quote(r.PathValue("id"))))
 		return
 	}
 	data, err := styles.Preview(st.Preview)
 	if err != nil {
-		writeError(w, errNotFound("no preview for style "+strconv.Quote(st.ID)))
+		writeError(w, answerErr(api.CodeNotFound, "no preview for style "+strconv.Quote(st.ID)))
 		return
 	}
 	w.Header().Set("Content-Type", "image/jpeg")
@@ -254,22 +254,22 @@ func (s *Server) authed(h authedHandler) http.HandlerFunc {
 		header := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(header, "Bearer ")
 		if header == "" {
-			writeError(w, errUnauthenticated("missing Authorization: Bearer <Firebase ID token>"))
+			writeError(w, answerErr(api.CodeUnauthenticated, "missing Authorization: Bearer <Firebase ID token>"))
 			return
 		}
 		if !ok || strings.TrimSpace(token) == "" {
-			writeError(w, errUnauthenticated("malformed Authorization header; want Bearer <Firebase ID token>"))
+			writeError(w, answerErr(api.CodeUnauthenticated, "malformed Authorization header; want Bearer <Firebase ID token>"))
 			return
 		}
 		user, err := s.d.Verifier.Verify(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			if !errors.Is(err, auth.ErrInvalidToken) {
 				logging.FromContext(r.Context()).Error("token verification failed", "err", err)
-				writeError(w, errUnavailable("could not verify the token; retry later"))
+				writeError(w, answerErr(api.CodeUnavailable, "could not verify the token; retry later"))
 				return
 			}
 			logging.FromContext(r.Context()).Info("rejected token", "reason", err.Error())
-			writeError(w, errUnauthenticated("invalid, expired or revoked ID token"))
+			writeError(w, answerErr(api.CodeUnauthenticated, "invalid, expired or revoked ID token"))
 			return
 		}
 		ctx := logging.WithLogger(r.Context(), logging.FromContext(r.Context()).With("uid", user.UID))
@@ -286,12 +286,12 @@ func (s *Server) registerDevice(w http.ResponseWriter, r *http.Request, user aut
 		return
 	}
 	if body.Token == "" || len(body.Token) > 4096 {
-		writeError(w, errInvalid("token: an FCM registration token is required"))
+		writeError(w, answerErr(api.CodeInvalidArgument, "token: an FCM registration token is required"))
 		return
 	}
 	if err := s.d.Writer.AddDeviceToken(r.Context(), user.UID, body.Token, s.d.Now().UTC().Add(s.d.Retention)); err != nil {
 		logging.FromContext(r.Context()).Error("register device", "err", err)
-		writeError(w, errUnavailable("could not register the device; retry later"))
+		writeError(w, answerErr(api.CodeUnavailable, "could not register the device; retry later"))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"registered": true})

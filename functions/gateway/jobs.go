@@ -154,7 +154,7 @@ func (s *Server) uploadTurn(ctx context.Context, w http.ResponseWriter) (release
 	case <-ctx.Done():
 	}
 	w.Header().Set("Retry-After", "2")
-	return nil, errUnavailable("too many photos are being uploaded right now; nothing was stored, retry in a moment")
+	return nil, answerErr(api.CodeUnavailable, "too many photos are being uploaded right now; nothing was stored, retry in a moment")
 }
 
 // userTurn counts a submission whose body is being read against its
@@ -166,7 +166,7 @@ func (s *Server) userTurn(uid string) (release func(), _ *apiError) {
 	s.userMu.Lock()
 	defer s.userMu.Unlock()
 	if s.userUps[uid] >= s.d.UploadsPerUser {
-		return nil, errExhausted(fmt.Sprintf("you are already uploading %d photos; wait for them to finish", s.d.UploadsPerUser))
+		return nil, answerErr(api.CodeResourceExhausted, fmt.Sprintf("you are already uploading %d photos; wait for them to finish", s.d.UploadsPerUser))
 	}
 	s.userUps[uid]++
 	released := false
@@ -238,7 +238,7 @@ func guestsKey(event string) string { return "guests:" + event }
 func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User, buf *bytes.Buffer) (newJob, *apiError) {
 	key := r.Header.Get("Idempotency-Key")
 	if len(key) > maxIdempotencyKey {
-		return newJob{}, errInvalid(fmt.Sprintf("Idempotency-Key is longer than %d characters", maxIdempotencyKey))
+		return newJob{}, answerErr(api.CodeInvalidArgument, fmt.Sprintf("Idempotency-Key is longer than %d characters", maxIdempotencyKey))
 	}
 	sub, apiErr := s.readSubmission(w, r, buf)
 	if apiErr != nil {
@@ -246,7 +246,7 @@ func (s *Server) parseJob(w http.ResponseWriter, r *http.Request, user auth.User
 	}
 	style, ok := s.d.Styles.Lookup(sub.style)
 	if !ok {
-		return newJob{}, errInvalid(fmt.Sprintf("style: unknown style %q; GET /v1/styles lists them", sub.style))
+		return newJob{}, answerErr(api.CodeInvalidArgument, fmt.Sprintf("style: unknown style %q; GET /v1/styles lists them", sub.style))
 	}
 	priority, choice, apiErr := s.parseOwner(sub, user)
 	if apiErr != nil {
@@ -294,10 +294,10 @@ func (s *Server) parseOwner(sub submission, user auth.User) (jobs.Priority, jobs
 	staff := user.StaffOf(s.d.Event)
 	priority, err := jobs.ParsePriority(sub.priority)
 	if err != nil {
-		return "", jobs.Notify{}, errInvalid("priority: " + err.Error())
+		return "", jobs.Notify{}, answerErr(api.CodeInvalidArgument, "priority: "+err.Error())
 	}
 	if priority == jobs.Booth && !staff {
-		return "", jobs.Notify{}, errForbidden("booth priority is for event staff")
+		return "", jobs.Notify{}, answerErr(api.CodePermissionDenied, "booth priority is for event staff")
 	}
 	email, apiErr := notifyAddress(sub.email, user, staff)
 	if apiErr != nil {
@@ -332,10 +332,10 @@ func notifyAddress(field string, user auth.User, staff bool) (string, *apiError)
 	// mail would go to whatever the unquoted text names.
 	addr, err := mail.ParseAddress(field)
 	if err != nil || addr.Name != "" || addr.Address != field || strings.ContainsAny(field, "\",;<>()[]\\ ") {
-		return "", errInvalid("email: not a valid address (a plain name@domain, without quotes or commas)")
+		return "", answerErr(api.CodeInvalidArgument, "email: not a valid address (a plain name@domain, without quotes or commas)")
 	}
 	if !staff && (own == "" || !strings.EqualFold(addr.Address, own)) {
-		return "", errForbidden("email: results go to your account's verified address; only booth staff may enter another")
+		return "", answerErr(api.CodePermissionDenied, "email: results go to your account's verified address; only booth staff may enter another")
 	}
 	return addr.Address, nil
 }
@@ -351,12 +351,12 @@ func (s *Server) replay(ctx context.Context, nj newJob) (store.Job, bool, *apiEr
 	case err != nil:
 		return store.Job{}, false, s.unavailable(ctx, "read job for idempotency", err)
 	case !sameSubmission(job.Request, nj.req):
-		return store.Job{}, false, errMismatch("Idempotency-Key was used for another photo, style or priority; use a new key for a new photo")
+		return store.Job{}, false, answerErr(api.CodeIdempotencyMismatch, "Idempotency-Key was used for another photo, style or priority; use a new key for a new photo")
 	case job.Request.Enqueued() || job.Response != nil || job.Failure != nil:
 		return job, true, nil
 	case s.d.Now().Sub(job.Request.CreatedAt) < s.d.PendingGrace:
 		// The first request may still be running, and may still undo.
-		return store.Job{}, false, errConflict(inProgress)
+		return store.Job{}, false, answerErr(api.CodeAlreadyExists, inProgress)
 	}
 	// The first request died between its document and the confirm.
 	ctx, cancel := context.WithTimeout(ctx, s.enqueueBudget())
@@ -391,7 +391,7 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.Use
 		}
 		if !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-			return errExhausted(fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
+			return answerErr(api.CodeResourceExhausted, fmt.Sprintf("at most %d photos a minute; try again in a minute", s.d.PerMinute))
 		}
 		nj.quota = true
 	}
@@ -410,13 +410,13 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, user auth.Use
 		return s.unavailable(ctx, "count recent guest jobs", err)
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
-	return errExhausted("too many guest photos at this event right now: sign in with your email or Google to go ahead, or try again in a minute")
+	return answerErr(api.CodeResourceExhausted, "too many guest photos at this event right now: sign in with your email or Google to go ahead, or try again in a minute")
 }
 
 // unavailable logs a failed dependency and answers 503.
 func (s *Server) unavailable(ctx context.Context, what string, err error) *apiError {
 	logging.FromContext(ctx).Error(what+" failed", "err", err)
-	return errUnavailable("the service cannot take jobs right now; nothing was stored, retry later")
+	return answerErr(api.CodeUnavailable, "the service cannot take jobs right now; nothing was stored, retry later")
 }
 
 // readSubmission streams the multipart form, bounding every part.
@@ -426,10 +426,10 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 	var sub submission
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
-		return sub, errMediaType("the request body must be multipart/form-data")
+		return sub, answerErr(api.CodeUnsupportedMedia, "the request body must be multipart/form-data")
 	}
 	if params["boundary"] == "" {
-		return sub, errInvalid("malformed multipart body: no boundary")
+		return sub, answerErr(api.CodeInvalidArgument, "malformed multipart body: no boundary")
 	}
 	body := http.MaxBytesReader(w, r.Body, s.d.Photos.MaxBytes+formOverhead)
 	// The multipart reader reads 4 KB at a time; a larger buffer in front
@@ -446,7 +446,7 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 		}
 		if part.FormName() == "photo" {
 			if sawPhoto {
-				return sub, errInvalid("photo: send exactly one photo")
+				return sub, answerErr(api.CodeInvalidArgument, "photo: send exactly one photo")
 			}
 			sawPhoto = true
 			if apiErr := s.readPhoto(&sub, part, buf, r.ContentLength); apiErr != nil {
@@ -459,13 +459,13 @@ func (s *Server) readSubmission(w http.ResponseWriter, r *http.Request, buf *byt
 		}
 	}
 	if !sawPhoto || len(sub.photo) == 0 {
-		return sub, errInvalid("photo: a photo file is required")
+		return sub, answerErr(api.CodeInvalidArgument, "photo: a photo file is required")
 	}
 	if sub.style == "" {
-		return sub, errInvalid("style: a style id is required; GET /v1/styles lists them")
+		return sub, answerErr(api.CodeInvalidArgument, "style: a style id is required; GET /v1/styles lists them")
 	}
 	if sub.consent != "" && !consentVersion.MatchString(sub.consent) {
-		return sub, errInvalid("consent: not a consent text version (letters, digits, '.', '_' or '-', at most 64)")
+		return sub, answerErr(api.CodeInvalidArgument, "consent: not a consent text version (letters, digits, '.', '_' or '-', at most 64)")
 	}
 	return sub, nil
 }
@@ -482,7 +482,7 @@ func (s *Server) readPhoto(sub *submission, part *multipart.Part, buf *bytes.Buf
 	}
 	sub.photo = buf.Bytes()
 	if int64(len(sub.photo)) > s.d.Photos.MaxBytes {
-		return errTooLarge(fmt.Sprintf("photo: larger than %d bytes", s.d.Photos.MaxBytes))
+		return answerErr(api.CodeTooLarge, fmt.Sprintf("photo: larger than %d bytes", s.d.Photos.MaxBytes))
 	}
 	return nil
 }
@@ -522,33 +522,33 @@ func readField(p *multipart.Part) (string, error) {
 func bodyError(err error) *apiError {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return errTooLarge(fmt.Sprintf("request body larger than %d bytes", tooBig.Limit))
+		return answerErr(api.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", tooBig.Limit))
 	}
-	return errInvalid("malformed request body: " + err.Error())
+	return answerErr(api.CodeInvalidArgument, "malformed request body: "+err.Error())
 }
 
 func uploadError(err error) *apiError {
 	msg := "photo: " + err.Error()
 	switch {
 	case errors.Is(err, upload.ErrTooLarge), errors.Is(err, upload.ErrTooManyPixel):
-		return errTooLarge(msg)
+		return answerErr(api.CodeTooLarge, msg)
 	case errors.Is(err, upload.ErrUnsupported), errors.Is(err, upload.ErrMismatch):
-		return errMediaType(msg)
+		return answerErr(api.CodeUnsupportedMedia, msg)
 	}
-	return errInvalid(msg)
+	return answerErr(api.CodeInvalidArgument, msg)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, user auth.User) {
 	id := r.PathValue("id")
 	if jobs.CheckID(id) != nil {
-		writeError(w, errNotFound("no job "+strconv.Quote(id)))
+		writeError(w, answerErr(api.CodeNotFound, "no job "+strconv.Quote(id)))
 		return
 	}
 	job, err := s.d.Reader.Job(r.Context(), id)
 	// Someone else's job is reported exactly like a missing one, so ids
 	// cannot be probed.
 	if errors.Is(err, store.ErrNotFound) || (err == nil && job.Request.UID != user.UID && !user.StaffOf(job.Request.Event)) {
-		writeError(w, errNotFound("no job "+strconv.Quote(id)))
+		writeError(w, answerErr(api.CodeNotFound, "no job "+strconv.Quote(id)))
 		return
 	}
 	if err != nil {
@@ -608,13 +608,13 @@ func (s *Server) scopeOf(scope string, user auth.User) (listScope, *apiError) {
 		}, nil
 	case string(jobs.Booth):
 		if !user.StaffOf(s.d.Event) {
-			return nil, errForbidden("the booth's jobs are for this event's staff")
+			return nil, answerErr(api.CodePermissionDenied, "the booth's jobs are for this event's staff")
 		}
 		return func(ctx context.Context, limit int, after *store.Cursor) ([]store.Job, *store.Cursor, error) {
 			return s.d.Reader.ListBoothJobs(ctx, s.d.Event, limit, after)
 		}, nil
 	}
-	return nil, errInvalid(fmt.Sprintf("scope: unknown scope %.32q; want %q or none (your own jobs)", scope, jobs.Booth))
+	return nil, answerErr(api.CodeInvalidArgument, fmt.Sprintf("scope: unknown scope %.32q; want %q or none (your own jobs)", scope, jobs.Booth))
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User) {
@@ -627,7 +627,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			writeError(w, errInvalid(fmt.Sprintf("limit: want a number from 1 to %d", maxPage)))
+			writeError(w, answerErr(api.CodeInvalidArgument, fmt.Sprintf("limit: want a number from 1 to %d", maxPage)))
 			return
 		}
 		limit = n
@@ -636,7 +636,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, user auth.User
 	if t := r.URL.Query().Get("pageToken"); t != "" {
 		c, err := store.ParseCursor(t)
 		if err != nil {
-			writeError(w, errInvalid("pageToken: "+err.Error()))
+			writeError(w, answerErr(api.CodeInvalidArgument, "pageToken: "+err.Error()))
 			return
 		}
 		after = &c
@@ -706,12 +706,12 @@ func (s *Server) toAPI(ctx context.Context, j store.Job, viewer *auth.User) (api
 func decodeJSON(r *http.Request, v any) *apiError {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/json" {
-		return errMediaType("the request body must be application/json")
+		return answerErr(api.CodeUnsupportedMedia, "the request body must be application/json")
 	}
 	dec := json.NewDecoder(io.LimitReader(r.Body, formOverhead))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errInvalid("malformed JSON body: " + err.Error())
+		return answerErr(api.CodeInvalidArgument, "malformed JSON body: "+err.Error())
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func (s *Server) newPickup(expireAt time.Time) (code, hash string, expires time.
 // again this way); the old code stops working. Anyone else gets 404.
 func (s *Server) reissuePickup(w http.ResponseWriter, r *http.Request, user auth.User) {
 	id := r.PathValue("id")
-	refused := errNotFound("no job " + strconv.Quote(id))
+	refused := answerErr(api.CodeNotFound, "no job "+strconv.Quote(id))
 	if jobs.CheckID(id) != nil {
 		writeError(w, refused)
 		return
@@ -103,10 +103,10 @@ func (s *Server) pickup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.Job == "" || body.Code == "" {
-		writeError(w, errInvalid("job and code are required: the job id and its pick-up code"))
+		writeError(w, answerErr(api.CodeInvalidArgument, "job and code are required: the job id and its pick-up code"))
 		return
 	}
-	refused := errNotFound("no job with this id and pick-up code")
+	refused := answerErr(api.CodeNotFound, "no job with this id and pick-up code")
 	if jobs.CheckID(body.Job) != nil {
 		writeError(w, refused)
 		return

@@ -3,6 +3,8 @@
 // importing the Gateway itself.
 package api
 
+import "net/http"
+
 // Job is the API's view of a job.
 type Job struct {
 	ID        string    `json:"id"`
@@ -116,19 +118,40 @@ type Error struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// The error codes of DESIGN.md, each with its HTTP status.
+// The error codes of DESIGN.md; Status says each one's HTTP status.
 const (
-	CodeInvalidArgument     = "invalid_argument"       // 400
-	CodeUnauthenticated     = "unauthenticated"        // 401
-	CodePermissionDenied    = "permission_denied"      // 403
-	CodeNotFound            = "not_found"              // 404
-	CodeAlreadyExists       = "already_exists"         // 409
-	CodeTooLarge            = "too_large"              // 413
-	CodeUnsupportedMedia    = "unsupported_media_type" // 415
-	CodeIdempotencyMismatch = "idempotency_mismatch"   // 422, beyond DESIGN.md's list
-	CodeResourceExhausted   = "resource_exhausted"     // 429
-	CodeUnavailable         = "unavailable"            // 503
+	CodeInvalidArgument     = "invalid_argument"
+	CodeUnauthenticated     = "unauthenticated"
+	CodePermissionDenied    = "permission_denied"
+	CodeNotFound            = "not_found"
+	CodeAlreadyExists       = "already_exists"
+	CodeTooLarge            = "too_large"
+	CodeUnsupportedMedia    = "unsupported_media_type"
+	CodeIdempotencyMismatch = "idempotency_mismatch" // beyond DESIGN.md's list
+	CodeResourceExhausted   = "resource_exhausted"
+	CodeUnavailable         = "unavailable"
 )
+
+// Status is the HTTP status an error answer with code is sent with; 500 for
+// a code the contract does not list.
+func Status(code string) int {
+	statuses := map[string]int{
+		CodeInvalidArgument:     http.StatusBadRequest,
+		CodeUnauthenticated:     http.StatusUnauthorized,
+		CodePermissionDenied:    http.StatusForbidden,
+		CodeNotFound:            http.StatusNotFound,
+		CodeAlreadyExists:       http.StatusConflict,
+		CodeTooLarge:            http.StatusRequestEntityTooLarge,
+		CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
+		CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
+		CodeResourceExhausted:   http.StatusTooManyRequests,
+		CodeUnavailable:         http.StatusServiceUnavailable,
+	}
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
 
 // PhotoLimits is what GET /v1/styles says a photo must be (the "photo"
 // field beside "styles"), from the Gateway's own configuration, so the app
