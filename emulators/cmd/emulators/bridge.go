@@ -17,19 +17,16 @@ import (
 
 func runBridge(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
 	fs := newFlags("bridge", usage)
-	project := fs.String("project", envOr("GCLOUD_PROJECT", "tiger-studio-local"), "project id the events name (env GCLOUD_PROJECT)")
-	emulator := fs.String("firestore", os.Getenv("FIRESTORE_EMULATOR_HOST"), "Firestore emulator host:port to watch (env FIRESTORE_EMULATOR_HOST)")
+	project := fs.envString("project", "GCLOUD_PROJECT", "tiger-studio-local", "project id the events name")
+	// Without an emulator address the client would watch the real
+	// Firestore with whatever credentials lie around: never what we want.
+	emulator := fs.requiredString("firestore", "FIRESTORE_EMULATOR_HOST", "Firestore emulator host:port to watch")
 	collections := fs.String("collections", "responses,errors", "comma-separated top-level collections to watch")
-	target := fs.String("target", envOr("NOTIFY_URL", "http://127.0.0.1:8091/"), "URL the CloudEvents are POSTed to, the Notify function (env NOTIFY_URL)")
+	target := fs.envString("target", "NOTIFY_URL", "http://127.0.0.1:8091/", "URL the CloudEvents are POSTed to, the Notify function")
 	contentType := fs.String("content-type", firestoreevent.ContentProtobuf, "event data content type: application/protobuf or application/json")
 	stateFile := fs.String("state", "", "file where the bridge keeps what it saw and has still to deliver, so that after a restart it delivers what it missed; empty: every start takes a new baseline")
 	if err := parse(fs, args); err != nil {
 		return err
-	}
-	// Without an emulator address the client would watch the real
-	// Firestore with whatever credentials lie around: never what we want.
-	if *emulator == "" {
-		return errors.New("bridge: -firestore (or FIRESTORE_EMULATOR_HOST) is required")
 	}
 	if err := os.Setenv("FIRESTORE_EMULATOR_HOST", *emulator); err != nil {
 		return fmt.Errorf("bridge: %w", err)

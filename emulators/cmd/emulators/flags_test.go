@@ -45,3 +45,48 @@ func TestListenFlags(t *testing.T) {
 		})
 	}
 }
+
+func TestRequiredFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"all given as flags", nil, []string{"-dir", "d", "-token", "t"}, ""},
+		{"all given in the environment", map[string]string{"X_DIR": "d", "X_TOKEN": "t"}, nil, ""},
+		{"one missing", map[string]string{"X_DIR": "d"}, nil, "x: -token (or X_TOKEN) is required"},
+		{"both missing", nil, nil, "x: -dir (or X_DIR) and -token (or X_TOKEN) are required"},
+		{"emptied by a flag", map[string]string{"X_DIR": "d", "X_TOKEN": "t"}, []string{"-dir="}, "x: -dir (or X_DIR) is required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("X_DIR", tc.env["X_DIR"])
+			t.Setenv("X_TOKEN", tc.env["X_TOKEN"])
+			fs := newFlags("x", io.Discard)
+			dir := fs.requiredString("dir", "X_DIR", "a directory")
+			token := fs.requiredString("token", "X_TOKEN", "a token")
+			err := parse(fs, tc.args)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || *dir != "d" || *token != "t" {
+				t.Fatalf("dir %q, token %q, err %v; want d, t", *dir, *token, err)
+			}
+		})
+	}
+}
+
+// The usage names the variable a flag defaults to.
+func TestEnvStringUsage(t *testing.T) {
+	t.Setenv("X_PROJECT", "")
+	fs := newFlags("x", io.Discard)
+	fs.envString("project", "X_PROJECT", "p", "the project id")
+	f := fs.Lookup("project")
+	if f.Usage != "the project id (env X_PROJECT)" || f.DefValue != "p" {
+		t.Fatalf("usage %q, default %q", f.Usage, f.DefValue)
+	}
+}

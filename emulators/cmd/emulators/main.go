@@ -90,8 +90,8 @@ func printUsage(w io.Writer) {
 func runStorage(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
 	fs := newFlags("storage", usage)
 	l := listenFlags(fs, "STORAGE", 9023)
-	input := fs.String("input-bucket", envOr("INPUT_BUCKET", "tiger-input"), "bucket for uploaded photos, created at start (env INPUT_BUCKET)")
-	output := fs.String("output-bucket", envOr("OUTPUT_BUCKET", "tiger-output"), "bucket for generated images, created at start (env OUTPUT_BUCKET)")
+	input := fs.envString("input-bucket", "INPUT_BUCKET", "tiger-input", "bucket for uploaded photos, created at start")
+	output := fs.envString("output-bucket", "OUTPUT_BUCKET", "tiger-output", "bucket for generated images, created at start")
 	extra := fs.String("buckets", "", "comma-separated further buckets to create")
 	accessLog := fs.Bool("access-log", true, "log every request")
 	if err := parse(fs, args); err != nil {

@@ -9,12 +9,8 @@ import (
 )
 
 func runVertex(ctx context.Context, logger *slog.Logger, args []string, usage io.Writer) error {
-	fs := newFlags("vertex", usage)
-	l := listenFlags(fs, "VERTEX_STANDIN", 9130)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	addr, err := l.addr()
+	l := listenFlags(newFlags("vertex", usage), "VERTEX_STANDIN", 9130)
+	addr, err := l.parse(args)
 	if err != nil {
 		return err
 	}
