@@ -292,30 +292,9 @@ func (ss *session) reset() {
 func (ss *session) command(ctx context.Context, line string) bool {
 	verb, arg, _ := strings.Cut(line, " ")
 	arg = strings.TrimSpace(arg)
-	switch strings.ToUpper(verb) {
-	case "EHLO":
-		if arg == "" {
-			ss.reply(501, "5.5.4 EHLO needs a domain")
-			return false
-		}
-		ss.reset()
-		ss.helo = arg
-		ss.reply(250,
-			ss.s.Hostname+" greets "+arg,
-			"8BITMIME",
-			"SIZE "+strconv.FormatInt(ss.s.MaxMessageBytes, 10),
-			"PIPELINING",
-			"SMTPUTF8",
-			"AUTH PLAIN LOGIN",
-			"HELP")
-	case "HELO":
-		if arg == "" {
-			ss.reply(501, "5.5.4 HELO needs a domain")
-			return false
-		}
-		ss.reset()
-		ss.helo = arg
-		ss.reply(250, ss.s.Hostname)
+	switch verb = strings.ToUpper(verb); verb {
+	case "EHLO", "HELO":
+		ss.hello(verb, arg)
 	case "MAIL":
 		ss.mail(arg)
 	case "RCPT":
@@ -347,6 +326,30 @@ func (ss *session) command(ctx context.Context, line string) bool {
 		ss.reply(500, "5.5.2 Syntax error, command unrecognized")
 	}
 	return false
+}
+
+// hello answers EHLO and HELO: both name the client and clear the
+// transaction in hand (RFC 5321 4.1.4); only EHLO's answer lists the
+// extensions.
+func (ss *session) hello(verb, domain string) {
+	if domain == "" {
+		ss.reply(501, "5.5.4 "+verb+" needs a domain")
+		return
+	}
+	ss.reset()
+	ss.helo = domain
+	if verb == "HELO" {
+		ss.reply(250, ss.s.Hostname)
+		return
+	}
+	ss.reply(250,
+		ss.s.Hostname+" greets "+domain,
+		"8BITMIME",
+		"SIZE "+strconv.FormatInt(ss.s.MaxMessageBytes, 10),
+		"PIPELINING",
+		"SMTPUTF8",
+		"AUTH PLAIN LOGIN",
+		"HELP")
 }
 
 // parsePath parses `FROM:<addr> params` or `TO:<addr> params`.
