@@ -23,6 +23,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v4"
 
+	"github.com/tigerstudio/studio/emulators/internal/googleapi"
 	appcheckv "github.com/tigerstudio/studio/infra/appcheck"
 )
 
@@ -58,7 +59,7 @@ func New(projectID, projectNumber, debugToken string) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/jwks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, appcheckv.JWKS{Keys: []appcheckv.JWK{appcheckv.PublicJWK(s.kid, &s.key.PublicKey)}})
+		googleapi.WriteJSON(w, http.StatusOK, appcheckv.JWKS{Keys: []appcheckv.JWK{appcheckv.PublicJWK(s.kid, &s.key.PublicKey)}})
 	})
 	mux.HandleFunc("POST /v1/projects/{project}/apps/{app}", s.exchange)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,30 +79,30 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	app, ok := strings.CutSuffix(r.PathValue("app"), ":exchangeDebugToken")
 	if !ok || app == "" {
-		apiError(w, http.StatusNotFound, "NOT_FOUND", "only :exchangeDebugToken is served by this stand-in")
+		googleapi.Error(w, http.StatusNotFound, "NOT_FOUND", "only :exchangeDebugToken is served by this stand-in")
 		return
 	}
 	if p := r.PathValue("project"); p != s.projectID && p != s.projectNumber {
-		apiError(w, http.StatusNotFound, "NOT_FOUND", "unknown project "+p)
+		googleapi.Error(w, http.StatusNotFound, "NOT_FOUND", "unknown project "+p)
 		return
 	}
 	var body struct {
 		DebugToken string `json:"debugToken"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&body); err != nil {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "body must be {\"debugToken\": ...}")
+		googleapi.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", "body must be {\"debugToken\": ...}")
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(body.DebugToken), []byte(s.debugToken)) != 1 {
-		apiError(w, http.StatusForbidden, "PERMISSION_DENIED", "App attestation failed.")
+		googleapi.Error(w, http.StatusForbidden, "PERMISSION_DENIED", "App attestation failed.")
 		return
 	}
 	token, err := s.Mint(app, s.now())
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
+		googleapi.Error(w, http.StatusInternalServerError, "INTERNAL", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"token": token, "ttl": fmt.Sprintf("%ds", int(TTL.Seconds()))})
+	googleapi.WriteJSON(w, http.StatusOK, map[string]string{"token": token, "ttl": fmt.Sprintf("%ds", int(TTL.Seconds()))})
 }
 
 // Mint signs a token for app as App Check would.
@@ -116,15 +117,4 @@ func (s *Server) Mint(app string, now time.Time) (string, error) {
 	t.Header["kid"] = s.kid
 	t.Header["typ"] = "JWT"
 	return t.SignedString(s.key)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// apiError answers in Google APIs' error shape.
-func apiError(w http.ResponseWriter, code int, status, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}})
 }

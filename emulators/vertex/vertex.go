@@ -55,6 +55,8 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 	_ "golang.org/x/image/webp"
+
+	"github.com/tigerstudio/studio/emulators/internal/googleapi"
 )
 
 // Mark is drawn on every image the stand-in returns.
@@ -167,7 +169,7 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := append([]Recorded{}, s.recorded[key]...)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"requests": out})
+	googleapi.WriteJSON(w, http.StatusOK, map[string]any{"requests": out})
 }
 
 func (s *Server) dropRules(w http.ResponseWriter, r *http.Request) {
@@ -188,7 +190,7 @@ func (s *Server) dropRules(w http.ResponseWriter, r *http.Request) {
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"standIn": true, "what": "Vertex AI generateContent stand-in: no model draws here", "calls": s.calls, "rules": len(s.rules)})
+	googleapi.WriteJSON(w, http.StatusOK, map[string]any{"standIn": true, "what": "Vertex AI generateContent stand-in: no model draws here", "calls": s.calls, "rules": len(s.rules)})
 }
 
 // take finds the rule for a call with key, using one of its counts.
@@ -293,22 +295,22 @@ type genCall struct {
 func readCall(w http.ResponseWriter, r *http.Request) (genCall, bool) {
 	model, ok := modelOf(r.URL.Path)
 	if !ok {
-		apiError(w, http.StatusNotFound, "NOT_FOUND", "stand-in: only POST .../publishers/google/models/MODEL:generateContent is served, not "+r.URL.Path)
+		googleapi.Error(w, http.StatusNotFound, "NOT_FOUND", "stand-in: only POST .../publishers/google/models/MODEL:generateContent is served, not "+r.URL.Path)
 		return genCall{}, false
 	}
 	body, err := readAll(w, r)
 	if err != nil {
-		apiError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "stand-in: "+err.Error())
+		googleapi.Error(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "stand-in: "+err.Error())
 		return genCall{}, false
 	}
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: request is not JSON: "+err.Error())
+		googleapi.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: request is not JSON: "+err.Error())
 		return genCall{}, false
 	}
 	prompt, img, err := promptAndImage(req)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: "+err.Error())
+		googleapi.Error(w, http.StatusBadRequest, "INVALID_ARGUMENT", "stand-in: "+err.Error())
 		return genCall{}, false
 	}
 	c := genCall{model: model, prompt: prompt, body: body, img: img}
@@ -324,10 +326,10 @@ func (s *Server) answer(w http.ResponseWriter, fail string, c genCall) {
 		UsageMetadata: usage{PromptTokenCount: 258 + len(c.prompt)/4, CandidatesTokenCount: 1290, TotalTokenCount: 1548 + len(c.prompt)/4}}
 	switch fail {
 	case Fail429:
-		apiError(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "stand-in: Resource exhausted. Please try again later.")
+		googleapi.Error(w, http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "stand-in: Resource exhausted. Please try again later.")
 		return
 	case Fail503:
-		apiError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "stand-in: The service is currently unavailable.")
+		googleapi.Error(w, http.StatusServiceUnavailable, "UNAVAILABLE", "stand-in: The service is currently unavailable.")
 		return
 	case FailBlock:
 		resp.Candidates = nil
@@ -342,7 +344,7 @@ func (s *Server) answer(w http.ResponseWriter, fail string, c genCall) {
 	default: // ok, slow
 		out, err := Draw(c.img, c.prompt)
 		if err != nil {
-			apiError(w, http.StatusInternalServerError, "INTERNAL", "stand-in: "+err.Error())
+			googleapi.Error(w, http.StatusInternalServerError, "INTERNAL", "stand-in: "+err.Error())
 			return
 		}
 		resp.Candidates = []candidate{{Content: &content{Role: "model", Parts: []part{
@@ -350,7 +352,7 @@ func (s *Server) answer(w http.ResponseWriter, fail string, c genCall) {
 			{InlineData: &blob{MIMEType: "image/png", Data: base64.StdEncoding.EncodeToString(out)}},
 		}}, FinishReason: "STOP"}}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	googleapi.WriteJSON(w, http.StatusOK, resp)
 }
 
 func answerName(fail string) string {
@@ -470,16 +472,4 @@ func mark(img *image.NRGBA) {
 	d := font.Drawer{Dst: img, Src: image.NewUniform(color.NRGBA{255, 220, 0, 255}), Face: face,
 		Dot: fixed.P(4, img.Rect.Dy()-4)}
 	d.DrawString(Mark)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// apiError writes Google's JSON error shape, which the SDK reads into
-// genai.APIError.
-func apiError(w http.ResponseWriter, code int, status, msg string) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": code, "message": msg, "status": status}})
 }
