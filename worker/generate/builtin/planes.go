@@ -125,3 +125,19 @@ func gaussian(ctx context.Context, pool *par.Pool, src []float32, w, h, r int) (
 	}
 	return src, nil
 }
+
+// gaussianOfProduct blurs a weighted channel, ch*weight pixel by pixel: the
+// weighted sums that, divided by the blurred weight, average only the pixels
+// the weight picks (the wall behind a soft edge, the backdrop without the
+// person).
+func gaussianOfProduct(ctx context.Context, pool *par.Pool, ch, weight []float32, w, h, r int) ([]float32, error) {
+	prod := make([]float32, w*h)
+	if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
+		for i := y0 * w; i < y1*w; i++ {
+			prod[i] = ch[i] * weight[i]
+		}
+	}); err != nil {
+		return nil, err
+	}
+	return gaussian(ctx, pool, prod, w, h, r)
+}

@@ -237,13 +237,7 @@ func decontaminate(ctx context.Context, pool *par.Pool, src planes, matte, alpha
 	}
 	const enough = 1e-3 // some wall within reach
 	for _, ch := range src.channels() {
-		prod := make([]float32, w*h)
-		_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
-			for i := y0 * w; i < y1*w; i++ {
-				prod[i] = ch[i] * wall[i]
-			}
-		})
-		bg, err := gaussian(ctx, pool, prod, w, h, r)
+		bg, err := gaussianOfProduct(ctx, pool, ch, wall, w, h, r)
 		if err != nil {
 			return err
 		}
@@ -280,17 +274,12 @@ func (p backdrop) blurred(ctx context.Context, pool *par.Pool, src planes, alpha
 	}
 	dst := bg.channels()
 	for c, ch := range src.channels() {
-		weighted := make([]float32, w*h)
-		_ = pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
-			for i := y0 * w; i < y1*w; i++ {
-				weighted[i] = ch[i] * weight[i]
-			}
-		})
-		plain, err := gaussian(ctx, pool, ch, w, h, r)
+		weighted, err := gaussianOfProduct(ctx, pool, ch, weight, w, h, r)
 		if err != nil {
 			return err
 		}
-		if weighted, err = gaussian(ctx, pool, weighted, w, h, r); err != nil {
+		plain, err := gaussian(ctx, pool, ch, w, h, r)
+		if err != nil {
 			return err
 		}
 		if err := pool.Bands(ctx, h, rowGrain, func(y0, y1 int) {
