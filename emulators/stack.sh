@@ -574,20 +574,27 @@ external_amqp_ready() {
 	(exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }
 
-start_gateway() {
-	require_free_port gateway "$GATEWAY_PORT" GATEWAY_PORT
-	# The gateway gets exactly what .local/env will say, plus the functions
-	# framework's own settings.
+# launch_function PART PORT_VAR TARGET [KEY=VALUE...]: the functions binary
+# serving TARGET on the port $PORT_VAR names, with exactly what .local/env
+# will say plus the functions framework's own settings and the given ones.
+launch_function() {
+	local part=$1 port_var=$2 target=$3
+	shift 3
+	require_free_port "$part" "${!port_var}" "$port_var"
 	local vars
 	mapfile -t vars < <(env_lines)
-	# GOMEMLIMIT as in the cloud (terraform/gateway.tf).
+	launch "$part" env "${vars[@]}" FUNCTION_TARGET="$target" PORT="${!port_var}" "$@" "$BIN/functions"
+}
+
+start_gateway() {
 	# Submissions need an App Check token from the stand-in (skipped: off).
 	local appcheck=(APP_CHECK=off)
 	if ! skipped appcheck; then
 		appcheck=(APP_CHECK=enforce APP_CHECK_JWKS_URL="http://127.0.0.1:$APPCHECK_STANDIN_PORT/v1/jwks"
 			APP_CHECK_PROJECT_NUMBER="$APP_CHECK_PROJECT_NUMBER" APP_CHECK_APP_IDS="$APP_CHECK_APP_ID")
 	fi
-	launch gateway env "${vars[@]}" "${appcheck[@]}" FUNCTION_TARGET=Gateway PORT="$GATEWAY_PORT" GOMEMLIMIT=480MiB "$BIN/functions"
+	# GOMEMLIMIT as in the cloud (terraform/gateway.tf).
+	launch_function gateway GATEWAY_PORT Gateway "${appcheck[@]}" GOMEMLIMIT=480MiB
 }
 ready_gateway() { http_ok "http://127.0.0.1:$GATEWAY_PORT/healthz"; }
 
@@ -657,20 +664,22 @@ ready_appcheck() { http_ok "http://127.0.0.1:$APPCHECK_STANDIN_PORT/v1/jwks"; }
 
 ready_vertex() { http_ok "http://127.0.0.1:$VERTEX_STANDIN_PORT/healthz"; }
 
+# notify_env: what Notify and NotifySweep send with: mail to the SMTP sink,
+# push logged (FCM has no emulator), texts as sms_env says. EVENT=local, the
+# Gateway's default event: they leave alone the jobs tests write for events
+# of their own, as one event's Notify does in a shared cloud project.
+notify_env() {
+	printf '%s\n' EVENT=local SMTP_HOST=127.0.0.1 "SMTP_PORT=$SMTP_PORT" SMTP_STARTTLS=false \
+		"SMTP_FROM=Tiger Studio <studio@tiger-studio.test>" PUSH=log
+	sms_env
+}
+
 # Notify, the CloudEvent function, served by the functions framework like
-# the gateway (same binary). FCM has no emulator: push is logged (PUSH=log).
+# the gateway (same binary).
 start_notify() {
-	require_free_port notify "$NOTIFY_PORT" NOTIFY_PORT
-	local vars
-	mapfile -t vars < <(env_lines)
-	# EVENT=local, the Gateway's default event: Notify leaves alone the jobs
-	# tests write for events of their own, as one event's Notify does in a
-	# shared cloud project.
-	local sms
-	mapfile -t sms < <(sms_env)
-	launch notify env "${vars[@]}" FUNCTION_TARGET=Notify PORT="$NOTIFY_PORT" EVENT=local \
-		SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
-		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "${sms[@]}" "$BIN/functions"
+	local notify
+	mapfile -t notify < <(notify_env)
+	launch_function notify NOTIFY_PORT Notify "${notify[@]}"
 }
 ready_notify() { port_open "$NOTIFY_PORT"; }
 
@@ -688,23 +697,14 @@ start_bridge() {
 # the cloud (the runner's SCHEDULE): they finish what crashed requests and
 # lost events left behind, with the Gateway's and Notify's settings.
 start_reconcile() {
-	require_free_port reconcile "$RECONCILE_PORT" RECONCILE_PORT
-	local vars
-	mapfile -t vars < <(env_lines)
-	launch reconcile env "${vars[@]}" FUNCTION_TARGET=Reconcile PORT="$RECONCILE_PORT" SCHEDULE=15s \
-		GOMEMLIMIT=200MiB MAX_UPLOADS_IN_FLIGHT=1 "$BIN/functions"
+	launch_function reconcile RECONCILE_PORT Reconcile SCHEDULE=15s GOMEMLIMIT=200MiB MAX_UPLOADS_IN_FLIGHT=1
 }
 ready_reconcile() { port_open "$RECONCILE_PORT"; }
 
 start_sweep() {
-	require_free_port sweep "$SWEEP_PORT" SWEEP_PORT
-	local vars
-	mapfile -t vars < <(env_lines)
-	local sms
-	mapfile -t sms < <(sms_env)
-	launch sweep env "${vars[@]}" FUNCTION_TARGET=NotifySweep PORT="$SWEEP_PORT" SCHEDULE=30s EVENT=local \
-		SWEEP_GRACE=2m SMTP_HOST=127.0.0.1 SMTP_PORT="$SMTP_PORT" SMTP_STARTTLS=false \
-		SMTP_FROM="Tiger Studio <studio@tiger-studio.test>" PUSH=log "${sms[@]}" "$BIN/functions"
+	local notify
+	mapfile -t notify < <(notify_env)
+	launch_function sweep SWEEP_PORT NotifySweep SCHEDULE=30s SWEEP_GRACE=2m "${notify[@]}"
 }
 ready_sweep() { port_open "$SWEEP_PORT"; }
 
@@ -712,10 +712,7 @@ ready_sweep() { port_open "$SWEEP_PORT"; }
 # which the Auth emulator calls before it creates an account or signs one in,
 # as Identity Platform does in the cloud (terraform/project/auth.tf).
 start_authblock() {
-	require_free_port authblock "$AUTHBLOCK_PORT" AUTHBLOCK_PORT
-	local vars
-	mapfile -t vars < <(env_lines)
-	launch authblock env "${vars[@]}" FUNCTION_TARGET=AuthBlocking PORT="$AUTHBLOCK_PORT" "$BIN/functions"
+	launch_function authblock AUTHBLOCK_PORT AuthBlocking
 }
 ready_authblock() { port_open "$AUTHBLOCK_PORT"; }
 
