@@ -104,6 +104,19 @@ die() {
 
 # ---------------------------------------------------------------- settings
 
+# default_port VAR PORT OFFSET: unless VAR is set, PORT for the default
+# stack; a stack with its own STACK_DIR (the Go tests' second stacks, which
+# set every other port, twelve from a base) gets the first free port from
+# FIRESTORE_PORT+OFFSET on. stack.conf keeps what it got.
+default_port() {
+	local var=$1 port=$2 offset=$3
+	[[ -z ${!var:-} ]] || return 0
+	if [[ $LOCAL != "$ROOT/.local" ]]; then
+		port=$(free_port $((FIRESTORE_PORT + offset)))
+	fi
+	printf -v "$var" '%s' "$port"
+}
+
 load_settings() {
 	if [[ -f $CONF_FILE ]]; then
 		# shellcheck source=/dev/null
@@ -122,45 +135,18 @@ load_settings() {
 	WORKER_SLOTS=${WORKER_SLOTS:-2}
 	RECONCILE_PORT=${RECONCILE_PORT:-8093}
 	SWEEP_PORT=${SWEEP_PORT:-8094}
-	# The default stack's app is on 5002; a stack with its own STACK_DIR
-	# (the Go tests' second stacks, which set every other port but this
-	# one, twelve from a base) gets the first free port from
-	# FIRESTORE_PORT+12 on unless WEB_PORT says; stack.conf keeps it.
-	if [[ -z ${WEB_PORT:-} ]]; then
-		if [[ $LOCAL == "$ROOT/.local" ]]; then
-			WEB_PORT=5002
-		else
-			WEB_PORT=$(free_port $((FIRESTORE_PORT + 12)))
-		fi
-	fi
-	if [[ -z ${AUTHBLOCK_PORT:-} ]]; then
-		if [[ $LOCAL == "$ROOT/.local" ]]; then
-			AUTHBLOCK_PORT=8095
-		else
-			AUTHBLOCK_PORT=$(free_port $((FIRESTORE_PORT + 13)))
-		fi
-	fi
+	# The default stack's app is on 5002 (see default_port).
+	default_port WEB_PORT 5002 12
+	default_port AUTHBLOCK_PORT 8095 13
 	# The Vertex AI stand-in (emulators/vertex): the worker's generated
 	# styles reach it through the Gen AI SDK's base URL.
-	if [[ -z ${VERTEX_STANDIN_PORT:-} ]]; then
-		if [[ $LOCAL == "$ROOT/.local" ]]; then
-			VERTEX_STANDIN_PORT=9130
-		else
-			VERTEX_STANDIN_PORT=$(free_port $((FIRESTORE_PORT + 14)))
-		fi
-	fi
+	default_port VERTEX_STANDIN_PORT 9130 14
 	EVENT_NAME=${EVENT_NAME:-Tiger Studio}
 	# The Firebase App Check stand-in (emulators/appcheck): the web app
 	# exchanges the stack's debug token there for App Check tokens, which
 	# the Gateway demands on job submissions (APP_CHECK=enforce), as in the
 	# cloud with reCAPTCHA Enterprise. A new debug token per stack.
-	if [[ -z ${APPCHECK_STANDIN_PORT:-} ]]; then
-		if [[ $LOCAL == "$ROOT/.local" ]]; then
-			APPCHECK_STANDIN_PORT=9140
-		else
-			APPCHECK_STANDIN_PORT=$(free_port $((FIRESTORE_PORT + 16)))
-		fi
-	fi
+	default_port APPCHECK_STANDIN_PORT 9140 16
 	APP_CHECK_PROJECT_NUMBER=${APP_CHECK_PROJECT_NUMBER:-100000000001}
 	APP_CHECK_APP_ID=${APP_CHECK_APP_ID:-1:$APP_CHECK_PROJECT_NUMBER:web:local}
 	APP_CHECK_DEBUG_TOKEN=${APP_CHECK_DEBUG_TOKEN:-$(cat /proc/sys/kernel/random/uuid)}
@@ -171,13 +157,7 @@ load_settings() {
 	SMTP_PORT=${SMTP_PORT:-2525}
 	# The stand-in of Twilio's Messages API (emulators/sms) and the account
 	# it accepts (made-up credentials: nothing leaves the machine).
-	if [[ -z ${SMS_PORT:-} ]]; then
-		if [[ $LOCAL == "$ROOT/.local" ]]; then
-			SMS_PORT=2526
-		else
-			SMS_PORT=$(free_port $((FIRESTORE_PORT + 15)))
-		fi
-	fi
+	default_port SMS_PORT 2526 15
 	SMS_ACCOUNT_SID=AC00000000000000000000000000570d1e
 	SMS_AUTH_TOKEN=stand-in-auth-token
 	INPUT_BUCKET=${INPUT_BUCKET:-tiger-input}
