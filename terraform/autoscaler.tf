@@ -61,12 +61,6 @@ resource "google_service_account_iam_member" "autoscaler_acts_as_worker" {
   member             = "serviceAccount:${google_service_account.autoscaler.email}"
 }
 
-resource "google_secret_manager_secret_iam_member" "autoscaler_amqp" {
-  secret_id = google_secret_manager_secret.amqp_url.secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.autoscaler.email}"
-}
-
 locals {
   worker_pool_name = "${var.event}-worker"
   jobs_queue       = "${local.queue_prefix}.jobs" # infra/queue Topology.Queue()

@@ -12,6 +12,38 @@
 # this stack leaves it, its index and its rules to whoever manages them (an
 # earlier event's stack, or the Firebase console).
 
+# The one Firestore right, the same for the three accounts that use the
+# database (above): the Gateway's, Notify's and the worker's, whether or not
+# this stack manages the database.
+resource "google_project_iam_member" "firestore" {
+  for_each = {
+    gateway = google_service_account.gateway
+    notify  = google_service_account.notify
+    worker  = google_service_account.worker
+  }
+
+  project = var.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${each.value.email}"
+}
+
+# Declared once per account before (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_project_iam_member.gateway_firestore
+  to   = google_project_iam_member.firestore["gateway"]
+}
+
+moved {
+  from = google_project_iam_member.notify_firestore
+  to   = google_project_iam_member.firestore["notify"]
+}
+
+moved {
+  from = google_project_iam_member.worker_firestore
+  to   = google_project_iam_member.firestore["worker"]
+}
+
 resource "google_firestore_database" "default" {
   count = var.manage_firestore ? 1 : 0
 

@@ -78,10 +78,8 @@ func checkIAMPropagationWaits(t *testing.T, c *config, minConsumers int) {
 		if !strings.HasSuffix(b.Labels[0], "_iam_member") {
 			continue
 		}
-		if m, ok := b.Body.Attributes["member"]; ok {
-			for _, acct := range accountRefs(c, m.Expr) {
-				grants[acct] = append(grants[acct], addr)
-			}
+		for _, acct := range grantAccounts(t, c, b) {
+			grants[acct] = append(grants[acct], addr)
 		}
 	}
 	consumers := 0
@@ -210,6 +208,64 @@ func accountRef(c *config, tr hcl.Traversal) []string {
 			return nil // an output that is not one reference
 		}
 		return accountRef(c, otr)
+	}
+	return nil
+}
+
+// eachMember is the member of a grant to several accounts at once, one
+// instance each (forEachAccounts).
+const eachMember = `"serviceAccount:${each.value.email}"`
+
+// grantAccounts names the service accounts a grant is to: those its member
+// refers to or, for a grant to several at once, those its for_each names
+// (depends_on on it waits for all its instances, so it is each one's
+// grant).
+func grantAccounts(t *testing.T, c *config, b block) []string {
+	t.Helper()
+	m, ok := b.Body.Attributes["member"]
+	if !ok {
+		return nil
+	}
+	if exprText(t, c, b.file, m) == eachMember {
+		accts, _ := forEachAccounts(c, b)
+		return accts
+	}
+	return accountRefs(c, m.Expr)
+}
+
+// forEachAccounts are the accounts b's for_each names when it maps each
+// key to a whole google_service_account.X (written in place or as a
+// local), as a grant to several accounts does; ok is false otherwise.
+func forEachAccounts(c *config, b block) (accts []string, ok bool) {
+	fe, has := b.Body.Attributes["for_each"]
+	if !has {
+		return nil, false
+	}
+	e := fe.Expr
+	if tr, isRef := e.(*hclsyntax.ScopeTraversalExpr); isRef && tr.Traversal.RootName() == "local" && len(tr.Traversal) == 2 {
+		name, _ := traversalAttr(tr.Traversal, 1)
+		e = c.localExpr(name)
+	}
+	obj, isObj := e.(*hclsyntax.ObjectConsExpr)
+	if !isObj || len(obj.Items) == 0 {
+		return nil, false
+	}
+	for _, item := range obj.Items {
+		tr, isRef := item.ValueExpr.(*hclsyntax.ScopeTraversalExpr)
+		if !isRef || len(tr.Traversal) != 2 || tr.Traversal.RootName() != "google_service_account" {
+			return nil, false
+		}
+		accts = append(accts, accountRef(c, tr.Traversal)...)
+	}
+	return accts, true
+}
+
+// localExpr is the expression of local.name as declared, or nil.
+func (c *config) localExpr(name string) hclsyntax.Expression {
+	for _, b := range c.blocks {
+		if a, ok := b.Body.Attributes[name]; ok && b.Type == "locals" {
+			return a.Expr
+		}
 	}
 	return nil
 }

@@ -14,40 +14,12 @@ resource "google_service_account" "gateway" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "gateway_firestore" {
-  project = var.project
-  role    = "roles/datastore.user"
-  member  = "serviceAccount:${google_service_account.gateway.email}"
-}
-
 # objectUser: create the upload, read it back, delete it again when the
 # broker refuses the job (nothing is left half-written).
 resource "google_storage_bucket_iam_member" "gateway_input" {
   bucket = google_storage_bucket.jobs["input"].name
   role   = "roles/storage.objectUser"
   member = "serviceAccount:${google_service_account.gateway.email}"
-}
-
-# Signed URLs carry the signer's rights, so the signer must be able to read
-# what it links to.
-resource "google_storage_bucket_iam_member" "gateway_output" {
-  bucket = google_storage_bucket.jobs["output"].name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.gateway.email}"
-}
-
-# Functions have no private key: signed URLs are signed through the IAM
-# signBlob API as the function's own account.
-resource "google_service_account_iam_member" "gateway_sign" {
-  service_account_id = google_service_account.gateway.name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:${google_service_account.gateway.email}"
-}
-
-resource "google_secret_manager_secret_iam_member" "gateway_amqp" {
-  secret_id = google_secret_manager_secret.amqp_url.secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.gateway.email}"
 }
 
 # The Gateway's environment, shared with the Reconcile function

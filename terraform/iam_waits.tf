@@ -35,29 +35,23 @@ resource "time_sleep" "runtime_iam" {
   }
 
   depends_on = [
-    google_project_iam_member.gateway_firestore,
+    # Grants to several accounts at once (a for_each each).
+    google_project_iam_member.firestore,
+    google_secret_manager_secret_iam_member.amqp_url,
+    google_service_account_iam_member.url_signer,
+    google_storage_bucket_iam_member.url_signer,
     google_storage_bucket_iam_member.gateway_input,
-    google_storage_bucket_iam_member.gateway_output,
-    google_service_account_iam_member.gateway_sign,
-    google_secret_manager_secret_iam_member.gateway_amqp,
-    google_project_iam_member.notify_firestore,
     google_project_iam_member.notify_fcm,
     google_project_iam_member.notify_auth,
-    google_storage_bucket_iam_member.notify_output,
-    google_service_account_iam_member.notify_sign,
     google_secret_manager_secret_iam_member.notify_smtp,
     google_secret_manager_secret_iam_member.notify_twilio,
-    google_project_iam_member.worker_firestore,
     google_storage_bucket_iam_member.worker_output,
     google_storage_bucket_iam_member.worker_input,
     google_storage_bucket_iam_member.worker_models,
-    google_secret_manager_secret_iam_member.worker_amqp,
     google_project_iam_member.worker_vertex,
     google_project_iam_member.autoscaler_parameters,
     google_service_account_iam_member.autoscaler_acts_as_worker,
-    google_secret_manager_secret_iam_member.autoscaler_amqp,
     google_project_iam_member.rabbitmq_logs,
-    google_secret_manager_secret_iam_member.rabbitmq_amqp,
     google_project_iam_member.events_receiver,
   ]
 }

@@ -104,6 +104,24 @@ func TestFunctionMoves(t *testing.T) {
 	// The input and output buckets, one for_each since (storage.tf).
 	want["."]["google_storage_bucket.input"] = `google_storage_bucket.jobs[cty.StringVal("input")]`
 	want["."]["google_storage_bucket.output"] = `google_storage_bucket.jobs[cty.StringVal("output")]`
+	// The grants several accounts hold alike, declared once per account
+	// before (gateway.tf, notify.tf, worker.tf, autoscaler.tf,
+	// rabbitmq.tf), one for_each over the accounts since.
+	for from, to := range map[string]string{
+		"google_project_iam_member.gateway_firestore":             `google_project_iam_member.firestore[cty.StringVal("gateway")]`,
+		"google_project_iam_member.notify_firestore":              `google_project_iam_member.firestore[cty.StringVal("notify")]`,
+		"google_project_iam_member.worker_firestore":              `google_project_iam_member.firestore[cty.StringVal("worker")]`,
+		"google_secret_manager_secret_iam_member.gateway_amqp":    `google_secret_manager_secret_iam_member.amqp_url[cty.StringVal("gateway")]`,
+		"google_secret_manager_secret_iam_member.worker_amqp":     `google_secret_manager_secret_iam_member.amqp_url[cty.StringVal("worker")]`,
+		"google_secret_manager_secret_iam_member.autoscaler_amqp": `google_secret_manager_secret_iam_member.amqp_url[cty.StringVal("autoscaler")]`,
+		"google_secret_manager_secret_iam_member.rabbitmq_amqp":   `google_secret_manager_secret_iam_member.amqp_url[cty.StringVal("rabbitmq")]`,
+		"google_service_account_iam_member.gateway_sign":          `google_service_account_iam_member.url_signer[cty.StringVal("gateway")]`,
+		"google_service_account_iam_member.notify_sign":           `google_service_account_iam_member.url_signer[cty.StringVal("notify")]`,
+		"google_storage_bucket_iam_member.gateway_output":         `google_storage_bucket_iam_member.url_signer[cty.StringVal("gateway")]`,
+		"google_storage_bucket_iam_member.notify_output":          `google_storage_bucket_iam_member.url_signer[cty.StringVal("notify")]`,
+	} {
+		want["."][from] = to
+	}
 	for _, dir := range schemaRoots {
 		c := loadConfig(t, dir)
 		declared := map[string]bool{}
@@ -112,15 +130,8 @@ func TestFunctionMoves(t *testing.T) {
 		for _, b := range c.blocks {
 			if b.Type == "resource" {
 				declared[b.addr()] = true
-				if _, ok := b.Body.Attributes["for_each"]; ok {
-					for _, ictx := range instanceCtxs(ctx, b) {
-						if each, ok := ictx.Variables["each"]; ok && each.GetAttr("key").Type() == cty.String {
-							if keys[b.addr()] == nil {
-								keys[b.addr()] = map[string]bool{}
-							}
-							keys[b.addr()][each.GetAttr("key").AsString()] = true
-						}
-					}
+				if k := forEachKeys(ctx, b); k != nil {
+					keys[b.addr()] = k
 				}
 			}
 		}
@@ -154,6 +165,35 @@ func TestFunctionMoves(t *testing.T) {
 			}
 		}
 	}
+}
+
+// forEachKeys are the string keys b's for_each makes, where ctx can tell
+// them: a map's keys are known even where its values (accounts, buckets)
+// are not; nil without for_each or where they are not known.
+func forEachKeys(ctx *hcl.EvalContext, b block) map[string]bool {
+	a, ok := b.Body.Attributes["for_each"]
+	if !ok {
+		return nil
+	}
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() || !v.IsKnown() || v.IsNull() || !v.CanIterateElements() {
+		return nil
+	}
+	if v.Type().IsSetType() && !v.IsWhollyKnown() {
+		return nil // a set's keys are its elements
+	}
+	keys := map[string]bool{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if v.Type().IsSetType() {
+			k = e
+		}
+		if k.Type() != cty.String {
+			return nil
+		}
+		keys[k.AsString()] = true
+	}
+	return keys
 }
 
 // movedAddr is the address a moved block's from or to names, and that

@@ -14,12 +14,6 @@ resource "google_service_account" "notify" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "notify_firestore" {
-  project = var.project
-  role    = "roles/datastore.user"
-  member  = "serviceAccount:${google_service_account.notify.email}"
-}
-
 # Push: the FCM HTTP v1 send (messages:send, which the Admin SDK's
 # SendEachForMulticast calls) needs cloudmessaging.messages.create. No
 # narrower predefined role holds it, and a per-event custom role would block
@@ -39,19 +33,6 @@ resource "google_project_iam_member" "notify_auth" {
   project = var.project
   role    = "roles/firebaseauth.viewer"
   member  = "serviceAccount:${google_service_account.notify.email}"
-}
-
-resource "google_storage_bucket_iam_member" "notify_output" {
-  bucket = google_storage_bucket.jobs["output"].name
-  role   = "roles/storage.objectViewer"
-  member = "serviceAccount:${google_service_account.notify.email}"
-}
-
-# Signed URLs in the emails are signed through IAM signBlob as Notify itself.
-resource "google_service_account_iam_member" "notify_sign" {
-  service_account_id = google_service_account.notify.name
-  role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:${google_service_account.notify.email}"
 }
 
 resource "google_secret_manager_secret" "smtp_password" {

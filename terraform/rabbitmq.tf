@@ -24,12 +24,6 @@ resource "google_project_iam_member" "rabbitmq_logs" {
   member  = "serviceAccount:${google_service_account.rabbitmq.email}"
 }
 
-resource "google_secret_manager_secret_iam_member" "rabbitmq_amqp" {
-  secret_id = google_secret_manager_secret.amqp_url.secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.rabbitmq.email}"
-}
-
 # Letters and digits only, so the password needs no escaping in the URL.
 # Ephemeral: generated during the apply that writes the secret version below
 # and never stored in the state. The secret is its only copy (the VM reads it
@@ -57,6 +51,44 @@ resource "google_secret_manager_secret" "amqp_url" {
   }
 
   depends_on = [google_project_service.apis]
+}
+
+# Who reads the broker URL (and so its password): the Gateway and Reconcile
+# (the Gateway's account) publish, the worker consumes, the autoscaler reads
+# the queue's depth, and the VM sets the password from it at boot.
+resource "google_secret_manager_secret_iam_member" "amqp_url" {
+  for_each = {
+    gateway    = google_service_account.gateway
+    worker     = google_service_account.worker
+    autoscaler = google_service_account.autoscaler
+    rabbitmq   = google_service_account.rabbitmq
+  }
+
+  secret_id = google_secret_manager_secret.amqp_url.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${each.value.email}"
+}
+
+# Declared once per account before (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_secret_manager_secret_iam_member.gateway_amqp
+  to   = google_secret_manager_secret_iam_member.amqp_url["gateway"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.worker_amqp
+  to   = google_secret_manager_secret_iam_member.amqp_url["worker"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.autoscaler_amqp
+  to   = google_secret_manager_secret_iam_member.amqp_url["autoscaler"]
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.rabbitmq_amqp
+  to   = google_secret_manager_secret_iam_member.amqp_url["rabbitmq"]
 }
 
 resource "google_secret_manager_secret_version" "amqp_url" {

@@ -2,6 +2,7 @@ package terraform_test
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -196,8 +197,7 @@ func TestAutoscalerRights(t *testing.T) {
 		if b.Type != "resource" || !strings.HasSuffix(b.Labels[0], "_iam_member") && !strings.HasSuffix(b.Labels[0], "_iam_binding") {
 			continue
 		}
-		m, ok := b.Body.Attributes["member"]
-		if !ok || !strings.Contains(exprText(t, c, b.file, m), "google_service_account.autoscaler.") {
+		if !slices.Contains(grantAccounts(t, c, b), "autoscaler") {
 			continue
 		}
 		role, _ := literalString(b.Block, "role")

@@ -64,6 +64,56 @@ moved {
   to   = google_storage_bucket.jobs["output"]
 }
 
+# The accounts that sign download URLs of results: the Gateway's (for the
+# apps) and Notify's (in its emails and texts). Functions have no private
+# key: a URL is signed through the IAM signBlob API as the function's own
+# account. A signed URL carries the signer's rights, so the signer must
+# also be able to read what it links to.
+locals {
+  url_signers = {
+    gateway = google_service_account.gateway
+    notify  = google_service_account.notify
+  }
+}
+
+resource "google_service_account_iam_member" "url_signer" {
+  for_each = local.url_signers
+
+  service_account_id = each.value.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${each.value.email}"
+}
+
+resource "google_storage_bucket_iam_member" "url_signer" {
+  for_each = local.url_signers
+
+  bucket = google_storage_bucket.jobs["output"].name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${each.value.email}"
+}
+
+# Declared once per account before (issue 21): state moves, nothing is
+# replaced.
+moved {
+  from = google_service_account_iam_member.gateway_sign
+  to   = google_service_account_iam_member.url_signer["gateway"]
+}
+
+moved {
+  from = google_service_account_iam_member.notify_sign
+  to   = google_service_account_iam_member.url_signer["notify"]
+}
+
+moved {
+  from = google_storage_bucket_iam_member.gateway_output
+  to   = google_storage_bucket_iam_member.url_signer["gateway"]
+}
+
+moved {
+  from = google_storage_bucket_iam_member.notify_output
+  to   = google_storage_bucket_iam_member.url_signer["notify"]
+}
+
 output "input_bucket" {
   description = "Bucket of the uploaded photos (INPUT_BUCKET)."
   value       = google_storage_bucket.jobs["input"].name

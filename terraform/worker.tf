@@ -14,12 +14,6 @@ resource "google_service_account" "worker" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_project_iam_member" "worker_firestore" {
-  project = var.project
-  role    = "roles/datastore.user"
-  member  = "serviceAccount:${google_service_account.worker.email}"
-}
-
 # objectUser: upload the outputs, and delete them again when the response
 # document cannot be written (Storage and Firestore never disagree).
 resource "google_storage_bucket_iam_member" "worker_output" {
@@ -38,12 +32,6 @@ resource "google_storage_bucket_iam_member" "worker_models" {
   bucket = local.model_bucket
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${google_service_account.worker.email}"
-}
-
-resource "google_secret_manager_secret_iam_member" "worker_amqp" {
-  secret_id = google_secret_manager_secret.amqp_url.secret_id
-  role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.worker.email}"
 }
 
 # Where the operator pushes the worker image. Cloud Run's service agent pulls
