@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"reflect"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -154,24 +156,14 @@ func letterOf(d amqp.Delivery) deadLetter {
 	return l
 }
 
+// toInt reads an AMQP table's integer, whichever width the broker sent it
+// as; 0 for anything else.
 func toInt(v any) int64 {
-	switch n := v.(type) {
-	case int8:
-		return int64(n)
-	case int16:
-		return int64(n)
-	case int32:
-		return int64(n)
-	case int64:
-		return n
-	case int:
-		return int64(n)
-	case uint8:
-		return int64(n)
-	case uint16:
-		return int64(n)
-	case uint32:
-		return int64(n)
+	switch n := reflect.ValueOf(v); {
+	case n.CanInt():
+		return n.Int()
+	case n.CanUint() && n.Uint() <= math.MaxInt64:
+		return int64(n.Uint())
 	}
 	return 0
 }

@@ -7,8 +7,6 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/storage"
-	firebase "firebase.google.com/go/v4"
-	fbauth "firebase.google.com/go/v4/auth"
 	"google.golang.org/api/iterator"
 
 	"github.com/tigerstudio/studio/infra/jobs"
@@ -23,20 +21,6 @@ func openFirestore(ctx context.Context, cfg Config) (*firestore.Client, error) {
 		return nil, fmt.Errorf("firestore.NewClient: %w", err)
 	}
 	return fs, nil
-}
-
-// openAuth opens the Firebase Admin SDK's Auth client (the emulator when
-// FIREBASE_AUTH_EMULATOR_HOST is set).
-func openAuth(ctx context.Context, cfg Config) (*fbauth.Client, error) {
-	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
-	if err != nil {
-		return nil, fmt.Errorf("firebase.NewApp: %w", err)
-	}
-	client, err := app.Auth(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("firebase Auth: %w", err)
-	}
-	return client, nil
 }
 
 // jobPage is how many jobs are read per round trip.

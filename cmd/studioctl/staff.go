@@ -50,7 +50,7 @@ func runStaff(ctx context.Context, c *cli, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("staff: unknown verb %q (want grant, revoke or list)", verb)
 	}
-	auth, err := openAuth(ctx, c.cfg)
+	auth, err := tigerauth.NewClient(ctx, c.cfg.Project)
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	firebase "firebase.google.com/go/v4"
 	"golang.org/x/oauth2/google"
 
+	"github.com/tigerstudio/studio/infra/auth"
 	"github.com/tigerstudio/studio/infra/config"
 	"github.com/tigerstudio/studio/infra/logging"
 )
@@ -44,11 +44,7 @@ func (c *Config) Level() (slog.Level, error) { return logging.ParseLevel(c.LogLe
 
 // Build makes the handler from a validated Config.
 func Build(ctx context.Context, cfg *Config, log *slog.Logger) (*Handler, error) {
-	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: cfg.Project})
-	if err != nil {
-		return nil, fmt.Errorf("authblock.Build: %w", err)
-	}
-	admin, err := app.Auth(ctx)
+	admin, err := auth.NewClient(ctx, cfg.Project)
 	if err != nil {
 		return nil, fmt.Errorf("authblock.Build: %w", err)
 	}

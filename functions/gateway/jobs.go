@@ -490,21 +490,19 @@ func (s *Server) readPhoto(sub *submission, part *multipart.Part, buf *bytes.Buf
 // set reads one of the form's text fields into sub; a field it does
 // not know is ignored.
 func (sub *submission) set(part *multipart.Part) error {
-	var err error
-	switch part.FormName() {
-	case "style":
-		sub.style, err = readField(part)
-	case "priority":
-		sub.priority, err = readField(part)
-	case "email":
-		sub.email, err = readField(part)
-	case "phone":
-		sub.phone, err = readField(part)
-	case "notify":
-		sub.notify, err = readField(part)
-	case "consent":
-		sub.consent, err = readField(part)
+	field, ok := map[string]*string{
+		"style":    &sub.style,
+		"priority": &sub.priority,
+		"email":    &sub.email,
+		"phone":    &sub.phone,
+		"notify":   &sub.notify,
+		"consent":  &sub.consent,
+	}[part.FormName()]
+	if !ok {
+		return nil
 	}
+	v, err := readField(part)
+	*field = v
 	return err
 }
 

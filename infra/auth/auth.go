@@ -138,6 +138,20 @@ func WithCache(c CacheConfig) Option {
 	return func(o *options) { o.cache = c }
 }
 
+// NewClient opens the Firebase Admin SDK's Auth client for project: the Auth
+// emulator's when FIREBASE_AUTH_EMULATOR_HOST is set, as the SDK decides.
+func NewClient(ctx context.Context, project string) (*fbauth.Client, error) {
+	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: project})
+	if err != nil {
+		return nil, fmt.Errorf("firebase app: %w", err)
+	}
+	client, err := app.Auth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("firebase auth client: %w", err)
+	}
+	return client, nil
+}
+
 // NewVerifier builds a verifier for the Firebase project.
 func NewVerifier(ctx context.Context, project string, opts ...Option) (*Verifier, error) {
 	o := options{cache: DefaultCacheConfig(), now: time.Now}
@@ -147,11 +161,7 @@ func NewVerifier(ctx context.Context, project string, opts ...Option) (*Verifier
 	if err := o.cache.Validate(); err != nil {
 		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 	}
-	app, err := firebase.NewApp(ctx, &firebase.Config{ProjectID: project})
-	if err != nil {
-		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
-	}
-	client, err := app.Auth(ctx)
+	client, err := NewClient(ctx, project)
 	if err != nil {
 		return nil, fmt.Errorf("auth.NewVerifier: %w", err)
 	}
