@@ -10,28 +10,26 @@ export interface SubmitFailure {
   retry: boolean; // the same photo may go through on another try
 }
 
+// The refusals whose words depend on the code alone.
+const byCode: Readonly<Record<string, SubmitFailure>> = {
+  too_large: { key: "err_too_large", retry: false },
+  unsupported_media_type: { key: "err_unsupported", retry: false },
+  unauthenticated: { key: "err_signin", retry: false },
+  permission_denied: { key: "err_forbidden", retry: false },
+  resource_exhausted: { key: "err_busy_user", retry: true },
+  unavailable: { key: "err_unavailable", retry: true },
+  already_exists: { key: "err_unavailable", retry: true },
+};
+
 export function submitFailure(err: unknown): SubmitFailure {
   if (!(err instanceof ApiError)) return { key: "err_network", retry: true }; // fetch's network failure
-  switch (err.code) {
-    case "invalid_argument":
-      // The Gateway names the form field first ("photo: ...", "email: ...").
-      if (err.message.startsWith("photo:")) return { key: "err_photo", retry: false };
-      if (err.message.startsWith("email:")) return { key: "err_email", retry: false };
-      return { key: "err_request", retry: false };
-    case "too_large":
-      return { key: "err_too_large", retry: false };
-    case "unsupported_media_type":
-      return { key: "err_unsupported", retry: false };
-    case "unauthenticated":
-      return { key: "err_signin", retry: false };
-    case "permission_denied":
-      return { key: "err_forbidden", retry: false };
-    case "resource_exhausted":
-      return { key: "err_busy_user", retry: true };
-    case "unavailable":
-    case "already_exists":
-      return { key: "err_unavailable", retry: true };
+  if (err.code === "invalid_argument") {
+    // The Gateway names the form field first ("photo: ...", "email: ...").
+    if (err.message.startsWith("photo:")) return { key: "err_photo", retry: false };
+    if (err.message.startsWith("email:")) return { key: "err_email", retry: false };
+    return { key: "err_request", retry: false };
   }
+  if (Object.hasOwn(byCode, err.code)) return { ...byCode[err.code] };
   return { key: "advice_retry", retry: err.status >= 500 };
 }
 

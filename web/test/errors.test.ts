@@ -16,6 +16,9 @@ describe("submitFailure", () => {
     [new ApiError(403, "permission_denied", "booth priority is for event staff"), "err_forbidden", false],
     [new ApiError(429, "resource_exhausted", "at most 20 photos a minute"), "err_busy_user", true],
     [new ApiError(503, "unavailable", "the service cannot take jobs right now"), "err_unavailable", true],
+    [new ApiError(409, "already_exists", "a job with this key is being submitted"), "err_unavailable", true],
+    // An object's own property names are not codes the app knows.
+    [new ApiError(400, "constructor", "?"), "advice_retry", false],
     [new TypeError("Failed to fetch"), "err_network", true],
     [new ApiError(500, "unknown", "Internal Server Error"), "advice_retry", true],
   ])("%s -> %s", (err, key, retry) => {
