@@ -285,39 +285,45 @@ func describePolicy(ctx context.Context, cfg config, constraint string) (orgPoli
 	return p, nil
 }
 
+// policyCheck reads constraint's effective policy on the project and has
+// judge say what it means for the stack; a policy it cannot read is
+// unknown, as every check it cannot make.
+func policyCheck(ctx context.Context, cfg config, what, constraint string, judge func(orgPolicy, *check)) check {
+	c := check{name: what + " (org policy " + constraint + ")"}
+	p, err := describePolicy(ctx, cfg, constraint)
+	if err != nil {
+		c.status, c.detail = unknown, "could not read: "+firstLine(err)
+		return c
+	}
+	judge(p, &c)
+	return c
+}
+
 // Every component has its own service account: with
 // iam.disableServiceAccountCreation enforced the first apply fails.
 func saCreationCheck(ctx context.Context, cfg config) check {
-	c := check{name: "service account creation (org policy iam.disableServiceAccountCreation)"}
-	p, err := describePolicy(ctx, cfg, "iam.disableServiceAccountCreation")
-	switch {
-	case err != nil:
-		c.status, c.detail = unknown, "could not read: "+firstLine(err)
-	case p.BooleanPolicy != nil && p.BooleanPolicy.Enforced:
-		c.status, c.detail = missing, "enforced: the stack creates one service account per component"
-		c.fix = "an organization policy administrator: gcloud resource-manager org-policies disable-enforce iam.disableServiceAccountCreation --project " + cfg.project
-	default:
+	return policyCheck(ctx, cfg, "service account creation", "iam.disableServiceAccountCreation", func(p orgPolicy, c *check) {
+		if p.BooleanPolicy != nil && p.BooleanPolicy.Enforced {
+			c.status, c.detail = missing, "enforced: the stack creates one service account per component"
+			c.fix = "an organization policy administrator: gcloud resource-manager org-policies disable-enforce iam.disableServiceAccountCreation --project " + cfg.project
+			return
+		}
 		c.detail = "allowed"
-	}
-	return c
+	})
 }
 
 // The Gateway is public (allUsers may invoke it; it checks Firebase ID
 // tokens itself): iam.allowedPolicyMemberDomains with a list of domains
 // refuses that grant.
 func publicInvokerCheck(ctx context.Context, cfg config) check {
-	c := check{name: "public Gateway (org policy iam.allowedPolicyMemberDomains)"}
-	p, err := describePolicy(ctx, cfg, "iam.allowedPolicyMemberDomains")
-	switch {
-	case err != nil:
-		c.status, c.detail = unknown, "could not read: "+firstLine(err)
-	case p.ListPolicy != nil && (p.ListPolicy.AllValues == "DENY" || len(p.ListPolicy.AllowedValues) > 0):
-		c.status, c.detail = missing, "only listed domains may be granted roles: the Gateway's allUsers invoker grant fails"
-		c.fix = "an organization policy administrator allows all values of iam.allowedPolicyMemberDomains on project " + cfg.project + " (gcloud org-policies set-policy with rules: [allowAll: true]; README.md, \"Before you start\")"
-	default:
+	return policyCheck(ctx, cfg, "public Gateway", "iam.allowedPolicyMemberDomains", func(p orgPolicy, c *check) {
+		if p.ListPolicy != nil && (p.ListPolicy.AllValues == "DENY" || len(p.ListPolicy.AllowedValues) > 0) {
+			c.status, c.detail = missing, "only listed domains may be granted roles: the Gateway's allUsers invoker grant fails"
+			c.fix = "an organization policy administrator allows all values of iam.allowedPolicyMemberDomains on project " + cfg.project + " (gcloud org-policies set-policy with rules: [allowAll: true]; README.md, \"Before you start\")"
+			return
+		}
 		c.detail = "allUsers may be granted"
-	}
-	return c
+	})
 }
 
 // iam.automaticIamGrantsForDefaultServiceAccounts (enforced by default in
@@ -327,17 +333,13 @@ func publicInvokerCheck(ctx context.Context, cfg config) check {
 // (EVENT-build; make deploy's image build too), so either way it is ready;
 // the line says which case holds, for whoever builds by hand.
 func defaultGrantsCheck(ctx context.Context, cfg config) check {
-	c := check{name: "default service accounts (org policy iam.automaticIamGrantsForDefaultServiceAccounts)"}
-	p, err := describePolicy(ctx, cfg, "iam.automaticIamGrantsForDefaultServiceAccounts")
-	switch {
-	case err != nil:
-		c.status, c.detail = unknown, "could not read: "+firstLine(err)
-	case p.BooleanPolicy != nil && p.BooleanPolicy.Enforced:
-		c.detail = "enforced: default accounts hold no roles; every build here runs as EVENT-build, so none is needed (a gcloud builds submit by hand needs --service-account)"
-	default:
+	return policyCheck(ctx, cfg, "default service accounts", "iam.automaticIamGrantsForDefaultServiceAccounts", func(p orgPolicy, c *check) {
+		if p.BooleanPolicy != nil && p.BooleanPolicy.Enforced {
+			c.detail = "enforced: default accounts hold no roles; every build here runs as EVENT-build, so none is needed (a gcloud builds submit by hand needs --service-account)"
+			return
+		}
 		c.detail = "not enforced: default accounts hold Editor; none is used here"
-	}
-	return c
+	})
 }
 
 // The event's web app and Hosting site hang off the Firebase project that
