@@ -303,6 +303,54 @@ func TestGeneratedFailureTable(t *testing.T) {
 	}
 }
 
+// TestGeneratedBusyPastBudget: a job the hosted model keeps refusing for
+// now (429) gets WORKER_BUSY_RETRIES refusals for free; each one past them
+// counts as an attempt, so a storm that never ends fails the job after
+// WORKER_MAX_ATTEMPTS instead of holding it forever.
+func TestGeneratedBusyPastBudget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		refusals int
+		want     jobs.Status
+		attempt  int // the response's, or the error's attempts
+		calls    int // the stand-in's answers
+	}{
+		{name: "one past the budget", refusals: 3, want: jobs.Succeeded, attempt: 2, calls: 4},
+		{name: "never ends", refusals: 100, want: jobs.Failed, attempt: 3, calls: 5},
+	}
+	cases := make([]string, len(tests))
+	for i := range tests {
+		cases[i] = fmt.Sprint(i)
+	}
+	g := newGenHarness(t, cases...)
+	g.startGenWorker(t, func(c *worker.Config) {
+		c.BusyRetries, c.MaxAttempts, c.RetryBackoff = 2, 3, 50*time.Millisecond
+	})
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g.rule(t, cases[i], standin.Rule{Fail: standin.Fail429, Count: tt.refusals})
+			user := g.stack.NewUser(t, testenv.UserOpts{EmailVerified: true})
+			id := g.submitPhoto(t, user, genStyle(cases[i]), jobs.Online, samples.Astronaut())
+			j := g.waitStatus(t, id, tt.want)
+			if got := len(g.calls(t, cases[i])); got != tt.calls {
+				t.Errorf("the stand-in answered %d calls, want %d", got, tt.calls)
+			}
+			switch tt.want {
+			case jobs.Succeeded:
+				if j.Response.Attempt != tt.attempt {
+					t.Errorf("succeeded on attempt %d, want %d", j.Response.Attempt, tt.attempt)
+				}
+			case jobs.Failed:
+				if e := j.Failure; e.Code != jobs.CodeInternal || e.Attempts != tt.attempt {
+					t.Errorf("error %+v, want %s after %d attempts", e, jobs.CodeInternal, tt.attempt)
+				}
+			}
+		})
+	}
+}
+
 // TestGeneratedQuotaStorm: while the stand-in refuses calls with 429 (the
 // first 24, two per job: counted, not timed, so however slowly the worker
 // starts here the storm meets the backlog), a backlog of generated jobs
