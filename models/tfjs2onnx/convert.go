@@ -117,6 +117,15 @@ func (c *converter) inputs(l Layer, n int) ([]tensorInfo, error) {
 	return ins, nil
 }
 
+// configured decodes l's config into cfg (see config) and returns its n
+// inputs (see inputs).
+func (c *converter) configured(l Layer, cfg any, n int) ([]tensorInfo, error) {
+	if err := config(l, cfg); err != nil {
+		return nil, err
+	}
+	return c.inputs(l, n)
+}
+
 func (c *converter) weight(name string) (Weight, error) {
 	w, ok := c.m.Weights[name]
 	if !ok {
@@ -152,28 +161,27 @@ func config(l Layer, dst any) error {
 	return nil
 }
 
+// layerClasses converts each layer class of Supported but PixelShuffle<N>x,
+// a family matched by pixelShuffle.
+var layerClasses = map[string]func(*converter, Layer) error{
+	"InputLayer":   (*converter).inputLayer,
+	"Conv2D":       (*converter).conv2D,
+	"Activation":   (*converter).activationLayer,
+	"Concatenate":  (*converter).concatenate,
+	"Add":          (*converter).add,
+	"UpSampling2D": (*converter).upSampling,
+	"MultiplyBeta": (*converter).multiplyBeta,
+}
+
 func (c *converter) layer(l Layer) error {
-	switch {
-	case l.Class == "InputLayer":
-		return c.inputLayer(l)
-	case l.Class == "Conv2D":
-		return c.conv2D(l)
-	case l.Class == "Activation":
-		return c.activationLayer(l)
-	case l.Class == "Concatenate":
-		return c.concatenate(l)
-	case l.Class == "Add":
-		return c.add(l)
-	case l.Class == "UpSampling2D":
-		return c.upSampling(l)
-	case l.Class == "MultiplyBeta":
-		return c.multiplyBeta(l)
-	case pixelShuffle.MatchString(l.Class):
-		n, _ := strconv.Atoi(pixelShuffle.FindStringSubmatch(l.Class)[1])
-		return c.depthToSpace(l, n)
-	default:
-		return fmt.Errorf("layer class %s is not supported (the converter knows %s)", l.Class, Supported)
+	if convert, ok := layerClasses[l.Class]; ok {
+		return convert(c, l)
 	}
+	if m := pixelShuffle.FindStringSubmatch(l.Class); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return c.depthToSpace(l, n)
+	}
+	return fmt.Errorf("layer class %s is not supported (the converter knows %s)", l.Class, Supported)
 }
 
 // activationLayer is a Keras Activation layer: its activation alone.
@@ -181,10 +189,7 @@ func (c *converter) activationLayer(l Layer) error {
 	var cfg struct {
 		Activation string `json:"activation"`
 	}
-	if err := config(l, &cfg); err != nil {
-		return err
-	}
-	ins, err := c.inputs(l, 1)
+	ins, err := c.configured(l, &cfg, 1)
 	if err != nil {
 		return err
 	}
@@ -271,10 +276,7 @@ func (c *converter) inputLayer(l Layer) error {
 
 func (c *converter) conv2D(l Layer) error {
 	var cfg conv2DConfig
-	if err := config(l, &cfg); err != nil {
-		return err
-	}
-	ins, err := c.inputs(l, 1)
+	ins, err := c.configured(l, &cfg, 1)
 	if err != nil {
 		return err
 	}
@@ -403,10 +405,7 @@ func (c *converter) concatenate(l Layer) error {
 	var cfg struct {
 		Axis *int `json:"axis"`
 	}
-	if err := config(l, &cfg); err != nil {
-		return err
-	}
-	ins, err := c.inputs(l, 0)
+	ins, err := c.configured(l, &cfg, 0)
 	if err != nil {
 		return err
 	}
@@ -442,10 +441,7 @@ func (c *converter) upSampling(l Layer) error {
 		Size          []int  `json:"size"`
 		Interpolation string `json:"interpolation"`
 	}
-	if err := config(l, &cfg); err != nil {
-		return err
-	}
-	ins, err := c.inputs(l, 1)
+	ins, err := c.configured(l, &cfg, 1)
 	if err != nil {
 		return err
 	}
