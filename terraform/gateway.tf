@@ -22,7 +22,7 @@ resource "google_storage_bucket_iam_member" "gateway_input" {
   member = "serviceAccount:${google_service_account.gateway.email}"
 }
 
-# The Gateway's environment, shared with the Reconcile function
+# The Gateway's environment and secrets, shared with the Reconcile function
 # (scheduled.tf), which works in the Gateway's write scope.
 locals {
   gateway_env = {
@@ -48,6 +48,12 @@ locals {
     # Generated styles (vertex.tf): offered or not, and the event's budget.
     GENERATED_STYLES     = tostring(var.generated_styles)
     GENERATED_BUDGET_USD = tostring(var.generated_budget_usd)
+  }
+
+  # The broker URL holds its password: it comes from Secret Manager, never
+  # from the functions' plain configuration.
+  gateway_secrets = {
+    AMQP_URL = google_secret_manager_secret.amqp_url.secret_id
   }
 }
 
@@ -83,13 +89,8 @@ module "gateway" {
   vpc_connector                 = google_vpc_access_connector.main.id
   vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-  environment_variables = local.gateway_env
-
-  # The broker URL holds its password: it comes from Secret Manager, never
-  # from the function's plain configuration.
-  secret_environment_variables = {
-    AMQP_URL = google_secret_manager_secret.amqp_url.secret_id
-  }
+  environment_variables        = local.gateway_env
+  secret_environment_variables = local.gateway_secrets
 
   depends_on = [
     google_project_service.apis,

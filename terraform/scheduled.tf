@@ -34,9 +34,7 @@ module "reconcile" {
   vpc_connector                 = google_vpc_access_connector.main.id
   vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
   environment_variables         = merge(local.gateway_env, { GOMEMLIMIT = "200MiB", MAX_UPLOADS_IN_FLIGHT = "1" })
-  secret_environment_variables = {
-    AMQP_URL = google_secret_manager_secret.amqp_url.secret_id
-  }
+  secret_environment_variables  = local.gateway_secrets
 
   depends_on = [
     google_project_service.apis,
