@@ -34,9 +34,6 @@ type faceParams struct {
 }
 
 func newFaceStep(ctx context.Context, rt *Runtime, spec Spec, params map[string]any) (generate.Step, error) {
-	if spec.Kind != KindFaceDetector {
-		return nil, fmt.Errorf("the detect-face step needs a model of kind %q, not %q", KindFaceDetector, spec.Kind)
-	}
 	p := faceParams{MinScore: 0.6, Overlap: 0.3}
 	if err := generate.DecodeParams(params, &p); err != nil {
 		return nil, err

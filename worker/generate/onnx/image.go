@@ -23,9 +23,6 @@ type imageStep struct {
 const warmSide = 32
 
 func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
-	if spec.Kind != KindImage {
-		return nil, fmt.Errorf("the model step needs a model of kind %q, not %q", KindImage, spec.Kind)
-	}
 	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
 	if err != nil {
 		return nil, err
@@ -48,13 +45,19 @@ func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, e
 
 // runCrop runs the model on one CHW crop.
 func (s imageStep) runCrop(ctx context.Context, in []float32, h, w int, out []float32) error {
-	layout := s.spec.Layout
-	buf := toLayout(layout, out, 3, h, w)
-	sh := shape(layout, 3, h, w)
-	if err := s.m.runFloat(ctx, []tensor{{sh, toLayout(layout, in, 3, h, w)}}, []tensor{{sh, buf}}); err != nil {
+	return s.m.runRGB(ctx, s.spec.Layout, 1, in, h, w, out)
+}
+
+// runRGB runs an RGB image-to-image network on one CHW crop of h x w in the
+// layout it takes; out gets scale times that on each side (1 but for a
+// super-resolution network).
+func (m *Model) runRGB(ctx context.Context, layout string, scale int, in []float32, h, w int, out []float32) error {
+	oh, ow := scale*h, scale*w
+	buf := toLayout(layout, out, 3, oh, ow)
+	if err := m.runFloat(ctx, []tensor{{shape(layout, 3, h, w), toLayout(layout, in, 3, h, w)}}, []tensor{{shape(layout, 3, oh, ow), buf}}); err != nil {
 		return err
 	}
-	fromLayout(layout, buf, out, 3, h, w)
+	fromLayout(layout, buf, out, 3, oh, ow)
 	return nil
 }
 
@@ -78,15 +81,7 @@ func (s imageStep) Apply(ctx context.Context, f *generate.Frame) error {
 		dst = out.resizeOn(f.Pool, w, h)
 	} else {
 		var err error
-		dst, err = runTiled(ctx, src, spec.Tile, spec.Pad, func(ctx context.Context, in []float32, h, w int, out []float32) error {
-			if err := s.runCrop(ctx, in, h, w, out); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return fmt.Errorf("running the model on a %dx%d tile: %w", w, h, err)
-			}
-			return nil
-		})
+		dst, err = runTiled(ctx, src, spec.Tile, spec.Pad, namedTiles("the model", s.runCrop))
 		if err != nil {
 			return err
 		}

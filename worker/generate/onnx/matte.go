@@ -16,9 +16,6 @@ type matteStep struct {
 }
 
 func newMatteStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
-	if spec.Kind != KindMatte {
-		return nil, fmt.Errorf("the matte step needs a model of kind %q, not %q", KindMatte, spec.Kind)
-	}
 	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
 	if err != nil {
 		return nil, err

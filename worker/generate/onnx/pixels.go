@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"context"
+	"fmt"
 	"image"
 
 	"github.com/tigerstudio/studio/worker/generate"
@@ -128,6 +129,21 @@ func fromLayout(layout string, data, chw []float32, c, h, w int) {
 // tileRunner runs the model on one crop: in is CHW with 3 channels of
 // h x w, out the same of (scale*h) x (scale*w).
 type tileRunner func(ctx context.Context, in []float32, h, w int, out []float32) error
+
+// namedTiles is run with a failure that names the model (what) and the
+// tile's size; a run stopped by ctx returns ctx's error alone, so a
+// cancelled job reads as cancelled.
+func namedTiles(what string, run tileRunner) tileRunner {
+	return func(ctx context.Context, in []float32, h, w int, out []float32) error {
+		if err := run(ctx, in, h, w, out); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("running %s on a %dx%d tile: %w", what, w, h, err)
+		}
+		return nil
+	}
+}
 
 // runTiled runs the model over src in tiles of tile x tile pixels, each
 // cropped with pad pixels of context on every side. The context is clamped

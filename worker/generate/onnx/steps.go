@@ -17,9 +17,8 @@ type ModelLookup func(name string) (map[string]any, bool)
 // model step may instead describe its network inline (the one-step onnx
 // styles). ok is false for kinds this package does not have.
 func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]any, models ModelLookup) (step generate.Step, ok bool, err error) {
-	switch kind {
-	case "detect-face", "matte", "model", "upscale":
-	default:
+	want := modelKind(kind)
+	if want == "" {
 		return nil, false, nil
 	}
 	params = maps.Clone(params)
@@ -45,21 +44,39 @@ func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]an
 	if rt == nil {
 		return nil, true, fmt.Errorf("%s needs ONNX Runtime, which this worker did not start", kind)
 	}
+	switch {
+	case kind == "matte" && len(params) > 1:
+		return nil, true, fmt.Errorf("matte takes no parameters besides model, got %v", params)
+	case kind == "model" && len(params) > 1:
+		return nil, true, fmt.Errorf("a model step naming a catalogue model takes no other parameters, got %v", params)
+	case spec.Kind != want:
+		return nil, true, fmt.Errorf("the %s step needs a model of kind %q, not %q", kind, want, spec.Kind)
+	}
 	switch kind {
 	case "detect-face":
 		step, err = newFaceStep(ctx, rt, spec, params)
 	case "matte":
-		if len(params) > 1 {
-			return nil, true, fmt.Errorf("matte takes no parameters besides model, got %v", params)
-		}
 		step, err = newMatteStep(ctx, rt, spec)
 	case "upscale":
 		step, err = newUpscaleStep(ctx, rt, spec, params)
 	default:
-		if len(params) > 1 {
-			return nil, true, fmt.Errorf("a model step naming a catalogue model takes no other parameters, got %v", params)
-		}
 		step, err = newImageStep(ctx, rt, spec)
 	}
 	return step, true, err
+}
+
+// modelKind is the kind of model a step of this package runs; "" for a
+// step kind this package does not have.
+func modelKind(step string) string {
+	switch step {
+	case "detect-face":
+		return KindFaceDetector
+	case "matte":
+		return KindMatte
+	case "model":
+		return KindImage
+	case "upscale":
+		return KindUpscale
+	}
+	return ""
 }

@@ -43,9 +43,6 @@ type upscaleParams struct {
 const maxUpscalePixels = 1 << 24
 
 func newUpscaleStep(ctx context.Context, rt *Runtime, spec Spec, params map[string]any) (generate.Step, error) {
-	if spec.Kind != KindUpscale {
-		return nil, fmt.Errorf("the upscale step needs a model of kind %q, not %q", KindUpscale, spec.Kind)
-	}
 	p := upscaleParams{Above: 1.5, Margin: 1.25, Detail: 0.3, Feather: 16}
 	if err := generate.DecodeParams(params, &p); err != nil {
 		return nil, err
@@ -87,13 +84,7 @@ func newUpscaleStep(ctx context.Context, rt *Runtime, spec Spec, params map[stri
 
 // runCrop runs the model on one CHW crop of h x w; out gets Scale times that.
 func (s upscaleStep) runCrop(ctx context.Context, in []float32, h, w int, out []float32) error {
-	layout, sc := s.spec.Layout, s.spec.Scale
-	buf := toLayout(layout, out, 3, sc*h, sc*w)
-	if err := s.m.runFloat(ctx, []tensor{{shape(layout, 3, h, w), toLayout(layout, in, 3, h, w)}}, []tensor{{shape(layout, 3, sc*h, sc*w), buf}}); err != nil {
-		return err
-	}
-	fromLayout(layout, buf, out, 3, sc*h, sc*w)
-	return nil
+	return s.m.runRGB(ctx, s.spec.Layout, s.spec.Scale, in, h, w, out)
 }
 
 // plan is what Apply will do with a frame: keep region k, enlarged to
@@ -134,15 +125,7 @@ func (s upscaleStep) Apply(ctx context.Context, f *generate.Frame) error {
 		return err
 	}
 	src := toPlanar(f.Image.SubImage(pl.d).(*image.NRGBA), s.spec)
-	sr, err := runTiledScaled(ctx, src, s.spec.Tile, s.spec.Pad, s.spec.Scale, func(ctx context.Context, in []float32, h, w int, out []float32) error {
-		if err := s.runCrop(ctx, in, h, w, out); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("running the upscale model on a %dx%d tile: %w", w, h, err)
-		}
-		return nil
-	})
+	sr, err := runTiledScaled(ctx, src, s.spec.Tile, s.spec.Pad, s.spec.Scale, namedTiles("the upscale model", s.runCrop))
 	if err != nil {
 		return err
 	}
