@@ -12,7 +12,8 @@
 #
 # Rights: run.developer on the worker pool only (to set its instance count),
 # serviceAccountUser on the worker's account only (an update of a pool acts
-# as its account), read on the broker URL secret (KEDA's "host"), and
+# as its account), read on the broker URL secret (KEDA's "host"; declared
+# with the other readers' in rabbitmq.tf), and
 # Parameter Manager parameterViewer, which can only be granted on the project
 # (no per-parameter IAM resource in the provider), narrowed by an IAM
 # condition to the event's own parameter and its versions, so one event's

@@ -5,7 +5,9 @@
 #
 # Rights: Firestore (requests/, devices/ in code), read-write on the input
 # bucket only, read on the output bucket to sign download URLs, the broker
-# password, and VPC egress to reach RabbitMQ.
+# password, and VPC egress to reach RabbitMQ. The grants other accounts
+# hold alike are declared once for all, beside what they grant on: Firestore
+# (firestore.tf), the broker password (rabbitmq.tf), URL signing (storage.tf).
 
 resource "google_service_account" "gateway" {
   account_id   = "${var.event}-gateway"

@@ -5,7 +5,9 @@
 # Rights: Firestore (notifications/ in code; reads the rest), read on the
 # output bucket to sign download URLs, the SMTP password, sending push
 # messages (FCM), reading Auth accounts (a guest's address verified after
-# submitting). No VPC access: it never talks to RabbitMQ.
+# submitting). No VPC access: it never talks to RabbitMQ. Firestore and URL
+# signing are the Gateway's grants too, declared once for both (firestore.tf,
+# storage.tf).
 
 resource "google_service_account" "notify" {
   account_id   = "${var.event}-notify"

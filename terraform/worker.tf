@@ -5,7 +5,8 @@
 #
 # Rights: Firestore (responses/, errors/ in code), read-write on the output
 # bucket only, read on the input and model buckets, the broker password, and
-# VPC egress to reach RabbitMQ.
+# VPC egress to reach RabbitMQ. Firestore and the broker password are other
+# accounts' grants too, declared once for all (firestore.tf, rabbitmq.tf).
 
 resource "google_service_account" "worker" {
   account_id   = "${var.event}-worker"
