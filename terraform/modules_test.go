@@ -78,6 +78,16 @@ func TestFunctionsThroughModule(t *testing.T) {
 // goes from an address no longer declared to a resource that is, of the
 // same type.
 func TestFunctionMoves(t *testing.T) {
+	want := wantMoves()
+	for _, dir := range schemaRoots {
+		checkMoves(t, loadConfig(t, dir), want[dir])
+	}
+}
+
+// wantMoves are the moves each root must declare, by root and from
+// address: every from was declared by hand before, and its state moves to
+// the resource (or the for_each instance) that declares it now.
+func wantMoves() map[string]map[string]string {
 	// The build account and its grants, in both roots, went into
 	// modules/function-builder the same way.
 	build := map[string]string{
@@ -122,47 +132,53 @@ func TestFunctionMoves(t *testing.T) {
 	} {
 		want["."][from] = to
 	}
-	for _, dir := range schemaRoots {
-		c := loadConfig(t, dir)
-		declared := map[string]bool{}
-		keys := map[string]map[string]bool{} // resource -> its for_each keys, where known
-		ctx := c.evalCtx()
-		for _, b := range c.blocks {
-			if b.Type == "resource" {
-				declared[b.addr()] = true
-				if k := forEachKeys(ctx, b); k != nil {
-					keys[b.addr()] = k
-				}
+	return want
+}
+
+// checkMoves checks c's moved blocks: each goes from an address no longer
+// declared to one that is (an instance its for_each makes), of the same
+// type, and every move in want is there.
+func checkMoves(t *testing.T, c *config, want map[string]string) {
+	t.Helper()
+	dir := c.dir
+	declared := map[string]bool{}
+	keys := map[string]map[string]bool{} // resource -> its for_each keys, where known
+	ctx := c.evalCtx()
+	for _, b := range c.blocks {
+		if b.Type == "resource" {
+			declared[b.addr()] = true
+			if k := forEachKeys(ctx, b); k != nil {
+				keys[b.addr()] = k
 			}
 		}
-		got := map[string]string{}
-		for _, b := range c.blocks {
-			if b.Type != "moved" {
-				continue
-			}
-			from, fromRes := movedAddr(t, b, "from")
-			to, toRes := movedAddr(t, b, "to")
-			if _, dup := got[from]; dup {
-				t.Errorf("%s/%s: two moved blocks from %s", dir, b.file, from)
-			}
-			got[from] = to
-			if declared[fromRes] {
-				t.Errorf("%s/%s: moved from %s, which is still declared", dir, b.file, from)
-			}
-			if !declared[toRes] {
-				t.Errorf("%s/%s: moved from %s to %s, which is not declared", dir, b.file, from, to)
-			}
-			if key, ok := movedKey(t, b, "to"); ok && keys[toRes] != nil && !keys[toRes][key] {
-				t.Errorf("%s/%s: moved from %s to %s, an instance its for_each does not make", dir, b.file, from, to)
-			}
-			if typeOf(fromRes) != typeOf(toRes) {
-				t.Errorf("%s/%s: moved from %s to %s, a resource of another type", dir, b.file, from, to)
-			}
+	}
+	got := map[string]string{}
+	for _, b := range c.blocks {
+		if b.Type != "moved" {
+			continue
 		}
-		for from, to := range want[dir] {
-			if got[from] != to {
-				t.Errorf("%s: %s moves to %q, want %s", dir, from, got[from], to)
-			}
+		from, fromRes := movedAddr(t, b, "from")
+		to, toRes := movedAddr(t, b, "to")
+		if _, dup := got[from]; dup {
+			t.Errorf("%s/%s: two moved blocks from %s", dir, b.file, from)
+		}
+		got[from] = to
+		if declared[fromRes] {
+			t.Errorf("%s/%s: moved from %s, which is still declared", dir, b.file, from)
+		}
+		if !declared[toRes] {
+			t.Errorf("%s/%s: moved from %s to %s, which is not declared", dir, b.file, from, to)
+		}
+		if key, ok := movedKey(t, b, "to"); ok && keys[toRes] != nil && !keys[toRes][key] {
+			t.Errorf("%s/%s: moved from %s to %s, an instance its for_each does not make", dir, b.file, from, to)
+		}
+		if typeOf(fromRes) != typeOf(toRes) {
+			t.Errorf("%s/%s: moved from %s to %s, a resource of another type", dir, b.file, from, to)
+		}
+	}
+	for from, to := range want {
+		if got[from] != to {
+			t.Errorf("%s: %s moves to %q, want %s", dir, from, got[from], to)
 		}
 	}
 }
