@@ -1,8 +1,8 @@
 # Buckets. Input and output are separate buckets because they have different
 # writers (DESIGN.md, "Write scopes"): the Gateway may write only the input
 # bucket and the worker only the output bucket, which the per-bucket grants in
-# gateway.tf, worker.tf and notify.tf enforce. Nothing here is public: photos
-# leave through signed URLs.
+# gateway.tf and worker.tf enforce (the URL signers' below only read). Nothing
+# here is public: photos leave through signed URLs.
 
 # Attendees' photos (input) and the results (output) get the same access
 # and retention; only the output bucket is read by the apps' JavaScript.
