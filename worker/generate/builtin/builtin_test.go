@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/tigerstudio/studio/infra/samples"
@@ -161,6 +162,34 @@ func TestParamsRefused(t *testing.T) {
 	}
 	if _, _, ok, _ := New("cubism", nil); ok {
 		t.Error("an unknown kind was built")
+	}
+}
+
+// TestDefaults pins the defaults the parameters' tags declare (README's
+// step table names those of crop): a catalogue that leaves a parameter out,
+// or sets it to 0, gets them, and a colour's default is read as #rrggbb.
+func TestDefaults(t *testing.T) {
+	paper, border := hex("#f4efe4"), hex("#1f2a44")
+	for _, tc := range []struct {
+		kind   string
+		params map[string]any
+		want   generate.Step
+	}{
+		{"sketch", nil, sketch{Blur: 6, Paper: &paper, Strength: 1}},
+		{"watercolour", map[string]any{"smooth": 0.0}, watercolour{Levels: 6, Smooth: 3}},
+		{"grade", nil, grade{Contrast: 1}},
+		{"frame", nil, frame{Width: 0.06, Colour: &border}},
+		{"crop", map[string]any{"aspect": "4:5"}, crop{Aspect: "4:5", Size: 1024, EyeLine: 0.4, FaceWidth: 1.0 / 3, ratio: 0.8}},
+		{"backdrop", map[string]any{"kind": "blur"}, backdrop{Kind: "blur", Radius: 0.02}},
+		{"retouch", map[string]any{"warmth": 0.1}, retouch{Warmth: 0.1, Contrast: 1}},
+	} {
+		got, _, _, err := New(tc.kind, tc.params)
+		if err != nil {
+			t.Fatalf("%s %v: %v", tc.kind, tc.params, err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s %v = %+v, want %+v", tc.kind, tc.params, got, tc.want)
+		}
 	}
 }
 

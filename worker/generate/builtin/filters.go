@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"errors"
 	"math"
 
 	"github.com/tigerstudio/studio/worker/generate"
@@ -11,29 +10,9 @@ import (
 // sketch is the classic colour-dodge pencil drawing: the grey image divided
 // by its blurred negative, laid on a paper tone.
 type sketch struct {
-	Blur     int     `json:"blur"`
-	Paper    *Colour `json:"paper"`
-	Strength float64 `json:"strength"`
-}
-
-func newSketch(p sketch) (generate.Step, error) {
-	if p.Blur == 0 {
-		p.Blur = 6
-	}
-	if p.Paper == nil {
-		c := hex("#f4efe4")
-		p.Paper = &c
-	}
-	if p.Strength == 0 {
-		p.Strength = 1
-	}
-	if err := errors.Join(
-		inRange("blur", float64(p.Blur), 1, 64),
-		inRange("strength", p.Strength, 0.1, 4),
-	); err != nil {
-		return nil, err
-	}
-	return p, nil
+	Blur     int     `json:"blur" default:"6" range:"1,64"`
+	Paper    *Colour `json:"paper" default:"#f4efe4"`
+	Strength float64 `json:"strength" default:"1" range:"0.1,4"`
 }
 
 func (p sketch) Apply(ctx context.Context, f *generate.Frame) error {
@@ -73,26 +52,9 @@ func (p sketch) Apply(ctx context.Context, f *generate.Frame) error {
 // (keeping each pixel's hue, so skin stays skin) and darkens the wash edges
 // where pigment would pool.
 type watercolour struct {
-	Levels int     `json:"levels"`
-	Smooth int     `json:"smooth"`
-	Edge   float64 `json:"edge"`
-}
-
-func newWatercolour(p watercolour) (generate.Step, error) {
-	if p.Levels == 0 {
-		p.Levels = 6
-	}
-	if p.Smooth == 0 {
-		p.Smooth = 3
-	}
-	if err := errors.Join(
-		inRange("levels", float64(p.Levels), 2, 64),
-		inRange("smooth", float64(p.Smooth), 0, 64),
-		inRange("edge", p.Edge, 0, 1),
-	); err != nil {
-		return nil, err
-	}
-	return p, nil
+	Levels int     `json:"levels" default:"6" range:"2,64"`
+	Smooth int     `json:"smooth" default:"3" range:"0,64"`
+	Edge   float64 `json:"edge" range:"0,1"`
 }
 
 func (p watercolour) Apply(ctx context.Context, f *generate.Frame) error {
@@ -151,23 +113,9 @@ func (p watercolour) Apply(ctx context.Context, f *generate.Frame) error {
 
 // grade is a warm, contrasty colour grade with an optional vignette.
 type grade struct {
-	Warmth   float64 `json:"warmth"`
-	Contrast float64 `json:"contrast"`
-	Vignette float64 `json:"vignette"`
-}
-
-func newGrade(p grade) (generate.Step, error) {
-	if p.Contrast == 0 {
-		p.Contrast = 1
-	}
-	if err := errors.Join(
-		inRange("warmth", p.Warmth, -0.5, 0.5),
-		inRange("contrast", p.Contrast, 0.5, 2),
-		inRange("vignette", p.Vignette, 0, 1),
-	); err != nil {
-		return nil, err
-	}
-	return p, nil
+	Warmth   float64 `json:"warmth" range:"-0.5,0.5"`
+	Contrast float64 `json:"contrast" default:"1" range:"0.5,2"`
+	Vignette float64 `json:"vignette" range:"0,1"`
 }
 
 func (p grade) Apply(ctx context.Context, f *generate.Frame) error {
@@ -198,22 +146,8 @@ func gradeImage(ctx context.Context, f *generate.Frame, warmth, contrast, vignet
 
 // frame sets the picture in a light mat on a coloured border, like a print.
 type frame struct {
-	Width  float64 `json:"width"`
-	Colour *Colour `json:"colour"`
-}
-
-func newFrame(p frame) (generate.Step, error) {
-	if p.Width == 0 {
-		p.Width = 0.06
-	}
-	if p.Colour == nil {
-		c := hex("#1f2a44")
-		p.Colour = &c
-	}
-	if err := inRange("width", p.Width, 0, 0.5); err != nil {
-		return nil, err
-	}
-	return p, nil
+	Width  float64 `json:"width" default:"0.06" range:"0,0.5"`
+	Colour *Colour `json:"colour" default:"#1f2a44"`
 }
 
 func (p frame) Apply(ctx context.Context, f *generate.Frame) error {

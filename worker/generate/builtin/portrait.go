@@ -2,7 +2,6 @@ package builtin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -17,14 +16,14 @@ import (
 // is 0, so a backdrop step after it fills the gap.
 type crop struct {
 	Aspect    string  `json:"aspect"`
-	Size      int     `json:"size"`
-	EyeLine   float64 `json:"eyeLine"`
-	FaceWidth float64 `json:"faceWidth"`
+	Size      int     `json:"size" default:"1024" range:"64,4096"`
+	EyeLine   float64 `json:"eyeLine" default:"0.4" range:"0.1,0.9"`
+	FaceWidth float64 `json:"faceWidth" default:"1/3" range:"0.05,0.95"`
 	Group     bool    `json:"group"`
 	ratio     float64 // width / height
 }
 
-func newCrop(p crop) (generate.Step, error) {
+func checkCrop(p crop) (crop, error) {
 	switch p.Aspect {
 	case "", "1:1":
 		p.ratio = 1
@@ -33,23 +32,7 @@ func newCrop(p crop) (generate.Step, error) {
 	case "2:3":
 		p.ratio = 2.0 / 3
 	default:
-		return nil, fmt.Errorf("aspect %q: want 1:1, 4:5 or 2:3", p.Aspect)
-	}
-	if p.Size == 0 {
-		p.Size = 1024
-	}
-	if p.EyeLine == 0 {
-		p.EyeLine = 0.4
-	}
-	if p.FaceWidth == 0 {
-		p.FaceWidth = 1.0 / 3
-	}
-	if err := errors.Join(
-		inRange("size", float64(p.Size), 64, 4096),
-		inRange("eyeLine", p.EyeLine, 0.1, 0.9),
-		inRange("faceWidth", p.FaceWidth, 0.05, 0.95),
-	); err != nil {
-		return nil, err
+		return p, fmt.Errorf("aspect %q: want 1:1, 4:5 or 2:3", p.Aspect)
 	}
 	return p, nil
 }
@@ -102,16 +85,16 @@ type backdrop struct {
 	Kind     string  `json:"kind"`
 	Colour   *Colour `json:"colour"`
 	To       *Colour `json:"to"`
-	Radius   float64 `json:"radius"`
-	Vignette float64 `json:"vignette"`
-	Feather  int     `json:"feather"`
+	Radius   float64 `json:"radius"` // blur only: its default and bounds are checkBackdrop's
+	Vignette float64 `json:"vignette" range:"0,1"`
+	Feather  int     `json:"feather" range:"0,64"`
 }
 
-func newBackdrop(p backdrop) (generate.Step, error) {
+func checkBackdrop(p backdrop) (backdrop, error) {
 	switch p.Kind {
 	case "colour", "gradient":
 		if p.Colour == nil {
-			return nil, fmt.Errorf("backdrop %s needs a colour", p.Kind)
+			return p, fmt.Errorf("backdrop %s needs a colour", p.Kind)
 		}
 		if p.To == nil {
 			p.To = p.Colour
@@ -121,16 +104,10 @@ func newBackdrop(p backdrop) (generate.Step, error) {
 			p.Radius = 0.02
 		}
 		if err := inRange("radius", p.Radius, 0.001, 0.2); err != nil {
-			return nil, err
+			return p, err
 		}
 	default:
-		return nil, fmt.Errorf("backdrop kind %q: want colour, gradient or blur", p.Kind)
-	}
-	if err := errors.Join(
-		inRange("vignette", p.Vignette, 0, 1),
-		inRange("feather", float64(p.Feather), 0, 64),
-	); err != nil {
-		return nil, err
+		return p, fmt.Errorf("backdrop kind %q: want colour, gradient or blur", p.Kind)
 	}
 	return p, nil
 }
@@ -302,23 +279,9 @@ func (p backdrop) blurred(ctx context.Context, pool *par.Pool, src planes, alpha
 // features and removes blemishes and noise, then grades the whole picture
 // lightly.
 type retouch struct {
-	Smooth   float64 `json:"smooth"`
-	Warmth   float64 `json:"warmth"`
-	Contrast float64 `json:"contrast"`
-}
-
-func newRetouch(p retouch) (generate.Step, error) {
-	if p.Contrast == 0 {
-		p.Contrast = 1
-	}
-	if err := errors.Join(
-		inRange("smooth", p.Smooth, 0, 1),
-		inRange("warmth", p.Warmth, -0.2, 0.2),
-		inRange("contrast", p.Contrast, 0.8, 1.3),
-	); err != nil {
-		return nil, err
-	}
-	return p, nil
+	Smooth   float64 `json:"smooth" range:"0,1"`
+	Warmth   float64 `json:"warmth" range:"-0.2,0.2"`
+	Contrast float64 `json:"contrast" default:"1" range:"0.8,1.3"`
 }
 
 // SkinMask is the retouch's weight per pixel: 1 on the face's skin, 0 on the

@@ -6,9 +6,12 @@ package builtin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image/color"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/tigerstudio/studio/worker/generate"
 )
@@ -23,19 +26,19 @@ func New(kind string, params map[string]any) (step generate.Step, needs Needs, o
 	var build func(map[string]any) (generate.Step, error)
 	switch kind {
 	case "sketch":
-		build = decoded(newSketch)
+		build = decoded[sketch](nil)
 	case "watercolour":
-		build = decoded(newWatercolour)
+		build = decoded[watercolour](nil)
 	case "grade":
-		build = decoded(newGrade)
+		build = decoded[grade](nil)
 	case "frame":
-		build = decoded(newFrame)
+		build = decoded[frame](nil)
 	case "crop":
-		build, needs = decoded(newCrop), Needs{Face: true}
+		build, needs = decoded(checkCrop), Needs{Face: true}
 	case "backdrop":
-		build, needs = decoded(newBackdrop), Needs{Matte: true}
+		build, needs = decoded(checkBackdrop), Needs{Matte: true}
 	case "retouch":
-		build, needs = decoded(newRetouch), Needs{Face: true}
+		build, needs = decoded[retouch](nil), Needs{Face: true}
 	default:
 		return nil, Needs{}, false, nil
 	}
@@ -43,15 +46,98 @@ func New(kind string, params map[string]any) (step generate.Step, needs Needs, o
 	return step, needs, true, err
 }
 
-// decoded wraps a constructor of typed parameters P.
-func decoded[P any](fn func(P) (generate.Step, error)) func(map[string]any) (generate.Step, error) {
+// decoded builds a step from its typed parameters P. A parameter's default
+// (tag default, taken where the catalogue leaves it zero) and its bounds
+// (tag range:"lo,hi") are declared on its field, so the step's contract
+// reads in one place; check, where not nil, does what the tags cannot say
+// (a choice among names, a parameter that only one variant takes) and
+// returns p completed. The bounds are checked after it, every one at once.
+func decoded[P generate.Step](check func(P) (P, error)) func(map[string]any) (generate.Step, error) {
 	return func(m map[string]any) (generate.Step, error) {
 		var p P
 		if err := generate.DecodeParams(m, &p); err != nil {
 			return nil, err
 		}
-		return fn(p)
+		fields := reflect.ValueOf(&p).Elem()
+		withDefaults(fields)
+		if check != nil {
+			var err error
+			if p, err = check(p); err != nil {
+				return nil, err
+			}
+		}
+		if err := inBounds(fields); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
+}
+
+// withDefaults sets every zero field of the struct v that has a default
+// tag: a number (or a fraction, "1/3") or, for a colour, "#rrggbb".
+func withDefaults(v reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		def, ok := t.Field(i).Tag.Lookup("default")
+		if !ok {
+			continue
+		}
+		switch f := v.Field(i); f.Kind() {
+		case reflect.Int:
+			if f.Int() == 0 {
+				f.SetInt(int64(tagNumber(def)))
+			}
+		case reflect.Float64:
+			if f.Float() == 0 {
+				f.SetFloat(tagNumber(def))
+			}
+		default: // *Colour
+			if f.IsNil() {
+				c := hex(def)
+				f.Set(reflect.ValueOf(&c))
+			}
+		}
+	}
+}
+
+// inBounds checks every field of the struct v that has a range tag,
+// named as the catalogue names it.
+func inBounds(v reflect.Value) error {
+	var errs []error
+	t := v.Type()
+	for i := range t.NumField() {
+		bounds, ok := t.Field(i).Tag.Lookup("range")
+		if !ok {
+			continue
+		}
+		lo, hi, _ := strings.Cut(bounds, ",")
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := v.Field(i)
+		x := float64(0)
+		if f.CanInt() {
+			x = float64(f.Int())
+		} else {
+			x = f.Float()
+		}
+		errs = append(errs, inRange(name, x, tagNumber(lo), tagNumber(hi)))
+	}
+	return errors.Join(errs...)
+}
+
+// tagNumber reads a number of a default or range tag: a decimal or a
+// fraction.
+func tagNumber(s string) float64 {
+	num, den, frac := strings.Cut(s, "/")
+	x, err := strconv.ParseFloat(num, 64)
+	if err == nil && frac {
+		var d float64
+		d, err = strconv.ParseFloat(den, 64)
+		x /= d
+	}
+	if err != nil {
+		panic(fmt.Sprintf("builtin: tag number %q: %v", s, err)) // tags are constants
+	}
+	return x
 }
 
 // Colour is a catalogue colour, written "#rrggbb".
