@@ -112,9 +112,8 @@ func inBounds(v reflect.Value) error {
 		}
 		lo, hi, _ := strings.Cut(bounds, ",")
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		f := v.Field(i)
-		x := float64(0)
-		if f.CanInt() {
+		var x float64
+		if f := v.Field(i); f.CanInt() {
 			x = float64(f.Int())
 		} else {
 			x = f.Float()
