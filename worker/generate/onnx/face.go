@@ -45,20 +45,19 @@ func newFaceStep(ctx context.Context, rt *Runtime, spec Spec, params map[string]
 	if !(p.MinScore > 0 && p.MinScore < 1) || !(p.Overlap > 0 && p.Overlap < 1) {
 		return nil, fmt.Errorf("minScore %v and overlap %v must be within (0,1)", p.MinScore, p.Overlap)
 	}
-	m, err := rt.Load(ctx, spec, []string{spec.Input}, append(append([]string(nil), spec.Scores...), spec.Boxes...))
-	if err != nil {
-		return nil, err
+	outputs := append(append([]string(nil), spec.Scores...), spec.Boxes...)
+	return loadStep(ctx, rt, spec, outputs, func(m *Model) faceStep { return faceStep{m: m, spec: spec, params: p} })
+}
+
+// try runs the network once on a blank image of its size.
+func (s faceStep) try(ctx context.Context) error {
+	spec := s.spec
+	h, w := spec.Size[0], spec.Size[1]
+	if _, err := s.detect(ctx, make([]float32, 3*h*w)); err != nil {
+		return fmt.Errorf("on a blank %dx%d image (want input %q and outputs %q, %q with the anchors %v): %w",
+			w, h, spec.Input, spec.Scores, spec.Boxes, spec.Anchors, err)
 	}
-	s := faceStep{m: m, spec: spec, params: p}
-	err = m.Warm(spec, func() error {
-		h, w := spec.Size[0], spec.Size[1]
-		if _, err := s.detect(ctx, make([]float32, 3*h*w)); err != nil {
-			return fmt.Errorf("on a blank %dx%d image (want input %q and outputs %q, %q with the anchors %v): %w",
-				w, h, spec.Input, spec.Scores, spec.Boxes, spec.Anchors, err)
-		}
-		return nil
-	})
-	return s, err
+	return nil
 }
 
 // Detection is a face in the detector's input, in [0,1] of its side.

@@ -23,24 +23,22 @@ type imageStep struct {
 const warmSide = 32
 
 func newImageStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
-	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
-	if err != nil {
-		return nil, err
+	return loadStep(ctx, rt, spec, []string{spec.Output}, func(m *Model) imageStep { return imageStep{m: m, spec: spec} })
+}
+
+// try runs the network once on a blank image of its size.
+func (s imageStep) try(ctx context.Context) error {
+	spec := s.spec
+	h, w := warmSide, warmSide
+	if spec.fixed() {
+		h, w = spec.Size[0], spec.Size[1]
 	}
-	s := imageStep{m: m, spec: spec}
-	err = m.Warm(spec, func() error {
-		h, w := warmSide, warmSide
-		if spec.fixed() {
-			h, w = spec.Size[0], spec.Size[1]
-		}
-		blank := make([]float32, 3*h*w)
-		if err := s.runCrop(ctx, blank, h, w, make([]float32, len(blank))); err != nil {
-			return fmt.Errorf("on a %dx%d image (want input %q and output %q, float32 RGB %s, same size in and out): %w",
-				w, h, spec.Input, spec.Output, spec.Layout, err)
-		}
-		return nil
-	})
-	return s, err
+	blank := make([]float32, 3*h*w)
+	if err := s.runCrop(ctx, blank, h, w, make([]float32, len(blank))); err != nil {
+		return fmt.Errorf("on a %dx%d image (want input %q and output %q, float32 RGB %s, same size in and out): %w",
+			w, h, spec.Input, spec.Output, spec.Layout, err)
+	}
+	return nil
 }
 
 // runCrop runs the model on one CHW crop.

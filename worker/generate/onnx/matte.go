@@ -16,21 +16,18 @@ type matteStep struct {
 }
 
 func newMatteStep(ctx context.Context, rt *Runtime, spec Spec) (generate.Step, error) {
-	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
-	if err != nil {
-		return nil, err
+	return loadStep(ctx, rt, spec, []string{spec.Output}, func(m *Model) matteStep { return matteStep{m: m, spec: spec} })
+}
+
+// try runs the network once on a blank image of its size.
+func (s matteStep) try(ctx context.Context) error {
+	spec := s.spec
+	h, w := spec.Size[0], spec.Size[1]
+	if _, err := s.alpha(ctx, planar{w: w, h: h, c: 3, pix: make([]float32, 3*h*w)}); err != nil {
+		return fmt.Errorf("on a blank %dx%d image (want input %q float32 RGB %s and output %q with %d channel(s)): %w",
+			w, h, spec.Input, spec.Layout, spec.Output, spec.Channels, err)
 	}
-	s := matteStep{m: m, spec: spec}
-	err = m.Warm(spec, func() error {
-		h, w := spec.Size[0], spec.Size[1]
-		_, err := s.alpha(ctx, planar{w: w, h: h, c: 3, pix: make([]float32, 3*h*w)})
-		if err != nil {
-			return fmt.Errorf("on a blank %dx%d image (want input %q float32 RGB %s and output %q with %d channel(s)): %w",
-				w, h, spec.Input, spec.Layout, spec.Output, spec.Channels, err)
-		}
-		return nil
-	})
-	return s, err
+	return nil
 }
 
 // alpha runs the network on an input of its size and returns the person's

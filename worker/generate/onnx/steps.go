@@ -65,6 +65,24 @@ func NewStep(ctx context.Context, rt *Runtime, kind string, params map[string]an
 	return step, true, err
 }
 
+// tryable is a step that can run its network once on a blank input.
+type tryable interface {
+	generate.Step
+	try(ctx context.Context) error
+}
+
+// loadStep loads spec's network, reading the named outputs, makes the step
+// on it and tries the step once (see Model.Warm), so a network that does not
+// fit the catalogue's description is refused when the step is built.
+func loadStep[S tryable](ctx context.Context, rt *Runtime, spec Spec, outputs []string, build func(*Model) S) (generate.Step, error) {
+	m, err := rt.Load(ctx, spec, []string{spec.Input}, outputs)
+	if err != nil {
+		return nil, err
+	}
+	s := build(m)
+	return s, m.Warm(spec, func() error { return s.try(ctx) })
+}
+
 // modelKind is the kind of model a step of this package runs; "" for a
 // step kind this package does not have.
 func modelKind(step string) string {

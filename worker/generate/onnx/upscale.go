@@ -66,20 +66,18 @@ func newUpscaleStep(ctx context.Context, rt *Runtime, spec Spec, params map[stri
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	m, err := rt.Load(ctx, spec, []string{spec.Input}, []string{spec.Output})
-	if err != nil {
-		return nil, err
+	return loadStep(ctx, rt, spec, []string{spec.Output}, func(m *Model) upscaleStep { return upscaleStep{m: m, spec: spec, p: p} })
+}
+
+// try runs the network once on a blank image of warmSide.
+func (s upscaleStep) try(ctx context.Context) error {
+	spec := s.spec
+	blank := make([]float32, 3*warmSide*warmSide)
+	if err := s.runCrop(ctx, blank, warmSide, warmSide, make([]float32, len(blank)*spec.Scale*spec.Scale)); err != nil {
+		return fmt.Errorf("on a %dx%d image (want input %q and output %q, float32 RGB %s, %d times larger out): %w",
+			warmSide, warmSide, spec.Input, spec.Output, spec.Layout, spec.Scale, err)
 	}
-	s := upscaleStep{m: m, spec: spec, p: p}
-	err = m.Warm(spec, func() error {
-		blank := make([]float32, 3*warmSide*warmSide)
-		if err := s.runCrop(ctx, blank, warmSide, warmSide, make([]float32, len(blank)*spec.Scale*spec.Scale)); err != nil {
-			return fmt.Errorf("on a %dx%d image (want input %q and output %q, float32 RGB %s, %d times larger out): %w",
-				warmSide, warmSide, spec.Input, spec.Output, spec.Layout, spec.Scale, err)
-		}
-		return nil
-	})
-	return s, err
+	return nil
 }
 
 // runCrop runs the model on one CHW crop of h x w; out gets Scale times that.
