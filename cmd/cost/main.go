@@ -14,21 +14,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"text/tabwriter"
 
+	"github.com/tigerstudio/studio/infra/entry"
 	"github.com/tigerstudio/studio/infra/styles"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := realMain(ctx, os.Args[1:], os.Stdout); err != nil {
+	entry.Main(func(ctx context.Context) error { return realMain(ctx, os.Args[1:], os.Stdout) }, func(err error) {
 		logger.Error("cost", "error", err)
-		stop()
-		os.Exit(1)
-	}
+	})
 }
 
 func realMain(_ context.Context, args []string, out io.Writer) error {

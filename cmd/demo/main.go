@@ -14,26 +14,19 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/tigerstudio/studio/functions/gateway/api"
 	"github.com/tigerstudio/studio/functions/gateway/client"
 	"github.com/tigerstudio/studio/infra/appcheck"
+	"github.com/tigerstudio/studio/infra/entry"
 	"github.com/tigerstudio/studio/infra/samples"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	entry.Main(realMain, func(err error) { fmt.Fprintln(os.Stderr, "demo:", err) })
 }
 
 func realMain(ctx context.Context) error {

@@ -18,12 +18,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/tigerstudio/studio/infra/entry"
 )
 
 // Mutant is one deliberate bug.
@@ -46,13 +46,7 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mutants:", err)
-		os.Exit(1)
-	}
+	entry.Main(realMain, func(err error) { fmt.Fprintln(os.Stderr, "mutants:", err) })
 }
 
 func realMain(ctx context.Context) error {

@@ -22,26 +22,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 
 	"github.com/tigerstudio/studio/infra/config"
+	"github.com/tigerstudio/studio/infra/entry"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	slog.SetDefault(logger)
-	err := realMain(ctx)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "studioctl:", err)
-		os.Exit(1)
-	}
+	entry.Main(realMain, func(err error) { fmt.Fprintln(os.Stderr, "studioctl:", err) })
 }
 
 func realMain(ctx context.Context) error {

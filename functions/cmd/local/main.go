@@ -17,12 +17,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	_ "github.com/tigerstudio/studio/functions"
 	"github.com/tigerstudio/studio/infra/config"
+	"github.com/tigerstudio/studio/infra/entry"
 	"github.com/tigerstudio/studio/infra/logging"
 )
 
@@ -97,14 +96,10 @@ func (c *runnerConfig) Validate() error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	log := logging.New(os.Stderr, slog.LevelInfo)
-	err := realMain(ctx, log)
-	stop()
-	if err != nil {
+	entry.Main(func(ctx context.Context) error { return realMain(ctx, log) }, func(err error) {
 		log.Error("functions runner stopped", "err", err)
-		os.Exit(1)
-	}
+	})
 }
 
 func realMain(ctx context.Context, log *slog.Logger) error {

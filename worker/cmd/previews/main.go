@@ -27,10 +27,8 @@ import (
 	"image/draw"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	xdraw "golang.org/x/image/draw"
@@ -38,6 +36,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/tigerstudio/studio/infra/entry"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/infra/samples"
 	"github.com/tigerstudio/studio/infra/styles"
@@ -49,13 +48,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
+	entry.Main(realMain, func(err error) {
 		logging.New(os.Stderr, slog.LevelInfo).Error("previews failed", "err", err)
-		os.Exit(1)
-	}
+	})
 }
 
 func realMain(ctx context.Context) error {

@@ -6,22 +6,17 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/tigerstudio/studio/infra/config"
+	"github.com/tigerstudio/studio/infra/entry"
 	"github.com/tigerstudio/studio/infra/logging"
 	"github.com/tigerstudio/studio/worker"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
+	entry.Main(realMain, func(err error) {
 		logging.New(os.Stdout, slog.LevelInfo).Error("worker stopped", "err", err)
-		os.Exit(1)
-	}
+	})
 }
 
 func realMain(ctx context.Context) error {
