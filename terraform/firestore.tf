@@ -27,23 +27,6 @@ resource "google_project_iam_member" "firestore" {
   member  = "serviceAccount:${each.value.email}"
 }
 
-# Declared once per account before (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_project_iam_member.gateway_firestore
-  to   = google_project_iam_member.firestore["gateway"]
-}
-
-moved {
-  from = google_project_iam_member.notify_firestore
-  to   = google_project_iam_member.firestore["notify"]
-}
-
-moved {
-  from = google_project_iam_member.worker_firestore
-  to   = google_project_iam_member.firestore["worker"]
-}
-
 resource "google_firestore_database" "default" {
   count = var.manage_firestore ? 1 : 0
 
@@ -89,32 +72,6 @@ resource "google_firestore_index" "composite" {
       order      = fields.value.order
     }
   }
-}
-
-# The indexes were single resources before; a stack applied then keeps them.
-moved {
-  from = google_firestore_index.requests_by_user[0]
-  to   = google_firestore_index.composite["requests(uid ASCENDING,createdAt DESCENDING,__name__ DESCENDING)"]
-}
-
-moved {
-  from = google_firestore_index.requests_booth[0]
-  to   = google_firestore_index.composite["requests(event ASCENDING,priority ASCENDING,createdAt DESCENDING,__name__ DESCENDING)"]
-}
-
-moved {
-  from = google_firestore_index.requests_queued[0]
-  to   = google_firestore_index.composite["requests(event ASCENDING,priority ASCENDING,enqueuedAt ASCENDING,__name__ ASCENDING)"]
-}
-
-moved {
-  from = google_firestore_index.responses_queued[0]
-  to   = google_firestore_index.composite["responses(event ASCENDING,priority ASCENDING,enqueuedAt ASCENDING,__name__ ASCENDING)"]
-}
-
-moved {
-  from = google_firestore_index.responses_recent[0]
-  to   = google_firestore_index.composite["responses(event ASCENDING,completedAt DESCENDING,__name__ DESCENDING)"]
 }
 
 resource "google_firebaserules_ruleset" "firestore" {

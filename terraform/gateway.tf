@@ -102,13 +102,6 @@ module "gateway" {
   ]
 }
 
-# Declared by hand before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_cloudfunctions2_function.gateway
-  to   = module.gateway.google_cloudfunctions2_function.this
-}
-
 # A gen2 function is a Cloud Run service of the same name; invoking it is
 # Cloud Run's run.invoker. An organization policy restricting allUsers
 # (iam.allowedPolicyMemberDomains) has to allow this one.

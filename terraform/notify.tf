@@ -162,13 +162,6 @@ locals {
   )
 }
 
-# Declared by hand before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_cloudfunctions2_function.notify
-  to   = module.notify.google_cloudfunctions2_function.this
-}
-
 output "web_push_vapid_key" {
   description = "Public VAPID key of web push (vapidKey in /studio.json); empty when push is off."
   value       = var.web_push_vapid_key

@@ -69,28 +69,6 @@ resource "google_secret_manager_secret_iam_member" "amqp_url" {
   member    = "serviceAccount:${each.value.email}"
 }
 
-# Declared once per account before (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_secret_manager_secret_iam_member.gateway_amqp
-  to   = google_secret_manager_secret_iam_member.amqp_url["gateway"]
-}
-
-moved {
-  from = google_secret_manager_secret_iam_member.worker_amqp
-  to   = google_secret_manager_secret_iam_member.amqp_url["worker"]
-}
-
-moved {
-  from = google_secret_manager_secret_iam_member.autoscaler_amqp
-  to   = google_secret_manager_secret_iam_member.amqp_url["autoscaler"]
-}
-
-moved {
-  from = google_secret_manager_secret_iam_member.rabbitmq_amqp
-  to   = google_secret_manager_secret_iam_member.amqp_url["rabbitmq"]
-}
-
 resource "google_secret_manager_secret_version" "amqp_url" {
   secret                 = google_secret_manager_secret.amqp_url.id
   secret_data_wo         = "amqp://tiger:${ephemeral.random_password.rabbitmq.result}@${google_compute_address.rabbitmq.address}:5672/"

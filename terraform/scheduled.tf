@@ -73,18 +73,6 @@ module "notify_sweep" {
   ]
 }
 
-# Declared by hand before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_cloudfunctions2_function.reconcile
-  to   = module.reconcile.google_cloudfunctions2_function.this
-}
-
-moved {
-  from = google_cloudfunctions2_function.notify_sweep
-  to   = module.notify_sweep.google_cloudfunctions2_function.this
-}
-
 locals {
   scheduled = {
     reconcile    = module.reconcile

@@ -53,17 +53,6 @@ resource "google_storage_bucket" "jobs" {
   depends_on = [google_project_service.apis]
 }
 
-# Declared one by one before (issue 21): state moves, nothing is replaced.
-moved {
-  from = google_storage_bucket.input
-  to   = google_storage_bucket.jobs["input"]
-}
-
-moved {
-  from = google_storage_bucket.output
-  to   = google_storage_bucket.jobs["output"]
-}
-
 # The accounts that sign download URLs of results: the Gateway's (for the
 # apps) and Notify's (in its emails and texts). Functions have no private
 # key: a URL is signed through the IAM signBlob API as the function's own
@@ -90,28 +79,6 @@ resource "google_storage_bucket_iam_member" "url_signer" {
   bucket = google_storage_bucket.jobs["output"].name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${each.value.email}"
-}
-
-# Declared once per account before (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_service_account_iam_member.gateway_sign
-  to   = google_service_account_iam_member.url_signer["gateway"]
-}
-
-moved {
-  from = google_service_account_iam_member.notify_sign
-  to   = google_service_account_iam_member.url_signer["notify"]
-}
-
-moved {
-  from = google_storage_bucket_iam_member.gateway_output
-  to   = google_storage_bucket_iam_member.url_signer["gateway"]
-}
-
-moved {
-  from = google_storage_bucket_iam_member.notify_output
-  to   = google_storage_bucket_iam_member.url_signer["notify"]
 }
 
 output "input_bucket" {
@@ -248,33 +215,6 @@ module "build" {
   runtime         = var.functions_runtime
 
   depends_on = [google_project_service.apis]
-}
-
-# Declared here before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_service_account.build
-  to   = module.build.google_service_account.this
-}
-
-moved {
-  from = google_project_iam_member.build_logs
-  to   = module.build.google_project_iam_member.logs
-}
-
-moved {
-  from = google_artifact_registry_repository_iam_member.build_images
-  to   = module.build.google_artifact_registry_repository_iam_member.images
-}
-
-moved {
-  from = google_project_iam_member.build_function_sources
-  to   = module.build.google_project_iam_member.function_sources
-}
-
-moved {
-  from = google_storage_bucket_iam_member.build_source_reader
-  to   = module.build.google_storage_bucket_iam_member.source
 }
 
 # The project's number names Cloud Functions' source bucket (above), the

@@ -95,33 +95,6 @@ module "build" {
   depends_on = [google_project_service.apis]
 }
 
-# Declared here before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_service_account.build
-  to   = module.build.google_service_account.this
-}
-
-moved {
-  from = google_project_iam_member.build_logs
-  to   = module.build.google_project_iam_member.logs
-}
-
-moved {
-  from = google_artifact_registry_repository_iam_member.build_images
-  to   = module.build.google_artifact_registry_repository_iam_member.images
-}
-
-moved {
-  from = google_project_iam_member.build_function_sources
-  to   = module.build.google_project_iam_member.function_sources
-}
-
-moved {
-  from = google_storage_bucket_iam_member.build_source_reader
-  to   = module.build.google_storage_bucket_iam_member.source
-}
-
 data "google_project" "this" {
   project_id = var.project
 }
@@ -206,13 +179,6 @@ module "authblock" {
     time_sleep.build_iam,
     time_sleep.runtime_iam,
   ]
-}
-
-# Declared by hand before the module (issue 21): state moves, nothing is
-# replaced.
-moved {
-  from = google_cloudfunctions2_function.authblock
-  to   = module.authblock.google_cloudfunctions2_function.this
 }
 
 # Public, as Google's own tools deploy blocking functions (firebase-tools
