@@ -74,14 +74,17 @@ resource "google_compute_router_nat" "main" {
   }
 }
 
-# AMQP only from the connector: nothing else in (or outside) the VPC may talk
-# to the broker.
+# AMQP only from the connector (the Gateway, the autoscaler) and the worker
+# pool's subnet (worker.tf): nothing else in (or outside) the VPC may talk to
+# the broker. Stacks applied before had a second rule for the worker subnet,
+# google_compute_firewall.amqp_worker (EVENT-allow-amqp-worker); the next
+# apply adds its range here and deletes it.
 resource "google_compute_firewall" "amqp" {
   name      = "${var.event}-allow-amqp"
   network   = google_compute_network.main.id
   direction = "INGRESS"
 
-  source_ranges           = [local.connector_cidr]
+  source_ranges           = [local.connector_cidr, local.worker_cidr]
   target_service_accounts = [google_service_account.rabbitmq.email]
 
   allow {

@@ -49,17 +49,29 @@ func TestWorkerPoolScaling(t *testing.T) {
 		t.Error("the worker pool does not leave manual_instance_count to the autoscaler (lifecycle.ignore_changes)")
 	}
 
-	// The pool reaches the broker from its own subnet, which the firewall
-	// admits on AMQP.
+	// The pool reaches the broker from its own subnet, which the broker's
+	// one AMQP firewall rule admits beside the connector's range, and the
+	// pool starts after that rule.
 	vpc := child(child(pool.Block, "template"), "vpc_access")
 	ni := child(vpc, "network_interfaces")
 	if ni == nil || !strings.Contains(exprText(t, c, pool.file, ni.Body.Attributes["subnetwork"]), "google_compute_subnetwork.worker.") {
 		t.Fatal("the worker pool does not use Direct VPC egress on google_compute_subnetwork.worker")
 	}
-	fw := c.resource(t, "resource", "google_compute_firewall", "amqp_worker")
+	fw := c.resource(t, "resource", "google_compute_firewall", "amqp")
 	sub := c.resource(t, "resource", "google_compute_subnetwork", "worker")
-	if exprText(t, c, fw.file, fw.Body.Attributes["source_ranges"]) != "["+exprText(t, c, sub.file, sub.Body.Attributes["ip_cidr_range"])+"]" {
-		t.Error("the AMQP firewall rule for the worker does not admit the worker subnet's range")
+	ranges, diags := hcl.ExprList(fw.Body.Attributes["source_ranges"].Expr)
+	if diags.HasErrors() {
+		t.Fatalf("google_compute_firewall.amqp: source_ranges is not a list: %s", diags.Error())
+	}
+	var admitted []string
+	for _, e := range ranges {
+		admitted = append(admitted, exprTextOf(t, c, fw.file, e.(hclsyntax.Expression)))
+	}
+	if !slices.Contains(admitted, exprText(t, c, sub.file, sub.Body.Attributes["ip_cidr_range"])) {
+		t.Errorf("the AMQP firewall rule admits %v, not the worker subnet's range", admitted)
+	}
+	if !slices.Contains(dependsOn(t, pool), "google_compute_firewall.amqp") {
+		t.Error("the worker pool does not wait for the AMQP firewall rule (depends_on)")
 	}
 }
 

@@ -53,7 +53,8 @@ output "worker_image_repository" {
 
 # The worker's own subnet for Direct VPC egress (worker pools are documented
 # with Direct VPC egress, not with a connector): the pool takes its
-# addresses from here, and the broker's firewall admits AMQP from here too.
+# addresses from here, and the broker's AMQP firewall (network.tf) admits
+# this range.
 resource "google_compute_subnetwork" "worker" {
   name          = "${var.event}-worker"
   region        = var.region
@@ -61,20 +62,6 @@ resource "google_compute_subnetwork" "worker" {
   ip_cidr_range = local.worker_cidr
 
   private_ip_google_access = true
-}
-
-resource "google_compute_firewall" "amqp_worker" {
-  name      = "${var.event}-allow-amqp-worker"
-  network   = google_compute_network.main.id
-  direction = "INGRESS"
-
-  source_ranges           = [local.worker_cidr]
-  target_service_accounts = [google_service_account.rabbitmq.email]
-
-  allow {
-    protocol = "tcp"
-    ports    = ["5672"]
-  }
 }
 
 # A Cloud Run worker pool: the worker pulls from RabbitMQ and serves no
@@ -227,7 +214,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     google_project_service.apis,
     google_secret_manager_secret_version.amqp_url,
     time_sleep.runtime_iam,
-    google_compute_firewall.amqp_worker,
+    google_compute_firewall.amqp,
     # The broker first: the worker connects to it as it starts.
     google_compute_instance.rabbitmq,
   ]
