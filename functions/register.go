@@ -28,9 +28,15 @@ import (
 // The registrations and the services they build lazily are this package's
 // only state, as the functions framework requires.
 var (
-	gatewayService = &lazy[*gateway.Server]{build: buildGateway}
-	notifyService  = &lazy[*notify.Service]{build: buildNotify}
-	blockService   = &lazy[*authblock.Handler]{build: buildAuthBlocking}
+	gatewayService = newLazy(func(ctx context.Context, cfg *gateway.Config, log *slog.Logger) (*gateway.Server, error) {
+		srv, _, err := gateway.Build(ctx, cfg, log) // an instance's clients live as long as it does
+		return srv, err
+	})
+	notifyService = newLazy(func(ctx context.Context, cfg *notify.Config, log *slog.Logger) (*notify.Service, error) {
+		svc, _, err := notify.Build(ctx, cfg, log)
+		return svc, err
+	})
+	blockService = newLazy(authblock.Build)
 )
 
 func init() {
@@ -130,35 +136,6 @@ func load(ctx context.Context, cfg component) (*slog.Logger, error) {
 	return logging.New(os.Stdout, level), nil
 }
 
-func buildGateway(ctx context.Context) (*gateway.Server, error) {
-	var cfg gateway.Config
-	log, err := load(ctx, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	srv, _, err := gateway.Build(ctx, &cfg, log)
-	return srv, err
-}
-
-func buildAuthBlocking(ctx context.Context) (*authblock.Handler, error) {
-	var cfg authblock.Config
-	log, err := load(ctx, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	return authblock.Build(ctx, &cfg, log)
-}
-
-func buildNotify(ctx context.Context) (*notify.Service, error) {
-	var cfg notify.Config
-	log, err := load(ctx, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	svc, _, err := notify.Build(ctx, &cfg, log)
-	return svc, err
-}
-
 // lazy builds a service on first use, once per instance. A failed build is
 // retried on the next call (a passing credential or network problem must not
 // poison the instance) unless it is a configuration error, which is kept.
@@ -188,4 +165,21 @@ func (l *lazy[T]) get(ctx context.Context) (T, error) {
 	}
 	l.v, l.ok = v, true
 	return v, nil
+}
+
+// newLazy builds a service with build on first use, from its function's
+// Config read from the environment (a configuration error is kept).
+func newLazy[C any, P interface {
+	*C
+	component
+}, T any](build func(context.Context, P, *slog.Logger) (T, error)) *lazy[T] {
+	return &lazy[T]{build: func(ctx context.Context) (T, error) {
+		cfg := P(new(C))
+		log, err := load(ctx, cfg)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return build(ctx, cfg, log)
+	}}
 }

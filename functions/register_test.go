@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -39,6 +40,60 @@ func TestLazy(t *testing.T) {
 			}
 			if calls != tc.wantCalls || (err != nil) != tc.wantErr || (!tc.wantErr && v != 42) {
 				t.Errorf("after 3 gets: %d builds, v=%d, err=%v; want %d builds, error %v", calls, v, err, tc.wantCalls, tc.wantErr)
+			}
+		})
+	}
+}
+
+// lazyConfig stands for a function's Config in TestNewLazy.
+type lazyConfig struct {
+	Name     string `env:"TEST_LAZY_NAME"`
+	LogLevel string `env:"TEST_LAZY_LEVEL, default=info"`
+}
+
+func (c *lazyConfig) Validate() error {
+	if c.Name == "" {
+		return errors.New("TEST_LAZY_NAME is required")
+	}
+	return nil
+}
+
+func (c *lazyConfig) Level() (slog.Level, error) {
+	var l slog.Level
+	return l, l.UnmarshalText([]byte(c.LogLevel))
+}
+
+func TestNewLazy(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        string // TEST_LAZY_NAME
+		wantBuilds int
+		wantErr    error
+	}{
+		{"builds from the environment", "gateway", 1, nil},
+		{"an invalid environment is a configuration error, never built", "", 0, errConfig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("TEST_LAZY_NAME", tc.env)
+			builds := 0
+			l := newLazy(func(_ context.Context, cfg *lazyConfig, log *slog.Logger) (string, error) {
+				builds++
+				if log == nil {
+					t.Error("built without a logger")
+				}
+				return "built " + cfg.Name, nil
+			})
+			var v string
+			var err error
+			for range 2 {
+				v, err = l.get(context.Background())
+			}
+			if builds != tc.wantBuilds || !errors.Is(err, tc.wantErr) {
+				t.Fatalf("after 2 gets: %d builds, err %v; want %d, %v", builds, err, tc.wantBuilds, tc.wantErr)
+			}
+			if tc.wantErr == nil && v != "built "+tc.env {
+				t.Errorf("got %q, want the service built from TEST_LAZY_NAME=%q", v, tc.env)
 			}
 		})
 	}
