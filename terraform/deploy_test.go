@@ -246,7 +246,7 @@ func TestWorkerImageBuildAccount(t *testing.T) {
 			out[b.Labels[0]] = exprText(t, c, b.file, b.Body.Attributes["value"])
 		}
 	}
-	if c.outputRef(out["build_service_account"]) != "module.build.google_service_account.this.email" || out["source_bucket"] != "google_storage_bucket.source.name" {
+	if c.outputRef(out["build_service_account"]) != "module.build.google_service_account.this.email" || c.outputRef(out["source_bucket"]) != "module.source.google_storage_bucket.this.name" {
 		t.Errorf("outputs build_service_account = %q, source_bucket = %q", out["build_service_account"], out["source_bucket"])
 	}
 }
@@ -257,14 +257,15 @@ func TestWorkerImageBuildAccount(t *testing.T) {
 // once, no data sources) and says the network stays; without one (the
 // second run) it is a plain destroy that removes the network.
 func TestDestroyKeepsNetworkWhileAddressesAreHeld(t *testing.T) {
-	state := `data.archive_file.source
-data.google_project.this
+	state := `data.google_project.this
 google_cloud_run_v2_worker_pool.worker[0]
 google_compute_network.main
 google_compute_subnetwork.main
 google_compute_subnetwork.worker
 google_project_service.apis["run.googleapis.com"]
 google_project_service.apis["storage.googleapis.com"]
+module.source.data.archive_file.this
+module.source.google_storage_bucket.this
 time_sleep.connector_cleanup
 `
 	cases := []struct {
@@ -272,7 +273,7 @@ time_sleep.connector_cleanup
 		want        string // the destroy call
 		notes       bool
 	}{
-		{"with a worker pool", state, "terraform -chdir=terraform destroy -var project=p -target=google_cloud_run_v2_worker_pool.worker -target=google_compute_subnetwork.main -target=google_project_service.apis -target=time_sleep.connector_cleanup\n", true},
+		{"with a worker pool", state, "terraform -chdir=terraform destroy -var project=p -target=google_cloud_run_v2_worker_pool.worker -target=google_compute_subnetwork.main -target=google_project_service.apis -target=module.source.google_storage_bucket.this -target=time_sleep.connector_cleanup\n", true},
 		{"network left", "google_compute_network.main\ngoogle_compute_subnetwork.worker\n", "terraform -chdir=terraform destroy -var project=p\n", false},
 	}
 	for _, c := range cases {

@@ -216,8 +216,9 @@ func registeredEntryPoints(t *testing.T) map[string]string {
 	return registered
 }
 
-// The source archive (data.archive_file.source) holds the module and the
-// root package and leaves out what is heavy or local. The patterns are
+// The source archive (modules/function-source's data.archive_file.this,
+// module.source in each root) holds the module and the root package and
+// leaves out what is heavy or local. The patterns are
 // matched as the archive provider does (doublestar globs on paths relative
 // to source_dir; a matching directory is skipped whole) over the working
 // tree as it is now, models and node_modules included when installed. Both
@@ -232,21 +233,22 @@ func TestSourceArchive(t *testing.T) {
 func checkSourceArchive(t *testing.T, dir string) {
 	root := repoRoot(t)
 	c := loadConfig(t, dir)
-	b := c.resource(t, "data", "archive_file", "source")
+	// modules/function-source's archive, as the root's call resolves it.
+	b := c.resource(t, "data", "archive_file", "module.source.this")
 	ctx := c.evalCtx()
 	src, ok := attrValue(t, ctx, b.Block, "source_dir")
 	if !ok || !src.IsKnown() {
-		t.Fatal("archive_file.source: source_dir cannot be evaluated")
+		t.Fatal("module.source's archive: source_dir cannot be evaluated")
 	}
 	if abs, _ := filepath.Abs(src.AsString()); abs != root {
-		t.Errorf("archive_file.source zips %s, not the repository root %s", abs, root)
+		t.Errorf("module.source's archive zips %s, not the repository root %s", abs, root)
 	}
 	if a, ok := b.Body.Attributes["excludes"]; !ok || !strings.Contains(exprText(t, c, b.file, a), "function-source-excludes.json") {
-		t.Error("archive_file.source does not take its excludes from function-source-excludes.json")
+		t.Error("module.source's archive does not take its excludes from function-source-excludes.json")
 	}
 	v, ok := attrValue(t, ctx, b.Block, "excludes")
 	if !ok || !v.IsWhollyKnown() {
-		t.Fatal("archive_file.source has no excludes, or they cannot be evaluated")
+		t.Fatal("module.source's archive has no excludes, or they cannot be evaluated")
 	}
 	excludes := stringList(t, v)
 	excluded := func(rel string) bool {

@@ -108,8 +108,15 @@ func wantMoves() map[string]map[string]string {
 			"google_cloudfunctions2_function.authblock": "module.authblock.google_cloudfunctions2_function.this",
 		},
 	}
+	// The function source's bucket and object, in both roots, went into
+	// modules/function-source (the archive is a data source: no state).
+	source := map[string]string{
+		"google_storage_bucket.source":        "module.source.google_storage_bucket.this",
+		"google_storage_bucket_object.source": "module.source.google_storage_bucket_object.this",
+	}
 	for _, dir := range schemaRoots {
 		maps.Copy(want[dir], build)
+		maps.Copy(want[dir], source)
 	}
 	// The input and output buckets, one for_each since (storage.tf).
 	want["."]["google_storage_bucket.input"] = `google_storage_bucket.jobs[cty.StringVal("input")]`

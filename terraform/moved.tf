@@ -149,3 +149,16 @@ moved {
   from = google_storage_bucket_iam_member.build_source_reader
   to   = module.build.google_storage_bucket_iam_member.source
 }
+
+# The function source's bucket and object (storage.tf), declared here before
+# modules/function-source (project/authblock.tf moves its own alike; the
+# archive is a data source, which has no state to move).
+moved {
+  from = google_storage_bucket.source
+  to   = module.source.google_storage_bucket.this
+}
+
+moved {
+  from = google_storage_bucket_object.source
+  to   = module.source.google_storage_bucket_object.this
+}

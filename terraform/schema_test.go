@@ -19,7 +19,8 @@ import (
 var schemaRoots = []string{".", "project"}
 
 // schemaDirs returns the roots and the folders of the local modules they
-// call (modules/go-function, modules/function-builder), each once.
+// call (modules/go-function, modules/function-builder,
+// modules/function-source), each once.
 func schemaDirs(t *testing.T) []string {
 	t.Helper()
 	dirs := append([]string(nil), schemaRoots...)
@@ -45,7 +46,7 @@ func schemaDirs(t *testing.T) []string {
 func TestProviderSchemas(t *testing.T) {
 	snap := loadSnapshot(t)
 	dirs := schemaDirs(t)
-	for _, m := range []string{goFunctionModule, "modules/function-builder"} {
+	for _, m := range []string{goFunctionModule, "modules/function-builder", "modules/function-source"} {
 		if !slices.Contains(dirs, m) {
 			t.Errorf("checked %v: the roots do not call %s", dirs, m)
 		}

@@ -266,7 +266,7 @@ func TestBucketsNoSoftDelete(t *testing.T) {
 			names[k] = true
 		}
 	}
-	for _, want := range []string{"input", "output", "models", "source"} {
+	for _, want := range []string{"input", "output", "models", "module.source.this"} {
 		if !names[want] {
 			t.Errorf("bucket %s is missing", want)
 		}
@@ -371,8 +371,8 @@ func checkBuildAccountNarrow(t *testing.T, c *config) {
 		if src := child(child(bc, "source"), "storage_source"); src == nil {
 			t.Errorf("function %s: no build_config.source.storage_source", name)
 		} else {
-			for attr, want := range map[string]string{"bucket": "google_storage_bucket.source.name", "object": "google_storage_bucket_object.source.name"} {
-				if a, ok := src.Body.Attributes[attr]; !ok || exprText(t, c, b.file, a) != want {
+			for attr, want := range map[string]string{"bucket": "module.source.google_storage_bucket.this.name", "object": "module.source.google_storage_bucket_object.this.name"} {
+				if a, ok := src.Body.Attributes[attr]; !ok || c.outputRef(exprText(t, c, b.file, a)) != want {
 					t.Errorf("function %s: storage_source.%s is not %s", name, attr, want)
 				}
 			}

@@ -143,54 +143,34 @@ output "model_dir" {
 }
 
 #
-# Function source: the repository (one go.mod at the root, the root package
-# ../functions.go that the Go buildpack builds), zipped and uploaded once for
-# all four functions. The object name carries the content hash,
-# so a code change redeploys the functions and an unchanged tree does not.
+# Function source: the repository, zipped and uploaded once for all four
+# functions (../modules/function-source says how), to PROJECT-EVENT-source.
 #
 
-resource "google_storage_bucket" "source" {
-  name     = "${var.project}-${var.event}-source"
-  location = var.region
+module "source" {
+  source = "./modules/function-source"
 
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-
-  # Every code change uploads a new archive; none is kept once replaced.
-  force_destroy = true
-  soft_delete_policy {
-    retention_duration_seconds = 0
-  }
-
-  depends_on = [google_project_service.apis]
-}
-
-data "archive_file" "source" {
-  type        = "zip"
+  # The project, from the Storage API's resource: the bucket waits for the
+  # API (modules/function-source/variables.tf says why not a depends_on).
+  project     = google_project_service.apis["storage.googleapis.com"].project
+  bucket_name = "${var.project}-${var.event}-source"
+  location    = var.region
   source_dir  = "${path.module}/.."
   output_path = "${path.module}/.build/source.zip"
 
   # Local state, installed npm packages, the models (multi-gigabyte, uploaded
-  # to the model bucket below) and this folder are not part of the Go module
-  # and would only slow the upload and the build. Glob patterns need
-  # hashicorp/archive 2.4+ (versions.tf). The list is shared with the project
-  # root's AuthBlocking function (project/authblock.tf), which zips the same
-  # tree. terraform/functions_test.go walks the tree with these patterns, for
-  # both roots, and fails if the root package or go.mod is left out, or
-  # anything heavy is let in.
-  excludes                    = jsondecode(file("${path.module}/function-source-excludes.json"))
-  exclude_symlink_directories = true
-}
-
-resource "google_storage_bucket_object" "source" {
-  name   = "source-${data.archive_file.source.output_md5}.zip"
-  bucket = google_storage_bucket.source.name
-  source = data.archive_file.source.output_path
+  # to the model bucket above) and this folder are not part of the Go module
+  # and would only slow the upload and the build. The list is shared with
+  # the project root's AuthBlocking function (project/authblock.tf), which
+  # zips the same tree. terraform/functions_test.go walks the tree with
+  # these patterns, for both roots, and fails if the root package or go.mod
+  # is left out, or anything heavy is let in.
+  excludes = jsondecode(file("${path.module}/function-source-excludes.json"))
 }
 
 output "source_bucket" {
   description = "Bucket of the function sources; make deploy stages the worker image's Cloud Build source here too."
-  value       = google_storage_bucket.source.name
+  value       = module.source.bucket
 }
 
 output "build_service_account" {
@@ -210,8 +190,8 @@ module "build" {
   display_name    = "Tiger Studio ${var.event}: function builds"
   condition_title = "${var.event}-function-sources"
   repository      = google_artifact_registry_repository.images
-  source_bucket   = google_storage_bucket.source.name
-  source_object   = google_storage_bucket_object.source.name
+  source_bucket   = module.source.bucket
+  source_object   = module.source.object
   runtime         = var.functions_runtime
 
   depends_on = [google_project_service.apis]

@@ -8,13 +8,13 @@
 # it away.
 #
 # Built as the event stacks build their functions (../storage.tf,
-# ../gateway.tf): the repository zipped (the same exclusions,
-# ../function-source-excludes.json), the build account declared by the same
-# module (../modules/function-builder), the build's images in a repository
-# of its own, the function itself declared by the same module
-# (../modules/go-function). The two roots cannot share resources, so the
-# few blocks that hold a build's source are repeated here, under the same
-# addresses as there, so that ../*_test.go check both roots alike.
+# ../gateway.tf), through the same modules under the same addresses, so
+# that ../*_test.go check both roots alike: the repository zipped with the
+# same exclusions (../modules/function-source,
+# ../function-source-excludes.json), the build account
+# (../modules/function-builder), the build's images in a repository of its
+# own, the function itself (../modules/go-function). The two roots cannot
+# share resources, so each has its own of each.
 
 locals {
   authblock_name = "auth-blocking"
@@ -30,40 +30,24 @@ locals {
 }
 
 #
-# Source: the repository, zipped; the object name carries its hash, so a
-# code change rebuilds the function and an unchanged tree does not.
+# Source: the repository, zipped (../modules/function-source, as the event
+# stacks' ../storage.tf); the object name carries its hash, so a code change
+# rebuilds the function and an unchanged tree does not.
 #
 
-resource "google_storage_bucket" "source" {
+module "source" {
+  source = "../modules/function-source"
+
+  # The bucket waits for the Storage API (../modules/function-source/
+  # variables.tf says why not a depends_on).
+  project = google_project_service.apis["storage.googleapis.com"].project
   # Not "-source": PROJECT-auth-blocking-source would be the source bucket
   # of an event named auth-blocking.
-  name     = "${var.project}-auth-blocking-src"
-  location = var.region
-
-  uniform_bucket_level_access = true
-  public_access_prevention    = "enforced"
-
-  force_destroy = true
-  soft_delete_policy {
-    retention_duration_seconds = 0
-  }
-
-  depends_on = [google_project_service.apis]
-}
-
-data "archive_file" "source" {
-  type        = "zip"
+  bucket_name = "${var.project}-auth-blocking-src"
+  location    = var.region
   source_dir  = "${path.module}/../.."
   output_path = "${path.module}/.build/source.zip"
-
-  excludes                    = jsondecode(file("${path.module}/../function-source-excludes.json"))
-  exclude_symlink_directories = true
-}
-
-resource "google_storage_bucket_object" "source" {
-  name   = "source-${data.archive_file.source.output_md5}.zip"
-  bucket = google_storage_bucket.source.name
-  source = data.archive_file.source.output_path
+  excludes    = jsondecode(file("${path.module}/../function-source-excludes.json"))
 }
 
 resource "google_artifact_registry_repository" "images" {
@@ -88,8 +72,8 @@ module "build" {
   display_name    = "Tiger Studio: AuthBlocking function builds"
   condition_title = "auth-blocking-function-sources"
   repository      = google_artifact_registry_repository.images
-  source_bucket   = google_storage_bucket.source.name
-  source_object   = google_storage_bucket_object.source.name
+  source_bucket   = module.source.bucket
+  source_object   = module.source.object
   runtime         = var.functions_runtime
 
   depends_on = [google_project_service.apis]

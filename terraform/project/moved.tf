@@ -36,3 +36,16 @@ moved {
   from = google_cloudfunctions2_function.authblock
   to   = module.authblock.google_cloudfunctions2_function.this
 }
+
+# The function source's bucket and object (authblock.tf), declared here
+# before ../modules/function-source (the event stacks' ../moved.tf moves
+# theirs alike).
+moved {
+  from = google_storage_bucket.source
+  to   = module.source.google_storage_bucket.this
+}
+
+moved {
+  from = google_storage_bucket_object.source
+  to   = module.source.google_storage_bucket_object.this
+}

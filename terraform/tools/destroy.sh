@@ -24,11 +24,12 @@ if ! grep -q '^google_cloud_run_v2_worker_pool\.worker' <<<"$state"; then
 fi
 
 # Each resource once (no instance keys: -target=X covers all of X's
-# instances), data sources left out, the network and its worker subnet kept.
+# instances), data sources (a module's too) left out, the network and its
+# worker subnet kept.
 targets=()
 declare -A seen=()
 while read -r addr; do
-	[[ -z "$addr" || "$addr" == data.* ]] && continue
+	[[ -z "$addr" || "$addr" == data.* || "$addr" == *.data.* ]] && continue
 	base=${addr%%[*}
 	[[ " $kept " == *" $base "* || -n "${seen[$base]:-}" ]] && continue
 	seen[$base]=1
