@@ -44,8 +44,8 @@ func init() {
 	functions.CloudEvent("Notify", handleNotify)
 	// Run on a schedule (Cloud Scheduler; locally the runner's SCHEDULE),
 	// never public: they finish what crashed requests and lost events left.
-	functions.HTTP("Reconcile", serveReconcile)
-	functions.HTTP("NotifySweep", serveNotifySweep)
+	functions.HTTP("Reconcile", scheduled(gatewayService, (*gateway.Server).Reconcile))
+	functions.HTTP("NotifySweep", scheduled(notifyService, (*notify.Service).Sweep))
 	// Identity Platform's blocking functions (beforeCreate, beforeSignIn).
 	functions.HTTP("AuthBlocking", serveAuthBlocking)
 }
@@ -62,24 +62,17 @@ func serveAuthBlocking(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(w, r)
 }
 
-func serveReconcile(w http.ResponseWriter, r *http.Request) {
-	runScheduled(w, r, func(ctx context.Context) (any, error) {
-		s, err := gatewayService.get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return s.Reconcile(ctx)
-	})
-}
-
-func serveNotifySweep(w http.ResponseWriter, r *http.Request) {
-	runScheduled(w, r, func(ctx context.Context) (any, error) {
-		s, err := notifyService.get(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return s.Sweep(ctx)
-	})
+// scheduled serves a scheduler's POST with pass, run on the function's service.
+func scheduled[T, R any](svc *lazy[T], pass func(T, context.Context) (R, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		runScheduled(w, r, func(ctx context.Context) (any, error) {
+			s, err := svc.get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return pass(s, ctx)
+		})
+	}
 }
 
 // runScheduled answers a scheduler's POST with the pass's report; a

@@ -134,3 +134,38 @@ func TestRunScheduled(t *testing.T) {
 		})
 	}
 }
+
+func TestScheduled(t *testing.T) {
+	tests := []struct {
+		name       string
+		build      error
+		wantStatus int
+		wantPass   bool
+	}{
+		{"the pass runs on the built service", nil, http.StatusOK, true},
+		{"a service that cannot be built is a 500, no pass", errors.New("no credentials"), http.StatusInternalServerError, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &lazy[string]{build: func(context.Context) (string, error) { return "service", tc.build }}
+			var ranOn string
+			h := scheduled(svc, func(s string, _ context.Context) (int, error) {
+				ranOn = s
+				return 7, nil
+			})
+			rec := httptest.NewRecorder()
+			h(rec, httptest.NewRequest(http.MethodPost, "/", nil))
+			if rec.Code != tc.wantStatus || (ranOn == "service") != tc.wantPass {
+				t.Fatalf("status %d, pass ran on %q; want %d, pass %v", rec.Code, ranOn, tc.wantStatus, tc.wantPass)
+			}
+			if tc.wantPass {
+				var body struct {
+					Report int `json:"report"`
+				}
+				if err := json.NewDecoder(rec.Body).Decode(&body); err != nil || body.Report != 7 {
+					t.Errorf("body report %d, %v; want the pass's 7", body.Report, err)
+				}
+			}
+		})
+	}
+}
