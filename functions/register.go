@@ -80,6 +80,7 @@ func scheduled[T, R any](svc *lazy[T], pass func(T, context.Context) (R, error))
 func runScheduled(w http.ResponseWriter, r *http.Request, pass func(context.Context) (any, error)) {
 	w.Header().Set("Content-Type", "application/json")
 	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.Error{Code: api.CodeInvalidArgument, Message: "POST to run a pass"}})
 		return

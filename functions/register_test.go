@@ -122,6 +122,9 @@ func TestRunScheduled(t *testing.T) {
 			if rec.Code != tc.wantStatus || ran != tc.wantRan {
 				t.Fatalf("status %d ran %v, want %d ran %v", rec.Code, ran, tc.wantStatus, tc.wantRan)
 			}
+			if allow := rec.Header().Get("Allow"); (tc.wantStatus == http.StatusMethodNotAllowed) != (allow == http.MethodPost) {
+				t.Errorf("status %d with Allow %q; a 405 names POST, nothing else does", rec.Code, allow)
+			}
 			if tc.wantRan {
 				var body struct {
 					OK     bool           `json:"ok"`

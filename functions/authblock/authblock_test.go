@@ -104,6 +104,12 @@ func TestRules(t *testing.T) {
 			t.Errorf("body %q: status %d, want 400 or 401", body, rec.Code)
 		}
 	}
+	// Identity Platform only POSTs; anything else is told what is allowed.
+	rec := httptest.NewRecorder()
+	New(events{}, a, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+		t.Errorf("GET: status %d, Allow %q; want 405, Allow POST", rec.Code, rec.Header().Get("Allow"))
+	}
 }
 
 // keyServer serves a certificate for key under kid, as Google's x509

@@ -135,20 +135,27 @@ const (
 // Status is the HTTP status an error answer with code is sent with; 500 for
 // a code the contract does not list.
 func Status(code string) int {
-	statuses := map[string]int{
-		CodeInvalidArgument:     http.StatusBadRequest,
-		CodeUnauthenticated:     http.StatusUnauthorized,
-		CodePermissionDenied:    http.StatusForbidden,
-		CodeNotFound:            http.StatusNotFound,
-		CodeAlreadyExists:       http.StatusConflict,
-		CodeTooLarge:            http.StatusRequestEntityTooLarge,
-		CodeUnsupportedMedia:    http.StatusUnsupportedMediaType,
-		CodeIdempotencyMismatch: http.StatusUnprocessableEntity,
-		CodeResourceExhausted:   http.StatusTooManyRequests,
-		CodeUnavailable:         http.StatusServiceUnavailable,
-	}
-	if s, ok := statuses[code]; ok {
-		return s
+	switch code {
+	case CodeInvalidArgument:
+		return http.StatusBadRequest
+	case CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case CodePermissionDenied:
+		return http.StatusForbidden
+	case CodeNotFound:
+		return http.StatusNotFound
+	case CodeAlreadyExists:
+		return http.StatusConflict
+	case CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case CodeIdempotencyMismatch:
+		return http.StatusUnprocessableEntity
+	case CodeResourceExhausted:
+		return http.StatusTooManyRequests
+	case CodeUnavailable:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
