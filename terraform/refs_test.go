@@ -1,0 +1,493 @@
+package terraform_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// A reference to something not declared is what terraform validate and plan
+// stop on first, and nothing else here would notice it: the schema check
+// reads names of arguments, not what their expressions refer to. So in both
+// roots and in every module they call, each on its own (a module sees only
+// its own declarations), every reference in every expression resolves:
+//
+//   - var.X, local.X, TYPE.NAME, data.TYPE.NAME, ephemeral.TYPE.NAME and
+//     module.CALL name something declared there, once;
+//   - module.CALL.OUTPUT names an output of the called module, and each call
+//     passes only the module's variables, all of those without a default;
+//   - an instance key fits the resource or call: [N] only with count, a
+//     string only with for_each, and then one the for_each makes where its
+//     keys can be evaluated (locals, literals); none without either, and
+//     the attributes of a counted or for_each resource only through an
+//     instance;
+//   - each.* only under for_each, count.* only under count, self.* only in
+//     postconditions, provisioners and connections, a dynamic block's
+//     iterator only in its content; path.* and terraform.* as Terraform has
+//     them.
+//
+// moved and removed blocks name former addresses and are left out
+// (TestFunctionMoves checks where moves go).
+func TestReferencesResolve(t *testing.T) {
+	for _, dir := range schemaDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			errs, keyed := checkRefs(loadConfig(t, dir))
+			for _, err := range errs {
+				t.Error(err)
+			}
+			// Both roots index google_project_service.apis by a literal
+			// key: were its for_each not evaluated, no key would be checked.
+			if slices.Contains(schemaRoots, dir) && keyed == 0 {
+				t.Errorf("%s: no literal key was checked against an evaluated for_each", dir)
+			}
+		})
+	}
+}
+
+// Each mistake, made in a copy of the files, is reported at its file and
+// line: the check above fails on what plan would refuse.
+func TestReferencesResolveCatch(t *testing.T) {
+	cases := []struct {
+		name, dir, file, old, new, want string
+		at                              string // the error's line is this text's in the edited file; the edit's own if ""
+	}{
+		{"an undeclared resource", ".", "storage.tf",
+			`google_project_service.apis["storage.googleapis.com"]`, `google_project_service.apiz["storage.googleapis.com"]`,
+			`google_project_service.apiz is not declared`, ""},
+		{"a key the for_each does not make", ".", "storage.tf",
+			`apis["storage.googleapis.com"]`, `apis["storag.googleapis.com"]`,
+			`google_project_service.apis has no instance ["storag.googleapis.com"]`, ""},
+		{"an undeclared local", ".", "storage.tf",
+			`value       = local.model_dir`, `value       = local.model_dri`,
+			`local.model_dri is not declared`, ""},
+		{"an undeclared variable", ".", "gateway.tf",
+			`var.app_check ?`, `var.app_chek ?`,
+			`var.app_chek is not declared`, ""},
+		{"an undeclared data source", ".", "gateway.tf",
+			`data.google_project.this.number`, `data.google_project.that.number`,
+			`data.google_project.that is not declared`, ""},
+		{"an undeclared module call", ".", "gateway.tf",
+			`value       = module.gateway.url`, `value       = module.gatewya.url`,
+			`module.gatewya is not declared`, ""},
+		{"an output the module does not declare", ".", "gateway.tf",
+			`build       = module.build.function_build`, `build       = module.build.function_builds`,
+			`module.build.function_builds: modules/function-builder declares no output "function_builds"`, ""},
+		{"an argument the module does not take", ".", "gateway.tf",
+			`build       = module.build.function_build`, `built       = module.build.function_build`,
+			`unsupported argument "built"`, ""},
+		{"a required variable left out", "project", "authblock.tf",
+			"  runtime         = var.functions_runtime\n", "\n",
+			`module build: required argument "runtime"`, `module "build" {`},
+		{"[N] on a for_each resource", ".", "gateway.tf",
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs[0].name`,
+			`google_storage_bucket.jobs has for_each: its instances are keyed by strings, not [0]`, ""},
+		{"a string key on a count resource", ".", "appcheck.tf",
+			`google_recaptcha_enterprise_key.app[0].name`, `google_recaptcha_enterprise_key.app["0"].name`,
+			`google_recaptcha_enterprise_key.app has count: its instances are [0], [1]..., not ["0"]`, ""},
+		{"an attribute of a for_each resource without a key", ".", "gateway.tf",
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs.name`,
+			`google_storage_bucket.jobs has for_each: name an instance before .name`, ""},
+		{"a key on a resource without count or for_each", ".", "gateway.tf",
+			`google_service_account.gateway.email`, `google_service_account.gateway[0].email`,
+			`google_service_account.gateway has neither count nor for_each, so no instance key [0]`, ""},
+		{"a key in project/ the for_each does not make", "project", "authblock.tf",
+			`apis["storage.googleapis.com"]`, `apis["storage.googleapis.co"]`,
+			`google_project_service.apis has no instance ["storage.googleapis.co"]`, ""},
+		{"an undeclared variable in a module", goFunctionModule, "main.tf",
+			`= var.location`, `= var.region`,
+			`var.region is not declared`, ""},
+		{"each outside a for_each", ".", "gateway.tf",
+			`value       = module.gateway.url`, `value       = each.key`,
+			`each.key outside a block with for_each`, ""},
+		{"a local declared twice", ".", "vertex.tf",
+			"", "locals { model_dir = null }\n",
+			`local.model_dir is declared twice (also at storage.tf:`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, src, line := loadEditedConfig(t, tc.dir, tc.file, tc.old, tc.new)
+			if tc.at != "" {
+				line = strings.Count(src[:strings.Index(src, tc.at)], "\n") + 1
+			}
+			errs, _ := checkRefs(c)
+			at := fmt.Sprintf("%s:%d: ", filepath.Join(tc.dir, tc.file), line)
+			if !anyContains(errs, at, tc.want) {
+				t.Errorf("no error %q at %s; got %v", tc.want, at, errs)
+			}
+		})
+	}
+}
+
+// loadEditedConfig is loadConfig(dir) with the first old in file replaced
+// by new; the file as edited, and the line the replacement starts on.
+func loadEditedConfig(t *testing.T, dir, file, old, new string) (*config, string, int) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcs := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs[filepath.Base(f)] = b
+	}
+	src := string(srcs[file])
+	i := strings.Index(src, old)
+	if i < 0 {
+		t.Fatalf("%s has no %q", filepath.Join(dir, file), old)
+	}
+	edited := src[:i] + new + src[i+len(old):]
+	srcs[file] = []byte(edited)
+	return parseConfig(t, dir, srcs), edited, strings.Count(src[:i], "\n") + 1
+}
+
+// refChecker checks the references of one module (a root, or a called
+// module read from its own folder).
+type refChecker struct {
+	c *config
+	// decls are the module's declarations by the address a reference
+	// names them with: var.X, local.X, TYPE.NAME, data.TYPE.NAME,
+	// ephemeral.TYPE.NAME, module.CALL.
+	decls map[string]block
+	// declAt is where each was declared (file:line), for duplicates.
+	declAt map[string]string
+	// ctx evaluates for_each expressions (locals and literals; the rest
+	// unknown), for the keys a resource's instances have.
+	ctx   *hcl.EvalContext
+	errs  []string
+	keyed int // literal keys found among a for_each's evaluated keys
+}
+
+// refScope is what a reference may name at one place besides the module's
+// declarations.
+type refScope struct {
+	each, count, self bool
+	iterators         map[string]bool // of the dynamic blocks around it
+}
+
+// notExprs are the arguments, by block type, whose values are keywords,
+// types or provider names rather than expressions to resolve.
+var notExprs = map[string][]string{
+	"module":      {"source", "version", "providers"},
+	"resource":    {"provider"},
+	"data":        {"provider"},
+	"ephemeral":   {"provider"},
+	"variable":    {"type"},
+	"lifecycle":   {"ignore_changes"}, // attribute names of the resource itself
+	"provisioner": {"when", "on_failure"},
+}
+
+// checkRefs returns an error, starting with file:line, for each reference
+// in c's own blocks that Terraform would not resolve, and how many literal
+// keys it found among a for_each's evaluated keys. The blocks resolved
+// from the modules c calls are left out: each module is checked in its own
+// folder, with its own declarations.
+func checkRefs(c *config) (errs []string, keyed int) {
+	ck := &refChecker{c: c, decls: map[string]block{}, declAt: map[string]string{}, ctx: c.evalCtx()}
+	for _, b := range c.blocks {
+		if b.module == "" {
+			ck.declare(b)
+		}
+	}
+	for _, b := range c.blocks {
+		if b.module == "" {
+			ck.block(b)
+		}
+	}
+	sort.Strings(ck.errs)
+	return ck.errs, ck.keyed
+}
+
+func (ck *refChecker) fail(file string, r hcl.Range, format string, args ...any) {
+	ck.errs = append(ck.errs, fmt.Sprintf("%s:%d: %s", filepath.Join(ck.c.dir, file), r.Start.Line, fmt.Sprintf(format, args...)))
+}
+
+// declare records what b declares; a second declaration of the same
+// address is an error in Terraform.
+func (ck *refChecker) declare(b block) {
+	add := func(addr string, r hcl.Range) {
+		if prev, ok := ck.declAt[addr]; ok {
+			ck.fail(b.file, r, "%s is declared twice (also at %s)", addr, prev)
+			return
+		}
+		ck.decls[addr] = b
+		ck.declAt[addr] = fmt.Sprintf("%s:%d", filepath.Join(ck.c.dir, b.file), r.Start.Line)
+	}
+	switch b.Type {
+	case "variable":
+		add("var."+b.Labels[0], b.TypeRange)
+	case "locals":
+		for _, name := range sortedAttrNames(b.Body) {
+			add("local."+name, b.Body.Attributes[name].NameRange)
+		}
+	case "module":
+		add("module."+b.Labels[0], b.TypeRange)
+	case "output":
+		add("output "+b.Labels[0], b.TypeRange) // never referred to; a duplicate is still an error
+	case "resource":
+		add(b.Labels[0]+"."+b.Labels[1], b.TypeRange)
+	case "data", "ephemeral":
+		add(b.Type+"."+b.Labels[0]+"."+b.Labels[1], b.TypeRange)
+	}
+}
+
+// block checks every expression of a top-level block.
+func (ck *refChecker) block(b block) {
+	switch b.Type {
+	case "moved", "removed", "terraform":
+		return // former addresses; settings
+	case "module":
+		// The arguments against the module's variables: the schema
+		// check's (TestProviderSchemas), so that this test alone covers
+		// every name a call uses.
+		checkModuleCall(b, ck.c.modules[b.Labels[0]], func(r hcl.Range, format string, args ...any) {
+			ck.fail(b.file, r, "module %s: %s", b.Labels[0], fmt.Sprintf(format, args...))
+		})
+	}
+	_, each := b.Body.Attributes["for_each"]
+	_, count := b.Body.Attributes["count"]
+	ck.body(b.file, b.Type, b.Body, refScope{each: each, count: count})
+}
+
+// body checks the attributes of a block body (of type typ) and its nested
+// blocks, in scope.
+func (ck *refChecker) body(file, typ string, body *hclsyntax.Body, sc refScope) {
+	for _, name := range sortedAttrNames(body) {
+		if !contains(notExprs[typ], name) {
+			ck.expr(file, body.Attributes[name].Expr, sc)
+		}
+	}
+	for _, nb := range body.Blocks {
+		inner := sc
+		switch nb.Type {
+		case "postcondition", "provisioner", "connection":
+			inner.self = true
+		case "dynamic":
+			ck.dynamic(file, nb, sc)
+			continue
+		}
+		ck.body(file, nb.Type, nb.Body, inner)
+	}
+}
+
+// dynamic checks a dynamic block: its for_each in the scope around it, its
+// content (and labels) where its iterator (the block's label unless
+// iterator names another) is also known.
+func (ck *refChecker) dynamic(file string, nb *hclsyntax.Block, sc refScope) {
+	iter := nb.Labels[0]
+	if a, ok := nb.Body.Attributes["iterator"]; ok {
+		iter = hcl.ExprAsKeyword(a.Expr)
+	}
+	inner := sc
+	inner.iterators = map[string]bool{iter: true}
+	for name := range sc.iterators {
+		inner.iterators[name] = true
+	}
+	for _, name := range sortedAttrNames(nb.Body) {
+		switch name {
+		case "for_each":
+			ck.expr(file, nb.Body.Attributes[name].Expr, sc)
+		case "labels":
+			ck.expr(file, nb.Body.Attributes[name].Expr, inner)
+		}
+	}
+	for _, content := range nb.Body.Blocks {
+		ck.body(file, nb.Labels[0], content.Body, inner)
+	}
+}
+
+// expr checks every reference in e; the names a for expression binds are
+// not among them (hclsyntax leaves them out).
+func (ck *refChecker) expr(file string, e hclsyntax.Expression, sc refScope) {
+	for _, tr := range e.Variables() {
+		if msg := ck.ref(tr, sc); msg != "" {
+			ck.fail(file, tr.SourceRange(), "%s", msg)
+		}
+	}
+}
+
+// ref is why tr does not resolve in sc, "" when it does.
+func (ck *refChecker) ref(tr hcl.Traversal, sc refScope) string {
+	root := tr.RootName()
+	attr := func(i int) string { name, _ := traversalAttr(tr, i); return name }
+	if sc.iterators[root] {
+		return ""
+	}
+	switch root {
+	case "var", "local":
+		if attr(1) == "" {
+			return root + " is not followed by a name"
+		}
+		return ck.declared(root + "." + attr(1))
+	case "each":
+		if !sc.each {
+			return "each." + attr(1) + " outside a block with for_each"
+		}
+		return oneOf(tr, attr(1), "key", "value")
+	case "count":
+		if !sc.count {
+			return "count." + attr(1) + " outside a block with count"
+		}
+		return oneOf(tr, attr(1), "index")
+	case "self":
+		if !sc.self {
+			return "self outside a postcondition, provisioner or connection"
+		}
+		return ""
+	case "path":
+		return oneOf(tr, attr(1), "module", "root", "cwd")
+	case "terraform":
+		return oneOf(tr, attr(1), "workspace", "applying")
+	case "module":
+		return ck.moduleRef(tr)
+	}
+	// A resource: TYPE.NAME, data.TYPE.NAME, ephemeral.TYPE.NAME.
+	n := 2
+	if root == "data" || root == "ephemeral" {
+		n = 3
+	}
+	parts := []string{root}
+	for i := 1; i < n; i++ {
+		if attr(i) == "" {
+			return fmt.Sprintf("%s is not an address (TYPE.NAME, data.TYPE.NAME, var.NAME...)", traversalText(tr))
+		}
+		parts = append(parts, attr(i))
+	}
+	addr := strings.Join(parts, ".")
+	if msg := ck.declared(addr); msg != "" {
+		return msg
+	}
+	return ck.instance(addr, ck.decls[addr], tr[n:])
+}
+
+// moduleRef checks module.CALL[KEY].OUTPUT: the call is declared, the key
+// fits it, and the called module declares the output.
+func (ck *refChecker) moduleRef(tr hcl.Traversal) string {
+	call, _ := traversalAttr(tr, 1)
+	addr := "module." + call
+	if msg := ck.declared(addr); msg != "" {
+		return msg
+	}
+	rest := tr[2:]
+	if msg := ck.instance(addr, ck.decls[addr], rest); msg != "" {
+		return msg
+	}
+	if len(rest) > 0 {
+		if _, ok := rest[0].(hcl.TraverseIndex); ok {
+			rest = rest[1:]
+		}
+	}
+	if len(rest) == 0 {
+		return "" // the whole call (depends_on, or all its outputs)
+	}
+	out, ok := rest[0].(hcl.TraverseAttr)
+	if !ok {
+		return fmt.Sprintf("%s: an output's name must follow %s", traversalText(tr), addr)
+	}
+	m := ck.c.modules[call]
+	for _, b := range m.blocks {
+		if b.Type == "output" && b.Labels[0] == out.Name {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s.%s: %s declares no output %q", addr, out.Name, filepath.ToSlash(m.dir), out.Name)
+}
+
+func (ck *refChecker) declared(addr string) string {
+	if _, ok := ck.decls[addr]; ok {
+		return ""
+	}
+	return fmt.Sprintf("%s is not declared in %s", addr, filepath.Join("terraform", ck.c.dir))
+}
+
+// instance checks what follows a resource's or module call's address (rest)
+// against its count or for_each. Only literal keys are in a traversal:
+// apis[each.key] leaves the index out, and the traversal is just apis.
+func (ck *refChecker) instance(addr string, b block, rest hcl.Traversal) string {
+	_, count := b.Body.Attributes["count"]
+	_, forEach := b.Body.Attributes["for_each"]
+	if len(rest) == 0 {
+		return "" // the whole resource (depends_on, a for expression, a splat)
+	}
+	switch s := rest[0].(type) {
+	case hcl.TraverseIndex:
+		key := keyText(s.Key)
+		switch {
+		case !count && !forEach:
+			return fmt.Sprintf("%s has neither count nor for_each, so no instance key [%s]", addr, key)
+		case forEach && s.Key.Type() != cty.String:
+			return fmt.Sprintf("%s has for_each: its instances are keyed by strings, not [%s]", addr, key)
+		case count && s.Key.Type() != cty.Number:
+			return fmt.Sprintf("%s has count: its instances are [0], [1]..., not [%s]", addr, key)
+		case forEach:
+			keys := forEachKeys(ck.ctx, b) // nil where they depend on variables or resources
+			switch {
+			case keys == nil:
+			case keys[s.Key.AsString()]:
+				ck.keyed++
+			default:
+				return fmt.Sprintf("%s has no instance [%s]: its for_each (%s:%d) makes %s",
+					addr, key, filepath.Join(ck.c.dir, b.file), b.Body.Attributes["for_each"].SrcRange.Start.Line, strings.Join(sortedKeys(keys), ", "))
+			}
+		}
+	case hcl.TraverseAttr:
+		switch {
+		case forEach:
+			return fmt.Sprintf("%s has for_each: name an instance before .%s (%s[\"KEY\"].%s)", addr, s.Name, addr, s.Name)
+		case count:
+			return fmt.Sprintf("%s has count: name an instance before .%s (%s[0].%s)", addr, s.Name, addr, s.Name)
+		}
+	}
+	return ""
+}
+
+// oneOf says what is wrong when name (tr's second step) is not one of want.
+func oneOf(tr hcl.Traversal, name string, want ...string) string {
+	if contains(want, name) {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s.%s does not exist (only %s)", traversalText(tr), tr.RootName(), name, strings.Join(want, ", "))
+}
+
+// keyText is an instance key as written: [0], ["input"].
+func keyText(k cty.Value) string {
+	switch {
+	case !k.IsKnown() || k.IsNull():
+		return "?"
+	case k.Type() == cty.String:
+		return strconv.Quote(k.AsString())
+	case k.Type() == cty.Number:
+		return k.AsBigFloat().String()
+	}
+	return k.GoString()
+}
+
+// traversalText is tr as written: google_storage_bucket.jobs["input"].name.
+func traversalText(tr hcl.Traversal) string {
+	var s strings.Builder
+	for _, step := range tr {
+		switch step := step.(type) {
+		case hcl.TraverseRoot:
+			s.WriteString(step.Name)
+		case hcl.TraverseAttr:
+			s.WriteString("." + step.Name)
+		case hcl.TraverseIndex:
+			s.WriteString("[" + keyText(step.Key) + "]")
+		default:
+			s.WriteString("[*]")
+		}
+	}
+	return s.String()
+}
