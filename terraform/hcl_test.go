@@ -63,6 +63,12 @@ type config struct {
 
 func loadConfig(t *testing.T, dir string) *config {
 	t.Helper()
+	return parseConfig(t, dir, readTF(t, dir))
+}
+
+// readTF reads the .tf files of dir, by name.
+func readTF(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no .tf files in %s: %v", dir, err)
@@ -75,7 +81,7 @@ func loadConfig(t *testing.T, dir string) *config {
 		}
 		srcs[filepath.Base(f)] = b
 	}
-	return parseConfig(t, dir, srcs)
+	return srcs
 }
 
 // parseConfig parses the files of the module in dir (name -> text; not

@@ -2,7 +2,6 @@ package terraform_test
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -131,18 +130,7 @@ func TestReferencesResolveCatch(t *testing.T) {
 // by new; the file as edited, and the line the replacement starts on.
 func loadEditedConfig(t *testing.T, dir, file, old, new string) (*config, string, int) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srcs := map[string][]byte{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srcs[filepath.Base(f)] = b
-	}
+	srcs := readTF(t, dir)
 	src := string(srcs[file])
 	i := strings.Index(src, old)
 	if i < 0 {
