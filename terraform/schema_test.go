@@ -62,7 +62,9 @@ func TestProviderSchemas(t *testing.T) {
 // unknown argument planted in any block of the stack (one at a time), the
 // worker pool's probes of before issue 24 (google-beta 6.50.0 has none;
 // they came with 7.5.0), an attribute written as a block and the reverse, a
-// missing required argument or block, and two of a block there may be one of.
+// missing required argument or block, two of a block there may be one of,
+// and an attribute only the provider sets (the snapshot keeps those for
+// refs_test.go's references) written.
 func TestProviderSchemasCatch(t *testing.T) {
 	snap := loadSnapshot(t)
 
@@ -129,6 +131,12 @@ func TestProviderSchemasCatch(t *testing.T) {
 			anchor: "manual_instance_count = var.worker_min_instances\n  }\n",
 			insert: "scaling {\n}\n",
 			want:   []string{`at most one "scaling" block`},
+		},
+		{
+			name:   "a computed-only attribute set",
+			anchor: "deletion_protection = false\n",
+			insert: "uid = \"x\"\n",
+			want:   []string{`"uid" is computed by the provider: it can be read, not set`},
 		},
 		{
 			name:   "an unknown block in a dynamic block's content",
@@ -343,41 +351,9 @@ func checkSchemas(snap *schema.Snapshot, c *config) []error {
 		if b.module != "" || !schemaChecked(b.Type) {
 			continue
 		}
-		var typ string
-		if len(b.Labels) > 0 {
-			typ = b.Labels[0]
-		}
-		provName := typ
-		if b.Type != "provider" {
-			provName = strings.SplitN(typ, "_", 2)[0]
-			if a, ok := b.Body.Attributes["provider"]; ok {
-				tr, diags := hcl.AbsTraversalForExpr(a.Expr)
-				if diags.HasErrors() {
-					fail(a.SrcRange, "provider is not a provider reference")
-					continue
-				}
-				provName = tr.RootName()
-			}
-		}
-		prov, ok := snap.Providers[provName]
-		if !ok {
-			fail(b.TypeRange, "provider %q is not in the schema snapshot (schema/packages.json)", provName)
-			continue
-		}
-		var s *schema.Block
-		switch b.Type {
-		case "provider":
-			s = prov.Config
-		case "resource":
-			s = prov.Resources[typ]
-		case "data":
-			s = prov.DataSources[typ]
-		case "ephemeral":
-			s = prov.Ephemeral[typ]
-		}
+		s, r, why := blockSchema(snap, b)
 		if s == nil {
-			fail(b.TypeRange, "%s type %q of provider %s is not in the schema snapshot: make terraform-schema adds the stack's types (and fails if %s %s has no such type)",
-				b.Type, typ, provName, prov.Source, prov.Version)
+			fail(r, "%s", why)
 			continue
 		}
 		// The top level also takes the meta-arguments.
@@ -402,6 +378,48 @@ func checkSchemas(snap *schema.Snapshot, c *config) []error {
 		checkBody(b.Body, top, "", opaque, fail)
 	}
 	return errs
+}
+
+// blockSchema returns the schema of a resource, data, ephemeral or provider
+// block, from the provider Terraform would take it from (the provider
+// meta-argument's, or the type's prefix: google_... is google's); without
+// one, why not and where.
+func blockSchema(snap *schema.Snapshot, b block) (*schema.Block, hcl.Range, string) {
+	var typ string
+	if len(b.Labels) > 0 {
+		typ = b.Labels[0]
+	}
+	provName := typ
+	if b.Type != "provider" {
+		provName = strings.SplitN(typ, "_", 2)[0]
+		if a, ok := b.Body.Attributes["provider"]; ok {
+			tr, diags := hcl.AbsTraversalForExpr(a.Expr)
+			if diags.HasErrors() {
+				return nil, a.SrcRange, "provider is not a provider reference"
+			}
+			provName = tr.RootName()
+		}
+	}
+	prov, ok := snap.Providers[provName]
+	if !ok {
+		return nil, b.TypeRange, fmt.Sprintf("provider %q is not in the schema snapshot (schema/packages.json)", provName)
+	}
+	var s *schema.Block
+	switch b.Type {
+	case "provider":
+		s = prov.Config
+	case "resource":
+		s = prov.Resources[typ]
+	case "data":
+		s = prov.DataSources[typ]
+	case "ephemeral":
+		s = prov.Ephemeral[typ]
+	}
+	if s == nil {
+		return nil, b.TypeRange, fmt.Sprintf("%s type %q of provider %s is not in the schema snapshot: make terraform-schema adds the stack's types (and fails if %s %s has no such type)",
+			b.Type, typ, provName, prov.Source, prov.Version)
+	}
+	return s, hcl.Range{}, ""
 }
 
 // checkModuleCall checks a module block's arguments: each a variable of the
@@ -446,7 +464,10 @@ func checkBody(body *hclsyntax.Body, s *schema.Block, path string, opaque map[st
 	}
 	for _, name := range sortedAttrNames(body) {
 		a := body.Attributes[name]
-		if _, ok := s.Attributes[name]; ok {
+		if sa, ok := s.Attributes[name]; ok {
+			if sa.ReadOnly {
+				fail(a.SrcRange, "%s%q is computed by the provider: it can be read, not set", prefix, name)
+			}
 			continue
 		}
 		if _, ok := s.Blocks[name]; ok {

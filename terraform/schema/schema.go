@@ -3,7 +3,7 @@
 // for each provider the stack pins (packages.json), its configuration block
 // and the resource and data source types the stack uses, reduced to what a
 // configuration can be wrong about (names, attribute or block, nesting,
-// required). make terraform-schema regenerates schema.json from the
+// required, read only). make terraform-schema regenerates schema.json from the
 // providers' published schemas (../tools/schemagen); ephemeral.json is written
 // by hand, because those packages carry no ephemeral resources.
 package schema
@@ -49,9 +49,13 @@ type Block struct {
 	Blocks     map[string]*Nested   `json:"blocks,omitempty"`
 }
 
-// Attribute is an argument written name = value (maps and objects too).
+// Attribute is an argument written name = value (maps and objects too), or
+// one the provider alone sets, which a configuration may only read.
 type Attribute struct {
 	Required bool `json:"required,omitempty"`
+	// ReadOnly: computed only (email, uri, output_md5), never written;
+	// references to the resource may name it.
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // Nested is a nested block type: required when the provider needs at least

@@ -36,6 +36,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -326,21 +327,21 @@ func reduce(p schema.Package, tgz string, n *needs) (*schema.Provider, error) {
 		DataSources: map[string]*schema.Block{},
 	}
 	configs := map[string]*schema.Block{}
-	jobs := []reduction{{cl.provider, configs, "provider"}}
+	jobs := []reduction{{cl.provider, configs, "provider", false}}
 	if n != nil {
 		for _, name := range sortedKeys(n.resources) {
 			c, ok := cl.resources[name]
 			if !ok {
 				return nil, fmt.Errorf("resource type %s is not in %s %s", name, p.Source, p.Version)
 			}
-			jobs = append(jobs, reduction{c, out.Resources, name})
+			jobs = append(jobs, reduction{c, out.Resources, name, true})
 		}
 		for _, name := range sortedKeys(n.data) {
 			c, ok := cl.data[name]
 			if !ok {
 				return nil, fmt.Errorf("data source %s is not in %s %s", name, p.Source, p.Version)
 			}
-			jobs = append(jobs, reduction{c, out.DataSources, name})
+			jobs = append(jobs, reduction{c, out.DataSources, name, true})
 		}
 	}
 	if err := reduceAll(asm, tgz, jobs); err != nil {
@@ -419,11 +420,15 @@ func classesOf(p schema.Package, asm *assembly) (classes, error) {
 	return cl, nil
 }
 
-// reduction is one type to reduce: its class, and where its block goes.
+// reduction is one type to reduce: its class, where its block goes, and
+// whether references read it (a resource or data source; a provider's
+// configuration is only written), so that its computed-only attributes
+// are kept too.
 type reduction struct {
 	c    *class
 	dest map[string]*schema.Block
 	name string
+	read bool
 }
 
 // reduceAll reduces each job's config struct to a block, reading the
@@ -443,7 +448,10 @@ func reduceAll(asm *assembly, tgz string, jobs []reduction) error {
 		if !ok {
 			return fmt.Errorf("%s: %s is not in the package", j.name, path)
 		}
-		r := reducer{asm: asm, js: parseJS(string(src))}
+		r := reducer{asm: asm, js: parseJS(string(src)), class: j.c.t.Name}
+		if j.read {
+			r.readOnly = parseReadOnly(string(src))
+		}
 		b, err := r.block(j.c.config, "")
 		if err != nil {
 			return fmt.Errorf("%s: %w", j.name, err)
@@ -462,6 +470,10 @@ func jsPath(t *jsiiType) string {
 type reducer struct {
 	asm *assembly
 	js  map[string]map[string]bool // struct name ("" for the class) -> terraform name -> isBlock
+	// readOnly is, by JavaScript class, the attributes it reads that
+	// a configuration cannot set (parseReadOnly); nil for a provider.
+	readOnly map[string][]string
+	class    string // the type's own class, whose getters are the top level's
 }
 
 // block reduces a config or nested struct. jsKey is the struct's name in
@@ -513,6 +525,26 @@ func (r reducer) block(fqn, jsKey string) (*schema.Block, error) {
 		if !seen[name] {
 			return nil, fmt.Errorf("%s: %s is in the JavaScript, not in the jsii", t.Name, name)
 		}
+	}
+	// The attributes only the provider sets (email, uri, output_md5),
+	// which references may read: the getters of the type's class, or of
+	// a nested block's output reference.
+	if r.readOnly == nil {
+		return b, nil
+	}
+	class := r.class
+	if jsKey != "" {
+		class = jsKey + "OutputReference"
+	}
+	ro, ok := r.readOnly[class]
+	if !ok {
+		return nil, fmt.Errorf("%s: no class %s in the JavaScript", fqn, class)
+	}
+	for _, name := range ro {
+		if seen[name] {
+			return nil, fmt.Errorf("%s: %s is both an argument and computed only", class, name)
+		}
+		b.Attributes[name] = schema.Attribute{ReadOnly: true}
 	}
 	return b, nil
 }
@@ -608,6 +640,34 @@ func parseJS(src string) map[string]map[string]bool {
 			attrs[m[1]] = m[2] == "true"
 		}
 		out[key] = attrs
+	}
+	return out
+}
+
+var (
+	jsClass = regexp.MustCompile(`(?m)^class ([A-Za-z0-9_]+) extends `)
+	// The generator's comment on each attribute a class reads that is
+	// computed and neither optional nor required.
+	jsReadOnly = regexp.MustCompile(`(?m)^\s*// ([a-z0-9_]+) - computed: true, optional: false, required: false$`)
+)
+
+// parseReadOnly returns, by class, the Terraform names of the computed-only
+// attributes its getters read (every class, with none as an empty list).
+func parseReadOnly(src string) map[string][]string {
+	out := map[string][]string{}
+	locs := jsClass.FindAllStringSubmatchIndex(src, -1)
+	for i, loc := range locs {
+		end := len(src)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		names := []string{}
+		for _, m := range jsReadOnly.FindAllStringSubmatch(src[loc[1]:end], -1) {
+			if !slices.Contains(names, m[1]) {
+				names = append(names, m[1])
+			}
+		}
+		out[src[loc[2]:loc[3]]] = names
 	}
 	return out
 }
