@@ -136,7 +136,7 @@ vet:
 	go vet -tags disruptive $(PKGS)
 	go vet -tags faults ./emulators/faults/
 	@if command -v terraform >/dev/null; then terraform fmt -recursive -check terraform/ >/dev/null 2>&1 || { echo "terraform fmt needed:"; terraform fmt -recursive -check terraform/ 2>/dev/null; exit 1; }; \
-	else echo "note: terraform not on PATH, terraform fmt -check skipped"; fi
+	else echo "note: terraform not on PATH, terraform fmt -check skipped (make test checks the same offline: terraform/fmt_test.go)"; fi
 
 # golangci-lint, pinned, from the Go module proxy (about a minute the first
 # time); .golangci.yml also lints the disruptive tests.
