@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/tigerstudio/studio/terraform/schema"
 )
 
 // A reference to something not declared is what terraform validate and plan
@@ -32,16 +34,42 @@ import (
 //   - each.* only under for_each, count.* only under count, self.* only in
 //     postconditions, provisioners and connections, a dynamic block's
 //     iterator only in its content; path.* and terraform.* as Terraform has
-//     them.
+//     them;
+//   - what a reference reads of a resource, data source or ephemeral
+//     resource (TYPE.NAME[KEY].ATTR, self.ATTR) is an attribute or nested
+//     block of its type in the providers' schemas (schema/schema.json, the
+//     computed-only attributes such as email, uri and output_md5 included;
+//     id always), and so is each step into a nested block after it
+//     (template[0].containers), after a splat ([*].name) or an index that is
+//     not a literal ([each.key].name) too; the same for the paths in a
+//     lifecycle's ignore_changes, which Terraform checks against the schema
+//     as well.
+//
+// Not followed: past an attribute (the snapshot has no types: an object
+// attribute's fields, a map's keys), past a for expression's variable
+// (b.name in [for b in google_storage_bucket.jobs : b.name]) or a
+// function's result (one(...), values(...)), and whether a nested block
+// must be indexed (a list block needs template[0], a single one takes no
+// index, a set none at all: the snapshot does not say which a block is).
+// Every provider the stack uses is in the snapshot (google, google-beta,
+// time, random, archive); a type of one that is not (terraform_data of the
+// built-in terraform provider) is left unchecked here, and
+// TestProviderSchemas names it.
 //
 // moved and removed blocks name former addresses and are left out
 // (TestFunctionMoves checks where moves go).
 func TestReferencesResolve(t *testing.T) {
+	snap := loadSnapshot(t)
 	for _, dir := range schemaDirs(t) {
 		t.Run(dir, func(t *testing.T) {
-			errs, keyed := checkRefs(loadConfig(t, dir))
+			errs, keyed, read := checkRefs(snap, loadConfig(t, dir))
 			for _, err := range errs {
 				t.Error(err)
+			}
+			// Every folder reads attributes of its resources: were the
+			// types' schemas not found, none would be checked.
+			if read == 0 {
+				t.Errorf("%s: no attribute a reference reads was found in a schema", dir)
 			}
 			// Both roots index google_project_service.apis by a literal
 			// key: were its for_each not evaluated, no key would be checked.
@@ -53,8 +81,10 @@ func TestReferencesResolve(t *testing.T) {
 }
 
 // Each mistake, made in a copy of the files, is reported at its file and
-// line: the check above fails on what plan would refuse.
+// line: the check above fails on what plan would refuse. A case without
+// want is an edit the check must accept.
 func TestReferencesResolveCatch(t *testing.T) {
+	snap := loadSnapshot(t)
 	cases := []struct {
 		name, dir, file, old, new, want string
 		at                              string // the error's line is this text's in the edited file; the edit's own if ""
@@ -110,6 +140,45 @@ func TestReferencesResolveCatch(t *testing.T) {
 		{"a local declared twice", ".", "vertex.tf",
 			"", "locals { model_dir = null }\n",
 			`local.model_dir is declared twice (also at storage.tf:`, ""},
+		{"a misspelt attribute", ".", "gateway.tf",
+			`google_service_account.gateway.email`, `google_service_account.gateway.emial`,
+			`google_service_account.gateway.emial: no attribute or block "emial" in resource google_service_account`, ""},
+		{"a misspelt attribute of a for_each instance", ".", "gateway.tf",
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs["input"].nmae`,
+			`google_storage_bucket.jobs["input"].nmae: no attribute or block "nmae" in resource google_storage_bucket`, ""},
+		{"a misspelt attribute of a data source", ".", "gateway.tf",
+			`data.google_project.this.number`, `data.google_project.this.numbr`,
+			`no attribute or block "numbr" in data source google_project`, ""},
+		{"a misspelt attribute of an ephemeral resource", ".", "rabbitmq.tf",
+			`ephemeral.random_password.rabbitmq.result`, `ephemeral.random_password.rabbitmq.value`,
+			`no attribute or block "value" in ephemeral resource random_password`, ""},
+		{"a misspelt attribute after a splat", ".", "autoscaler.tf",
+			`google_cloud_run_v2_service.autoscaler[*].name`, `google_cloud_run_v2_service.autoscaler[*].nme`,
+			`google_cloud_run_v2_service.autoscaler[*].nme: no attribute or block "nme" in resource google_cloud_run_v2_service`, ""},
+		{"a misspelt attribute after a key that is not a literal", ".", "storage.tf",
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs[lower("input")].nmae`,
+			`google_storage_bucket.jobs[?].nmae: no attribute or block "nmae" in resource google_storage_bucket`, ""},
+		{"a misspelt attribute in a module", goFunctionModule, "outputs.tf",
+			`google_cloudfunctions2_function.this.url`, `google_cloudfunctions2_function.this.uri`,
+			`no attribute or block "uri" in resource google_cloudfunctions2_function`, ""},
+		{"a misspelt attribute of a data source in a module", "modules/function-source", "main.tf",
+			`data.archive_file.this.output_md5`, `data.archive_file.this.output_mdd5`,
+			`no attribute or block "output_mdd5" in data source archive_file`, ""},
+		{"a misspelt attribute of self", goFunctionModule, "main.tf",
+			`self.url ==`, `self.uri ==`,
+			`self.uri: no attribute or block "uri" in resource google_cloudfunctions2_function`, ""},
+		{"a misspelt attribute in a nested block", goFunctionModule, "outputs.tf",
+			`google_cloudfunctions2_function.this.url`, `google_cloudfunctions2_function.this.service_config[0].urii`,
+			`no attribute or block "urii" in resource google_cloudfunctions2_function, block service_config`, ""},
+		{"a misspelt attribute in ignore_changes", ".", "worker.tf",
+			`scaling[0].manual_instance_count,`, `scaling[0].manual_instance_cnt,`,
+			`ignore_changes scaling[0].manual_instance_cnt: no attribute or block "manual_instance_cnt" in resource google_cloud_run_v2_worker_pool, block scaling`, ""},
+		{"a nested block's computed attribute", goFunctionModule, "outputs.tf",
+			`google_cloudfunctions2_function.this.url`, `google_cloudfunctions2_function.this.service_config[0].uri`,
+			"", ""},
+		{"id, of a resource and of a data source", ".", "gateway.tf",
+			`data.google_project.this.number`, `"${data.google_project.this.id}${google_service_account.gateway.id}"`,
+			"", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +186,13 @@ func TestReferencesResolveCatch(t *testing.T) {
 			if tc.at != "" {
 				line = strings.Count(src[:strings.Index(src, tc.at)], "\n") + 1
 			}
-			errs, _ := checkRefs(c)
+			errs, _, _ := checkRefs(snap, c)
+			if tc.want == "" {
+				if len(errs) > 0 {
+					t.Errorf("the edit is valid Terraform, but: %v", errs)
+				}
+				return
+			}
 			at := fmt.Sprintf("%s:%d: ", filepath.Join(tc.dir, tc.file), line)
 			if !anyContains(errs, at, tc.want) {
 				t.Errorf("no error %q at %s; got %v", tc.want, at, errs)
@@ -144,7 +219,8 @@ func loadEditedConfig(t *testing.T, dir, file, old, new string) (*config, string
 // refChecker checks the references of one module (a root, or a called
 // module read from its own folder).
 type refChecker struct {
-	c *config
+	c    *config
+	snap *schema.Snapshot // the types' schemas, for the attributes references read
 	// decls are the module's declarations by the address a reference
 	// names them with: var.X, local.X, TYPE.NAME, data.TYPE.NAME,
 	// ephemeral.TYPE.NAME, module.CALL.
@@ -156,6 +232,7 @@ type refChecker struct {
 	ctx   *hcl.EvalContext
 	errs  []string
 	keyed int // literal keys found among a for_each's evaluated keys
+	read  int // attributes and nested blocks found in a type's schema
 }
 
 // refScope is what a reference may name at one place besides the module's
@@ -163,6 +240,9 @@ type refChecker struct {
 type refScope struct {
 	each, count, self bool
 	iterators         map[string]bool // of the dynamic blocks around it
+	// owner is the resource, data or ephemeral block around it, whose
+	// attributes self and ignore_changes name.
+	owner *block
 }
 
 // notExprs are the arguments, by block type, whose values are keywords,
@@ -178,12 +258,13 @@ var notExprs = map[string][]string{
 }
 
 // checkRefs returns an error, starting with file:line, for each reference
-// in c's own blocks that Terraform would not resolve, and how many literal
-// keys it found among a for_each's evaluated keys. The blocks resolved
+// in c's own blocks that Terraform would not resolve, how many literal
+// keys it found among a for_each's evaluated keys, and how many names of
+// attributes and nested blocks it found in the types' schemas. The blocks resolved
 // from the modules c calls are left out: each module is checked in its own
 // folder, with its own declarations.
-func checkRefs(c *config) (errs []string, keyed int) {
-	ck := &refChecker{c: c, decls: map[string]block{}, declAt: map[string]string{}, ctx: c.evalCtx()}
+func checkRefs(snap *schema.Snapshot, c *config) (errs []string, keyed, read int) {
+	ck := &refChecker{c: c, snap: snap, decls: map[string]block{}, declAt: map[string]string{}, ctx: c.evalCtx()}
 	for _, b := range c.blocks {
 		if b.module == "" {
 			ck.declare(b)
@@ -195,7 +276,7 @@ func checkRefs(c *config) (errs []string, keyed int) {
 		}
 	}
 	sort.Strings(ck.errs)
-	return ck.errs, ck.keyed
+	return ck.errs, ck.keyed, ck.read
 }
 
 func (ck *refChecker) fail(file string, r hcl.Range, format string, args ...any) {
@@ -246,15 +327,22 @@ func (ck *refChecker) block(b block) {
 	}
 	_, each := b.Body.Attributes["for_each"]
 	_, count := b.Body.Attributes["count"]
-	ck.body(b.file, b.Type, b.Body, refScope{each: each, count: count})
+	sc := refScope{each: each, count: count}
+	if b.Type == "resource" || b.Type == "data" || b.Type == "ephemeral" {
+		sc.owner = &b
+	}
+	ck.body(b.file, b.Type, b.Body, sc)
 }
 
 // body checks the attributes of a block body (of type typ) and its nested
 // blocks, in scope.
 func (ck *refChecker) body(file, typ string, body *hclsyntax.Body, sc refScope) {
 	for _, name := range sortedAttrNames(body) {
-		if !contains(notExprs[typ], name) {
+		switch {
+		case !contains(notExprs[typ], name):
 			ck.expr(file, body.Attributes[name].Expr, sc)
+		case typ == "lifecycle" && name == "ignore_changes" && sc.owner != nil:
+			ck.ignoreChanges(file, body.Attributes[name].Expr, *sc.owner)
 		}
 	}
 	for _, nb := range body.Blocks {
@@ -297,13 +385,137 @@ func (ck *refChecker) dynamic(file string, nb *hclsyntax.Block, sc refScope) {
 }
 
 // expr checks every reference in e; the names a for expression binds are
-// not among them (hclsyntax leaves them out).
+// not among them (hclsyntax leaves them out). A reference ends at a splat
+// or at an index that is not a literal (google_storage_bucket.jobs[*],
+// jobs[each.key]); what is read after it is checked as well.
 func (ck *refChecker) expr(file string, e hclsyntax.Expression, sc refScope) {
 	for _, tr := range e.Variables() {
 		if msg := ck.ref(tr, sc); msg != "" {
 			ck.fail(file, tr.SourceRange(), "%s", msg)
 		}
 	}
+	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		var src hclsyntax.Expression
+		var step hcl.Traverser
+		var more hcl.Traversal
+		switch n := n.(type) {
+		case *hclsyntax.SplatExpr: // src[*].more
+			rel, ok := n.Each.(*hclsyntax.RelativeTraversalExpr)
+			if !ok {
+				return nil
+			}
+			if _, ok := rel.Source.(*hclsyntax.AnonSymbolExpr); !ok {
+				return nil
+			}
+			src, step, more = n.Source, hcl.TraverseSplat{}, rel.Traversal
+		case *hclsyntax.RelativeTraversalExpr: // src[KEY].more
+			ix, ok := n.Source.(*hclsyntax.IndexExpr)
+			if !ok {
+				return nil
+			}
+			src, step, more = ix.Collection, hcl.TraverseIndex{Key: cty.DynamicVal}, n.Traversal
+		default:
+			return nil
+		}
+		if st, ok := src.(*hclsyntax.ScopeTraversalExpr); ok {
+			tr := append(append(slices.Clip(st.Traversal), step), more...)
+			if msg := ck.attrsOf(tr, sc); msg != "" {
+				ck.fail(file, n.Range(), "%s", msg)
+			}
+		}
+		return nil
+	})
+}
+
+// ignoreChanges checks the paths a lifecycle's ignore_changes names
+// (relative to the resource b) against b's schema.
+func (ck *refChecker) ignoreChanges(file string, e hclsyntax.Expression, b block) {
+	if hcl.ExprAsKeyword(e) == "all" {
+		return
+	}
+	exprs, diags := hcl.ExprList(e)
+	if diags.HasErrors() {
+		ck.fail(file, e.Range(), "ignore_changes is not a list of attribute paths")
+		return
+	}
+	for _, x := range exprs {
+		abs, diags := hcl.AbsTraversalForExpr(x)
+		if diags.HasErrors() {
+			ck.fail(file, x.Range(), "ignore_changes: not an attribute path")
+			continue
+		}
+		rel := append(hcl.Traversal{hcl.TraverseAttr{Name: abs.RootName()}}, abs[1:]...)
+		if msg := ck.attrs("ignore_changes "+traversalText(abs), b, rel); msg != "" {
+			ck.fail(file, x.Range(), "%s", msg)
+		}
+	}
+}
+
+// attrsOf is why what tr reads of a declared resource, data source,
+// ephemeral resource or of self is not in its type's schema; "" when it
+// is, or when tr names none of those (what does not resolve, ref says).
+func (ck *refChecker) attrsOf(tr hcl.Traversal, sc refScope) string {
+	root := tr.RootName()
+	switch {
+	case sc.iterators[root]:
+		return ""
+	case root == "self":
+		if !sc.self || sc.owner == nil {
+			return ""
+		}
+		return ck.attrs(traversalText(tr), *sc.owner, tr[1:])
+	}
+	addr, n, ok := resourceAddr(tr)
+	b, declared := ck.decls[addr]
+	if !ok || !declared || (b.Type != "resource" && b.Type != "data" && b.Type != "ephemeral") {
+		return ""
+	}
+	rest := tr[n:]
+	if len(rest) > 0 {
+		switch rest[0].(type) {
+		case hcl.TraverseIndex, hcl.TraverseSplat:
+			rest = rest[1:] // the instance (instance checks its key)
+		}
+	}
+	return ck.attrs(traversalText(tr), b, rest)
+}
+
+// attrs is why steps, read of one instance of b, do not name an attribute
+// or nested block of b's type, and each later step one of the nested
+// block it follows; text is the reference as written. Past an attribute
+// nothing is checked, nor where the snapshot has no schema of the type
+// (TestProviderSchemas reports that).
+func (ck *refChecker) attrs(text string, b block, steps hcl.Traversal) string {
+	s, _, _ := blockSchema(ck.snap, b)
+	if s == nil {
+		return ""
+	}
+	kind := map[string]string{"resource": "resource", "data": "data source", "ephemeral": "ephemeral resource"}[b.Type]
+	where := kind + " " + b.Labels[0]
+	for top := true; len(steps) > 0; top = false {
+		a, ok := steps[0].(hcl.TraverseAttr)
+		if !ok {
+			return ""
+		}
+		if _, ok := s.Attributes[a.Name]; ok || top && a.Name == "id" && b.Type != "ephemeral" {
+			ck.read++
+			return ""
+		}
+		nb, ok := s.Blocks[a.Name]
+		if !ok {
+			return fmt.Sprintf("%s: no attribute or block %q in %s", text, a.Name, where)
+		}
+		ck.read++
+		where += ", block " + a.Name
+		s, steps = &nb.Block, steps[1:]
+		if len(steps) > 0 {
+			switch steps[0].(type) {
+			case hcl.TraverseIndex, hcl.TraverseSplat:
+				steps = steps[1:] // which of the blocks
+			}
+		}
+	}
+	return ""
 }
 
 // ref is why tr does not resolve in sc, "" when it does.
@@ -333,7 +545,7 @@ func (ck *refChecker) ref(tr hcl.Traversal, sc refScope) string {
 		if !sc.self {
 			return "self outside a postcondition, provisioner or connection"
 		}
-		return ""
+		return ck.attrsOf(tr, sc)
 	case "path":
 		return oneOf(tr, attr(1), "module", "root", "cwd")
 	case "terraform":
@@ -341,23 +553,37 @@ func (ck *refChecker) ref(tr hcl.Traversal, sc refScope) string {
 	case "module":
 		return ck.moduleRef(tr)
 	}
-	// A resource: TYPE.NAME, data.TYPE.NAME, ephemeral.TYPE.NAME.
-	n := 2
+	addr, n, ok := resourceAddr(tr)
+	if !ok {
+		return fmt.Sprintf("%s is not an address (TYPE.NAME, data.TYPE.NAME, var.NAME...)", traversalText(tr))
+	}
+	if msg := ck.declared(addr); msg != "" {
+		return msg
+	}
+	if msg := ck.instance(addr, ck.decls[addr], tr[n:]); msg != "" {
+		return msg
+	}
+	return ck.attrsOf(tr, sc)
+}
+
+// resourceAddr is the address tr starts with when it names a resource
+// (TYPE.NAME, data.TYPE.NAME, ephemeral.TYPE.NAME), and how many of its
+// steps that takes.
+func resourceAddr(tr hcl.Traversal) (addr string, n int, ok bool) {
+	root := tr.RootName()
+	n = 2
 	if root == "data" || root == "ephemeral" {
 		n = 3
 	}
 	parts := []string{root}
 	for i := 1; i < n; i++ {
-		if attr(i) == "" {
-			return fmt.Sprintf("%s is not an address (TYPE.NAME, data.TYPE.NAME, var.NAME...)", traversalText(tr))
+		name, _ := traversalAttr(tr, i)
+		if name == "" {
+			return "", 0, false
 		}
-		parts = append(parts, attr(i))
+		parts = append(parts, name)
 	}
-	addr := strings.Join(parts, ".")
-	if msg := ck.declared(addr); msg != "" {
-		return msg
-	}
-	return ck.instance(addr, ck.decls[addr], tr[n:])
+	return strings.Join(parts, "."), n, true
 }
 
 // moduleRef checks module.CALL[KEY].OUTPUT: the call is declared, the key
