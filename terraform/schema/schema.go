@@ -3,7 +3,7 @@
 // for each provider the stack pins (packages.json), its configuration block
 // and the resource and data source types the stack uses, reduced to what a
 // configuration can be wrong about (names, attribute or block, nesting,
-// required, read only). make terraform-schema regenerates schema.json from the
+// required, read only, an argument's type). make terraform-schema regenerates schema.json from the
 // providers' published schemas (../tools/schemagen); ephemeral.json is written
 // by hand, because those packages carry no ephemeral resources.
 package schema
@@ -56,6 +56,10 @@ type Attribute struct {
 	// ReadOnly: computed only (email, uri, output_md5), never written;
 	// references to the resource may name it.
 	ReadOnly bool `json:"read_only,omitempty"`
+	// Type is the value's type as a Terraform type expression (string,
+	// number, bool, list(string), set(string), map(string)...), what
+	// terraform validate converts the value to; "" for a read-only one.
+	Type string `json:"type,omitempty"`
 }
 
 // Nested is a nested block type: required when the provider needs at least

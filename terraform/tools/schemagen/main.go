@@ -469,7 +469,7 @@ func jsPath(t *jsiiType) string {
 
 type reducer struct {
 	asm *assembly
-	js  map[string]map[string]bool // struct name ("" for the class) -> terraform name -> isBlock
+	js  map[string]map[string]jsField // struct name ("" for the class) -> terraform name -> its entry
 	// readOnly is, by JavaScript class, the attributes it reads that
 	// a configuration cannot set (parseReadOnly); nil for a provider.
 	readOnly map[string][]string
@@ -483,7 +483,7 @@ func (r reducer) block(fqn, jsKey string) (*schema.Block, error) {
 	if !ok || t.Kind != "interface" || !t.Datatype {
 		return nil, fmt.Errorf("%s is not a struct of the package", fqn)
 	}
-	isBlock, ok := r.js[jsKey]
+	fields, ok := r.js[jsKey]
 	if !ok {
 		return nil, fmt.Errorf("%s: no %sToHclTerraform in the JavaScript", fqn, lowerFirst(jsKey))
 	}
@@ -501,10 +501,11 @@ func (r reducer) block(fqn, jsKey string) (*schema.Block, error) {
 			return nil, fmt.Errorf("%s: %s twice", t.Name, name)
 		}
 		seen[name] = true
-		jsBlock, ok := isBlock[name]
+		field, ok := fields[name]
 		if !ok {
 			return nil, fmt.Errorf("%s.%s: %s is not in the JavaScript", t.Name, prop.Name, name)
 		}
+		jsBlock := field.block
 		nested, many := r.structOf(prop.Type)
 		switch {
 		case nested != "" && jsBlock:
@@ -516,12 +517,20 @@ func (r reducer) block(fqn, jsKey string) (*schema.Block, error) {
 		case jsBlock:
 			return nil, fmt.Errorf("%s.%s: a block in the JavaScript, not a struct in the jsii", t.Name, name)
 		default:
-			// A primitive, list, map, or an attribute of object type
-			// (written name = { ... }).
-			b.Attributes[name] = schema.Attribute{Required: !prop.Optional}
+			// A primitive, list, set or map (written name = value), of
+			// the type the JavaScript names, which the jsii must agree
+			// with.
+			typ, err := attrType(field)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: %w", t.Name, name, err)
+			}
+			if j := jsiiTerraformType(prop.Type); j != strings.Replace(typ, "set(", "list(", 1) {
+				return nil, fmt.Errorf("%s.%s: %s in the JavaScript, %s in the jsii", t.Name, name, typ, j)
+			}
+			b.Attributes[name] = schema.Attribute{Required: !prop.Optional, Type: typ}
 		}
 	}
-	for name := range isBlock {
+	for name := range fields {
 		if !seen[name] {
 			return nil, fmt.Errorf("%s: %s is in the JavaScript, not in the jsii", t.Name, name)
 		}
@@ -612,15 +621,88 @@ func docString(raw json.RawMessage, key string) string {
 
 var (
 	jsStart = regexp.MustCompile(`function ([A-Za-z0-9_]+)ToHclTerraform\(struct\) \{|synthesizeHclAttributes\(\) \{`)
-	jsAttr  = regexp.MustCompile(`(?m)^\s+([A-Za-z0-9_]+): \{\n\s+value: .*\n\s+isBlock: (true|false),`)
+	jsAttr  = regexp.MustCompile(`(?m)^\s+([A-Za-z0-9_]+): \{\n\s+value: .*\n\s+isBlock: (true|false),\n\s+type: "([a-z]+)",\n\s+storageClassType: "([A-Za-z0-9_]+)",`)
 	jsEnd   = regexp.MustCompile(`\n\s*\};`)
 )
 
+// jsField is one entry of a generated attrs object: isBlock, and the type
+// cdktf generated it from (type: simple, list, set, map or struct;
+// storageClassType: string, number, boolean, stringList, stringMap... for
+// an attribute, the struct's list class for a block).
+type jsField struct {
+	block         bool
+	kind, storage string
+}
+
+// attrType is an attribute's Terraform type as a type expression
+// (list(string)), from its generated entry: cdktf writes the provider
+// schema's type as kind and storageClassType (a list(string) is list and
+// stringList, a set(string) set and stringList).
+func attrType(f jsField) (string, error) {
+	elem := func(s string) (string, bool) {
+		switch s {
+		case "string", "number":
+			return s, true
+		case "boolean":
+			return "bool", true
+		}
+		return "", false
+	}
+	switch f.kind {
+	case "simple":
+		if e, ok := elem(f.storage); ok {
+			return e, nil
+		}
+	case "list", "set":
+		if e, ok := elem(strings.TrimSuffix(f.storage, "List")); ok && strings.HasSuffix(f.storage, "List") {
+			return f.kind + "(" + e + ")", nil
+		}
+	case "map":
+		if e, ok := elem(strings.TrimSuffix(f.storage, "Map")); ok && strings.HasSuffix(f.storage, "Map") {
+			return "map(" + e + ")", nil
+		}
+	}
+	return "", fmt.Errorf("attribute of type %q, storage class %q: not a type schemagen knows", f.kind, f.storage)
+}
+
+// jsiiTerraformType is the type a property's jsii type stands for, a list
+// for any array (the jsii does not tell a set from a list); "" for any
+// other.
+func jsiiTerraformType(ref jsiiTypeRef) string {
+	switch {
+	case ref.Primitive == "string" || ref.Primitive == "number":
+		return ref.Primitive
+	case ref.Primitive == "boolean":
+		return "bool"
+	case ref.Union != nil:
+		// boolean | IResolvable
+		var prims []string
+		for _, u := range ref.Union.Types {
+			if u.FQN != "cdktf.IResolvable" {
+				prims = append(prims, jsiiTerraformType(u))
+			}
+		}
+		if len(prims) == 1 {
+			return prims[0]
+		}
+	case ref.Collection != nil:
+		e := jsiiTerraformType(ref.Collection.ElementType)
+		switch {
+		case e == "":
+		case ref.Collection.Kind == "array":
+			return "list(" + e + ")"
+		case ref.Collection.Kind == "map":
+			return "map(" + e + ")"
+		}
+	}
+	return ""
+}
+
 // parseJS reads the attrs objects of the generated toHclTerraform functions
 // (by struct name, upper-cased like the jsii's) and of the class's
-// synthesizeHclAttributes (""), each Terraform name with its isBlock.
-func parseJS(src string) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
+// synthesizeHclAttributes (""), each Terraform name with its entry.
+func parseJS(src string) map[string]map[string]jsField {
+	out := map[string]map[string]jsField{}
 	for _, loc := range jsStart.FindAllStringSubmatchIndex(src, -1) {
 		key := ""
 		if loc[2] >= 0 {
@@ -635,9 +717,9 @@ func parseJS(src string) map[string]map[string]bool {
 		if e := jsEnd.FindStringIndex(rest); e != nil {
 			rest = rest[:e[0]]
 		}
-		attrs := map[string]bool{}
+		attrs := map[string]jsField{}
 		for _, m := range jsAttr.FindAllStringSubmatch(rest, -1) {
-			attrs[m[1]] = m[2] == "true"
+			attrs[m[1]] = jsField{block: m[2] == "true", kind: m[3], storage: m[4]}
 		}
 		out[key] = attrs
 	}

@@ -144,3 +144,88 @@ func TestSnapshotHasReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestParseJSTypes: each attrs entry's isBlock and type are read (the form
+// of @cdktf/provider-google 16.12.1's lib/compute-firewall/index.js), and
+// turned into the Terraform type; a kind schemagen does not know stops it.
+func TestParseJSTypes(t *testing.T) {
+	src := `function computeFirewallAllowToHclTerraform(struct) {
+    const attrs = {
+        ports: {
+            value: cdktf.listMapperHcl(cdktf.stringToHclTerraform, false)(struct.ports),
+            isBlock: false,
+            type: "list",
+            storageClassType: "stringList",
+        },
+        protocol: {
+            value: cdktf.stringToHclTerraform(struct.protocol),
+            isBlock: false,
+            type: "simple",
+            storageClassType: "string",
+        },
+    };
+`
+	got := parseJS(src)["ComputeFirewallAllow"]
+	want := map[string]string{"ports": "list(string)", "protocol": "string"}
+	for name, typ := range want {
+		f, ok := got[name]
+		if !ok || f.block {
+			t.Fatalf("%s: %+v, want an attribute", name, f)
+		}
+		if s, err := attrType(f); s != typ || err != nil {
+			t.Errorf("%s: type %q (%v), want %q", name, s, err, typ)
+		}
+	}
+	for f, typ := range map[jsField]string{
+		{kind: "simple", storage: "boolean"}:  "bool",
+		{kind: "set", storage: "stringList"}:  "set(string)",
+		{kind: "map", storage: "stringMap"}:   "map(string)",
+		{kind: "list", storage: "numberList"}: "list(number)",
+		{kind: "struct", storage: "X"}:        "",
+		{kind: "list", storage: "XList"}:      "",
+	} {
+		if s, err := attrType(f); s != typ || (err != nil) != (typ == "") {
+			t.Errorf("%+v: %q (%v), want %q", f, s, err, typ)
+		}
+	}
+}
+
+// TestSnapshotHasTypes: every argument a configuration sets has a type in
+// schema.json and ephemeral.json (the read-only ones none).
+func TestSnapshotHasTypes(t *testing.T) {
+	snap, err := schema.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(where string, b *schema.Block)
+	walk = func(where string, b *schema.Block) {
+		for name, a := range b.Attributes {
+			if (a.Type == "") != a.ReadOnly {
+				t.Errorf("%s.%s: type %q, read-only %v", where, name, a.Type, a.ReadOnly)
+			}
+			n++
+		}
+		for name, nb := range b.Blocks {
+			walk(where+"."+name, &nb.Block)
+		}
+	}
+	for pn, p := range snap.Providers {
+		walk(pn, p.Config)
+		for _, m := range []map[string]*schema.Block{p.Resources, p.DataSources, p.Ephemeral} {
+			for typ, b := range m {
+				walk(typ, b)
+			}
+		}
+	}
+	if n < 1000 {
+		t.Errorf("only %d attributes", n)
+	}
+	g := snap.Providers["google"].Resources
+	if typ := g["google_compute_firewall"].Blocks["allow"].Attributes["ports"].Type; typ != "list(string)" {
+		t.Errorf("google_compute_firewall allow.ports: %q", typ)
+	}
+	if typ := snap.Providers["random"].Ephemeral["random_password"].Attributes["length"].Type; typ != "number" {
+		t.Errorf("ephemeral random_password length: %q", typ)
+	}
+}
