@@ -85,10 +85,7 @@ func TestReferencesResolve(t *testing.T) {
 // want is an edit the check must accept.
 func TestReferencesResolveCatch(t *testing.T) {
 	snap := loadSnapshot(t)
-	cases := []struct {
-		name, dir, file, old, new, want string
-		at                              string // the error's line is this text's in the edited file; the edit's own if ""
-	}{
+	cases := []editCase{
 		{"an undeclared resource", ".", "storage.tf",
 			`google_project_service.apis["storage.googleapis.com"]`, `google_project_service.apiz["storage.googleapis.com"]`,
 			`google_project_service.apiz is not declared`, ""},
@@ -182,22 +179,39 @@ func TestReferencesResolveCatch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, src, line := loadEditedConfig(t, tc.dir, tc.file, tc.old, tc.new)
-			if tc.at != "" {
-				line = strings.Count(src[:strings.Index(src, tc.at)], "\n") + 1
-			}
-			errs, _, _ := checkRefs(snap, c)
-			if tc.want == "" {
-				if len(errs) > 0 {
-					t.Errorf("the edit is valid Terraform, but: %v", errs)
-				}
-				return
-			}
-			at := fmt.Sprintf("%s:%d: ", filepath.Join(tc.dir, tc.file), line)
-			if !anyContains(errs, at, tc.want) {
-				t.Errorf("no error %q at %s; got %v", tc.want, at, errs)
-			}
+			tc.check(t, func(c *config) []string {
+				errs, _, _ := checkRefs(snap, c)
+				return errs
+			})
 		})
+	}
+}
+
+// editCase is one case of a catch table: in a copy of dir's files, the
+// first old in file becomes new; the check must then report want at the
+// edit's line (at's, when given), or nothing when want is "".
+type editCase struct {
+	name, dir, file, old, new, want string
+	at                              string // the error's line is this text's in the edited file; the edit's own if ""
+}
+
+// check makes the edit (loadEditedConfig) and runs check on the result.
+func (tc editCase) check(t *testing.T, check func(*config) []string) {
+	t.Helper()
+	c, src, line := loadEditedConfig(t, tc.dir, tc.file, tc.old, tc.new)
+	if tc.at != "" {
+		line = strings.Count(src[:strings.Index(src, tc.at)], "\n") + 1
+	}
+	errs := check(c)
+	if tc.want == "" {
+		if len(errs) > 0 {
+			t.Errorf("the edit is valid Terraform, but: %v", errs)
+		}
+		return
+	}
+	at := fmt.Sprintf("%s:%d: ", filepath.Join(tc.dir, tc.file), line)
+	if !anyContains(errs, at, tc.want) {
+		t.Errorf("no error %q at %s; got %v", tc.want, at, errs)
 	}
 }
 
