@@ -4,8 +4,9 @@
 #
 #   terraform/deploy-web.sh PROJECT
 #
-# It writes web/dist/studio.json from the stack's outputs (gatewayUrl,
-# eventName, and googleClientId when Google sign-in is on; see
+# It writes web/dist/studio.json from the stack's outputs (gatewayUrl, event,
+# eventName, retentionDays, appCheck, the notification channels and vapidKey
+# where the stack has them, googleClientId when Google sign-in is on; see
 # web/src/config.ts), then deploys web/dist with firebase-tools (installed by
 # make setup) to the site named by the hosting_site output. The repository's
 # firebase.json also configures the emulators and names no site, so the deploy

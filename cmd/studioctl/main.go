@@ -10,7 +10,7 @@
 //	studioctl dead list [--json]
 //	studioctl dead requeue [--all] [ID...]
 //	studioctl export [--every N] DIR
-//	studioctl purge --event NAME [--yes] [--force] [--json]
+//	studioctl purge --event NAME [--yes] [--force] [--expired] [--json]
 package main
 
 import (

@@ -52,7 +52,7 @@ func (p PurgeCounts) objects() int   { return p.Inputs + p.Outputs }
 var errUnfinished = errors.New("jobs still queued or running")
 
 func runPurge(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("purge", "purge --event NAME [--yes] [--force] [--json]", purgeAbout)
+	fs := c.newFlags("purge", "purge --event NAME [--yes] [--force] [--expired] [--json]", purgeAbout)
 	event := fs.String("event", "", "the event to purge (required; not taken from EVENT, on purpose)")
 	yes := fs.Bool("yes", false, "delete (without it: a dry run)")
 	force := fs.Bool("force", false, "purge even while jobs are queued or running")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The worker's GPU check, sized to the GPU machine (DEVELOPERS.md): at most
+# The worker's GPU check, sized to the GPU machine it is lent: at most
 # 64 MiB travel per run, ignored files a run leaves in the checkout stay
 # for the next while the machine is warm (about 30 s between runs), 15
 # minutes in all, no network there.
