@@ -26,10 +26,11 @@ import (
 )
 
 // The registrations and the services they build lazily are this package's
-// only state, as the functions framework requires.
+// only state, as the functions framework requires. Build's closer is not
+// kept: an instance's clients live as long as it does.
 var (
 	gatewayService = newLazy(func(ctx context.Context, cfg *gateway.Config, log *slog.Logger) (*gateway.Server, error) {
-		srv, _, err := gateway.Build(ctx, cfg, log) // an instance's clients live as long as it does
+		srv, _, err := gateway.Build(ctx, cfg, log)
 		return srv, err
 	})
 	notifyService = newLazy(func(ctx context.Context, cfg *notify.Config, log *slog.Logger) (*notify.Service, error) {
