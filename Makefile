@@ -27,7 +27,7 @@
 #                FAULTS_PORT_BASE, default 29000; STACK_DIR FAULTS_DIR, default a
 #                new temporary directory, kept), one row per fault: jobs
 #                submitted/succeeded/failed/stuck/duplicated, emails not exactly
-#                one; fails when a row misses the goal (about 10 minutes)
+#                one; fails when a row misses the goal (about 5 minutes)
 #   make demo    start the stack (left running) and run the demo
 #   make vet     gofmt, go vet, and terraform fmt -check (when terraform is on PATH)
 #   make lint    golangci-lint (.golangci.yml)
