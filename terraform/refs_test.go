@@ -141,8 +141,8 @@ func TestReferencesResolveCatch(t *testing.T) {
 			`google_service_account.gateway.email`, `google_service_account.gateway.emial`,
 			`google_service_account.gateway.emial: no attribute or block "emial" in resource google_service_account`, ""},
 		{"a misspelt attribute of a for_each instance", ".", "gateway.tf",
-			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs["input"].nmae`,
-			`google_storage_bucket.jobs["input"].nmae: no attribute or block "nmae" in resource google_storage_bucket`, ""},
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs["input"].nme`,
+			`google_storage_bucket.jobs["input"].nme: no attribute or block "nme" in resource google_storage_bucket`, ""},
 		{"a misspelt attribute of a data source", ".", "gateway.tf",
 			`data.google_project.this.number`, `data.google_project.this.numbr`,
 			`no attribute or block "numbr" in data source google_project`, ""},
@@ -153,8 +153,8 @@ func TestReferencesResolveCatch(t *testing.T) {
 			`google_cloud_run_v2_service.autoscaler[*].name`, `google_cloud_run_v2_service.autoscaler[*].nme`,
 			`google_cloud_run_v2_service.autoscaler[*].nme: no attribute or block "nme" in resource google_cloud_run_v2_service`, ""},
 		{"a misspelt attribute after a key that is not a literal", ".", "storage.tf",
-			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs[lower("input")].nmae`,
-			`google_storage_bucket.jobs[?].nmae: no attribute or block "nmae" in resource google_storage_bucket`, ""},
+			`google_storage_bucket.jobs["input"].name`, `google_storage_bucket.jobs[lower("input")].nme`,
+			`google_storage_bucket.jobs[?].nme: no attribute or block "nme" in resource google_storage_bucket`, ""},
 		{"a misspelt attribute in a module", goFunctionModule, "outputs.tf",
 			`google_cloudfunctions2_function.this.url`, `google_cloudfunctions2_function.this.uri`,
 			`no attribute or block "uri" in resource google_cloudfunctions2_function`, ""},
@@ -408,7 +408,7 @@ func (ck *refChecker) expr(file string, e hclsyntax.Expression, sc refScope) {
 			ck.fail(file, tr.SourceRange(), "%s", msg)
 		}
 	}
-	hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+	_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
 		var src hclsyntax.Expression
 		var step hcl.Traverser
 		var more hcl.Traversal
