@@ -26,3 +26,16 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
 export function clear(el: Element, ...children: (Node | string)[]) {
   el.replaceChildren(...children);
 }
+
+// emptyThumb is the tile of a job without an image (yet).
+export function emptyThumb(): HTMLElement {
+  return h("div", { class: "thumb-empty", "aria-hidden": "true" });
+}
+
+// thumb is a job's image, or the empty tile once it fails to load (a
+// deleted object, a link past its expiry): never a broken-image icon.
+export function thumb(src: string, alt: string): HTMLElement {
+  const img = h("img", { src, alt, loading: "lazy" });
+  img.addEventListener("error", () => img.replaceWith(emptyThumb()), { once: true });
+  return img;
+}

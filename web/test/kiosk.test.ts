@@ -233,6 +233,18 @@ describe("kiosk board", () => {
     b.list.querySelector<HTMLButtonElement>("[data-job=board-1] button")!.click();
     expect(picked).toEqual(["board-1"]);
   });
+
+  it("an image that cannot load becomes the empty tile, not a broken-image icon", async () => {
+    const done = (id: string) => job(id, { status: "succeeded", outputs: [{ url: `https://storage.test/${id}.jpg`, contentType: "image/jpeg", width: 512, height: 512 }] });
+    const { api } = gateway({ "GET /v1/jobs": Promise.resolve({ jobs: [done("gone"), done("here")] }) });
+    const b = board(en, api, () => {});
+    await b.refresh();
+    b.list.querySelector("[data-job=gone] img")!.dispatchEvent(new Event("error"));
+    expect(b.list.querySelector("[data-job=gone] img")).toBeNull();
+    expect(b.list.querySelector("[data-job=gone] .thumb-empty")).not.toBeNull();
+    expect(b.list.querySelector<HTMLImageElement>("[data-job=here] img")!.src).toBe("https://storage.test/here.jpg");
+    b.teardown();
+  });
 });
 
 describe("kiosk form", () => {

@@ -2,7 +2,7 @@
 import type { Job, Style } from "../../api";
 import type { Ctx } from "../../app";
 import { styles } from "../../catalogue";
-import { h } from "../../dom";
+import { emptyThumb, h, thumb } from "../../dom";
 import type { Key } from "../../i18n";
 import { statusKey } from "../../jobview";
 import { failureAdvice } from "../../status";
@@ -22,11 +22,11 @@ export async function photos(ctx: Ctx, main: HTMLElement) {
   main.append(h("ul", { class: "photos" }, jobs.map((j: Job) => {
     const out = j.outputs?.[0];
     // A failed job's tile says why, in words, where its image would be.
-    const thumb = out ? h("img", { src: out.url, alt: t("result_image"), loading: "lazy" })
+    const tile = out ? thumb(out.url, t("result_image"))
       : j.status === "failed" ? h("div", { class: "thumb-failed" }, h("p", {}, t(failureAdvice(j.error?.code) as Key)))
-        : h("div", { class: "thumb-empty", "aria-hidden": "true" });
+        : emptyThumb();
     return h("li", {}, h("a", { href: "#/job/" + encodeURIComponent(j.id), class: "photo-card" },
-      thumb,
+      tile,
       h("span", { class: "style-name" }, styleName(j.style)),
       h("span", { class: "badge", "data-status": j.status }, t(statusKey[j.status] ?? "queued")),
       h("time", { datetime: j.createdAt }, new Date(j.createdAt).toLocaleString()),

@@ -5,7 +5,7 @@
 // progress is not lost. Its teardown stops the polling; an answer that comes
 // after draws nothing.
 import type { Api, Job } from "../../api";
-import { h } from "../../dom";
+import { emptyThumb, h, thumb } from "../../dom";
 import type { Translate } from "../../i18n";
 
 // BOARD_POLL_MS: how often the board asks for the booth's jobs (each answer
@@ -29,7 +29,7 @@ export function board(t: Translate, api: Pick<Api, "boothJobs">, onPick: (job: J
   const item = (j: Job) => {
     const out = j.outputs?.[0];
     const button = h("button", { type: "button", class: "board-item", "aria-label": `${t("show_job")}: ${t(j.status)} ${new Date(j.createdAt).toLocaleTimeString()}` },
-      out ? h("img", { src: out.url, alt: "", loading: "lazy" }) : h("div", { class: "thumb-empty", "aria-hidden": "true" }),
+      out ? thumb(out.url, "") : emptyThumb(),
       h("span", { class: "badge", "data-status": j.status }, t(j.status)),
     );
     button.addEventListener("click", () => onPick(j), { signal: listening.signal });
